@@ -1,0 +1,66 @@
+"""Risk, runner lifecycle and reconciliation status."""
+from __future__ import annotations
+
+from ..errors import InvalidEvent
+from ..events import (BreachReset, DailyLossBreached, LossLimitSet, ReconcileCompleted,
+                      ReconcileMismatch, ReconcileStarted, RunnerStatusChanged, TradingStateChanged)
+from ..params.records import Mismatch
+from ..params.state import RECENT_MISMATCHES, Values
+from .projection import Changes, planner
+
+
+@planner(LossLimitSet)
+def _limit(values: Values, ev: LossLimitSet) -> Changes:
+    return {"risk": {"daily_loss_limit": ev.daily_loss_limit}}
+
+
+@planner(DailyLossBreached)
+def _breached(values: Values, ev: DailyLossBreached) -> Changes:
+    return {"risk": {"trading_state": "HALTED",
+                     "state_reason": f"daily loss {ev.loss:.2f} breached limit {ev.limit:.2f}",
+                     "breach": {"loss": ev.loss, "limit": ev.limit, "equity": ev.equity,
+                                "day": ev.day, "seq": ev.seq, "at": ev.ts}}}
+
+
+@planner(TradingStateChanged)
+def _trading_state(values: Values, ev: TradingStateChanged) -> Changes:
+    if values["risk"]["breach"] is not None and ev.state != "HALTED":
+        raise InvalidEvent(f"trading stays HALTED after a daily-loss breach until the breach is reset "
+                           f"(asked for {ev.state} by {ev.by})")
+    return {"risk": {"trading_state": ev.state, "state_reason": ev.reason or f"set by {ev.by}"}}
+
+
+@planner(BreachReset)
+def _reset(values: Values, ev: BreachReset) -> Changes:
+    if values["risk"]["breach"] is None:
+        raise InvalidEvent("BreachReset: there is no daily-loss breach to reset")
+    return {"risk": {"breach": None, "trading_state": "ACTIVE",
+                     "state_reason": f"breach reset by {ev.by}" + (f": {ev.reason}" if ev.reason else "")}}
+
+
+@planner(RunnerStatusChanged)
+def _runner(values: Values, ev: RunnerStatusChanged) -> Changes:
+    fields = {"status": ev.status, "since": ev.ts}
+    if ev.status == "ERROR" or ev.error:
+        fields["last_error"] = ev.error
+    return {"runner": fields}
+
+
+@planner(ReconcileStarted)
+def _rec_started(values: Values, ev: ReconcileStarted) -> Changes:
+    return {"reconcile": {"status": "running", "run_id": ev.run_id, "started_at": ev.ts}}
+
+
+@planner(ReconcileMismatch)
+def _rec_mismatch(values: Values, ev: ReconcileMismatch) -> Changes:
+    m = Mismatch(seq=ev.seq, updated_at=ev.ts, run_id=ev.run_id, kind=ev.kind, subject=ev.subject,
+                 store_value=ev.store_value, broker_value=ev.broker_value, resolution=ev.resolution)
+    return {"reconcile": {"mismatches": (values["reconcile"]["mismatches"] + (m,))[-RECENT_MISMATCHES:]}}
+
+
+@planner(ReconcileCompleted)
+def _rec_completed(values: Values, ev: ReconcileCompleted) -> Changes:
+    return {"reconcile": {"status": "ok" if ev.ok else "mismatch", "run_id": ev.run_id,
+                          "completed_at": ev.ts,
+                          "last_result": {"mismatches": ev.mismatches, "resolved": ev.resolved,
+                                          "duration_s": ev.duration_s, "ok": ev.ok}}}

@@ -1,0 +1,80 @@
+"""Quotes, signals and monitors."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import InvalidEvent
+from ..events import (MonitorCancelled, MonitorMoved, MonitorSet, MonitorTriggered, QuoteReceived,
+                      SignalEmitted)
+from ..params.records import Monitor, Quote, Signal
+from ..params.state import SIGNAL_HISTORY, Values
+from .projection import Changes, planner
+from .trading import account_figures
+
+
+@planner(QuoteReceived)
+def _quote(values: Values, ev: QuoteReceived) -> Changes:
+    quotes = values["market"]["quotes"]
+    prev = quotes.get(ev.symbol)
+    if prev is not None and ev.exchange_ts is not None and prev.exchange_ts is not None \
+            and ev.exchange_ts < prev.exchange_ts:
+        raise InvalidEvent(f"QuoteReceived {ev.symbol}: exchange time {ev.exchange_ts} is before "
+                           f"the last quote's {prev.exchange_ts}")
+    q = Quote(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask,
+              exchange_ts=ev.exchange_ts)
+    changes: Changes = {"market": {"quotes": {**quotes, ev.symbol: q}}}
+    by_symbol = values["positions"]["by_symbol"]
+    pos = by_symbol.get(ev.symbol)
+    if pos is not None and pos.mark != ev.last:
+        positions = {**by_symbol, ev.symbol: replace(pos, mark=ev.last, seq=ev.seq, updated_at=ev.ts)}
+        changes["positions"] = {"by_symbol": positions}
+        changes["account"] = account_figures(values, values["account"]["cash"], positions)
+    return changes
+
+
+@planner(SignalEmitted)
+def _signal(values: Values, ev: SignalEmitted) -> Changes:
+    sig = Signal(seq=ev.seq, updated_at=ev.ts, strategy=ev.strategy, symbol=ev.symbol,
+                 direction=ev.direction, strength=ev.strength, price=ev.price, reason=ev.reason)
+    s = values["signals"]
+    return {"signals": {"latest": {**s["latest"], f"{ev.strategy}/{ev.symbol}": sig},
+                        "history": (s["history"] + (sig,))[-SIGNAL_HISTORY:]}}
+
+
+def _monitor(values: Values, monitor_id: str, ev) -> Monitor:
+    mon = values["monitors"]["by_id"].get(monitor_id)
+    if mon is None:
+        raise InvalidEvent(f"{type(ev).__name__}: unknown monitor {monitor_id!r}")
+    if mon.status != "active":
+        raise InvalidEvent(f"{type(ev).__name__}: monitor {monitor_id!r} is already {mon.status}")
+    return mon
+
+
+def _set_monitor(values: Values, mon: Monitor) -> Changes:
+    return {"monitors": {"by_id": {**values["monitors"]["by_id"], mon.monitor_id: mon}}}
+
+
+@planner(MonitorSet)
+def _monitor_set(values: Values, ev: MonitorSet) -> Changes:
+    return _set_monitor(values, Monitor(seq=ev.seq, updated_at=ev.ts, monitor_id=ev.monitor_id,
+                                        symbol=ev.symbol, kind=ev.kind, trigger=ev.trigger, trail=ev.trail))
+
+
+@planner(MonitorMoved)
+def _monitor_moved(values: Values, ev: MonitorMoved) -> Changes:
+    mon = _monitor(values, ev.monitor_id, ev)
+    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, trigger=ev.trigger,
+                                        high_water=ev.high_water))
+
+
+@planner(MonitorTriggered)
+def _monitor_triggered(values: Values, ev: MonitorTriggered) -> Changes:
+    mon = _monitor(values, ev.monitor_id, ev)
+    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status="triggered",
+                                        triggered_price=ev.price))
+
+
+@planner(MonitorCancelled)
+def _monitor_cancelled(values: Values, ev: MonitorCancelled) -> Changes:
+    mon = _monitor(values, ev.monitor_id, ev)
+    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status="cancelled"))

@@ -1,0 +1,240 @@
+"""The event bus: topic subscriptions and state-parameter watches, isolated subscribers.
+
+Cost model (``shared/DESIGN.md``): each param watcher adds ~9 us to every set, so
+the bus owns exactly one param watcher per watched state object and fans out to a
+plain list of subscribers behind it; topic events are dispatched from a cached
+route table (topic -> subscribers) without going through param at all.
+
+Subscribers are isolated: one that raises is logged with the event that broke it
+and counted, and the others still run; a queued subscriber runs on its own thread,
+so a slow one delays nobody but itself.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import param
+
+from ..events import Event
+from ..params.base import StateObject, subscriber_calls
+from .stats import LatencyReservoir, RateCounter
+
+log = logging.getLogger("seamless.bus")
+
+Callback = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One state parameter changed (what a state watch delivers)."""
+    part: str
+    name: str
+    old: Any
+    new: Any
+    seq: int
+
+
+class Subscription:
+    """One subscriber. ``queued`` ones get their own thread and an unbounded-by-critical queue."""
+
+    def __init__(self, bus: "Bus", callback: Callback, *, name: str, queued: bool,
+                 max_pending: int, match: Callable[[str], bool] | None = None) -> None:
+        self.bus, self.callback, self.name, self.queued = bus, callback, name, queued
+        self.match = match
+        self.max_pending = max_pending
+        self.delivered = 0
+        self.errors = 0
+        self.dropped = 0
+        self.active = True
+        self._queue: queue.SimpleQueue | None = None
+        if queued:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name=f"seamless-sub-{name}", daemon=True)
+            self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    def deliver(self, item: Any) -> None:
+        if self._queue is None:
+            self._call(item)
+        elif self._queue.qsize() < self.max_pending or getattr(item, "critical", True):
+            self._queue.put(item)  # critical events are never dropped
+        else:
+            self.dropped += 1
+
+    def _call(self, item: Any) -> None:
+        try:
+            with subscriber_calls():
+                self.callback(item)
+            self.delivered += 1
+        except Exception:
+            self.errors += 1
+            self.bus._subscriber_failed(self, item)
+
+    def _run(self) -> None:
+        q = self._queue
+        while True:
+            item = q.get()
+            if item is _STOP:
+                return
+            if isinstance(item, _Marker):
+                item.done.set()
+                continue
+            self._call(item)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until the queue is drained (tests and shutdown)."""
+        if self._queue is None:
+            return True
+        done = threading.Event()
+        self._queue.put(_Marker(done))
+        return done.wait(timeout)
+
+    def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            self.bus._remove(self)
+            if self._queue is not None:
+                self._queue.put(_STOP)
+
+
+class _Marker:
+    critical = True
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+
+
+_STOP = object()
+
+
+class Bus:
+    """Topic and state subscriptions for one store. ``publish`` is called by the store only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._topic_subs: list[Subscription] = []
+        self._routes: dict[str, tuple[Subscription, ...]] = {}
+        self._watches: dict[int, tuple[StateObject, list[Subscription], Any]] = {}
+        self.rates = RateCounter()
+        self.dispatch_latency = LatencyReservoir()
+        self.errors = 0
+        self._count = 0
+
+    # -- subscribing -----------------------------------------------------------------------
+
+    def subscribe(self, pattern: str, callback: Callable[[Event], None], *, queued: bool = True,
+                  name: str | None = None, max_pending: int = 100_000) -> Subscription:
+        """Call ``callback(event)`` for each event whose topic matches ``pattern``
+        (``order.filled``, ``order.*``, ``*``). Queued by default: on its own thread."""
+        sub = Subscription(self, callback, name=name or getattr(callback, "__name__", "subscriber"),
+                           queued=queued, max_pending=max_pending,
+                           match=lambda topic, p=pattern: fnmatch.fnmatchcase(topic, p))
+        with self._lock:
+            self._topic_subs = [*self._topic_subs, sub]
+            self._routes = {}
+        return sub
+
+    def watch(self, obj: StateObject, callback: Callable[[list[StateChange]], None], *,
+              names: list[str] | None = None, queued: bool = False,
+              name: str | None = None) -> Subscription:
+        """Call ``callback(changes)`` when parameters of a state object change (all, or ``names``)."""
+        wanted = set(names) if names else None
+        part = obj.part
+
+        def on_change(events: list) -> None:
+            changes = [StateChange(part, e.name, e.old, e.new, obj.seq) for e in events
+                       if wanted is None or e.name in wanted]
+            if changes:
+                callback(changes)
+
+        sub = Subscription(self, on_change, name=name or getattr(callback, "__name__", "watcher"),
+                           queued=queued, max_pending=1_000_000)
+        sub.target = obj
+        with self._lock:
+            entry = self._watches.get(id(obj))
+            if entry is None:
+                subs: list[Subscription] = []
+                watcher = obj.param.watch(lambda *evs, s=subs: self._fan_out(s, list(evs)),
+                                          list(obj._fields))
+                self._watches[id(obj)] = (obj, subs, watcher)
+            else:
+                subs = entry[1]
+            subs.append(sub)
+        return sub
+
+    def _fan_out(self, subs: list[Subscription], events: list) -> None:
+        for sub in tuple(subs):
+            sub.deliver(events)
+
+    def _remove(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._topic_subs:
+                self._topic_subs = [s for s in self._topic_subs if s is not sub]
+                self._routes = {}
+                return
+            obj = getattr(sub, "target", None)
+            entry = self._watches.get(id(obj)) if obj is not None else None
+            if entry is not None and sub in entry[1]:
+                entry[1].remove(sub)
+                if not entry[1]:  # last subscriber gone: the param watcher goes too
+                    obj.param.unwatch(entry[2])
+                    del self._watches[id(obj)]
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def publish(self, ev: Event) -> None:
+        t0 = time.perf_counter()
+        topic = ev.topic
+        route = self._routes.get(topic)
+        if route is None:
+            route = self._route(topic)
+        for sub in route:
+            sub.deliver(ev)
+        now = time.perf_counter()
+        self.rates.add(topic, now)
+        self.dispatch_latency.add(now - t0)
+
+    def _route(self, topic: str) -> tuple[Subscription, ...]:
+        with self._lock:
+            route = tuple(s for s in self._topic_subs if s.match(topic))
+            self._routes[topic] = route
+        return route
+
+    def _subscriber_failed(self, sub: Subscription, item: Any) -> None:
+        self.errors += 1
+        if sub.errors <= 10 or sub.errors % 1000 == 0:
+            what = (f"{item.topic} seq={item.seq}" if isinstance(item, Event)
+                    else f"state change {[getattr(e, 'name', e) for e in item]}")
+            log.exception("subscriber %r failed on %s (error #%d; other subscribers carry on)",
+                          sub.name, what, sub.errors)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            return [*self._topic_subs, *(s for _, subs, _ in self._watches.values() for s in subs)]
+
+    def watcher_count(self) -> int:
+        """Param watchers the bus holds (one per watched state object)."""
+        return len(self._watches)
+
+    def stats(self) -> dict[str, Any]:
+        return {"events_per_s": self.rates.rates(),
+                "dispatch": self.dispatch_latency.percentiles_ms(),
+                "subscriber_errors": self.errors,
+                "subscribers": len(self.subscriptions),
+                "pending": {s.name: s.pending for s in self.subscriptions if s.queued}}
+
+    def close(self) -> None:
+        for sub in self.subscriptions:
+            sub.cancel()

@@ -1,0 +1,146 @@
+"""The event: typed, immutable, versioned, validated at construction.
+
+An event class declares its topic, schema version and whether it is critical
+(durable before ``Store.commit`` returns).  The store stamps ``seq`` and ``ts``
+exactly once, when it journals the event; after that nothing can change it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from typing import Any, ClassVar, TypeVar
+
+from ..errors import InvalidEvent
+
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
+
+E = TypeVar("E", bound="Event")
+
+#: type name -> event class, filled by :func:`event`.
+REGISTRY: dict[str, type["Event"]] = {}
+#: topic -> event class.
+TOPICS: dict[str, type["Event"]] = {}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event. Subclasses are made with the :func:`event` decorator."""
+
+    topic: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    critical: ClassVar[bool] = True
+    #: payload field names (the subclass's own fields), set by :func:`event`.
+    payload_fields: ClassVar[tuple[str, ...]] = ()
+
+    #: exchange time (epoch seconds) where the event has one.
+    exchange_ts: float | None = None
+    #: wall-clock time (epoch seconds); stamped by the store at commit when None.
+    ts: float | None = None
+    #: global sequence number; stamped by the store when journaled.
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.exchange_ts is not None:
+            finite(self, "exchange_ts", self.exchange_ts)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidEvent` when a field is out of range. Override per event."""
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def payload(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.payload_fields}
+
+    def payload_json(self) -> str:
+        return json.dumps(self.payload(), separators=(",", ":"), allow_nan=False)
+
+    def _stamp(self, seq: int, ts: float) -> None:
+        # The store's one-time stamp; frozen for everyone else.
+        object.__setattr__(self, "seq", seq)
+        if self.ts is None:
+            object.__setattr__(self, "ts", ts)
+
+
+def event(topic: str, *, critical: bool = True, version: int = 1):
+    """Class decorator: make ``cls`` a frozen event dataclass with this topic and register it."""
+
+    def wrap(cls: type[E]) -> type[E]:
+        cls.topic = topic
+        cls.critical = critical
+        cls.version = version
+        dc = dataclasses.dataclass(frozen=True)(cls)
+        base_fields = {f.name for f in dataclasses.fields(Event)}
+        dc.payload_fields = tuple(f.name for f in dataclasses.fields(dc) if f.name not in base_fields)
+        if dc.__name__ in REGISTRY or topic in TOPICS:
+            raise TypeError(f"event {dc.__name__} / topic {topic!r} registered twice")
+        REGISTRY[dc.__name__] = dc
+        TOPICS[topic] = dc
+        return dc
+
+    return wrap
+
+
+def decode(type_name: str, version: int, payload: str | dict, *, seq: int | None = None,
+           ts: float | None = None, exchange_ts: float | None = None) -> Event:
+    """Rebuild an event from its journaled form."""
+    cls = REGISTRY.get(type_name)
+    if cls is None:
+        raise InvalidEvent(f"unknown event type {type_name!r}")
+    if version != cls.version:
+        raise InvalidEvent(f"{type_name} version {version} is not the current version {cls.version}")
+    data = json.loads(payload) if isinstance(payload, str) else payload
+    return cls(**data, seq=seq, ts=ts, exchange_ts=exchange_ts)
+
+
+# -- validation helpers: each raises InvalidEvent naming the event and field ---------------
+
+def _fail(ev: Event, name: str, value: Any, why: str) -> None:
+    raise InvalidEvent(f"{type(ev).__name__}.{name}={value!r}: {why}")
+
+
+def finite(ev: Event, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(ev, name, value, "must be a finite number")
+
+
+def positive(ev: Event, name: str, value: Any) -> None:
+    finite(ev, name, value)
+    if value <= 0:
+        _fail(ev, name, value, "must be > 0")
+
+
+def non_negative(ev: Event, name: str, value: Any) -> None:
+    finite(ev, name, value)
+    if value < 0:
+        _fail(ev, name, value, "must be >= 0")
+
+
+def nonzero(ev: Event, name: str, value: Any) -> None:
+    finite(ev, name, value)
+    if value == 0:
+        _fail(ev, name, value, "must not be zero")
+
+
+def symbol(ev: Event, name: str, value: Any) -> None:
+    if not isinstance(value, str) or not _SYMBOL.match(value):
+        _fail(ev, name, value, "must be an upper-case symbol such as 'AAPL'")
+
+
+def text(ev: Event, name: str, value: Any, *, empty: bool = False) -> None:
+    if not isinstance(value, str) or (not empty and not value):
+        _fail(ev, name, value, "must be a non-empty string" if not empty else "must be a string")
+
+
+def one_of(ev: Event, name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        _fail(ev, name, value, f"must be one of {', '.join(map(str, choices))}")
+
+
+def optional(check, ev: Event, name: str, value: Any) -> None:
+    if value is not None:
+        check(ev, name, value)

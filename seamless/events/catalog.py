@@ -1,0 +1,315 @@
+"""Every event Seamless journals, one class per topic.
+
+Critical events (orders, fills, positions, risk, runner, reconciliation, monitor
+triggers) are durable before ``commit`` returns; the rest (quotes, signals,
+trailing-stop moves) are persisted in batches by the background writer.
+"""
+from __future__ import annotations
+
+from ..errors import InvalidEvent
+from .base import (Event, event, finite, non_negative, nonzero, one_of, optional, positive,
+                   symbol, text)
+
+TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
+RUNNER_STATES = ("STARTING", "RECOVERING", "RECONCILING", "RUNNING", "PAUSED", "HALTED",
+                 "STOPPING", "STOPPED", "ERROR")
+MONITOR_KINDS = ("stop_loss", "take_profit", "trailing_stop", "price_alert")
+ORDER_TYPES = ("market", "limit")
+
+
+# -- market data and signals (non-critical) -----------------------------------------------
+
+@event("market.quote", critical=False)
+class QuoteReceived(Event):
+    symbol: str
+    last: float
+    bid: float | None = None
+    ask: float | None = None
+
+    def validate(self) -> None:
+        symbol(self, "symbol", self.symbol)
+        positive(self, "last", self.last)
+        optional(positive, self, "bid", self.bid)
+        optional(positive, self, "ask", self.ask)
+        if self.bid is not None and self.ask is not None and self.bid > self.ask:
+            raise InvalidEvent(f"QuoteReceived {self.symbol}: bid {self.bid} is above ask {self.ask}")
+
+
+@event("signal.emitted", critical=False)
+class SignalEmitted(Event):
+    strategy: str
+    symbol: str
+    direction: int  # -1 sell, 0 flat, +1 buy
+    strength: float = 1.0
+    price: float | None = None
+    reason: str = ""
+
+    def validate(self) -> None:
+        text(self, "strategy", self.strategy)
+        symbol(self, "symbol", self.symbol)
+        one_of(self, "direction", self.direction, (-1, 0, 1))
+        finite(self, "strength", self.strength)
+        optional(positive, self, "price", self.price)
+
+
+# -- monitors ------------------------------------------------------------------------------
+
+@event("monitor.set")
+class MonitorSet(Event):
+    monitor_id: str
+    symbol: str
+    kind: str
+    trigger: float
+    trail: float | None = None  # trailing stop distance, in price units
+
+    def validate(self) -> None:
+        text(self, "monitor_id", self.monitor_id)
+        symbol(self, "symbol", self.symbol)
+        one_of(self, "kind", self.kind, MONITOR_KINDS)
+        positive(self, "trigger", self.trigger)
+        optional(positive, self, "trail", self.trail)
+        if self.kind == "trailing_stop" and self.trail is None:
+            raise InvalidEvent("MonitorSet: a trailing_stop needs a trail distance")
+
+
+@event("monitor.moved", critical=False)
+class MonitorMoved(Event):
+    """A trailing stop followed the price."""
+    monitor_id: str
+    trigger: float
+    high_water: float
+
+    def validate(self) -> None:
+        text(self, "monitor_id", self.monitor_id)
+        positive(self, "trigger", self.trigger)
+        positive(self, "high_water", self.high_water)
+
+
+@event("monitor.triggered")
+class MonitorTriggered(Event):
+    monitor_id: str
+    price: float
+
+    def validate(self) -> None:
+        text(self, "monitor_id", self.monitor_id)
+        positive(self, "price", self.price)
+
+
+@event("monitor.cancelled")
+class MonitorCancelled(Event):
+    monitor_id: str
+    reason: str = ""
+
+    def validate(self) -> None:
+        text(self, "monitor_id", self.monitor_id)
+
+
+# -- orders and fills ----------------------------------------------------------------------
+
+@event("order.submitting")
+class OrderSubmitting(Event):
+    """Order intent, journaled before the broker is called."""
+    client_order_id: str
+    symbol: str
+    qty: float  # signed: > 0 buys, < 0 sells
+    order_type: str = "market"
+    limit_price: float | None = None
+    strategy: str = ""
+    reason: str = ""
+    by: str = "runner"
+
+    def validate(self) -> None:
+        text(self, "client_order_id", self.client_order_id)
+        symbol(self, "symbol", self.symbol)
+        nonzero(self, "qty", self.qty)
+        one_of(self, "order_type", self.order_type, ORDER_TYPES)
+        optional(positive, self, "limit_price", self.limit_price)
+        if self.order_type == "limit" and self.limit_price is None:
+            raise InvalidEvent("OrderSubmitting: a limit order needs limit_price")
+
+
+@event("order.accepted")
+class OrderAccepted(Event):
+    client_order_id: str
+    broker_order_id: str = ""
+
+    def validate(self) -> None:
+        text(self, "client_order_id", self.client_order_id)
+
+
+@event("order.rejected")
+class OrderRejected(Event):
+    client_order_id: str
+    reason: str
+
+    def validate(self) -> None:
+        text(self, "client_order_id", self.client_order_id)
+
+
+@event("order.cancelled")
+class OrderCancelled(Event):
+    client_order_id: str
+    reason: str = ""
+
+    def validate(self) -> None:
+        text(self, "client_order_id", self.client_order_id)
+
+
+@event("order.filled")
+class OrderFilled(Event):
+    """A (partial) fill; de-duplicated by the broker's ``trade_id``."""
+    trade_id: str
+    client_order_id: str
+    symbol: str
+    qty: float  # signed
+    price: float
+    commission: float = 0.0
+
+    def validate(self) -> None:
+        text(self, "trade_id", self.trade_id)
+        text(self, "client_order_id", self.client_order_id, empty=True)
+        symbol(self, "symbol", self.symbol)
+        nonzero(self, "qty", self.qty)
+        positive(self, "price", self.price)
+        non_negative(self, "commission", self.commission)
+
+
+# -- positions and account -----------------------------------------------------------------
+
+@event("position.closed")
+class PositionClosed(Event):
+    """A flat position leaves the book (its realized P&L stays in the account)."""
+    symbol: str
+    reason: str = ""
+
+    def validate(self) -> None:
+        symbol(self, "symbol", self.symbol)
+
+
+@event("position.adjusted")
+class PositionAdjusted(Event):
+    """The position is set to a known truth (reconciliation), with the reason why."""
+    symbol: str
+    qty: float
+    avg_price: float
+    reason: str
+
+    def validate(self) -> None:
+        symbol(self, "symbol", self.symbol)
+        finite(self, "qty", self.qty)
+        non_negative(self, "avg_price", self.avg_price)
+        text(self, "reason", self.reason)
+
+
+@event("account.cash_set")
+class CashSet(Event):
+    """Cash is set to a known truth: the opening balance, or the broker's figure."""
+    cash: float
+    reason: str
+
+    def validate(self) -> None:
+        finite(self, "cash", self.cash)
+        text(self, "reason", self.reason)
+
+
+@event("account.day_started")
+class DayStarted(Event):
+    """A new trading day (exchange time zone): day-start equity is the equity now."""
+    day: str
+
+    def validate(self) -> None:
+        text(self, "day", self.day)
+
+
+# -- risk ----------------------------------------------------------------------------------
+
+@event("risk.limit_set")
+class LossLimitSet(Event):
+    daily_loss_limit: float
+    by: str = "config"
+
+    def validate(self) -> None:
+        positive(self, "daily_loss_limit", self.daily_loss_limit)
+
+
+@event("risk.daily_loss_breached")
+class DailyLossBreached(Event):
+    loss: float
+    limit: float
+    equity: float
+    day: str = ""
+
+    def validate(self) -> None:
+        finite(self, "loss", self.loss)
+        positive(self, "limit", self.limit)
+        finite(self, "equity", self.equity)
+
+
+@event("risk.trading_state")
+class TradingStateChanged(Event):
+    state: str
+    reason: str = ""
+    by: str = "runner"
+
+    def validate(self) -> None:
+        one_of(self, "state", self.state, TRADING_STATES)
+
+
+@event("risk.breach_reset")
+class BreachReset(Event):
+    by: str
+    reason: str = ""
+
+    def validate(self) -> None:
+        text(self, "by", self.by)
+
+
+# -- runner --------------------------------------------------------------------------------
+
+@event("runner.status")
+class RunnerStatusChanged(Event):
+    status: str
+    error: str = ""
+    by: str = "runner"
+
+    def validate(self) -> None:
+        one_of(self, "status", self.status, RUNNER_STATES)
+
+
+# -- reconciliation ------------------------------------------------------------------------
+
+@event("reconcile.started")
+class ReconcileStarted(Event):
+    run_id: str
+
+    def validate(self) -> None:
+        text(self, "run_id", self.run_id)
+
+
+@event("reconcile.mismatch")
+class ReconcileMismatch(Event):
+    run_id: str
+    kind: str
+    subject: str  # symbol, order id or "cash"
+    store_value: str
+    broker_value: str
+    resolution: str
+
+    def validate(self) -> None:
+        text(self, "run_id", self.run_id)
+        text(self, "kind", self.kind)
+
+
+@event("reconcile.completed")
+class ReconcileCompleted(Event):
+    run_id: str
+    mismatches: int
+    resolved: int
+    duration_s: float
+    ok: bool
+
+    def validate(self) -> None:
+        text(self, "run_id", self.run_id)
+        non_negative(self, "mismatches", self.mismatches)
+        non_negative(self, "resolved", self.resolved)
+        non_negative(self, "duration_s", self.duration_s)

@@ -1,0 +1,110 @@
+"""StateObject: a param.Parameterized whose parameters only the store may set."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Callable, ClassVar, Iterator
+
+import param
+
+from ..errors import ReadOnlyState
+
+_writer = threading.local()
+
+
+@contextlib.contextmanager
+def store_writes() -> Iterator[None]:
+    """Let the current thread set state parameters (the store's apply step only)."""
+    prev = getattr(_writer, "active", False)
+    _writer.active = True
+    try:
+        yield
+    finally:
+        _writer.active = prev
+
+
+class Codec:
+    """How a parameter's value goes to JSON and back (plain values pass through)."""
+
+    def __init__(self, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:
+        self.encode, self.decode = encode, decode
+
+
+def map_of(record: type) -> Codec:
+    return Codec(lambda m: {k: v.to_dict() for k, v in m.items()},
+                 lambda d: {k: record.from_dict(v) for k, v in d.items()})
+
+
+def tuple_of(record: type) -> Codec:
+    return Codec(lambda t: [v.to_dict() for v in t], lambda l: tuple(record.from_dict(v) for v in l))
+
+
+SORTED_SET = Codec(sorted, frozenset)
+
+
+class StateObject(param.Parameterized):
+    """One part of the account state: a projection of the journal.
+
+    Its parameters are read-only to everybody but the store's apply step; each
+    part also knows the ``seq`` and ``updated_at`` of the last event that changed it.
+    """
+
+    #: schema version of this part, stored in every snapshot.
+    schema_version: ClassVar[int] = 1
+    #: name of this part in the state (``positions``, ``account``...).
+    part: ClassVar[str] = ""
+    #: parameter name -> Codec, for parameters that hold records.
+    codecs: ClassVar[dict[str, Codec]] = {}
+    #: the state parameters (all but ``name``); set by :func:`state_part`.
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **params: Any) -> None:
+        with store_writes():
+            super().__init__(**params)
+        object.__setattr__(self, "seq", 0)
+        object.__setattr__(self, "updated_at", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (name in self._fields or name in ("seq", "updated_at")) and not getattr(_writer, "active", False):
+            raise ReadOnlyState(
+                f"{type(self).__name__}.{name} is store-owned state and cannot be assigned; "
+                f"commit an event through the Store instead")
+        super().__setattr__(name, value)
+
+    @classmethod
+    def initial(cls) -> dict[str, Any]:
+        """The values of a fresh part (parameter defaults)."""
+        return {n: cls.param[n].default for n in cls._fields}
+
+    def values(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self._fields}
+
+    @classmethod
+    def encode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {n: (cls.codecs[n].encode(v) if n in cls.codecs else v) for n, v in values.items()}
+
+    @classmethod
+    def decode(cls, data: dict[str, Any]) -> dict[str, Any]:
+        out = cls.initial()
+        for n, v in data.items():
+            if n in out:
+                out[n] = cls.codecs[n].decode(v) if n in cls.codecs else v
+        return out
+
+
+@contextlib.contextmanager
+def subscriber_calls() -> Iterator[None]:
+    """Subscribers run inside the store's apply step but must not write state."""
+    prev = getattr(_writer, "active", False)
+    _writer.active = False
+    try:
+        yield
+    finally:
+        _writer.active = prev
+
+
+def state_part(cls: type[StateObject]) -> type[StateObject]:
+    """Class decorator for a part: records its parameter names (param sets them up after
+    ``__init_subclass__`` runs, so this cannot happen there)."""
+    cls._fields = tuple(n for n in cls.param if n != "name")
+    return cls

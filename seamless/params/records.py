@@ -1,0 +1,108 @@
+"""Immutable records held inside state parameters.
+
+State parameters hold values, never mutable containers: a change replaces the
+value, so param's watchers always fire and every reader sees a consistent one.
+Each record carries ``seq`` and ``updated_at`` of the event that last changed it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    seq: int
+    updated_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Record":
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Position(Record):
+    symbol: str
+    qty: float = 0.0
+    avg_price: float = 0.0
+    realized_pnl: float = 0.0
+    mark: float | None = None
+
+    @property
+    def unrealized_pnl(self) -> float:
+        return 0.0 if self.mark is None else self.qty * (self.mark - self.avg_price)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quote(Record):
+    symbol: str
+    last: float
+    bid: float | None = None
+    ask: float | None = None
+    exchange_ts: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Signal(Record):
+    strategy: str
+    symbol: str
+    direction: int
+    strength: float = 1.0
+    price: float | None = None
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Monitor(Record):
+    monitor_id: str
+    symbol: str
+    kind: str
+    trigger: float
+    trail: float | None = None
+    high_water: float | None = None
+    status: str = "active"  # active | triggered | cancelled
+    triggered_price: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Order(Record):
+    client_order_id: str
+    symbol: str
+    qty: float
+    order_type: str = "market"
+    limit_price: float | None = None
+    status: str = "submitting"  # submitting | accepted | partially_filled | filled | rejected | cancelled
+    filled_qty: float = 0.0
+    avg_fill_price: float | None = None
+    broker_order_id: str = ""
+    strategy: str = ""
+    reason: str = ""
+
+    FINAL = ("filled", "rejected", "cancelled")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.FINAL
+
+
+@dataclasses.dataclass(frozen=True)
+class Fill(Record):
+    trade_id: str
+    client_order_id: str
+    symbol: str
+    qty: float
+    price: float
+    commission: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Mismatch(Record):
+    run_id: str
+    kind: str
+    subject: str
+    store_value: str
+    broker_value: str
+    resolution: str

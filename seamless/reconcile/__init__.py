@@ -1,0 +1,1 @@
+"""Broker reconciliation (issue: reconciliation). Events it journals are in seamless.events."""

@@ -1,0 +1,361 @@
+"""The Store: the one way state changes.
+
+``commit(event)`` stamps the event with the next sequence number, plans it against
+the current state (invalid events are refused before anything changes), applies it
+to the param objects, and queues it for the journal.  A critical event returns only
+once durable (WAL, ``synchronous=FULL``); critical commits that wait together share
+one transaction (group commit).  Non-critical events are written by a background
+writer within ``flush_interval_s``.  Bus subscribers get every event in sequence
+order, and a critical one only once it is durable.
+
+If a write fails (database locked past the busy timeout, disk full), the events not
+yet durable are dropped, their committers get the error, and the state is rebuilt
+from the journal: the store stays consistent and carries on when the cause clears.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from param.parameterized import batch_call_watchers
+
+from ..apply import Projection
+from ..bus import Bus
+from ..bus.stats import LatencyReservoir
+from ..errors import InvalidEvent, StoreClosed, StoreError
+from ..events import Event
+from ..params.base import store_writes
+from ..params.state import State
+from ..persist import journal, recovery, schema, snapshots
+
+log = logging.getLogger("seamless.store")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A read of one part: its value, the seq and time of its last change, its age."""
+    part: str
+    value: dict[str, Any]
+    seq: int
+    updated_at: float | None
+    age_s: float | None
+    stale: bool = False
+    refreshing: bool = False
+
+
+class Store:
+    """One account's state: journal + snapshots on disk, param objects in memory, a bus."""
+
+    def __init__(self, path: str | Path, *, snapshot_every: int = 10_000, snapshot_interval_s: float = 300.0,
+                 keep_snapshots: int = 3, flush_interval_s: float = 0.02, flush_batch: int = 5_000,
+                 busy_timeout_s: float = schema.BUSY_TIMEOUT_S, clock: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self.snapshot_every = snapshot_every
+        self.snapshot_interval_s = snapshot_interval_s
+        self.keep_snapshots = keep_snapshots
+        self.flush_interval_s = flush_interval_s
+        self.flush_batch = flush_batch
+        self._clock = clock
+
+        self._lock = threading.Lock()          # plan + apply, in sequence order
+        self._write_lock = threading.Lock()    # one writer of the connection at a time
+        self._publish_lock = threading.Lock()  # one drainer of the outbox at a time
+        self._draining: int | None = None
+        self._closed = False
+        self._epoch = 0
+        self._failure: StoreError | None = None
+        self._unwritten: list[Event] = []
+        self._outbox: collections.deque[tuple[int, Event]] = collections.deque()
+        self._refreshers: dict[str, Callable[[], Any]] = {}
+        self._refreshing: set[str] = set()
+
+        self.state = State()
+        self.bus = Bus()
+        self.commit_latency = LatencyReservoir()
+        self.write_latency = LatencyReservoir()
+        self.counters = collections.Counter()
+
+        self._writer_lock = schema.WriterLock(self.path)
+        try:
+            self._conn = schema.open_writer(self.path, busy_timeout_s)
+            restored = recovery.restore(self._conn)
+        except BaseException:
+            self._writer_lock.release()
+            raise
+        self.warnings = restored.warnings
+        self.restored_from_snapshot = restored.snapshot_seq
+        self.replayed_on_open = restored.replayed
+        self._install(restored.projection)
+        self._durable_seq = self._proj.seq
+        self._snapshot_seq = restored.snapshot_seq
+        self._snapshot_time = time.monotonic()
+
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_loop, name="seamless-writer", daemon=True)
+        self._flusher.start()
+
+    open = classmethod(lambda cls, path, **kw: cls(path, **kw))
+
+    # -- committing ------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last applied event."""
+        return self._proj.seq
+
+    @property
+    def durable_seq(self) -> int:
+        """Sequence number of the last event known to be on disk."""
+        return self._durable_seq
+
+    def commit(self, ev: Event) -> Event:
+        """Journal, apply and publish one event; returns it stamped with its seq."""
+        return self.commit_all((ev,))[0]
+
+    def commit_all(self, events: Iterable[Event]) -> list[Event]:
+        """Commit several events atomically: all are applied and journaled, or none."""
+        events = list(events)
+        if not events:
+            return events
+        t0 = time.perf_counter()
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            epoch = self._epoch
+            changes = self._plan(events)
+            proj = self._proj
+            for ev, ch in zip(events, changes):
+                proj.advance(ev, ch)
+                self._apply(ev, ch)
+            self._unwritten.extend(events)
+            self._outbox.extend((epoch, ev) for ev in events)
+            critical = any(ev.critical for ev in events)
+            pending = len(self._unwritten)
+        if critical:
+            self._flush_through(events[-1].seq, epoch)
+            self.commit_latency.add(time.perf_counter() - t0)
+        elif pending >= self.flush_batch:
+            self._wake.set()
+        self._drain()
+        return events
+
+    def _plan(self, events: list[Event]) -> list[dict]:
+        seq0 = self._proj.seq + 1
+        now = self._clock()
+        stamped: list[tuple[Event, float | None]] = []
+        try:
+            for i, ev in enumerate(events):
+                if not isinstance(ev, Event):
+                    raise InvalidEvent(f"commit takes events, not {type(ev).__name__}")
+                if ev.seq is not None:
+                    raise InvalidEvent(f"{ev.type} was already committed as seq {ev.seq}")
+                stamped.append((ev, ev.ts))
+                ev._stamp(seq0 + i, now)
+            if len(events) == 1:
+                return [self._proj.plan(events[0])]
+            scratch = Projection({p: dict(v) for p, v in self._proj.values.items()}, dict(self._proj.meta),
+                                 self._proj.seq)
+            return [scratch.apply(ev) for ev in events]
+        except BaseException:
+            for ev, ts in stamped:
+                object.__setattr__(ev, "seq", None)
+                object.__setattr__(ev, "ts", ts)
+            raise
+
+    def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
+        parts = self.state.parts
+        with store_writes():
+            for part, fields in changes.items():
+                obj = parts[part]
+                object.__setattr__(obj, "seq", ev.seq)
+                object.__setattr__(obj, "updated_at", ev.ts)
+                if len(fields) == 1:
+                    for k, v in fields.items():
+                        setattr(obj, k, v)
+                else:
+                    with batch_call_watchers(obj):
+                        for k, v in fields.items():
+                            setattr(obj, k, v)
+
+    def _install(self, proj: Projection) -> None:
+        self._proj = proj
+        self.state.load(proj.values, proj.meta)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _flush_through(self, seq: int, epoch: int) -> None:
+        with self._write_lock:
+            if self._epoch != epoch:
+                raise self._failure  # our events were dropped by a failed write
+            if self._durable_seq >= seq:
+                self.counters["group_committed"] += 1  # another committer's transaction carried ours
+                return
+            self._write_pending(snapshot=False)
+
+    def _write_pending(self, snapshot: bool) -> None:
+        """Write everything not yet durable (and maybe a snapshot) in one transaction."""
+        with self._lock:
+            batch, self._unwritten = self._unwritten, []
+            snap = None
+            if snapshot and self._proj.seq > self._snapshot_seq:
+                p = self._proj
+                snap = Projection({k: dict(v) for k, v in p.values.items()}, dict(p.meta), p.seq)
+        if not batch and snap is None:
+            return
+        rows = [journal.encode(ev) for ev in batch]
+        extra = [snapshots.encode(snap), snapshots.prune_sql(self.keep_snapshots)] if snap else []
+        t0 = time.perf_counter()
+        try:
+            journal.write(self._conn, rows, extra, self.path)
+        except StoreError as e:
+            self.counters["write_errors"] += 1
+            self._resync(e)
+            raise
+        self.write_latency.add(time.perf_counter() - t0)
+        self.counters["transactions"] += 1
+        self.counters["events_written"] += len(rows)
+        if rows:
+            self._durable_seq = rows[-1][0]
+        if snap is not None:
+            self._snapshot_seq = snap.seq
+            self._snapshot_time = time.monotonic()
+            self.counters["snapshots"] += 1
+
+    def _resync(self, error: StoreError) -> None:
+        """After a failed write: drop what is not durable and rebuild state from the journal."""
+        log.error("%s; rebuilding state from the journal at seq %d", error, self._durable_seq)
+        with self._lock:
+            self._epoch += 1
+            self._failure = error
+            self._unwritten = []
+            self._install(recovery.restore(self._conn).projection)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            try:
+                self.flush(snapshot=None)
+            except StoreError as e:
+                log.error("background write failed, non-critical events lost: %s", e)
+            except Exception:
+                log.exception("background writer error")
+
+    def flush(self, snapshot: bool | None = False) -> None:
+        """Make everything committed so far durable; ``snapshot=None`` snapshots when due."""
+        with self._write_lock:
+            if snapshot is None:
+                snapshot = (self._proj.seq - self._snapshot_seq >= self.snapshot_every or
+                            time.monotonic() - self._snapshot_time >= self.snapshot_interval_s)
+            self._write_pending(snapshot=snapshot)
+        self._drain()
+
+    def snapshot(self) -> int:
+        """Write a snapshot now; returns its seq."""
+        self.flush(snapshot=True)
+        return self._snapshot_seq
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Publish, in seq order, every event that may be published: critical ones once durable."""
+        me = threading.get_ident()
+        if not self._outbox or self._draining == me:
+            return  # nothing to do, or a subscriber committing: the outer loop publishes it
+        with self._publish_lock:
+            self._draining = me
+            try:
+                out = self._outbox
+                while out:
+                    epoch, ev = out[0]
+                    if ev.seq > self._durable_seq:
+                        if epoch != self._epoch:
+                            out.popleft()  # dropped by a failed write: never published
+                            continue
+                        if ev.critical:
+                            break  # not durable yet; its committer publishes it
+                    out.popleft()
+                    self.bus.publish(ev)
+            finally:
+                self._draining = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, part: str, max_age: float | None = None) -> Reading:
+        """The part's value with its seq, updated_at and age; past ``max_age`` it is stale
+        and the refresher registered for the part is started."""
+        with self._lock:
+            if part not in self._proj.values:
+                raise KeyError(f"no state part {part!r}; parts: {', '.join(self._proj.values)}")
+            value = dict(self._proj.values[part])
+            seq, updated = self._proj.meta[part]
+        age = None if updated is None else max(0.0, self._clock() - updated)
+        stale = max_age is not None and (age is None or age > max_age)
+        return Reading(part, value, seq, updated, age, stale, stale and self._refresh(part))
+
+    def register_refresher(self, part: str, refresh: Callable[[], Any]) -> None:
+        """``refresh()`` is called (on its own thread) when a read finds ``part`` stale."""
+        self._refreshers[part] = refresh
+
+    def _refresh(self, part: str) -> bool:
+        fn = self._refreshers.get(part)
+        if fn is None:
+            return False
+        with self._lock:
+            if part in self._refreshing:
+                return True
+            self._refreshing.add(part)
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                log.exception("refresher for %s failed", part)
+            finally:
+                with self._lock:
+                    self._refreshing.discard(part)
+
+        threading.Thread(target=run, name=f"seamless-refresh-{part}", daemon=True).start()
+        return True
+
+    def values(self):
+        """A consistent copy of the whole state as plain values, with per-part meta."""
+        with self._lock:
+            return {k: dict(v) for k, v in self._proj.values.items()}, dict(self._proj.meta), self._proj.seq
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {"seq": self._proj.seq, "durable_seq": self._durable_seq,
+                "unwritten": len(self._unwritten), "snapshot_seq": self._snapshot_seq,
+                "snapshot_age_s": time.monotonic() - self._snapshot_time,
+                "commit": self.commit_latency.percentiles_ms(), "write": self.write_latency.percentiles_ms(),
+                **self.counters, "bus": self.bus.stats()}
+
+    def close(self, snapshot: bool = True) -> None:
+        """Write what is pending (and a snapshot), stop the writer and subscribers, release the file."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        self._wake.set()
+        self._flusher.join()
+        try:
+            self.flush(snapshot=snapshot)
+        finally:
+            self.bus.close()
+            self._conn.close()
+            self._writer_lock.release()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
