@@ -20,10 +20,12 @@ def account_figures(values: Values, cash: float, positions: dict[str, Position])
 
 
 def _prune(orders: dict[str, Order]) -> dict[str, Order]:
-    closed = [o for o in orders.values() if not o.is_open]
-    if len(closed) <= RECENT_ORDERS:
+    """Keep every open order and the last RECENT_ORDERS closed ones (by submission order);
+    pruned in steps of a quarter so the scan is paid rarely."""
+    closed = [k for k, o in orders.items() if not o.is_open]
+    if len(closed) <= RECENT_ORDERS + RECENT_ORDERS // 4:
         return orders
-    drop = {o.client_order_id for o in sorted(closed, key=lambda o: o.seq)[: len(closed) - RECENT_ORDERS]}
+    drop = set(closed[: len(closed) - RECENT_ORDERS])
     return {k: o for k, o in orders.items() if k not in drop}
 
 
@@ -91,7 +93,7 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
     if ev.trade_id in orders["trade_ids"]:
         return {}  # the broker reported this trade before: journaled, applied once
     changes: Changes = {"orders": {
-        "trade_ids": orders["trade_ids"] | {ev.trade_id},
+        "trade_ids": orders["trade_ids"].add(ev.trade_id),
         "fills": (orders["fills"] + (Fill(seq=ev.seq, updated_at=ev.ts, trade_id=ev.trade_id,
                                           client_order_id=ev.client_order_id, symbol=ev.symbol,
                                           qty=ev.qty, price=ev.price, commission=ev.commission),))[-RECENT_FILLS:],

@@ -48,7 +48,6 @@ class Subscription:
         self.bus, self.callback, self.name, self.queued = bus, callback, name, queued
         self.match = match
         self.max_pending = max_pending
-        self.delivered = 0
         self.errors = 0
         self.dropped = 0
         self.active = True
@@ -72,9 +71,7 @@ class Subscription:
 
     def _call(self, item: Any) -> None:
         try:
-            with subscriber_calls():
-                self.callback(item)
-            self.delivered += 1
+            self.callback(item)
         except Exception:
             self.errors += 1
             self.bus._subscriber_failed(self, item)
@@ -172,8 +169,10 @@ class Bus:
         return sub
 
     def _fan_out(self, subs: list[Subscription], events: list) -> None:
-        for sub in tuple(subs):
-            sub.deliver(events)
+        # Runs inside the store's apply step; subscribers must not write state from here.
+        with subscriber_calls():
+            for sub in tuple(subs):
+                sub.deliver(events)
 
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
@@ -198,7 +197,14 @@ class Bus:
         if route is None:
             route = self._route(topic)
         for sub in route:
-            sub.deliver(ev)
+            if sub.queued:
+                sub.deliver(ev)
+            else:  # inlined Subscription._call: this loop is the bus's hot path
+                try:
+                    sub.callback(ev)
+                except Exception:
+                    sub.errors += 1
+                    self._subscriber_failed(sub, ev)
         now = time.perf_counter()
         self.rates.add(topic, now)
         self.dispatch_latency.add(now - t0)

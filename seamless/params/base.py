@@ -39,7 +39,6 @@ def tuple_of(record: type) -> Codec:
     return Codec(lambda t: [v.to_dict() for v in t], lambda l: tuple(record.from_dict(v) for v in l))
 
 
-SORTED_SET = Codec(sorted, frozenset)
 
 
 class StateObject(param.Parameterized):
@@ -57,6 +56,7 @@ class StateObject(param.Parameterized):
     codecs: ClassVar[dict[str, Codec]] = {}
     #: the state parameters (all but ``name``); set by :func:`state_part`.
     _fields: ClassVar[tuple[str, ...]] = ()
+    _param_objects: ClassVar[dict[str, param.Parameter]] = {}
 
     def __init__(self, **params: Any) -> None:
         with store_writes():
@@ -107,4 +107,5 @@ def state_part(cls: type[StateObject]) -> type[StateObject]:
     """Class decorator for a part: records its parameter names (param sets them up after
     ``__init_subclass__`` runs, so this cannot happen there)."""
     cls._fields = tuple(n for n in cls.param if n != "name")
+    cls._param_objects = {n: cls.param[n] for n in cls._fields}
     return cls

@@ -106,3 +106,36 @@ class Mismatch(Record):
     store_value: str
     broker_value: str
     resolution: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TradeIds:
+    """Broker trade ids already applied, for fill de-duplication.
+
+    Immutable, and cheap to extend: ids live in generations of at most ``GENERATION``
+    ids, so adding one copies a small set, not every id ever seen.  The oldest
+    generation is forgotten past ``GENERATIONS`` (the last 100,000 trades are kept).
+    """
+    generations: tuple[frozenset[str], ...] = ()
+
+    GENERATION = 1000
+    GENERATIONS = 100
+
+    def __contains__(self, trade_id: str) -> bool:
+        return any(trade_id in g for g in reversed(self.generations))
+
+    def __len__(self) -> int:
+        return sum(map(len, self.generations))
+
+    def add(self, trade_id: str) -> "TradeIds":
+        gens = self.generations
+        if gens and len(gens[-1]) < self.GENERATION:
+            return TradeIds(gens[:-1] + (gens[-1] | {trade_id},))
+        return TradeIds((gens + (frozenset((trade_id,)),))[-self.GENERATIONS:])
+
+    def to_list(self) -> list[list[str]]:
+        return [sorted(g) for g in self.generations]
+
+    @classmethod
+    def from_list(cls, data: list[list[str]]) -> "TradeIds":
+        return cls(tuple(frozenset(g) for g in data))

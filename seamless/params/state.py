@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 import param
 
 from ..events.catalog import RUNNER_STATES, TRADING_STATES
-from .base import SORTED_SET, StateObject, map_of, state_part, store_writes, tuple_of
-from .records import Fill, Mismatch, Monitor, Order, Position, Quote, Signal
+from .base import Codec, StateObject, map_of, state_part, store_writes, tuple_of
+from .records import Fill, Mismatch, Monitor, Order, Position, Quote, Signal, TradeIds
 
 SIGNAL_HISTORY = 500
 RECENT_ORDERS = 200
@@ -76,10 +76,11 @@ class Monitors(StateObject):
 @state_part
 class Orders(StateObject):
     part: ClassVar[str] = "orders"
-    codecs = {"by_id": map_of(Order), "fills": tuple_of(Fill), "trade_ids": SORTED_SET}
+    codecs = {"by_id": map_of(Order), "fills": tuple_of(Fill), "trade_ids": Codec(TradeIds.to_list, TradeIds.from_list)}
     by_id = param.Dict({}, doc=f"client order id -> Order: every open order and the last {RECENT_ORDERS} closed")
     fills = param.Parameter((), doc=f"The last {RECENT_FILLS} fills, oldest first")
-    trade_ids = param.Parameter(frozenset(), doc="Broker trade ids already applied (fill de-duplication)")
+    trade_ids = param.ClassSelector(class_=TradeIds, default=TradeIds(), instantiate=False,
+                                    doc="Broker trade ids already applied (fill de-duplication)")
 
 
 @state_part

@@ -120,22 +120,23 @@ class Store:
 
     def commit_all(self, events: Iterable[Event]) -> list[Event]:
         """Commit several events atomically: all are applied and journaled, or none."""
-        events = list(events)
+        events = events if isinstance(events, (list, tuple)) else list(events)
         if not events:
-            return events
+            return []
         t0 = time.perf_counter()
         with self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
             epoch = self._epoch
             changes = self._plan(events)
-            proj = self._proj
+            advance, apply, outbox = self._proj.advance, self._apply, self._outbox
+            critical = False
             for ev, ch in zip(events, changes):
-                proj.advance(ev, ch)
-                self._apply(ev, ch)
+                advance(ev, ch)
+                apply(ev, ch)
+                outbox.append((epoch, ev))
+                critical = critical or ev.critical
             self._unwritten.extend(events)
-            self._outbox.extend((epoch, ev) for ev in events)
-            critical = any(ev.critical for ev in events)
             pending = len(self._unwritten)
         if critical:
             self._flush_through(events[-1].seq, epoch)
@@ -143,7 +144,7 @@ class Store:
         elif pending >= self.flush_batch:
             self._wake.set()
         self._drain()
-        return events
+        return events if isinstance(events, list) else list(events)
 
     def _plan(self, events: list[Event]) -> list[dict]:
         seq0 = self._proj.seq + 1
@@ -175,7 +176,15 @@ class Store:
                 obj = parts[part]
                 object.__setattr__(obj, "seq", ev.seq)
                 object.__setattr__(obj, "updated_at", ev.ts)
-                if len(fields) == 1:
+                private = obj._param__private
+                if not private.watchers and not private.dynamic_watchers:
+                    # Nobody watches this part: validate and store, skipping param's
+                    # notification machinery (~7 us a set) that would find no one.
+                    objects, values = type(obj)._param_objects, private.values
+                    for k, v in fields.items():
+                        objects[k]._validate(v)
+                        values[k] = v
+                elif len(fields) == 1:
                     for k, v in fields.items():
                         setattr(obj, k, v)
                 else:

@@ -1,0 +1,238 @@
+"""``seamless bench store``: the store's figures, each beside a floor measured in the same run.
+
+Floors: raw 4 KiB ``pwrite`` + ``fdatasync`` into a pre-allocated file on the same disk
+(for durable commits), and a plain callback loop (for bus dispatch).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..apply import Projection
+from ..bus import Bus
+from ..events import (CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived,
+                      RunnerStatusChanged)
+from ..persist import journal, open_reader, open_writer, restore
+from ..store import Store
+
+SYMBOLS = [f"S{i:02d}" for i in range(10)]
+
+
+def fsync_per_s(directory: Path, seconds: float = 1.5) -> float:
+    """The floor: 4 KiB pwrite + fdatasync, one per 'commit', into a pre-allocated file."""
+    path = directory / "fsync.floor"
+    block = os.urandom(4096)
+    slots = 4096
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, 4096 * slots)
+        os.fsync(fd)
+        n, t0 = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            os.pwrite(fd, block, 4096 * (n % slots))
+            os.fdatasync(fd)
+            n += 1
+        return n / elapsed
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+def critical_commits_per_s(directory: Path, seconds: float = 1.5) -> float:
+    """One critical event per commit through the full path (plan, apply, journal FULL, publish)."""
+    with Store(directory / "critical.db", snapshot_every=10**9) as store:
+        store.bus.subscribe("*", lambda ev: None, queued=False)
+        n, t0 = 0, time.perf_counter()
+        states = ("RUNNING", "PAUSED")
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            store.commit(RunnerStatusChanged(status=states[n % 2]))
+            n += 1
+        return n / elapsed
+
+
+def _quote(i: int) -> QuoteReceived:
+    return QuoteReceived(symbol=SYMBOLS[i % 10], last=100.0 + (i % 97) * 0.01, exchange_ts=float(i))
+
+
+def noncritical_per_s(directory: Path, n: int) -> float:
+    """Quotes end to end: commit -> apply -> one queued subscriber has them all -> on disk."""
+    with Store(directory / "noncritical.db", snapshot_every=10**9) as store:
+        done = threading.Event()
+        last = n
+        got = [0]
+
+        def sub(ev) -> None:
+            got[0] += 1
+            if got[0] == last:
+                done.set()
+
+        store.bus.subscribe("market.quote", sub)
+        t0 = time.perf_counter()
+        for i in range(n):
+            store.commit(_quote(i))
+        done.wait(60)
+        store.flush()
+        return n / (time.perf_counter() - t0)
+
+
+def commit_to_subscriber_ms(directory: Path, n: int, rate: float = 5000.0) -> tuple[float, float]:
+    """Latency from the start of commit to a queued subscriber's callback, paced at ``rate``/s."""
+    with Store(directory / "latency.db", snapshot_every=10**9) as store:
+        lat: list[float] = []
+        started: dict[int, float] = {}
+        done = threading.Event()
+
+        def sub(ev) -> None:
+            lat.append(time.perf_counter() - started[ev.exchange_ts])
+            if len(lat) == n:
+                done.set()
+
+        store.bus.subscribe("market.quote", sub)
+        t0 = time.perf_counter()
+        for i in range(n):
+            while time.perf_counter() - t0 < i / rate:
+                pass  # pacing by busy-wait: sleep's granularity would dominate
+            started[float(i)] = time.perf_counter()
+            store.commit(_quote(i))
+        done.wait(60)
+        lat.sort()
+        return lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3
+
+
+def _event(seq: int):
+    """The bench's event mix: 99% quotes, plus an order submitted, accepted and filled per 100."""
+    k = seq % 100
+    if seq == 1:
+        return CashSet(cash=1e6, reason="bench")
+    if k in (50, 51, 52):
+        cid = f"o{seq - k + 50}"
+        if k == 50:
+            return OrderSubmitting(client_order_id=cid, symbol=SYMBOLS[seq % 10], qty=1.0)
+        if k == 51:
+            return OrderAccepted(client_order_id=cid)
+        return OrderFilled(trade_id=f"t{seq}", client_order_id=cid, symbol=SYMBOLS[(seq - 2) % 10],
+                           qty=1.0, price=100.0)
+    return _quote(seq)
+
+
+def _journal_rows(n: int, start: int = 1, proj: Projection | None = None, batch: int = 50_000):
+    """``n`` valid events from seq ``start`` as journal rows, in batches, applied to ``proj``."""
+    proj = proj or Projection()
+    rows = []
+    for seq in range(start, start + n):
+        ev = _event(seq)
+        ev._stamp(seq, 1_700_000_000.0 + seq * 1e-3)
+        proj.apply(ev)
+        rows.append(journal.encode(ev))
+        if len(rows) >= batch:
+            yield rows, proj
+            rows = []
+    if rows:
+        yield rows, proj
+
+
+def restore_tail_s(directory: Path, tail: int) -> float:
+    """Open (newest snapshot + replay of a ``tail``-event journal suffix)."""
+    from ..persist import snapshots
+    path = directory / "restore.db"
+    conn = open_writer(path)
+    proj = Projection()
+    base = 10_000
+    for rows, proj in _journal_rows(base, proj=proj):
+        journal.write(conn, rows)
+    journal.write(conn, [], [snapshots.encode(proj)])
+    for rows, proj in _journal_rows(tail, start=base + 1, proj=proj):
+        journal.write(conn, rows)
+    conn.close()
+    t0 = time.perf_counter()
+    store = Store(path, snapshot_every=10**9)
+    elapsed = time.perf_counter() - t0
+    assert store.replayed_on_open == tail and store.restored_from_snapshot == base
+    store.close(snapshot=False)
+    return elapsed
+
+
+def replay_s(directory: Path, n: int) -> float:
+    """Full replay (no snapshot) of ``n`` events from a read-only connection."""
+    path = directory / "replay.db"
+    conn = open_writer(path)
+    for rows, _ in _journal_rows(n):
+        journal.write(conn, rows)
+    conn.close()
+    reader = open_reader(path)
+    t0 = time.perf_counter()
+    out = restore(reader, use_snapshots=False)
+    elapsed = time.perf_counter() - t0
+    reader.close()
+    assert out.replayed == n
+    return elapsed
+
+
+def bus_us_per_event(subscribers: int, n: int) -> tuple[float, float]:
+    """Bus.publish to ``subscribers`` synchronous no-op subscribers, and the plain-loop floor."""
+    bus = Bus()
+    for _ in range(subscribers):
+        bus.subscribe("market.*", lambda ev: None, queued=False)
+    events = [_quote(i) for i in range(1000)]
+    for i, ev in enumerate(events):
+        ev._stamp(i + 1, 0.0)
+    t0 = time.perf_counter()
+    for i in range(n):
+        bus.publish(events[i % 1000])
+    bus_us = (time.perf_counter() - t0) / n * 1e6
+    callbacks: list[Callable] = [lambda ev: None for _ in range(subscribers)]
+    t0 = time.perf_counter()
+    for i in range(n):
+        ev = events[i % 1000]
+        for cb in callbacks:
+            cb(ev)
+    floor_us = (time.perf_counter() - t0) / n * 1e6
+    bus.close()
+    return bus_us, floor_us
+
+
+def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
+    base = Path(directory) if directory else None
+    work = Path(tempfile.mkdtemp(prefix="seamless-bench-", dir=base))
+    try:
+        n = lambda full: max(1000, int(full * scale))  # noqa: E731
+        floor = fsync_per_s(work)
+        crit = critical_commits_per_s(work)
+        p50, p99 = commit_to_subscriber_ms(work, n(5000))
+        b1, f1 = bus_us_per_event(1, n(200_000))
+        b10, f10 = bus_us_per_event(10, n(200_000))
+        return {
+            "fsync_per_s": round(floor, 1),
+            "critical_commits_per_s": round(crit, 1),
+            "critical_ratio": round(crit / floor, 3),
+            "noncritical_events_per_s": round(noncritical_per_s(work, n(200_000)), 1),
+            "commit_to_subscriber_p50_ms": round(p50, 3),
+            "commit_to_subscriber_p99_ms": round(p99, 3),
+            "restore_100k_tail_s": round(restore_tail_s(work, n(100_000)), 3),
+            "replay_1m_s": round(replay_s(work, n(1_000_000)), 3),
+            "bus_us_per_event_1_sub": round(b1, 3),
+            "bus_us_per_event_10_subs": round(b10, 3),
+            "callback_loop_us_per_event_1_sub": round(f1, 3),
+            "callback_loop_us_per_event_10_subs": round(f10, 3),
+            "scale": scale,
+            "disk": str(work.parent),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(as_json: bool = False, scale: float = 1.0, directory: str | None = None) -> int:
+    res = run(scale, directory)
+    if as_json:
+        print(json.dumps(res))
+    else:
+        width = max(map(len, res))
+        for k, v in res.items():
+            print(f"{k:<{width}}  {v}")
+    return 0

@@ -1,0 +1,102 @@
+"""The ``seamless`` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from .errors import SeamlessError
+
+
+def _until(text: str | None) -> dict:
+    if text is None:
+        return {}
+    if text.isdigit():
+        return {"until_seq": int(text)}
+    return {"until_time": text}
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    from .replay import replay
+    return _print_state(replay(args.db), args.json)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import replay
+    try:
+        kw = _until(args.until)
+        return _print_state(replay(args.db, use_snapshots=not args.no_snapshots, **kw), args.json)
+    except ValueError as e:
+        raise SeamlessError(f"--until {args.until!r}: give a sequence number or an ISO time ({e})") from e
+
+
+def _print_state(rep, as_json: bool) -> int:
+    doc = rep.document()
+    for w in rep.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if as_json:
+        json.dump(doc, sys.stdout, indent=None, separators=(",", ":"))
+        print()
+        return 0
+    print(f"{rep.path} @ seq {doc['seq']}")
+    r, a = doc["runner"], doc["account"]
+    print(f"runner   {r['status']}" + (f"  since {r['since']:.0f}" if r["since"] else ""))
+    print(f"trading  {doc['risk']['trading_state']}  {doc['risk']['state_reason']}")
+    print(f"account  cash {a['cash']:.2f}  equity {a['equity']:.2f}  day P&L "
+          f"{a['daily_realized_pnl'] + a['daily_unrealized_pnl']:.2f}")
+    for sym, p in sorted(doc["positions"].items()):
+        print(f"  {sym:<8} qty {p['qty']:>12g}  avg {p['avg_price']:>10.4f}  mark {p['mark']}  "
+              f"unrealized {p['unrealized_pnl']:.2f}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "store":
+        from .bench.store import main as bench_store
+        return bench_store(as_json=args.json, scale=args.scale, directory=args.dir)
+    raise SeamlessError(f"unknown benchmark {args.what!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seamless", description="Live-trading state done right.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("state", help="print the current state of a store (read-only)")
+    s.add_argument("--db", required=True, help="the store's SQLite file")
+    s.add_argument("--json", action="store_true", help="one JSON object")
+    s.set_defaults(fn=cmd_state)
+
+    s = sub.add_parser("replay", help="rebuild the state as of a seq or a time (read-only)")
+    s.add_argument("--db", required=True)
+    s.add_argument("--until", help="sequence number, or ISO time such as 2026-11-25T14:30:00")
+    s.add_argument("--no-snapshots", action="store_true", help="replay the whole journal")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_replay)
+
+    s = sub.add_parser("bench", help="measure; prints figures")
+    s.add_argument("what", choices=["store"])
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
+    s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
+    s.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except SeamlessError as e:
+        print(f"seamless: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
