@@ -69,6 +69,7 @@ class Store:
         self._closed = False
         self._epoch = 0
         self._failure: StoreError | None = None
+        self._broken: StoreError | None = None
         self._unwritten: list[Event] = []
         self._outbox: collections.deque[tuple[int, Event]] = collections.deque()
         self._refreshers: dict[str, Callable[[], Any]] = {}
@@ -127,6 +128,8 @@ class Store:
         with self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
+            if self._broken is not None:
+                raise self._broken
             epoch = self._epoch
             changes = self._plan(events)
             advance, apply, outbox = self._proj.advance, self._apply, self._outbox
@@ -200,25 +203,23 @@ class Store:
 
     def _flush_through(self, seq: int, epoch: int) -> None:
         with self._write_lock:
-            if self._epoch != epoch:
-                raise self._failure  # our events were dropped by a failed write
+            if self._epoch != epoch:  # our events were dropped by a failed write
+                raise type(self._failure)(str(self._failure))
             if self._durable_seq >= seq:
                 self.counters["group_committed"] += 1  # another committer's transaction carried ours
                 return
-            self._write_pending(snapshot=False)
+            self._write_pending()
 
-    def _write_pending(self, snapshot: bool) -> None:
-        """Write everything not yet durable (and maybe a snapshot) in one transaction."""
+    def _write_pending(self, snapshot: tuple[int, tuple[str, tuple]] | None = None) -> None:
+        """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
-            snap = None
-            if snapshot and self._proj.seq > self._snapshot_seq:
-                p = self._proj
-                snap = Projection({k: dict(v) for k, v in p.values.items()}, dict(p.meta), p.seq)
-        if not batch and snap is None:
+        if snapshot is not None and snapshot[0] > (batch[-1].seq if batch else self._durable_seq):
+            snapshot = None  # taken before a failed write dropped some of the events it holds
+        if not batch and snapshot is None:
             return
         rows = [journal.encode(ev) for ev in batch]
-        extra = [snapshots.encode(snap), snapshots.prune_sql(self.keep_snapshots)] if snap else []
+        extra = [snapshot[1], snapshots.prune_sql(self.keep_snapshots)] if snapshot else []
         t0 = time.perf_counter()
         try:
             journal.write(self._conn, rows, extra, self.path)
@@ -231,8 +232,8 @@ class Store:
         self.counters["events_written"] += len(rows)
         if rows:
             self._durable_seq = rows[-1][0]
-        if snap is not None:
-            self._snapshot_seq = snap.seq
+        if snapshot is not None:
+            self._snapshot_seq = snapshot[0]
             self._snapshot_time = time.monotonic()
             self.counters["snapshots"] += 1
 
@@ -243,7 +244,12 @@ class Store:
             self._epoch += 1
             self._failure = error
             self._unwritten = []
-            self._install(recovery.restore(self._conn).projection)
+            try:
+                self._install(recovery.restore(self._conn).projection)
+            except Exception as e:  # cannot even read back: refuse to go on with a state we can't trust
+                self._broken = StoreError(f"{self.path}: after a failed write the journal could not be "
+                                          f"read back ({e}); reopen the store")
+                log.error("%s", self._broken)
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():
@@ -258,11 +264,17 @@ class Store:
 
     def flush(self, snapshot: bool | None = False) -> None:
         """Make everything committed so far durable; ``snapshot=None`` snapshots when due."""
+        if snapshot is None:
+            snapshot = (self._proj.seq - self._snapshot_seq >= self.snapshot_every or
+                        time.monotonic() - self._snapshot_time >= self.snapshot_interval_s)
+        row = None
+        if snapshot and self._proj.seq > self._snapshot_seq:
+            with self._lock:  # a consistent copy (parts hold immutable values: shallow is enough)
+                p = self._proj
+                snap = Projection({k: dict(v) for k, v in p.values.items()}, dict(p.meta), p.seq)
+            row = (snap.seq, snapshots.encode(snap))  # encoded outside every lock
         with self._write_lock:
-            if snapshot is None:
-                snapshot = (self._proj.seq - self._snapshot_seq >= self.snapshot_every or
-                            time.monotonic() - self._snapshot_time >= self.snapshot_interval_s)
-            self._write_pending(snapshot=snapshot)
+            self._write_pending(row)
         self._drain()
 
     def snapshot(self) -> int:

@@ -1,0 +1,1 @@
+"""Benchmarks: `seamless bench ...`; each prints figures beside a floor measured in the same run."""

@@ -1,0 +1,95 @@
+"""The `seamless state`, `seamless replay` and `seamless bench store` commands, run as real processes."""
+import json
+import subprocess
+import time
+from datetime import datetime, timezone
+
+from seamless.events import (CashSet, DayStarted, OrderAccepted, OrderFilled, OrderSubmitting,
+                             QuoteReceived, RunnerStatusChanged, TradingStateChanged)
+from seamless.store import Store
+
+
+def run(cmd, *args, check=True):
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def trade(store: Store) -> None:
+    store.commit(CashSet(cash=10_000.0, reason="opening"))
+    store.commit(DayStarted(day="2026-11-25"))
+    store.commit(RunnerStatusChanged(status="RUNNING"))
+    store.commit(QuoteReceived(symbol="AAPL", last=100.0, exchange_ts=1.0))
+    store.commit(OrderSubmitting(client_order_id="c1", symbol="AAPL", qty=5))
+    store.commit(OrderAccepted(client_order_id="c1"))
+    store.commit(OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=5, price=101.0))
+
+
+def test_state_json_reads_a_live_store_without_blocking_it(tmp_path, seamless_cmd):
+    db = tmp_path / "live.db"
+    store = Store(db)
+    try:
+        trade(store)  # critical events are durable when commit returns: visible to another process
+        doc = json.loads(run(seamless_cmd, "state", "--db", str(db), "--json").stdout)
+        assert doc["seq"] == store.seq == 7
+        assert doc["positions"]["AAPL"]["qty"] == 5
+        assert doc["positions"]["AAPL"]["avg_price"] == 101.0
+        assert doc["runner"]["status"] == "RUNNING"
+        assert doc["risk"]["trading_state"] == "ACTIVE"
+        assert doc["account"]["cash"] == 10_000.0 - 505.0
+        for part in ("account", "runner", "market", "orders"):
+            assert doc[part]["updated_at"] is not None and doc[part]["age_s"] >= 0
+        assert set(doc["age_s"]) >= {"positions", "account", "risk", "runner", "market", "orders"}
+        assert doc["risk"]["updated_at"] is None and doc["risk"]["age_s"] is None  # never changed
+        # the writer carries on while (and after) the reader looked
+        store.commit(TradingStateChanged(state="HALTED", reason="test", by="tester"))
+        doc = json.loads(run(seamless_cmd, "state", "--db", str(db), "--json").stdout)
+        assert doc["risk"]["trading_state"] == "HALTED" and doc["seq"] == 8
+    finally:
+        store.close()
+
+
+def test_replay_until_seq_and_time(tmp_path, seamless_cmd):
+    db = tmp_path / "r.db"
+    ticks = iter(range(1_800_000_000, 1_800_000_100))  # one whole second per event
+    with Store(db, clock=lambda: float(next(ticks))) as store:
+        trade(store)
+        cut = store.read("orders").updated_at
+        store.commit(OrderSubmitting(client_order_id="c2", symbol="AAPL", qty=-5))
+        store.commit(OrderFilled(trade_id="t2", client_order_id="c2", symbol="AAPL", qty=-5, price=103.0))
+    doc = json.loads(run(seamless_cmd, "replay", "--db", str(db), "--until", "4", "--json").stdout)
+    assert doc["seq"] == 4 and doc["positions"] == {} and doc["market"]["quotes"]["AAPL"]["last"] == 100.0
+    iso = datetime.fromtimestamp(cut, timezone.utc).isoformat()
+    doc = json.loads(run(seamless_cmd, "replay", "--db", str(db), "--until", iso, "--json").stdout)
+    assert doc["seq"] == 7 and doc["positions"]["AAPL"]["qty"] == 5
+    doc = json.loads(run(seamless_cmd, "replay", "--db", str(db), "--no-snapshots", "--json").stdout)
+    assert doc["seq"] == 9 and doc["positions"]["AAPL"]["qty"] == 0
+    assert doc["positions"]["AAPL"]["realized_pnl"] == 10.0
+    text = run(seamless_cmd, "state", "--db", str(db)).stdout
+    assert "seq 9" in text and "AAPL" in text
+
+
+def test_cli_errors_are_clear(tmp_path, seamless_cmd):
+    proc = run(seamless_cmd, "state", "--db", str(tmp_path / "missing.db"), "--json", check=False)
+    assert proc.returncode == 2 and "no store at" in proc.stderr and "Traceback" not in proc.stderr
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    proc = run(seamless_cmd, "state", "--db", str(junk), check=False)
+    assert proc.returncode == 2 and "not a Seamless store" in proc.stderr
+    with Store(tmp_path / "ok.db") as store:
+        trade(store)
+    proc = run(seamless_cmd, "replay", "--db", str(tmp_path / "ok.db"), "--until", "yesterday", check=False)
+    assert proc.returncode == 2 and "--until" in proc.stderr
+
+
+def test_bench_store_prints_every_figure(seamless_cmd, tmp_path):
+    # Figures only (no timing asserts): the benchmark runs end to end and reports each key.
+    out = json.loads(run(seamless_cmd, "bench", "store", "--json", "--scale", "0.002",
+                         "--dir", str(tmp_path)).stdout)
+    for key in ("fsync_per_s", "critical_commits_per_s", "critical_ratio", "noncritical_events_per_s",
+                "commit_to_subscriber_p50_ms", "commit_to_subscriber_p99_ms", "restore_100k_tail_s",
+                "replay_1m_s", "bus_us_per_event_1_sub", "bus_us_per_event_10_subs"):
+        assert isinstance(out[key], float) and out[key] > 0, key
+    assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
+    assert list(tmp_path.iterdir()) == []  # cleaned up after itself
