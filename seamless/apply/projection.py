@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 
 from ..errors import InvalidEvent
 from ..events import Event
+from ..params.records import FrozenDict
 from ..params.state import Values, initial_values
 
 #: part -> field -> new value
@@ -44,11 +45,19 @@ def plan(values: Values, ev: Event) -> Changes:
 Meta = dict[str, tuple[int, float | None]]
 
 
+def _freeze(fields: dict) -> None:
+    for k, v in fields.items():
+        if type(v) is dict:
+            fields[k] = FrozenDict(v)
+
+
 class Projection:
     """State as plain values plus per-part (seq, updated_at), advanced event by event."""
 
     def __init__(self, values: Values | None = None, meta: Meta | None = None, seq: int = 0) -> None:
         self.values: Values = values if values is not None else initial_values()
+        for fields in self.values.values():
+            _freeze(fields)
         self.meta: Meta = meta if meta is not None else {p: (0, None) for p in self.values}
         self.seq = seq
 
@@ -57,6 +66,7 @@ class Projection:
 
     def advance(self, ev: Event, changes: Changes) -> None:
         for part, fields in changes.items():
+            _freeze(fields)  # in place: the store sets the params from these same changes
             self.values[part].update(fields)
             self.meta[part] = (ev.seq, ev.ts)
         self.seq = ev.seq

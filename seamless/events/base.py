@@ -64,6 +64,13 @@ class Event:
         object.__setattr__(self, "seq", seq)
         if self.ts is None:
             object.__setattr__(self, "ts", ts)
+            object.__setattr__(self, "_ts_stamped", True)
+
+    def _unstamp(self) -> None:
+        # Undo _stamp for an event that was not journaled (its write failed).
+        object.__setattr__(self, "seq", None)
+        if self.__dict__.pop("_ts_stamped", False):
+            object.__setattr__(self, "ts", None)
 
 
 def event(topic: str, *, critical: bool = True, version: int = 1):

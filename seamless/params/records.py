@@ -9,6 +9,21 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..errors import ReadOnlyState
+
+
+class FrozenDict(dict):
+    """A dict held by a state parameter: read-only, so nobody changes state in place."""
+    __slots__ = ()
+
+    def _refuse(self, *args, **kw):
+        raise ReadOnlyState("state dicts are store-owned and read-only; commit an event through the Store")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
 
 @dataclasses.dataclass(frozen=True)
 class Record:

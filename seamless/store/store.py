@@ -68,6 +68,7 @@ class Store:
         self._draining: int | None = None
         self._closed = False
         self._epoch = 0
+        self._epoch_end: dict[int, int] = {}  # ended epoch -> durable seq when its write failed
         self._failure: StoreError | None = None
         self._broken: StoreError | None = None
         self._unwritten: list[Event] = []
@@ -142,7 +143,12 @@ class Store:
             self._unwritten.extend(events)
             pending = len(self._unwritten)
         if critical:
-            self._flush_through(events[-1].seq, epoch)
+            try:
+                self._flush_through(events[-1].seq, epoch)
+            except StoreError:
+                for ev in events:  # not journaled: the caller may commit them again
+                    ev._unstamp()
+                raise
             self.commit_latency.add(time.perf_counter() - t0)
         elif pending >= self.flush_batch:
             self._wake.set()
@@ -210,16 +216,16 @@ class Store:
                 return
             self._write_pending()
 
-    def _write_pending(self, snapshot: tuple[int, tuple[str, tuple]] | None = None) -> None:
+    def _write_pending(self, snapshot: tuple[int, int, tuple[str, tuple]] | None = None) -> None:
         """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
-        if snapshot is not None and snapshot[0] > (batch[-1].seq if batch else self._durable_seq):
+        if snapshot is not None and snapshot[1] != self._epoch:
             snapshot = None  # taken before a failed write dropped some of the events it holds
         if not batch and snapshot is None:
             return
         rows = [journal.encode(ev) for ev in batch]
-        extra = [snapshot[1], snapshots.prune_sql(self.keep_snapshots)] if snapshot else []
+        extra = [snapshot[2], snapshots.prune_sql(self.keep_snapshots)] if snapshot else []
         t0 = time.perf_counter()
         try:
             journal.write(self._conn, rows, extra, self.path)
@@ -241,6 +247,7 @@ class Store:
         """After a failed write: drop what is not durable and rebuild state from the journal."""
         log.error("%s; rebuilding state from the journal at seq %d", error, self._durable_seq)
         with self._lock:
+            self._epoch_end[self._epoch] = self._durable_seq
             self._epoch += 1
             self._failure = error
             self._unwritten = []
@@ -272,7 +279,8 @@ class Store:
             with self._lock:  # a consistent copy (parts hold immutable values: shallow is enough)
                 p = self._proj
                 snap = Projection({k: dict(v) for k, v in p.values.items()}, dict(p.meta), p.seq)
-            row = (snap.seq, snapshots.encode(snap))  # encoded outside every lock
+                epoch = self._epoch
+            row = (snap.seq, epoch, snapshots.encode(snap))  # encoded outside every lock
         with self._write_lock:
             self._write_pending(row)
         self._drain()
@@ -295,12 +303,12 @@ class Store:
                 out = self._outbox
                 while out:
                     epoch, ev = out[0]
-                    if ev.seq > self._durable_seq:
-                        if epoch != self._epoch:
-                            out.popleft()  # dropped by a failed write: never published
-                            continue
-                        if ev.critical:
-                            break  # not durable yet; its committer publishes it
+                    seq = ev.seq  # None once its committer un-stamped it after a failed write
+                    if epoch != self._epoch and (seq is None or seq > self._epoch_end[epoch]):
+                        out.popleft()  # dropped by a failed write: never published
+                        continue
+                    if ev.critical and seq > self._durable_seq:
+                        break  # not durable yet; its committer publishes it
                     out.popleft()
                     self.bus.publish(ev)
             finally:
