@@ -103,6 +103,9 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
         if order.symbol != ev.symbol:
             raise InvalidEvent(f"OrderFilled {ev.trade_id}: symbol {ev.symbol} but order "
                                f"{order.client_order_id} is for {order.symbol}")
+        if (ev.qty > 0) != (order.qty > 0):
+            raise InvalidEvent(f"OrderFilled {ev.trade_id}: qty {ev.qty} is on the other side of order "
+                               f"{order.client_order_id} (qty {order.qty})")
         filled = order.filled_qty + ev.qty
         avg = ev.price if not order.avg_fill_price else (
             (order.filled_qty * order.avg_fill_price + ev.qty * ev.price) / filled)

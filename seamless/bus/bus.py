@@ -205,9 +205,8 @@ class Bus:
                 except Exception:
                     sub.errors += 1
                     self._subscriber_failed(sub, ev)
-        now = time.perf_counter()
-        self.rates.add(topic, now)
-        self.dispatch_latency.add(now - t0)
+        self.dispatch_latency.add(time.perf_counter() - t0)
+        self.rates.add(topic, self.rates.clock())
 
     def _route(self, topic: str) -> tuple[Subscription, ...]:
         with self._lock:

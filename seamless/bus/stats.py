@@ -26,7 +26,7 @@ class RateCounter:
 
     def __init__(self, window: int = 5, clock=time.monotonic) -> None:
         self._window = window
-        self._clock = clock
+        self._clock = self.clock = clock
         self._sec = int(clock())
         self._current: collections.Counter[str] = collections.Counter()
         self._past: collections.deque[tuple[int, collections.Counter[str]]] = collections.deque(maxlen=window)

@@ -18,6 +18,9 @@ _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
 
 E = TypeVar("E", bound="Event")
 
+# One encoder, built once: json.dumps with options builds a new one per call.
+_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
 #: type name -> event class, filled by :func:`event`.
 REGISTRY: dict[str, type["Event"]] = {}
 #: topic -> event class.
@@ -45,6 +48,11 @@ class Event:
         if self.exchange_ts is not None:
             finite(self, "exchange_ts", self.exchange_ts)
         self.validate()
+        # Encoded once, here: an event that cannot be journaled is refused before it is applied.
+        try:
+            object.__setattr__(self, "_payload_json", _encode_json(self.payload()))
+        except (TypeError, ValueError) as e:
+            raise InvalidEvent(f"{type(self).__name__}: payload cannot be journaled as JSON: {e}") from e
 
     def validate(self) -> None:
         """Raise :class:`InvalidEvent` when a field is out of range. Override per event."""
@@ -57,7 +65,7 @@ class Event:
         return {f: getattr(self, f) for f in self.payload_fields}
 
     def payload_json(self) -> str:
-        return json.dumps(self.payload(), separators=(",", ":"), allow_nan=False)
+        return self._payload_json
 
     def _stamp(self, seq: int, ts: float) -> None:
         # The store's one-time stamp; frozen for everyone else.

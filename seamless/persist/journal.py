@@ -20,9 +20,12 @@ def row_checksum(seq: int, topic: str, type_: str, version: int, ts: float,
 
 
 def encode(ev: Event) -> Row:
+    # REAL columns hand ints back as floats: checksum what will be read back.
+    ts = float(ev.ts)
+    xts = None if ev.exchange_ts is None else float(ev.exchange_ts)
     payload = ev.payload_json()
-    return (ev.seq, ev.topic, ev.type, ev.version, ev.ts, ev.exchange_ts, payload,
-            row_checksum(ev.seq, ev.topic, ev.type, ev.version, ev.ts, ev.exchange_ts, payload))
+    return (ev.seq, ev.topic, ev.type, ev.version, ts, xts, payload,
+            row_checksum(ev.seq, ev.topic, ev.type, ev.version, ts, xts, payload))
 
 
 def verify(row: Row) -> None:

@@ -62,7 +62,8 @@ class Store:
         self.flush_batch = flush_batch
         self._clock = clock
 
-        self._lock = threading.Lock()          # plan + apply, in sequence order
+        self._lock = threading.RLock()         # plan + apply, in sequence order (re-entrant: a sync
+        self._applying = False                 # state watcher may read() while an event applies)
         self._write_lock = threading.Lock()    # one writer of the connection at a time
         self._publish_lock = threading.Lock()  # one drainer of the outbox at a time
         self._draining: int | None = None
@@ -131,15 +132,22 @@ class Store:
                 raise StoreClosed(f"store {self.path} is closed")
             if self._broken is not None:
                 raise self._broken
+            if self._applying:
+                raise StoreError("commit() from inside a synchronous state watcher would interleave "
+                                 "two events; watch with queued=True to commit in reaction to state")
             epoch = self._epoch
             changes = self._plan(events)
             advance, apply, outbox = self._proj.advance, self._apply, self._outbox
             critical = False
-            for ev, ch in zip(events, changes):
-                advance(ev, ch)
-                apply(ev, ch)
-                outbox.append((epoch, ev))
-                critical = critical or ev.critical
+            self._applying = True
+            try:
+                for ev, ch in zip(events, changes):
+                    advance(ev, ch)
+                    apply(ev, ch)
+                    outbox.append((epoch, ev))
+                    critical = critical or ev.critical
+            finally:
+                self._applying = False
             self._unwritten.extend(events)
             pending = len(self._unwritten)
         if critical:
@@ -282,6 +290,8 @@ class Store:
                 epoch = self._epoch
             row = (snap.seq, epoch, snapshots.encode(snap))  # encoded outside every lock
         with self._write_lock:
+            if row is not None and row[0] <= self._snapshot_seq:
+                row = None  # a newer (or the same) snapshot was written meanwhile
             self._write_pending(row)
         self._drain()
 
