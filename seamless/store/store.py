@@ -29,7 +29,7 @@ from ..bus import Bus
 from ..bus.stats import LatencyReservoir
 from ..errors import InvalidEvent, StoreClosed, StoreError
 from ..events import Event
-from ..params.base import store_writes
+from ..params import base as params_base
 from ..params.state import State
 from ..persist import journal, recovery, schema, snapshots
 
@@ -188,7 +188,9 @@ class Store:
 
     def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
         parts = self.state.parts
-        with store_writes():
+        writer = params_base._writer  # store_writes(), inlined: this runs once per event
+        prev, writer.active = getattr(writer, "active", False), True
+        try:
             for part, fields in changes.items():
                 obj = parts[part]
                 object.__setattr__(obj, "seq", ev.seq)
@@ -208,6 +210,8 @@ class Store:
                     with batch_call_watchers(obj):
                         for k, v in fields.items():
                             setattr(obj, k, v)
+        finally:
+            writer.active = prev
 
     def _install(self, proj: Projection) -> None:
         self._proj = proj
