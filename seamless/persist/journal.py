@@ -64,16 +64,12 @@ def last_seq(conn: sqlite3.Connection) -> int:
 def write(conn: sqlite3.Connection, rows: Sequence[Row], extra: Iterable[tuple[str, tuple]] = (),
           path: str = "") -> None:
     """One durable transaction: the rows, then any extra statements (a snapshot)."""
-    extra = list(extra)
     try:
-        if len(rows) == 1 and not extra:
-            # One row is its own transaction: the autocommit INSERT is atomic and durable,
-            # and saves two round trips into SQLite on the hot critical path.
-            conn.execute(INSERT, rows[0])
-            return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if rows:
+            if len(rows) == 1:
+                conn.execute(INSERT, rows[0])  # the common critical case: no executemany set-up
+            elif rows:
                 conn.executemany(INSERT, rows)
             for sql, params in extra:
                 conn.execute(sql, params)
