@@ -22,11 +22,11 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
                            f"the last quote's {prev.exchange_ts}")
     q = Quote(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask,
               exchange_ts=ev.exchange_ts)
-    changes: Changes = {"market": {"quotes": {**quotes, ev.symbol: q}}}
+    changes: Changes = {"market": {"quotes": quotes.with_item(ev.symbol, q)}}
     by_symbol = values["positions"]["by_symbol"]
     pos = by_symbol.get(ev.symbol)
     if pos is not None and pos.mark != ev.last:
-        positions = {**by_symbol, ev.symbol: replace(pos, mark=ev.last, seq=ev.seq, updated_at=ev.ts)}
+        positions = by_symbol.with_item(ev.symbol, replace(pos, mark=ev.last, seq=ev.seq, updated_at=ev.ts))
         changes["positions"] = {"by_symbol": positions}
         changes["account"] = account_figures(values, values["account"]["cash"], positions)
     return changes
@@ -37,7 +37,7 @@ def _signal(values: Values, ev: SignalEmitted) -> Changes:
     sig = Signal(seq=ev.seq, updated_at=ev.ts, strategy=ev.strategy, symbol=ev.symbol,
                  direction=ev.direction, strength=ev.strength, price=ev.price, reason=ev.reason)
     s = values["signals"]
-    return {"signals": {"latest": {**s["latest"], f"{ev.strategy}/{ev.symbol}": sig},
+    return {"signals": {"latest": s["latest"].with_item(f"{ev.strategy}/{ev.symbol}", sig),
                         "history": (s["history"] + (sig,))[-SIGNAL_HISTORY:]}}
 
 
@@ -51,7 +51,7 @@ def _monitor(values: Values, monitor_id: str, ev) -> Monitor:
 
 
 def _set_monitor(values: Values, mon: Monitor) -> Changes:
-    return {"monitors": {"by_id": {**values["monitors"]["by_id"], mon.monitor_id: mon}}}
+    return {"monitors": {"by_id": values["monitors"]["by_id"].with_item(mon.monitor_id, mon)}}
 
 
 @planner(MonitorSet)

@@ -37,7 +37,7 @@ def _order(values: Values, coid: str, ev) -> Order:
 
 
 def _set_order(values: Values, order: Order) -> Changes:
-    by_id = {**values["orders"]["by_id"], order.client_order_id: order}
+    by_id = values["orders"]["by_id"].with_item(order.client_order_id, order)
     return {"orders": {"by_id": by_id if order.is_open else _prune(by_id)}}
 
 
@@ -119,7 +119,7 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
     quote = values["market"]["quotes"].get(ev.symbol)
     pos, realized = fill_position(pos, ev.qty, ev.price, ev.commission)
     pos = replace(pos, seq=ev.seq, updated_at=ev.ts, mark=quote.last if quote else ev.price)
-    positions = {**by_symbol, ev.symbol: pos}
+    positions = by_symbol.with_item(ev.symbol, pos)
     changes["positions"] = {"by_symbol": positions}
     acct = values["account"]
     daily_realized = acct["daily_realized_pnl"] + realized
@@ -148,7 +148,7 @@ def _position_adjusted(values: Values, ev: PositionAdjusted) -> Changes:
                    avg_price=ev.avg_price if ev.qty else 0.0,
                    realized_pnl=old.realized_pnl if old else 0.0,
                    mark=quote.last if quote else (old.mark if old else None))
-    positions = {**by_symbol, ev.symbol: pos}
+    positions = by_symbol.with_item(ev.symbol, pos)
     return {"positions": {"by_symbol": positions},
             "account": account_figures(values, values["account"]["cash"], positions)}
 

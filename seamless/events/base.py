@@ -152,9 +152,16 @@ def nonzero(ev: Event, name: str, value: Any) -> None:
         _fail(ev, name, value, "must not be zero")
 
 
+_KNOWN_SYMBOLS: set[str] = set()  # symbols already checked: a set lookup beats the regex per tick
+
+
 def symbol(ev: Event, name: str, value: Any) -> None:
+    if type(value) is str and value in _KNOWN_SYMBOLS:
+        return
     if not isinstance(value, str) or not _SYMBOL.match(value):
         _fail(ev, name, value, "must be an upper-case symbol such as 'AAPL'")
+    if len(_KNOWN_SYMBOLS) < 100_000:
+        _KNOWN_SYMBOLS.add(value)
 
 
 def text(ev: Event, name: str, value: Any, *, empty: bool = False) -> None:

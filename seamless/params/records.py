@@ -24,6 +24,12 @@ class FrozenDict(dict):
     def __reduce__(self):
         return (FrozenDict, (dict(self),))
 
+    def with_item(self, key: Any, value: Any) -> "FrozenDict":
+        """A copy with ``key`` set: how planners change a mapping (one copy, not two)."""
+        new = FrozenDict(self)
+        dict.__setitem__(new, key, value)
+        return new
+
 
 @dataclasses.dataclass(frozen=True)
 class Record:

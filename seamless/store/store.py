@@ -30,6 +30,7 @@ from ..bus.stats import LatencyReservoir
 from ..errors import InvalidEvent, StoreClosed, StoreError
 from ..events import Event
 from ..params import base as params_base
+from ..params.records import FrozenDict
 from ..params.state import State
 from ..persist import journal, recovery, schema, snapshots
 
@@ -201,7 +202,8 @@ class Store:
                     # notification machinery (~7 us a set) that would find no one.
                     objects, values = type(obj)._param_objects, private.values
                     for k, v in fields.items():
-                        objects[k]._validate(v)
+                        if type(v) is not FrozenDict:  # a FrozenDict comes from a planner: a dict
+                            objects[k]._validate(v)
                         values[k] = v
                 elif len(fields) == 1:
                     for k, v in fields.items():
