@@ -47,8 +47,10 @@ class FsyncFloor:
         self.path.unlink()
 
 
-def durable_commits_per_s(directory: Path, rounds: int = 8, slice_s: float = 0.25) -> tuple[float, float]:
-    """(floor, store) durable commits per second, measured in alternating slices so that
+def durable_commits_per_s(directory: Path, rounds: int = 8,
+                          slice_s: float = 0.25) -> tuple[float, float, dict[str, float | None]]:
+    """(floor, store) durable commits per second, and the store's commit latency
+    percentiles, measured in alternating slices so that
     the disk's drift over the run weighs on both alike.  The store's figure is one critical
     event per commit through the full path: plan, apply, journal (FULL), publish."""
     floor = FsyncFloor(directory)
@@ -68,10 +70,12 @@ def durable_commits_per_s(directory: Path, rounds: int = 8, slice_s: float = 0.2
                     n += 1
                 counts[which][0] += n
                 counts[which][1] += time.perf_counter() - t0
+        latency = store.commit_latency.percentiles_ms()
     finally:
         floor.close()
         store.close()
-    return tuple(n / t for n, t in counts.values())  # type: ignore[return-value]
+    (nf, tf), (ns, ts) = counts.values()
+    return nf / tf, ns / ts, latency
 
 
 def _quote(i: int) -> QuoteReceived:
@@ -221,7 +225,7 @@ def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="seamless-bench-", dir=base))
     try:
         n = lambda full: max(1000, int(full * scale))  # noqa: E731
-        floor, crit = durable_commits_per_s(work)
+        floor, crit, crit_latency = durable_commits_per_s(work)
         p50, p99 = commit_to_subscriber_ms(work, n(5000))
         b1, f1 = bus_us_per_event(1, n(200_000))
         b10, f10 = bus_us_per_event(10, n(200_000))
@@ -229,6 +233,8 @@ def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
             "fsync_per_s": round(floor, 1),
             "critical_commits_per_s": round(crit, 1),
             "critical_ratio": round(crit / floor, 3),
+            "critical_commit_p50_ms": round(crit_latency["p50_ms"], 3),
+            "critical_commit_p99_ms": round(crit_latency["p99_ms"], 3),
             "noncritical_events_per_s": round(noncritical_per_s(work, n(200_000)), 1),
             "commit_to_subscriber_p50_ms": round(p50, 3),
             "commit_to_subscriber_p99_ms": round(p99, 3),
