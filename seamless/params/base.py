@@ -13,14 +13,23 @@ _writer = threading.local()
 
 
 @contextlib.contextmanager
-def store_writes() -> Iterator[None]:
-    """Let the current thread set state parameters (the store's apply step only)."""
+def _write_access(active: bool) -> Iterator[None]:
     prev = getattr(_writer, "active", False)
-    _writer.active = True
+    _writer.active = active
     try:
         yield
     finally:
         _writer.active = prev
+
+
+def store_writes() -> contextlib.AbstractContextManager[None]:
+    """Let the current thread set state parameters (the store's apply step only)."""
+    return _write_access(True)
+
+
+def subscriber_calls() -> contextlib.AbstractContextManager[None]:
+    """Subscribers run inside the store's apply step but must not write state."""
+    return _write_access(False)
 
 
 class Codec:
@@ -90,17 +99,6 @@ class StateObject(param.Parameterized):
             if n in out:
                 out[n] = cls.codecs[n].decode(v) if n in cls.codecs else v
         return out
-
-
-@contextlib.contextmanager
-def subscriber_calls() -> Iterator[None]:
-    """Subscribers run inside the store's apply step but must not write state."""
-    prev = getattr(_writer, "active", False)
-    _writer.active = False
-    try:
-        yield
-    finally:
-        _writer.active = prev
 
 
 def state_part(cls: type[StateObject]) -> type[StateObject]:
