@@ -41,7 +41,11 @@ class StateChange:
 
 
 class Subscription:
-    """One subscriber. ``queued`` ones get their own thread and an unbounded-by-critical queue."""
+    """One subscriber: called inline (sync) or from its own thread (queued).
+
+    A queued subscriber past ``max_pending`` drops new non-critical events (counted in
+    ``dropped``); critical events are always queued.
+    """
 
     def __init__(self, bus: "Bus", callback: Callback, *, name: str, queued: bool,
                  max_pending: int, match: Callable[[str], bool] | None = None) -> None:

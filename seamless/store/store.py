@@ -104,8 +104,6 @@ class Store:
         self._flusher = threading.Thread(target=self._flush_loop, name="seamless-writer", daemon=True)
         self._flusher.start()
 
-    open = classmethod(lambda cls, path, **kw: cls(path, **kw))
-
     # -- committing ------------------------------------------------------------------------
 
     @property
@@ -167,24 +165,23 @@ class Store:
     def _plan(self, events: list[Event]) -> list[dict]:
         seq0 = self._proj.seq + 1
         now = self._clock()
-        stamped: list[tuple[Event, float | None]] = []
+        stamped: list[Event] = []
         try:
             for i, ev in enumerate(events):
                 if not isinstance(ev, Event):
                     raise InvalidEvent(f"commit takes events, not {type(ev).__name__}")
                 if ev.seq is not None:
                     raise InvalidEvent(f"{ev.type} was already committed as seq {ev.seq}")
-                stamped.append((ev, ev.ts))
                 ev._stamp(seq0 + i, now)
+                stamped.append(ev)
             if len(events) == 1:
                 return [self._proj.plan(events[0])]
             scratch = Projection({p: dict(v) for p, v in self._proj.values.items()}, dict(self._proj.meta),
                                  self._proj.seq)
             return [scratch.apply(ev) for ev in events]
         except BaseException:
-            for ev, ts in stamped:
-                object.__setattr__(ev, "seq", None)
-                object.__setattr__(ev, "ts", ts)
+            for ev in stamped:  # refused: nothing happened, the caller may fix and retry
+                ev._unstamp()
             raise
 
     def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
