@@ -437,3 +437,22 @@ def test_read_reports_age_and_staleness_and_refreshes_once(path):
         assert len(calls) == 2
     finally:
         store.close()
+
+
+def test_close_lets_queued_subscribers_finish_what_they_were_given(tmp_path):
+    from seamless.events import QuoteReceived
+    store = Store(tmp_path / "s.db")
+    got = []
+    gate = threading.Event()
+
+    def slowish(ev):
+        gate.wait(5)
+        got.append(ev.seq)
+
+    store.bus.subscribe("market.quote", slowish)
+    for i in range(50):
+        store.commit(QuoteReceived(symbol="AAPL", last=100.0 + i, exchange_ts=float(i)))
+    # the subscriber is held while close() runs: close must wait for it, not cut it off
+    threading.Timer(0.3, gate.set).start()
+    store.close()
+    assert got == list(range(1, 51))

@@ -244,6 +244,10 @@ class Bus:
                 "subscribers": len(self.subscriptions),
                 "pending": {s.name: s.pending for s in self.subscriptions if s.queued}}
 
-    def close(self) -> None:
+    def close(self, drain_timeout_s: float = 2.0) -> None:
+        """Let queued subscribers finish what they were given (up to a bound), then stop them."""
+        deadline = time.monotonic() + drain_timeout_s
         for sub in self.subscriptions:
+            if sub.queued:
+                sub.wait_idle(max(0.0, deadline - time.monotonic()))
             sub.cancel()
