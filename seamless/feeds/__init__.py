@@ -1,0 +1,15 @@
+"""Market-data feeds: sources of :class:`Tick` in exchange-time order.
+
+- :class:`SimFeed`: simulated prices (geometric Brownian motion), reproducible by seed,
+  with optional injected faults for testing the engine's bad-tick filter.
+- :class:`ReplayFeed`: real OHLC bars from CSV/Parquet files, or by default the daily
+  stock prices shipped in ``bokeh-sampledata``.
+
+A feed never sleeps; :func:`paced` paces any tick stream against the clock.
+"""
+from .base import Feed, FeedClosed, FeedError, Tick, paced
+from .replay import ReplayFeed, sample_stock_files
+from .sim import BAD_TICK_KINDS, SimFeed
+
+__all__ = ["BAD_TICK_KINDS", "Feed", "FeedClosed", "FeedError", "ReplayFeed", "SimFeed", "Tick",
+           "paced", "sample_stock_files"]

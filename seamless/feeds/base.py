@@ -1,0 +1,115 @@
+"""What a market-data feed is: a source of ticks in exchange-time order.
+
+A feed only produces ticks; it never sleeps. Pacing them against the wall clock is the
+runner's job (:func:`paced`), so the same feed runs flat out in tests and replays and in
+real time on the dashboard.
+"""
+from __future__ import annotations
+
+import abc
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from ..errors import SeamlessError
+
+
+class FeedError(SeamlessError, ValueError):
+    """A feed cannot be built from what it was given (columns, symbols, arguments)."""
+
+
+class FeedClosed(RuntimeError):
+    """``ticks()`` was asked of a feed after ``close()``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One price observation.
+
+    Deliberately not validated: a feed passes on what its source says, bad values
+    included (NaN, non-positive, out of order, unknown symbol), so that the engine's
+    bad-tick filter sees them and counts them instead of a feed hiding them.
+    """
+
+    symbol: str
+    last: float
+    bid: float | None
+    ask: float | None
+    #: exchange time, epoch seconds.
+    exchange_ts: float
+
+
+class Feed(abc.ABC):
+    """A source of ticks for ``symbols``.
+
+    ``speed`` is the feed's suggested pace for :func:`paced` (exchange seconds per real
+    second; 0 means as fast as possible); the runner may use another.
+    """
+
+    symbols: tuple[str, ...]
+    speed: float = 0.0
+    _closed: bool = False
+
+    @abc.abstractmethod
+    def ticks(self) -> Iterator[Tick]:
+        """Yield ticks in exchange-time order (a tick carrying a fault may break it)."""
+
+    def close(self) -> None:
+        """Stop: iterators already handed out end at their next tick. Idempotent."""
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FeedClosed(f"{type(self).__name__} is closed")
+
+    def __enter__(self) -> "Feed":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def paced(ticks: Iterable[Tick], speed: float,
+          clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], None] = time.sleep,
+          max_lag: float = 1.0) -> Iterator[Tick]:
+    """Yield ``ticks`` no faster than their exchange-time gaps divided by ``speed``.
+
+    ``speed`` = 1 is real time, 60 is a minute of exchange time per second; 0 or inf
+    means no pacing at all. Each tick is due at ``start + (exchange_ts - first_ts) / speed``
+    on ``clock``: measured from one anchor rather than gap by gap, so sleep overshoot does
+    not add up into drift. When the consumer falls more than ``max_lag`` seconds behind,
+    the schedule is moved forward instead of catching up in a burst. A tick whose
+    exchange_ts is not finite or goes backwards is yielded at once (the engine judges it).
+    """
+    if speed < 0 or math.isnan(speed):
+        raise FeedError(f"paced: speed must be >= 0, not {speed}")
+    if speed == 0 or math.isinf(speed):
+        yield from ticks
+        return
+    anchor_clock: float | None = None
+    anchor_ts = high_ts = 0.0
+    for tick in ticks:
+        ts = tick.exchange_ts
+        if not math.isfinite(ts) or (anchor_clock is not None and ts < high_ts):
+            # Never schedule (or re-anchor) on a tick that is out of order: it is a fault.
+            yield tick
+            continue
+        high_ts = ts
+        now = clock()
+        if anchor_clock is None:
+            anchor_clock, anchor_ts = now, ts
+        else:
+            due = anchor_clock + (ts - anchor_ts) / speed
+            if now < due:
+                sleep(due - now)
+            elif now - due > max_lag:
+                # Re-anchor on this tick: a slow consumer slows the feed down, it does not
+                # get a burst of stale ticks afterwards.
+                anchor_clock, anchor_ts = now, ts
+        yield tick
