@@ -5,9 +5,13 @@ import argparse
 import json
 import logging
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from .errors import SeamlessError
+
+if TYPE_CHECKING:
+    from .brokers import PaperBroker
 
 
 def _until(text: str | None) -> dict:
@@ -59,6 +63,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
     raise SeamlessError(f"unknown benchmark {args.what!r}")
 
 
+def _open_broker(path: str) -> "PaperBroker":
+    """The paper broker at ``path``; a missing file is an error, not a new broker with fresh cash."""
+    from .brokers import PaperBroker
+    if not Path(path).is_file():
+        raise SeamlessError(f"no paper broker database at {path}")
+    return PaperBroker(path)
+
+
+def cmd_broker_positions(args: argparse.Namespace) -> int:
+    with _open_broker(args.broker_db) as broker:
+        positions = broker.positions()
+        account = broker.account()
+    if args.json:
+        json.dump({s: {"qty": p.qty, "avg_price": p.avg_price} for s, p in positions.items()}, sys.stdout,
+                  separators=(",", ":"))
+        print()
+        return 0
+    print(f"{args.broker_db}  cash {account.cash:.2f}  equity {account.equity:.2f}")
+    if not positions:
+        print("  no open positions")
+    for sym, p in sorted(positions.items()):
+        print(f"  {sym:<8} qty {p.qty:>12g}  avg {p.avg_price:>10.4f}")
+    return 0
+
+
+def cmd_broker_trade(args: argparse.Namespace) -> int:
+    with _open_broker(args.broker_db) as broker:
+        f = broker.trade(args.symbol, args.qty, args.price)
+    print(f"{f.trade_id}  {f.symbol}  {'BUY' if f.qty > 0 else 'SELL'} {abs(f.qty):g} @ {f.price:.4f}  "
+          f"commission {f.commission:.2f}  cursor {f.cursor}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seamless", description="Live-trading state done right.")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -82,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.set_defaults(fn=cmd_bench)
+
+    s = sub.add_parser("broker", help="a paper broker's own database (the venue, not the store)")
+    bsub = s.add_subparsers(dest="broker_command", required=True)
+    b = bsub.add_parser("positions", help="the broker's open positions")
+    b.add_argument("--broker-db", required=True, help="the paper broker's SQLite file")
+    b.add_argument("--json", action="store_true", help="one JSON object: symbol -> {qty, avg_price}")
+    b.set_defaults(fn=cmd_broker_positions)
+    b = bsub.add_parser("trade", help="trade at the broker by hand (out of band: no runner order)")
+    b.add_argument("--broker-db", required=True, help="the paper broker's SQLite file")
+    b.add_argument("--symbol", required=True)
+    b.add_argument("--qty", required=True, type=float, help="signed: > 0 buys, < 0 sells")
+    b.add_argument("--price", type=float, default=None, help="default: the broker's last mark")
+    b.set_defaults(fn=cmd_broker_trade)
     return p
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from ..errors import InvalidEvent
 
-_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
 
 E = TypeVar("E", bound="Event")
 
@@ -158,7 +158,7 @@ _KNOWN_SYMBOLS: set[str] = set()  # symbols already checked: a set lookup beats 
 def symbol(ev: Event, name: str, value: Any) -> None:
     if type(value) is str and value in _KNOWN_SYMBOLS:
         return
-    if not isinstance(value, str) or not _SYMBOL.match(value):
+    if not isinstance(value, str) or not SYMBOL_PATTERN.match(value):
         _fail(ev, name, value, "must be an upper-case symbol such as 'AAPL'")
     if len(_KNOWN_SYMBOLS) < 100_000:
         _KNOWN_SYMBOLS.add(value)
