@@ -96,6 +96,40 @@ def cmd_broker_trade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from .brokers import PaperBroker
+    from .engine.risk import RiskLimits
+    from .engine.runner import Runner, default_broker_db, resume_ts, strategies_for
+    from .feeds import ReplayFeed, SimFeed
+    from .feeds.sim import DEFAULT_START_TS
+    from .store import Store
+
+    store = Store(args.db)
+    broker = None
+    try:
+        if args.feed == "sim":
+            feed = SimFeed(symbols=args.symbols or ("AAPL", "MSFT", "GOOG", "IBM"), seed=args.seed,
+                           volatility=args.volatility, start_ts=resume_ts(store) or DEFAULT_START_TS)
+        else:
+            feed = ReplayFeed(source=args.replay_file, symbols=args.symbols or None)
+        broker = PaperBroker(args.broker_db or default_broker_db(args.db))
+        limits = RiskLimits(daily_loss_limit=args.daily_loss_limit, max_position=args.max_position)
+        runner = Runner(store, broker, feed, strategies_for(args.strategy, feed.symbols), limits,
+                        speed=args.speed)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: runner.stop())
+        runner.run(duration=args.duration, max_ticks=args.max_ticks)
+    finally:
+        if broker is not None:
+            broker.close()
+        store.close()  # flushes and writes a snapshot
+    bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
+    print(f"stopped at seq {store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seamless", description="Live-trading state done right.")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -119,6 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.set_defaults(fn=cmd_bench)
+
+    s = sub.add_parser("run", help="run the strategies headless against a broker and a feed")
+    s.add_argument("--db", required=True, help="the store's SQLite file (created if new)")
+    s.add_argument("--broker", choices=["paper"], default="paper")
+    s.add_argument("--broker-db", help="the paper broker's file (default: beside the store, .broker)")
+    s.add_argument("--feed", choices=["sim", "replay"], default="sim")
+    s.add_argument("--replay-file", help="CSV or Parquet OHLC file (default: bokeh-sampledata stocks)")
+    s.add_argument("--symbols", nargs="+")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--strategy", nargs="+", default=["ma_cross"], help="ma_cross, breakout")
+    s.add_argument("--speed", type=float, default=None, help="exchange seconds per second; 0 = flat out")
+    s.add_argument("--volatility", type=float, default=0.2, help="sim feed annualized volatility")
+    s.add_argument("--duration", type=float, help="seconds to run (default: until stopped)")
+    s.add_argument("--max-ticks", type=int)
+    s.add_argument("--daily-loss-limit", type=float, default=5_000.0)
+    s.add_argument("--max-position", type=float, default=1_000.0)
+    s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("broker", help="a paper broker's own database (the venue, not the store)")
     bsub = s.add_subparsers(dest="broker_command", required=True)

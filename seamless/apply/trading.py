@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import InvalidEvent
-from ..events import (CashSet, DayStarted, OrderAccepted, OrderCancelled, OrderFilled,
+from ..events import (CashSet, DayStarted, OrderAccepted, OrderCancelled, OrderFilled, OrderRefused,
                       OrderRejected, OrderSubmitting, PositionAdjusted, PositionClosed)
 from ..params.records import Fill, Order, Position
 from ..params.state import RECENT_FILLS, RECENT_ORDERS, Values
@@ -50,6 +50,15 @@ def _submitting(values: Values, ev: OrderSubmitting) -> Changes:
         order_type=ev.order_type, limit_price=ev.limit_price, strategy=ev.strategy, reason=ev.reason))
 
 
+@planner(OrderRefused)
+def _refused(values: Values, ev: OrderRefused) -> Changes:
+    if ev.client_order_id in values["orders"]["by_id"]:
+        raise InvalidEvent(f"OrderRefused: client order id {ev.client_order_id!r} was already used")
+    return _set_order(values, Order(
+        seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
+        status="refused", strategy=ev.strategy, reason=ev.reason))
+
+
 @planner(OrderAccepted)
 def _accepted(values: Values, ev: OrderAccepted) -> Changes:
     order = _order(values, ev.client_order_id, ev)
@@ -87,12 +96,26 @@ def fill_position(pos: Position, qty: float, price: float, commission: float) ->
     return replace(pos, qty=new_q, avg_price=new_avg, realized_pnl=pos.realized_pnl + realized), realized
 
 
+def _advance_cursor(watermark: int, ahead: frozenset[int], cursor: int | None) -> dict:
+    """Keep ``fill_cursor`` at the last cursor below which no fill is missing: a fill whose
+    report was lost leaves a gap, and catching up from the watermark fetches it."""
+    if cursor is None or cursor <= watermark:
+        return {}
+    if cursor > watermark + 1:
+        return {"fills_ahead": ahead | {cursor}}
+    watermark = cursor
+    while watermark + 1 in ahead:
+        watermark += 1
+    return {"fill_cursor": watermark, "fills_ahead": frozenset(c for c in ahead if c > watermark)}
+
+
 @planner(OrderFilled)
 def _filled(values: Values, ev: OrderFilled) -> Changes:
     orders = values["orders"]
     if ev.trade_id in orders["trade_ids"]:
         return {}  # the broker reported this trade before: journaled, applied once
     changes: Changes = {"orders": {
+        **_advance_cursor(orders["fill_cursor"], orders["fills_ahead"], ev.cursor),
         "trade_ids": orders["trade_ids"].add(ev.trade_id),
         "fills": (orders["fills"] + (Fill(seq=ev.seq, updated_at=ev.ts, trade_id=ev.trade_id,
                                           client_order_id=ev.client_order_id, symbol=ev.symbol,

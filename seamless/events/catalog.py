@@ -155,15 +155,37 @@ class OrderCancelled(Event):
         text(self, "client_order_id", self.client_order_id)
 
 
+@event("order.refused")
+class OrderRefused(Event):
+    """A pre-trade check refused an order before it was sent; journaled with the reason."""
+    client_order_id: str
+    symbol: str
+    qty: float
+    reason: str
+    strategy: str = ""
+    by: str = "runner"
+
+    def validate(self) -> None:
+        text(self, "client_order_id", self.client_order_id)
+        symbol(self, "symbol", self.symbol)
+        finite(self, "qty", self.qty)
+        text(self, "reason", self.reason)
+
+
 @event("order.filled")
 class OrderFilled(Event):
-    """A (partial) fill; de-duplicated by the broker's ``trade_id``."""
+    """A (partial) fill; de-duplicated by the broker's ``trade_id``.
+
+    ``cursor`` is the broker's position of this fill in its own fill record, so the
+    store knows where to catch up from (``Broker.fills_since``).
+    """
     trade_id: str
     client_order_id: str
     symbol: str
     qty: float  # signed
     price: float
     commission: float = 0.0
+    cursor: int | None = None
 
     def validate(self) -> None:
         text(self, "trade_id", self.trade_id)
@@ -172,6 +194,7 @@ class OrderFilled(Event):
         nonzero(self, "qty", self.qty)
         positive(self, "price", self.price)
         non_negative(self, "commission", self.commission)
+        optional(non_negative, self, "cursor", self.cursor)
 
 
 # -- positions and account -----------------------------------------------------------------

@@ -95,14 +95,14 @@ class Order(Record):
     qty: float
     order_type: str = "market"
     limit_price: float | None = None
-    status: str = "submitting"  # submitting | accepted | partially_filled | filled | rejected | cancelled
+    status: str = "submitting"  # submitting | accepted | partially_filled | filled | rejected | cancelled | refused
     filled_qty: float = 0.0
     avg_fill_price: float | None = None
     broker_order_id: str = ""
     strategy: str = ""
     reason: str = ""
 
-    FINAL = ("filled", "rejected", "cancelled")
+    FINAL = ("filled", "rejected", "cancelled", "refused")
 
     @property
     def is_open(self) -> bool:

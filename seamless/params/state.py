@@ -76,9 +76,13 @@ class Monitors(StateObject):
 @state_part
 class Orders(StateObject):
     part: ClassVar[str] = "orders"
-    codecs = {"by_id": map_of(Order), "fills": tuple_of(Fill), "trade_ids": Codec(TradeIds.to_list, TradeIds.from_list)}
+    codecs = {"by_id": map_of(Order), "fills": tuple_of(Fill), "fills_ahead": Codec(sorted, frozenset),
+              "trade_ids": Codec(TradeIds.to_list, TradeIds.from_list)}
     by_id = param.Dict({}, doc=f"client order id -> Order: every open order and the last {RECENT_ORDERS} closed")
     fills = param.Parameter((), doc=f"The last {RECENT_FILLS} fills, oldest first")
+    fill_cursor = param.Integer(0, doc="Broker fill cursor up to which every fill is applied (catch up from here)")
+    fills_ahead = param.Parameter(frozenset(), doc="Cursors applied beyond fill_cursor, past a gap "
+                                                   "(a fill report that was lost and is still to come)")
     trade_ids = param.ClassSelector(class_=TradeIds, default=TradeIds(), instantiate=False,
                                     doc="Broker trade ids already applied (fill de-duplication)")
 

@@ -1,0 +1,244 @@
+"""The live runner: feed -> quotes -> risk -> strategies -> orders, every change through the store.
+
+Lifecycle (journaled as ``runner.status``): STARTING -> RECOVERING (settle orders left
+open by a crash) -> RECONCILING (catch up fills, opening cash) -> RUNNING <-> PAUSED /
+HALTED -> STOPPING -> STOPPED, or ERROR with its reason.  One runner per store: the
+store's writer lock refuses a second one.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import threading
+import time
+from typing import Callable, Iterable, Sequence
+
+from ..brokers import Broker, BrokerError
+from ..errors import InvalidEvent
+from ..events import CashSet, QuoteReceived, RunnerStatusChanged
+from ..feeds import Feed, Tick, paced
+from ..store import Store
+from .orders import OrderManager
+from .risk import RiskLimits, RiskManager
+from .strategies import Intent, Strategy
+
+log = logging.getLogger("seamless.engine.runner")
+
+
+class Runner:
+    """Runs ``strategies`` on ``feed`` against ``broker``, writing ``store``."""
+
+    def __init__(self, store: Store, broker: Broker, feed: Feed, strategies: Sequence[Strategy],
+                 limits: RiskLimits | None = None, *, speed: float | None = None,
+                 resolve_every_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.broker, self.feed = store, broker, feed
+        self.strategies = list(strategies)
+        self.symbols = frozenset(feed.symbols)
+        self.speed = feed.speed if speed is None else speed
+        self.risk = RiskManager(store, limits)
+        self.orders = OrderManager(store, broker, self.risk, clock=clock)
+        self.resolve_every_s = resolve_every_s
+        self._clock = clock
+        # A paper venue prices its fills from marks; a real broker has its own market.
+        self._mark: Callable[..., object] | None = getattr(broker, "mark", None)
+        self.rejected: collections.Counter[str] = collections.Counter()  # bad ticks, by kind
+        self.ticks = 0  # ticks applied
+        self.seen = 0  # ticks received, bad ones included
+        self._last_ts: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._open_qty: dict[str, float] = {}
+        self._order_sub = store.bus.subscribe("order.*", self._on_order_event, queued=False, name="runner-orders")
+
+    # -- control (any thread) --------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._resume.set()
+
+    def pause(self, by: str = "runner") -> None:
+        self._resume.clear()
+        self._status("PAUSED", by=by)
+
+    def resume(self, by: str = "runner") -> None:
+        self._status("RUNNING", by=by)
+        self._resume.set()
+
+    def _status(self, status: str, error: str = "", by: str = "runner") -> None:
+        if self.store.state.runner.status != status or error:
+            self.store.commit(RunnerStatusChanged(status=status, error=error, by=by))
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self, duration: float | None = None, max_ticks: int | None = None) -> None:
+        """Start, trade until ``duration`` seconds, ``max_ticks`` ticks, the feed's end or
+        :meth:`stop`, then stop cleanly. An unexpected error is journaled as ERROR."""
+        try:
+            self.start()
+            deadline = None if duration is None else self._clock() + duration
+            last_resolve = self._clock()
+            for tick in paced(self.feed.ticks(), self.speed):
+                if self._stop.is_set() or (max_ticks is not None and self.seen >= max_ticks):
+                    break
+                self.seen += 1
+                if not self._resume.is_set():
+                    self._resume.wait()
+                    if self._stop.is_set():
+                        break
+                self.on_tick(tick)
+                now = self._clock()
+                if now - last_resolve >= self.resolve_every_s:
+                    self._housekeeping()
+                    last_resolve = now
+                if deadline is not None and now >= deadline:
+                    break
+        except BaseException as e:
+            log.exception("runner failed")
+            self._status("ERROR", error=f"{type(e).__name__}: {e}")
+            raise
+        self.shutdown()
+
+    def start(self) -> None:
+        self._status("STARTING")
+        self._status("RECOVERING")
+        self.orders.recover()
+        self._status("RECONCILING")
+        if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
+            self.store.commit(CashSet(cash=self.broker.account().cash, reason="opening balance from the broker"))
+        self.orders.sync_fills()
+        self.risk.sync_limit()
+        self._refresh_open_qty()
+        self._status("HALTED" if self.store.state.risk.trading_state == "HALTED" else "RUNNING")
+
+    def shutdown(self) -> None:
+        self._status("STOPPING")
+        try:
+            self._housekeeping(force=True)  # settle what is unknown before saying STOPPED
+        except BrokerError as e:
+            log.warning("broker unavailable while stopping: %s", e)
+        self._status("STOPPED")
+        self._order_sub.cancel()
+
+    def _housekeeping(self, force: bool = False) -> None:
+        self.orders.resolve(force=force)
+        self.orders.sync_fills()
+
+    # -- one tick ----------------------------------------------------------------------------
+
+    def on_tick(self, tick: Tick) -> None:
+        """Quote -> venue mark -> risk -> strategies -> orders, for one tick."""
+        bad = self._bad(tick)
+        if bad:
+            self.rejected[bad] += 1
+            return
+        sym = tick.symbol
+        try:
+            self.store.commit(QuoteReceived(symbol=sym, last=tick.last, bid=tick.bid, ask=tick.ask,
+                                            exchange_ts=tick.exchange_ts))
+        except InvalidEvent as e:
+            self.rejected["invalid"] += 1
+            log.debug("tick refused: %s", e)
+            return
+        self._last_ts[sym] = tick.exchange_ts
+        self.ticks += 1
+        if self._mark is not None and self._open_qty.get(sym):
+            self._mark(sym, tick.last, tick.exchange_ts)  # working orders fill against the venue's price
+        if self.risk.on_tick(tick.exchange_ts):
+            self._status("HALTED")
+            if self.risk.limits.auto_flatten:
+                self.flatten(by="risk", reason="auto-flatten after a daily-loss breach")
+        if self.store.state.risk.trading_state == "HALTED":
+            return
+        pos = self.store.state.positions.by_symbol.get(sym)
+        qty = pos.qty if pos else 0.0
+        equity = self.store.state.account.equity
+        for strategy in self.strategies:
+            if strategy.symbols is not None and sym not in strategy.symbols:
+                continue
+            intent = strategy.on_tick(tick, qty, equity)
+            if intent is not None:
+                self._act(intent, tick)
+
+    def _bad(self, tick: Tick) -> str | None:
+        if tick.symbol not in self.symbols:
+            return "unknown_symbol"
+        if not (isinstance(tick.last, (int, float)) and math.isfinite(tick.last)):
+            return "nan"
+        if tick.last <= 0:
+            return "non_positive"
+        if not math.isfinite(tick.exchange_ts) or tick.exchange_ts <= self._last_ts.get(tick.symbol, -math.inf):
+            return "out_of_order"
+        return None
+
+    def _act(self, intent: Intent, tick: Tick) -> None:
+        sig = self.store.commit(intent.to_signal(tick.exchange_ts))
+        pos = self.store.state.positions.by_symbol.get(intent.symbol)
+        delta = intent.target_qty - (pos.qty if pos else 0.0) - self._open_qty.get(intent.symbol, 0.0)
+        if delta == 0:
+            return
+        if self._mark is not None:
+            self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
+        self.orders.submit(intent.symbol, delta, client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
+                           strategy=intent.strategy, reason=intent.reason)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def flatten(self, by: str, reason: str = "flatten all") -> None:
+        """Close every position (passes a HALT: it only reduces risk)."""
+        for sym, pos in list(self.store.state.positions.by_symbol.items()):
+            self.close_position(sym, by=by, reason=reason)
+
+    def close_position(self, symbol: str, by: str, reason: str = "close position") -> None:
+        pos = self.store.state.positions.by_symbol.get(symbol)
+        if pos is None or pos.qty == 0:
+            return
+        quote = self.store.state.market.quotes.get(symbol)
+        if self._mark is not None and quote is not None:
+            self._mark(symbol, quote.last, quote.exchange_ts)
+        self.orders.submit(symbol, -pos.qty, client_order_id=f"close-{symbol}-{self.store.seq + 1}",
+                           reason=reason, flatten=True, by=by)
+
+    # -- open order quantity per symbol (for target -> order size) --------------------------
+
+    def _on_order_event(self, ev) -> None:
+        sym = getattr(ev, "symbol", None) or self._symbol_of(ev)
+        if sym is not None:
+            self._open_qty[sym] = self._open_qty_of(sym)
+
+    def _symbol_of(self, ev) -> str | None:
+        order = self.store.state.orders.by_id.get(getattr(ev, "client_order_id", ""))
+        return order.symbol if order is not None else None
+
+    def _open_qty_of(self, symbol: str) -> float:
+        return sum(o.qty - o.filled_qty for o in self.store.state.orders.by_id.values()
+                   if o.symbol == symbol and o.is_open)
+
+    def _refresh_open_qty(self) -> None:
+        self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}
+
+
+def resume_ts(store: Store) -> float | None:
+    """Just after the newest quote's exchange time in the store: where a restarted
+    simulated feed must begin, or every quote would go back in time and be refused."""
+    times = [q.exchange_ts for q in store.state.market.quotes.values() if q.exchange_ts is not None]
+    return max(times) + 1.0 if times else None
+
+
+def default_broker_db(db: str) -> str:
+    """The paper broker's file beside the store: ``acct.db`` -> ``acct.broker.db``."""
+    from pathlib import Path
+    p = Path(db)
+    return str(p.with_name(p.stem + ".broker" + p.suffix)) if p.suffix else str(p) + ".broker"
+
+
+def strategies_for(names: Iterable[str], symbols: Sequence[str]) -> list[Strategy]:
+    from .strategies import Breakout, MovingAverageCrossover
+    known = {"ma_cross": MovingAverageCrossover, "breakout": Breakout}
+    out = []
+    for n in names:
+        if n not in known:
+            raise ValueError(f"unknown strategy {n!r}; known: {', '.join(known)}")
+        out.append(known[n]())
+    return out

@@ -1,0 +1,148 @@
+"""The runner in-process: determinism, restart, broker faults, bad ticks, the daily loss limit."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from seamless.brokers import PaperBroker
+from seamless.engine.risk import RiskLimits
+from seamless.engine.runner import Runner, default_broker_db, resume_ts
+from seamless.engine.strategies import MovingAverageCrossover
+from seamless.errors import InvalidEvent
+from seamless.events import BreachReset, TradingStateChanged
+from seamless.feeds import SimFeed
+from seamless.store import Store
+
+SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
+
+
+def run(db, ticks=3000, seed=0, limits=None, feed=None, broker_kw=None, before=None):
+    """One runner session on `db` (and its broker beside it); returns the runner."""
+    store = Store(db)
+    broker = PaperBroker(default_broker_db(str(db)), **(broker_kw or {}))
+    try:
+        start = resume_ts(store)  # a restart continues exchange time where the store left it
+        feed = feed(start) if callable(feed) else feed
+        runner = Runner(store, broker, feed or SimFeed(symbols=SYMBOLS, seed=seed, volatility=3.0,
+                                                       **({"start_ts": start} if start else {})),
+                        [MovingAverageCrossover(fast=5, slow=20)], limits or RiskLimits(), speed=0)
+        if before:
+            before(runner, broker)
+        runner.run(max_ticks=ticks)
+        return runner
+    finally:
+        broker.close()
+        store.close()
+
+
+def journal(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT topic, type, payload FROM journal ORDER BY seq").fetchall()
+
+
+def positions(db):
+    from seamless.replay import replay
+    return {s: p.qty for s, p in replay(db).values["positions"]["by_symbol"].items() if p.qty}
+
+
+def broker_positions(db):
+    with PaperBroker(default_broker_db(str(db))) as b:
+        return {s: p.qty for s, p in b.positions().items()}
+
+
+def test_same_seed_same_journal(tmp_path):
+    run(tmp_path / "a.db", seed=7)
+    run(tmp_path / "b.db", seed=7)
+    run(tmp_path / "c.db", seed=8)
+    a, b, c = journal(tmp_path / "a.db"), journal(tmp_path / "b.db"), journal(tmp_path / "c.db")
+    fills = [r for r in a if r[0] == "order.filled"]
+    assert len(fills) > 10, "the run should trade"
+    assert a == b
+    assert a != c
+
+
+def test_store_equals_broker_after_runs_and_restarts(tmp_path):
+    db = tmp_path / "s.db"
+    for seed in range(3):
+        runner = run(db, ticks=2000, seed=seed)
+        assert runner.ticks == 2000 and not runner.rejected  # a restart's quotes are not refused as stale
+        assert positions(db) == broker_positions(db)
+        assert positions(db), "the run should hold positions"
+    with Store(db) as store:
+        assert store.state.runner.status == "STOPPED"
+        assert not [o for o in store.state.orders.by_id.values() if o.is_open]
+
+
+def test_timeout_on_submit_is_resolved_by_client_order_id(tmp_path):
+    db = tmp_path / "s.db"
+    runner = run(db, ticks=1500, before=lambda r, b: b.inject("timeout", count=3))
+    events = journal(db)
+    sent = [json.loads(p)["client_order_id"] for t, _, p in events if t == "order.submitting"]
+    assert len(sent) == len(set(sent)) and sent
+    assert positions(db) == broker_positions(db)
+    assert runner.orders.pending == ()
+    with PaperBroker(default_broker_db(str(db))) as b:
+        assert all(b.order(coid) is not None for coid in sent[:3]), "the timed-out orders were placed once"
+
+
+def test_dropped_fill_report_is_recovered(tmp_path):
+    db = tmp_path / "s.db"
+    run(db, ticks=1500, before=lambda r, b: b.inject("drop_fill", count=2))
+    with PaperBroker(default_broker_db(str(db))) as b:
+        broker_trades = {f.trade_id for f in b.fills_since(0)}
+    store_trades = {json.loads(p)["trade_id"] for t, _, p in journal(db) if t == "order.filled"}
+    assert broker_trades == store_trades and broker_trades
+    assert positions(db) == broker_positions(db)
+
+
+def test_rejected_order_is_journaled(tmp_path):
+    db = tmp_path / "s.db"
+    run(db, ticks=1500, before=lambda r, b: b.inject("reject", count=1))
+    rejected = [json.loads(p) for t, _, p in journal(db) if t == "order.rejected"]
+    assert len(rejected) == 1 and rejected[0]["reason"] == "injected reject"
+    assert positions(db) == broker_positions(db)
+
+
+def test_disconnect_retries_with_the_same_client_order_id(tmp_path):
+    db = tmp_path / "s.db"
+    runner = run(db, ticks=1500, before=lambda r, b: (b.inject("disconnect", count=1),
+                                                      setattr(r.orders, "backoff_s", 0.0)))
+    assert runner.orders.pending == ()
+    assert positions(db) == broker_positions(db)
+
+
+def test_bad_ticks_are_counted_and_never_applied(tmp_path):
+    db = tmp_path / "s.db"
+    runner = run(db, ticks=2000, feed=SimFeed(symbols=SYMBOLS, seed=1, volatility=3.0, bad_tick_every=10))
+    assert set(runner.rejected) == {"nan", "non_positive", "out_of_order", "unknown_symbol"}
+    assert sum(runner.rejected.values()) >= 200
+    with Store(db) as store:
+        assert set(store.state.market.quotes) == set(SYMBOLS)
+        assert all(q.last > 0 for q in store.state.market.quotes.values())
+
+
+def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path):
+    db = tmp_path / "s.db"
+    tight = RiskLimits(daily_loss_limit=50.0)
+    def wild(start):
+        return SimFeed(symbols=SYMBOLS, seed=3, volatility=60.0, **({"start_ts": start} if start else {}))
+
+    run(db, ticks=4000, limits=tight, feed=wild)
+    with Store(db) as store:
+        assert store.state.risk.trading_state == "HALTED"
+        breach = store.state.risk.breach
+        assert breach is not None and breach["loss"] >= 50.0
+        halted_at = store.seq
+    orders_before = len([r for r in journal(db) if r[0] == "order.submitting"])
+    restarted = run(db, ticks=2000, limits=tight, feed=wild)  # restart: still halted, no new orders
+    assert restarted.ticks == 2000 and not restarted.rejected  # its quotes were applied
+    assert len([r for r in journal(db) if r[0] == "order.submitting"]) == orders_before
+    with Store(db) as store:
+        assert store.seq > halted_at and store.state.risk.trading_state == "HALTED"
+        assert store.state.runner.status == "STOPPED"
+        with pytest.raises(InvalidEvent, match="until the breach is reset"):
+            store.commit(TradingStateChanged(state="ACTIVE", by="tester"))
+        store.commit(BreachReset(by="tester", reason="reviewed"))
+        assert store.state.risk.trading_state == "ACTIVE"
