@@ -117,7 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         broker = PaperBroker(args.broker_db or default_broker_db(args.db))
         limits = RiskLimits(daily_loss_limit=args.daily_loss_limit, max_position=args.max_position)
         runner = Runner(store, broker, feed, strategies_for(args.strategy, feed.symbols), limits,
-                        speed=args.speed)
+                        speed=args.speed, stop_loss_pct=args.stop_loss_pct,
+                        take_profit_pct=args.take_profit_pct, trailing_pct=args.trailing_pct)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: runner.stop())
         runner.run(duration=args.duration, max_ticks=args.max_ticks)
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-ticks", type=int)
     s.add_argument("--daily-loss-limit", type=float, default=5_000.0)
     s.add_argument("--max-position", type=float, default=1_000.0)
+    s.add_argument("--stop-loss-pct", type=float, help="protective stop on each new position (0.02 = 2%%)")
+    s.add_argument("--take-profit-pct", type=float, help="take-profit on each new position")
+    s.add_argument("--trailing-pct", type=float, help="trailing stop on each new position")
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("broker", help="a paper broker's own database (the venue, not the store)")

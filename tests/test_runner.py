@@ -146,3 +146,26 @@ def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path):
             store.commit(TradingStateChanged(state="ACTIVE", by="tester"))
         store.commit(BreachReset(by="tester", reason="reviewed"))
         assert store.state.risk.trading_state == "ACTIVE"
+
+
+def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path):
+    db = tmp_path / "s.db"
+    store = Store(db)
+    broker = PaperBroker(default_broker_db(str(db)))
+    try:
+        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=5, volatility=30.0),
+                        [MovingAverageCrossover(fast=5, slow=20)], speed=0,
+                        stop_loss_pct=0.0005, take_profit_pct=0.0005)
+        runner.run(max_ticks=3000)
+        mons = store.state.monitors.by_id.values()
+        triggered = [m for m in mons if m.status == "triggered"]
+        assert any(m.kind == "stop_loss" for m in mons) and triggered
+        closes = [o for o in store.state.orders.by_id.values() if o.client_order_id.startswith("close-")]
+        assert closes and all("triggered" in o.reason for o in closes)
+        # no monitor guards a position that is not held any more
+        held = {s for s, p in store.state.positions.by_symbol.items() if p.qty}
+        assert {m.symbol for m in mons if m.status == "active"} <= held
+    finally:
+        broker.close()
+        store.close()
+    assert positions(db) == broker_positions(db)

@@ -16,9 +16,12 @@ from typing import Callable, Iterable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
-from ..events import CashSet, QuoteReceived, RunnerStatusChanged
+from ..events import (CashSet, MonitorCancelled, MonitorTriggered, OrderFilled, QuoteReceived,
+                      RunnerStatusChanged)
 from ..feeds import Feed, Tick, paced
+from ..params.records import Monitor
 from ..store import Store
+from .monitors import evaluate, protective_monitors
 from .orders import OrderManager
 from .risk import RiskLimits, RiskManager
 from .strategies import Intent, Strategy
@@ -31,6 +34,8 @@ class Runner:
 
     def __init__(self, store: Store, broker: Broker, feed: Feed, strategies: Sequence[Strategy],
                  limits: RiskLimits | None = None, *, speed: float | None = None,
+                 stop_loss_pct: float | None = None, take_profit_pct: float | None = None,
+                 trailing_pct: float | None = None,
                  resolve_every_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.broker, self.feed = store, broker, feed
         self.strategies = list(strategies)
@@ -50,7 +55,15 @@ class Runner:
         self._resume = threading.Event()
         self._resume.set()
         self._open_qty: dict[str, float] = {}
-        self._order_sub = store.bus.subscribe("order.*", self._on_order_event, queued=False, name="runner-orders")
+        self.protection = {"stop_loss_pct": stop_loss_pct, "take_profit_pct": take_profit_pct,
+                           "trailing_pct": trailing_pct}
+        self._monitors: dict[str, list[Monitor]] = {}  # active monitors by symbol
+        self._subs = [
+            store.bus.subscribe("order.*", self._on_order_event, queued=False, name="runner-orders"),
+            store.bus.subscribe("order.filled", self._protect, queued=False, name="runner-protect"),
+            store.bus.subscribe("monitor.*", lambda ev: self._index_monitors(), queued=False,
+                                name="runner-monitors"),
+        ]
 
     # -- control (any thread) --------------------------------------------------------------
 
@@ -110,6 +123,7 @@ class Runner:
         self.orders.sync_fills()
         self.risk.sync_limit()
         self._refresh_open_qty()
+        self._index_monitors()
         self._status("HALTED" if self.store.state.risk.trading_state == "HALTED" else "RUNNING")
 
     def shutdown(self) -> None:
@@ -119,7 +133,8 @@ class Runner:
         except BrokerError as e:
             log.warning("broker unavailable while stopping: %s", e)
         self._status("STOPPED")
-        self._order_sub.cancel()
+        for sub in self._subs:
+            sub.cancel()
 
     def _housekeeping(self, force: bool = False) -> None:
         self.orders.resolve(force=force)
@@ -149,16 +164,17 @@ class Runner:
             self._status("HALTED")
             if self.risk.limits.auto_flatten:
                 self.flatten(by="risk", reason="auto-flatten after a daily-loss breach")
-        if self.store.state.risk.trading_state == "HALTED":
-            return
         pos = self.store.state.positions.by_symbol.get(sym)
         qty = pos.qty if pos else 0.0
+        if sym in self._monitors:
+            self._run_monitors(tick, qty)
+        halted = self.store.state.risk.trading_state == "HALTED"
         equity = self.store.state.account.equity
         for strategy in self.strategies:
             if strategy.symbols is not None and sym not in strategy.symbols:
                 continue
-            intent = strategy.on_tick(tick, qty, equity)
-            if intent is not None:
+            intent = strategy.on_tick(tick, qty, equity)  # fed while halted too: its averages stay whole
+            if intent is not None and not halted:
                 self._act(intent, tick)
 
     def _bad(self, tick: Tick) -> str | None:
@@ -182,6 +198,39 @@ class Runner:
             self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
         self.orders.submit(intent.symbol, delta, client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
                            strategy=intent.strategy, reason=intent.reason)
+
+    # -- monitors: protective stops and targets on each position --------------------------
+
+    def _run_monitors(self, tick: Tick, qty: float) -> None:
+        for ev in evaluate(tick, self._monitors[tick.symbol], qty):
+            self.store.commit(ev)
+            if isinstance(ev, MonitorTriggered):
+                mon = self.store.state.monitors.by_id[ev.monitor_id]
+                if mon.kind != "price_alert":
+                    self.close_position(tick.symbol, by="monitor",
+                                        reason=f"{mon.kind} {mon.monitor_id} triggered at {ev.price:g}")
+
+    def _protect(self, ev: OrderFilled) -> None:
+        """A fill changed a position: cancel monitors that guard a side no longer held, and
+        set the configured protection on a newly opened position."""
+        pos = self.store.state.positions.by_symbol.get(ev.symbol)
+        qty = pos.qty if pos else 0.0
+        before = qty - ev.qty
+        if before != 0 and (qty == 0 or (qty > 0) != (before > 0)):
+            for mon in list(self._monitors.get(ev.symbol, ())):
+                self.store.commit(MonitorCancelled(monitor_id=mon.monitor_id, reason="position closed"))
+        opened = qty != 0 and (before == 0 or (qty > 0) != (before > 0))
+        if opened and any(v is not None for v in self.protection.values()):
+            for mon_ev in protective_monitors(ev.symbol, qty, pos.avg_price, id_prefix=f"{ev.symbol}-{ev.seq}",
+                                              **self.protection):
+                self.store.commit(mon_ev)
+
+    def _index_monitors(self) -> None:
+        index: dict[str, list[Monitor]] = {}
+        for mon in self.store.state.monitors.by_id.values():
+            if mon.status == "active":
+                index.setdefault(mon.symbol, []).append(mon)
+        self._monitors = index
 
     # -- commands --------------------------------------------------------------------------
 
