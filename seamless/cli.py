@@ -60,6 +60,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "store":
         from .bench.store import main as bench_store
         return bench_store(as_json=args.json, scale=args.scale, directory=args.dir)
+    if args.what == "engine":
+        from .bench.engine import main as bench_engine
+        return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir)
     raise SeamlessError(f"unknown benchmark {args.what!r}")
 
 
@@ -149,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_replay)
 
     s = sub.add_parser("bench", help="measure; prints figures")
-    s.add_argument("what", choices=["store"])
+    s.add_argument("what", choices=["store", "engine"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")

@@ -179,7 +179,12 @@ class PaperBroker(Broker):
         check_symbol(symbol)
         check_price(price)
         ts = self._clock() if ts is None else check_finite(ts, "ts")
-        with self._db.write() as c:
+        # A mark that can fill nothing need not be fsynced. Working orders are placed through
+        # this connection (the CLI only trades at once), so none can appear in between.
+        with self._db.read() as c:
+            working = c.execute("SELECT 1 FROM orders WHERE symbol = ? AND status IN "
+                                "('accepted', 'partially_filled') LIMIT 1", (symbol,)).fetchone()
+        with self._db.write(durable=working is not None) as c:
             c.execute("INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
                       "DO UPDATE SET price = excluded.price, ts = excluded.ts", (symbol, price, ts))
             working = c.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "

@@ -133,11 +133,16 @@ class PaperDatabase:
             raise
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed if the block returns, else rolled back."""
+    def write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed if the block returns, else rolled back.
+
+        ``durable=False`` skips the fsync (``synchronous=NORMAL``) for writes whose loss in a
+        crash harms nothing, such as a price mark; the next durable commit syncs them too."""
         with self._lock:
             conn = self._open_conn()
             try:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
@@ -146,6 +151,9 @@ class PaperDatabase:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                finally:
+                    if not durable:
+                        conn.execute("PRAGMA synchronous=FULL")
             except sqlite3.Error as e:
                 raise BrokerError(f"paper broker database {self.path}: {e}; nothing was changed") from e
 

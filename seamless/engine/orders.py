@@ -53,12 +53,19 @@ class OrderManager:
     # -- sending ---------------------------------------------------------------------------
 
     def submit(self, symbol: str, qty: float, *, client_order_id: str, strategy: str = "",
-               reason: str = "", flatten: bool = False, by: str = "runner") -> Order | None:
+               reason: str = "", flatten: bool = False, by: str = "runner",
+               market_time: float | None = None) -> Order | None:
         """Check, journal the intent, send. Returns the order as the store holds it, or None
-        when a pre-trade check refused it (the refusal is journaled)."""
+        when a pre-trade check refused it (the refusal is journaled).
+
+        ``market_time`` (the tick's exchange time) is the clock of the orders-per-minute
+        window, so a replay at 100x is held to the rate it would have live."""
         with self._lock:
             pos = self.store.state.positions.by_symbol.get(symbol)
-            now = self._clock()
+            if market_time is None:  # a command: the symbol's market time, else the wall clock
+                quote = self.store.state.market.quotes.get(symbol)
+                market_time = quote.exchange_ts if quote is not None and quote.exchange_ts else time.time()
+            now = market_time
             refusal = self.risk.check(symbol, qty, pos.qty if pos else 0.0, now, flatten=flatten)
             if refusal:
                 self.store.commit(OrderRefused(client_order_id=client_order_id, symbol=symbol, qty=qty,

@@ -197,7 +197,7 @@ class Runner:
         if self._mark is not None:
             self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
         self.orders.submit(intent.symbol, delta, client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
-                           strategy=intent.strategy, reason=intent.reason)
+                           strategy=intent.strategy, reason=intent.reason, market_time=tick.exchange_ts)
 
     # -- monitors: protective stops and targets on each position --------------------------
 
@@ -247,7 +247,8 @@ class Runner:
         if self._mark is not None and quote is not None:
             self._mark(symbol, quote.last, quote.exchange_ts)
         self.orders.submit(symbol, -pos.qty, client_order_id=f"close-{symbol}-{self.store.seq + 1}",
-                           reason=reason, flatten=True, by=by)
+                           reason=reason, flatten=True, by=by,
+                           market_time=quote.exchange_ts if quote is not None else None)
 
     # -- open order quantity per symbol (for target -> order size) --------------------------
 
