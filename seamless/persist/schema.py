@@ -77,6 +77,13 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
     return conn
 
 
+def open_checkpointer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A second connection of the writer's, that only runs WAL checkpoints."""
+    conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
 def open_reader(path: str | Path) -> sqlite3.Connection:
     """A read-only connection: never writes, never blocks the writer (WAL)."""
     path = Path(path)

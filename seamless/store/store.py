@@ -54,6 +54,7 @@ class Store:
 
     def __init__(self, path: str | Path, *, snapshot_every: int = 10_000, snapshot_interval_s: float = 300.0,
                  keep_snapshots: int = 3, flush_interval_s: float = 0.02, flush_batch: int = 5_000,
+                 checkpoint_interval_s: float = 0.5,
                  busy_timeout_s: float = schema.BUSY_TIMEOUT_S, clock: Callable[[], float] = time.time) -> None:
         self.path = str(path)
         self.snapshot_every = snapshot_every
@@ -61,6 +62,7 @@ class Store:
         self.keep_snapshots = keep_snapshots
         self.flush_interval_s = flush_interval_s
         self.flush_batch = flush_batch
+        self.checkpoint_interval_s = checkpoint_interval_s
         self._clock = clock
 
         self._lock = threading.RLock()         # plan + apply, in sequence order (re-entrant: a sync
@@ -87,6 +89,10 @@ class Store:
         self._writer_lock = schema.WriterLock(self.path)
         try:
             self._conn = schema.open_writer(self.path, busy_timeout_s)
+            # Checkpoints move the WAL into the database and fsync it: done on a connection of
+            # the background writer's, so no commit waits for one (they caused the p99 spikes).
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._ckpt_conn = schema.open_checkpointer(self.path, busy_timeout_s)
             restored = recovery.restore(self._conn)
         except BaseException:
             self._writer_lock.release()
@@ -270,11 +276,15 @@ class Store:
                 log.error("%s", self._broken)
 
     def _flush_loop(self) -> None:
+        last_checkpoint = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(self.flush_interval_s)
             self._wake.clear()
             try:
                 self.flush(snapshot=None)
+                if time.monotonic() - last_checkpoint >= self.checkpoint_interval_s:
+                    self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never blocks the writer
+                    last_checkpoint = time.monotonic()
             except StoreError as e:
                 log.error("background write failed, non-critical events lost: %s", e)
             except Exception:
@@ -393,6 +403,11 @@ class Store:
             self.flush(snapshot=snapshot)
         finally:
             self.bus.close()
+            try:
+                self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as e:  # the data is in the WAL either way
+                log.warning("final checkpoint of %s failed: %s", self.path, e)
+            self._ckpt_conn.close()
             self._conn.close()
             self._writer_lock.release()
 
