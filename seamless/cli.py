@@ -104,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .brokers import PaperBroker
     from .engine.risk import RiskLimits
-    from .engine.runner import Runner, default_broker_db, resume_ts, strategies_for
+    from .engine.runner import Runner, default_broker_db, resume_prices, resume_ts, strategies_for
     from .feeds import ReplayFeed, SimFeed
     from .feeds.sim import DEFAULT_START_TS
     from .store import Store
@@ -112,9 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = Store(args.db)
     broker = None
     try:
-        if args.feed == "sim":
-            feed = SimFeed(symbols=args.symbols or ("AAPL", "MSFT", "GOOG", "IBM"), seed=args.seed,
-                           volatility=args.volatility, start_ts=resume_ts(store) or DEFAULT_START_TS)
+        if args.feed == "sim":  # a restart goes on from the store's last prices and exchange time
+            symbols = args.symbols or ("AAPL", "MSFT", "GOOG", "IBM")
+            feed = SimFeed(symbols=symbols, seed=args.seed, volatility=args.volatility,
+                           start_ts=resume_ts(store) or DEFAULT_START_TS,
+                           start_prices=resume_prices(store, symbols) or None)
         else:
             feed = ReplayFeed(source=args.replay_file, symbols=args.symbols or None)
         broker = PaperBroker(args.broker_db or default_broker_db(args.db))

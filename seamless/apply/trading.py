@@ -47,7 +47,8 @@ def _submitting(values: Values, ev: OrderSubmitting) -> Changes:
         raise InvalidEvent(f"OrderSubmitting: client order id {ev.client_order_id!r} was already used")
     return _set_order(values, Order(
         seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
-        order_type=ev.order_type, limit_price=ev.limit_price, strategy=ev.strategy, reason=ev.reason))
+        order_type=ev.order_type, limit_price=ev.limit_price, strategy=ev.strategy, reason=ev.reason,
+        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts))
 
 
 @planner(OrderRefused)
@@ -56,7 +57,8 @@ def _refused(values: Values, ev: OrderRefused) -> Changes:
         raise InvalidEvent(f"OrderRefused: client order id {ev.client_order_id!r} was already used")
     return _set_order(values, Order(
         seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
-        status="refused", strategy=ev.strategy, reason=ev.reason))
+        status="refused", strategy=ev.strategy, reason=ev.reason,
+        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts))
 
 
 @planner(OrderAccepted)

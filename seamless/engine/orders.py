@@ -69,10 +69,10 @@ class OrderManager:
             refusal = self.risk.check(symbol, qty, pos.qty if pos else 0.0, now, flatten=flatten)
             if refusal:
                 self.store.commit(OrderRefused(client_order_id=client_order_id, symbol=symbol, qty=qty,
-                                               reason=refusal, strategy=strategy, by=by))
+                                               reason=refusal, strategy=strategy, by=by, exchange_ts=now))
                 return None
             self.store.commit(OrderSubmitting(client_order_id=client_order_id, symbol=symbol, qty=qty,
-                                              strategy=strategy, reason=reason, by=by))
+                                              strategy=strategy, reason=reason, by=by, exchange_ts=now))
             self.risk.record_sent(now)
             self._send(client_order_id, attempt=1)
             return self.store.state.orders.by_id.get(client_order_id)

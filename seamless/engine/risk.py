@@ -10,11 +10,13 @@ import collections
 import logging
 import math
 from datetime import datetime
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import param
 
 from ..events import DailyLossBreached, DayStarted, LossLimitSet
+from ..params.records import Order
 from ..store import Store
 
 log = logging.getLogger("seamless.engine.risk")
@@ -70,6 +72,12 @@ class RiskManager:
 
     def record_sent(self, now: float) -> None:
         self._recent.append(now)
+
+    def seed_window(self, orders: Iterable[Order]) -> None:
+        """Refill the orders-per-minute window from the store after a restart, so that a
+        runner restarted in a loop is held to the same rate as one that kept running."""
+        self._recent = collections.deque(sorted(
+            o.submitted_at for o in orders if o.status != "refused" and o.submitted_at is not None))
 
     def trading_day(self, exchange_ts: float) -> str:
         """The exchange's calendar date at ``exchange_ts``, cached per 15 minutes (every

@@ -117,6 +117,7 @@ class Runner:
         self._status("STARTING")
         self._status("RECOVERING")
         self.orders.recover()
+        self.risk.seed_window(self.store.state.orders.by_id.values())
         self._status("RECONCILING")
         if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
             self.store.commit(CashSet(cash=self.broker.account().cash, reason="opening balance from the broker"))
@@ -267,6 +268,12 @@ class Runner:
 
     def _refresh_open_qty(self) -> None:
         self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}
+
+
+def resume_prices(store: Store, symbols: Iterable[str]) -> dict[str, float]:
+    """The last price of each symbol in the store: where a restarted simulated feed goes on."""
+    quotes = store.state.market.quotes
+    return {s: quotes[s].last for s in symbols if s in quotes}
 
 
 def resume_ts(store: Store) -> float | None:

@@ -101,6 +101,7 @@ class Order(Record):
     broker_order_id: str = ""
     strategy: str = ""
     reason: str = ""
+    submitted_at: float | None = None  # market (exchange) time of the intent, else wall time
 
     FINAL = ("filled", "rejected", "cancelled", "refused")
 
