@@ -169,3 +169,86 @@ def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path):
         broker.close()
         store.close()
     assert positions(db) == broker_positions(db)
+
+
+def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path):
+    from seamless.engine.orders import OrderManager
+    from seamless.engine.risk import RiskManager
+    from seamless.events import QuoteReceived
+    db = tmp_path / "s.db"
+    store = Store(db)
+    broker = PaperBroker(default_broker_db(str(db)))
+    try:
+        risk = RiskManager(store, RiskLimits(max_order_qty=100, max_position=150, max_orders_per_minute=3))
+        om = OrderManager(store, broker, risk)
+        store.commit(QuoteReceived(symbol="AAPL", last=100.0, exchange_ts=1000.0))
+        broker.mark("AAPL", 100.0)
+        assert om.submit("AAPL", 101, client_order_id="big") is None
+        assert om.submit("AAPL", 100, client_order_id="a1") is not None
+        assert om.submit("AAPL", 100, client_order_id="a2") is None  # would hold 200 > 150
+        store.commit(TradingStateChanged(state="REDUCING", reason="test", by="tester"))
+        assert om.submit("AAPL", 10, client_order_id="adds") is None
+        assert om.submit("AAPL", -10, client_order_id="reduces") is not None
+        assert om.submit("AAPL", -200, client_order_id="flips") is None  # through zero adds risk
+        assert om.submit("AAPL", -10, client_order_id="third") is not None
+        assert om.submit("AAPL", -10, client_order_id="fourth") is None  # 3 per minute
+        store.commit(TradingStateChanged(state="HALTED", reason="test", by="tester"))
+        assert om.submit("AAPL", -10, client_order_id="halted") is None
+        assert om.submit("AAPL", -80, client_order_id="flat", flatten=True) is not None  # a close passes
+        reasons = {k: o.reason for k, o in store.state.orders.by_id.items() if o.status == "refused"}
+        assert set(reasons) == {"big", "a2", "adds", "flips", "fourth", "halted"}
+        assert "max order size" in reasons["big"] and "max position" in reasons["a2"]
+        assert "REDUCING" in reasons["adds"] and "REDUCING" in reasons["flips"]
+        assert "per minute" in reasons["fourth"] and "HALTED" in reasons["halted"]
+        assert store.state.positions.by_symbol["AAPL"].qty == 0
+    finally:
+        broker.close()
+        store.close()
+    assert positions(db) == broker_positions(db) == {}
+
+
+def test_replay_feed_of_real_prices_trades(tmp_path):
+    from seamless.feeds import ReplayFeed
+    db = tmp_path / "s.db"
+    runner = run(db, ticks=4000, feed=ReplayFeed(symbols=["AAPL", "MSFT"]))
+    assert runner.ticks == 4000 and not runner.rejected
+    with Store(db) as store:
+        assert set(store.state.market.quotes) == {"AAPL", "MSFT"}
+        assert [o for o in store.state.orders.by_id.values() if o.status == "filled"]
+    assert positions(db) == broker_positions(db)
+
+
+def test_sigterm_stops_cleanly_with_a_snapshot(tmp_path, seamless_cmd):
+    import os
+    import signal
+    import subprocess
+    from seamless.persist import open_reader
+    from seamless.replay import replay
+    db = tmp_path / "s.db"
+    proc = subprocess.Popen([*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = __import__("time").monotonic() + 30
+        while True:  # await RUNNING in the store (a condition, read-only, not a sleep)
+            if db.exists():
+                try:
+                    if replay(db).values["runner"]["status"] == "RUNNING":
+                        break
+                except Exception:
+                    pass  # the store is being created
+            assert __import__("time").monotonic() < deadline, "runner never reached RUNNING"
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped at seq" in out
+    state = replay(db)
+    assert state.values["runner"]["status"] == "STOPPED"
+    conn = open_reader(db)
+    try:
+        snap_seq = conn.execute("SELECT max(seq) FROM snapshots").fetchone()[0]
+    finally:
+        conn.close()
+    assert snap_seq == state.seq  # close() wrote a snapshot at the last event
