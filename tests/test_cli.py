@@ -93,3 +93,13 @@ def test_bench_store_prints_every_figure(seamless_cmd, tmp_path):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
+
+
+def test_bench_engine_prints_every_figure(seamless_cmd, tmp_path):
+    out = json.loads(run(seamless_cmd, "bench", "engine", "--json", "--scale", "0.02",
+                         "--dir", str(tmp_path)).stdout)
+    assert out["ticks"] == 2000 and out["orders"] > 0
+    for key in ("ticks_per_s", "tick_to_order_p50_ms", "tick_to_order_p99_ms"):
+        assert isinstance(out[key], float) and out[key] > 0, key
+    assert out["tick_to_order_p50_ms"] <= out["tick_to_order_p99_ms"]
+    assert list(tmp_path.iterdir()) == []

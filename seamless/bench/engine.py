@@ -7,7 +7,6 @@ published (``order.submitting`` reaches a subscriber).
 """
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -19,6 +18,7 @@ from ..engine.runner import Runner
 from ..engine.strategies import MovingAverageCrossover
 from ..feeds import SimFeed
 from ..store import Store
+from . import print_figures
 
 SYMBOLS = tuple(f"S{i:02d}" for i in range(10))
 
@@ -61,11 +61,4 @@ def run(ticks: int = 100_000, directory: str | None = None, volatility: float = 
 
 
 def main(as_json: bool = False, scale: float = 1.0, directory: str | None = None) -> int:
-    res = run(ticks=max(2_000, int(100_000 * scale)), directory=directory)
-    if as_json:
-        print(json.dumps(res))
-    else:
-        width = max(map(len, res))
-        for k, v in res.items():
-            print(f"{k:<{width}}  {v}")
-    return 0
+    return print_figures(run(ticks=max(2_000, int(100_000 * scale)), directory=directory), as_json)

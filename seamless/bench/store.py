@@ -5,7 +5,6 @@ Floors: raw 4 KiB ``pwrite`` + ``fdatasync`` into a pre-allocated file on the sa
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ from ..events import (CashSet, OrderAccepted, OrderFilled, OrderSubmitting, Quot
                       RunnerStatusChanged)
 from ..persist import journal, open_reader, open_writer, restore
 from ..store import Store
+from . import print_figures
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 
@@ -252,11 +252,4 @@ def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
 
 
 def main(as_json: bool = False, scale: float = 1.0, directory: str | None = None) -> int:
-    res = run(scale, directory)
-    if as_json:
-        print(json.dumps(res))
-    else:
-        width = max(map(len, res))
-        for k, v in res.items():
-            print(f"{k:<{width}}  {v}")
-    return 0
+    return print_figures(run(scale, directory), as_json)
