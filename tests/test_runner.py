@@ -252,3 +252,60 @@ def test_sigterm_stops_cleanly_with_a_snapshot(tmp_path, seamless_cmd):
     finally:
         conn.close()
     assert snap_seq == state.seq  # close() wrote a snapshot at the last event
+
+
+class FlakyBroker(PaperBroker):
+    """The paper broker behind the same interface, unreachable while `down` is set
+    (what a remote broker's outage looks like to the runner)."""
+
+    down = False
+
+    def _check(self):
+        from seamless.brokers import BrokerDisconnected
+        if self.down:
+            raise BrokerDisconnected("connection refused (test outage)")
+
+    def fills_since(self, cursor):
+        self._check()
+        return super().fills_since(cursor)
+
+    def order(self, client_order_id):
+        self._check()
+        return super().order(client_order_id)
+
+    def submit(self, req):
+        self._check()
+        return super().submit(req)
+
+
+def test_broker_outage_is_journaled_retried_and_recovered(tmp_path):
+    db = tmp_path / "s.db"
+    run(db, ticks=1500)  # some history
+    store = Store(db)
+    broker = FlakyBroker(default_broker_db(str(db)))
+    try:
+        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0,
+                                               start_ts=resume_ts(store)),
+                        [MovingAverageCrossover(fast=5, slow=20)], speed=0, resolve_every_s=0.0)
+        assert runner.start()
+        broker.down = True
+        ticks = runner.feed.ticks()
+        for _ in range(500):  # trading on while the broker is down: no crash
+            tick = next(ticks)
+            runner.on_tick(tick)
+            runner._housekeeping()
+        rs = store.state.runner
+        assert rs.broker_connected is False and "test outage" in rs.broker_error
+        stale = store.read("positions", max_age=0.0)
+        assert stale.stale and stale.refreshing  # a stale read asks the broker again
+        broker.down = False
+        runner._housekeeping(force=True)
+        assert store.state.runner.broker_connected is True
+        assert runner.orders.pending == ()
+        runner.shutdown()
+    finally:
+        broker.close()
+        store.close()
+    assert positions(db) == broker_positions(db)
+    topics = [t for t, _, _ in journal(db) if t == "broker.status"]
+    assert len(topics) >= 2

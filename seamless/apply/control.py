@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidEvent
-from ..events import (BreachReset, DailyLossBreached, LossLimitSet, ReconcileCompleted,
+from ..events import (BreachReset, BrokerStatusChanged, DailyLossBreached, LossLimitSet, ReconcileCompleted,
                       ReconcileMismatch, ReconcileStarted, RunnerStatusChanged, TradingStateChanged)
 from ..params.records import Mismatch
 from ..params.state import RECENT_MISMATCHES, Values
@@ -44,6 +44,11 @@ def _runner(values: Values, ev: RunnerStatusChanged) -> Changes:
     if ev.status == "ERROR" or ev.error:
         fields["last_error"] = ev.error
     return {"runner": fields}
+
+
+@planner(BrokerStatusChanged)
+def _broker(values: Values, ev: BrokerStatusChanged) -> Changes:
+    return {"runner": {"broker_connected": ev.connected, "broker_error": ev.error, "broker_since": ev.ts}}
 
 
 @planner(ReconcileStarted)

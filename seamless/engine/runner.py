@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
-from ..events import (CashSet, MonitorCancelled, MonitorTriggered, OrderFilled, QuoteReceived,
-                      RunnerStatusChanged)
+from ..events import (BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTriggered, OrderFilled,
+                      QuoteReceived, RunnerStatusChanged)
 from ..feeds import Feed, Tick, paced
 from ..params.records import Monitor
 from ..store import Store
@@ -89,7 +89,9 @@ class Runner:
         """Start, trade until ``duration`` seconds, ``max_ticks`` ticks, the feed's end or
         :meth:`stop`, then stop cleanly. An unexpected error is journaled as ERROR."""
         try:
-            self.start()
+            if not self.start():
+                self.shutdown()
+                return
             deadline = None if duration is None else self._clock() + duration
             last_resolve = self._clock()
             for tick in paced(self.feed.ticks(), self.speed):
@@ -113,10 +115,22 @@ class Runner:
             raise
         self.shutdown()
 
-    def start(self) -> None:
+    def start(self, max_backoff_s: float = 30.0) -> bool:
+        """Recover and reconcile before trading; while the broker is unreachable, retry with
+        backoff (journaled as a broker outage). False if stopped before it got through."""
         self._status("STARTING")
         self._status("RECOVERING")
-        self.orders.recover()
+        delay = 0.25
+        while True:
+            try:
+                self.orders.recover()
+                break
+            except BrokerError as e:
+                self._broker_status(False, str(e))
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, max_backoff_s)
+        self._broker_status(True)
         self.risk.seed_window(self.store.state.orders.by_id.values())
         self._status("RECONCILING")
         if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
@@ -125,7 +139,10 @@ class Runner:
         self.risk.sync_limit()
         self._refresh_open_qty()
         self._index_monitors()
+        for part in ("positions", "orders", "account"):  # a stale read re-polls the broker
+            self.store.register_refresher(part, self._housekeeping)
         self._status("HALTED" if self.store.state.risk.trading_state == "HALTED" else "RUNNING")
+        return True
 
     def shutdown(self) -> None:
         self._status("STOPPING")
@@ -138,8 +155,22 @@ class Runner:
             sub.cancel()
 
     def _housekeeping(self, force: bool = False) -> None:
-        self.orders.resolve(force=force)
-        self.orders.sync_fills()
+        """Settle unknown orders and catch up fills; a broker outage is journaled (what the
+        store shows of the broker is stale) and retried at the next round, not fatal."""
+        try:
+            self.orders.resolve(force=force)
+            self.orders.sync_fills()
+        except BrokerError as e:
+            self._broker_status(False, str(e))
+            return
+        self._broker_status(True)
+
+    def _broker_status(self, connected: bool, error: str = "") -> None:
+        runner = self.store.state.runner
+        if runner.broker_connected != connected or (error and error != runner.broker_error):
+            if not connected:
+                log.warning("broker unreachable: %s", error)
+            self.store.commit(BrokerStatusChanged(connected=connected, error=error))
 
     # -- one tick ----------------------------------------------------------------------------
 
@@ -160,7 +191,10 @@ class Runner:
         self._last_ts[sym] = tick.exchange_ts
         self.ticks += 1
         if self._mark is not None and self._open_qty.get(sym):
-            self._mark(sym, tick.last, tick.exchange_ts)  # working orders fill against the venue's price
+            try:
+                self._mark(sym, tick.last, tick.exchange_ts)  # working orders fill against the venue's price
+            except BrokerError as e:
+                self._broker_status(False, str(e))
         if self.risk.on_tick(tick.exchange_ts):
             self._status("HALTED")
             if self.risk.limits.auto_flatten:
@@ -196,7 +230,11 @@ class Runner:
         if delta == 0:
             return
         if self._mark is not None:
-            self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
+            try:
+                self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
+            except BrokerError as e:  # no order while the venue is unreachable; the signal stands
+                self._broker_status(False, str(e))
+                return
         self.orders.submit(intent.symbol, delta, client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
                            strategy=intent.strategy, reason=intent.reason, market_time=tick.exchange_ts)
 

@@ -299,6 +299,16 @@ class RunnerStatusChanged(Event):
         one_of(self, "status", self.status, RUNNER_STATES)
 
 
+@event("broker.status")
+class BrokerStatusChanged(Event):
+    """The broker became unreachable (what the store shows of it is stale) or came back."""
+    connected: bool
+    error: str = ""
+
+    def validate(self) -> None:
+        one_of(self, "connected", self.connected, (True, False))
+
+
 # -- reconciliation ------------------------------------------------------------------------
 
 @event("reconcile.started")

@@ -49,6 +49,10 @@ class Runner(StateObject):
     status = param.Selector(objects=list(RUNNER_STATES), default="STOPPED", doc="Lifecycle state")
     since = param.Number(None, allow_None=True, doc="When the runner entered this state (epoch s)")
     last_error = param.String("", doc="The last error the runner reported")
+    broker_connected = param.Boolean(True, doc="False while the broker is unreachable: positions, "
+                                               "orders and account may be stale")
+    broker_error = param.String("", doc="Why the broker is unreachable")
+    broker_since = param.Number(None, allow_None=True, doc="When the broker status last changed")
 
 
 @state_part
