@@ -309,3 +309,67 @@ def test_broker_outage_is_journaled_retried_and_recovered(tmp_path):
     assert positions(db) == broker_positions(db)
     topics = [t for t, _, _ in journal(db) if t == "broker.status"]
     assert len(topics) >= 2
+
+
+def test_trading_day_follows_the_exchange_time_zone(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from seamless.engine.risk import RiskManager
+    from seamless.events import CashSet
+    ny = ZoneInfo("America/New_York")
+    before = datetime(2026, 3, 9, 23, 59, 30, tzinfo=ny).timestamp()  # 03:59:30 UTC on the 10th
+    after = datetime(2026, 3, 10, 0, 0, 30, tzinfo=ny).timestamp()
+    with Store(tmp_path / "s.db") as store:
+        risk = RiskManager(store, RiskLimits())
+        assert risk.trading_day(before) == "2026-03-09" and risk.trading_day(after) == "2026-03-10"
+        store.commit(CashSet(cash=1000.0, reason="test"))
+        risk.on_tick(before)
+        assert store.state.account.day == "2026-03-09"
+        store.commit(CashSet(cash=900.0, reason="a loss"))
+        risk.on_tick(before + 10)
+        assert store.state.account.day_start_equity == 1000.0  # same day: no new start
+        risk.on_tick(after)
+        acct = store.state.account
+        assert acct.day == "2026-03-10" and acct.day_start_equity == 900.0 and acct.daily_realized_pnl == 0.0
+
+
+def test_auto_flatten_closes_every_position_after_a_breach(tmp_path):
+    db = tmp_path / "s.db"
+
+    def wild(start):
+        return SimFeed(symbols=SYMBOLS, seed=3, volatility=60.0, **({"start_ts": start} if start else {}))
+
+    run(db, ticks=4000, limits=RiskLimits(daily_loss_limit=50.0, auto_flatten=True), feed=wild)
+    with Store(db) as store:
+        assert store.state.risk.trading_state == "HALTED"
+        assert not [p for p in store.state.positions.by_symbol.values() if p.qty]
+        closes = [o for o in store.state.orders.by_id.values() if o.reason.startswith("auto-flatten")]
+        assert closes and all(o.status == "filled" for o in closes)
+    assert positions(db) == broker_positions(db) == {}
+
+
+def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd):
+    import subprocess
+    import time as _time
+    from seamless.replay import replay
+    db = tmp_path / "s.db"
+    first = subprocess.Popen([*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = _time.monotonic() + 30
+        while True:
+            try:
+                if db.exists() and replay(db).values["runner"]["status"] == "RUNNING":
+                    break
+            except Exception:
+                pass
+            assert _time.monotonic() < deadline
+        second = subprocess.run([*seamless_cmd, "run", "--db", str(db), "--max-ticks", "10"],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert "already open for writing" in second.stderr and "one writer per store" in second.stderr
+        assert first.poll() is None  # the first runner is untouched
+    finally:
+        first.terminate()
+        first.communicate(timeout=30)
+    assert first.returncode == 0
