@@ -43,8 +43,12 @@ text = st.sampled_from(("", "why", "broker said so"))
 nonempty = st.sampled_from(("why", "broker said so", "reconcile"))
 
 
+GENERATED: set[str] = {"QuoteReceived"}  # quote() below; spec() records the rest
+
+
 def spec(cls, **fields):
     """(event type name, fields): built inside the test, since the store stamps events it commits."""
+    GENERATED.add(cls.__name__)
     return st.tuples(st.just(cls.__name__), st.fixed_dictionaries(fields))
 
 
@@ -63,7 +67,8 @@ def quote(draw):
 # a (partial) fill on one of our orders, for the order's symbol (when it was submitted)
 fill_on_order = spec(ev.OrderFilled, trade_id=st.sampled_from(TRADE_IDS), client_order_id=st.sampled_from(ORDER_IDS),
                      symbol=sym, qty=st.sampled_from((1, 2, -1, -2, 0.5)), price=price,
-                     commission=st.sampled_from((0.0, 0.5, 1)), _order_symbol=st.just(True))
+                     commission=st.sampled_from((0.0, 0.5, 1)), _order_symbol=st.just(True),
+                     cursor=st.none() | st.integers(1, 12))  # broker cursors, with gaps and repeats
 
 # a Decimal (what broker APIs hand out) cannot be journaled as JSON: it must be refused up front
 reconcile_value = st.sampled_from(("10", "cash 5.00", "")) | st.just(Decimal("1.25"))
@@ -76,6 +81,7 @@ ORDER_EVENTS = (
     spec(ev.OrderAccepted, client_order_id=st.sampled_from(ORDER_IDS),
          broker_order_id=st.sampled_from(("", "B1", "B2"))),
     spec(ev.OrderRejected, client_order_id=st.sampled_from(ORDER_IDS), reason=nonempty),
+    spec(ev.OrderRefused, client_order_id=st.sampled_from(ORDER_IDS), symbol=sym, qty=qty, reason=nonempty),
     spec(ev.OrderCancelled, client_order_id=st.sampled_from(ORDER_IDS), reason=text),
     # fills: partial (small qty), both signs, duplicate trade ids, external (no order id)
     spec(ev.OrderFilled, trade_id=st.sampled_from(TRADE_IDS), client_order_id=st.sampled_from(ORDER_IDS + ("",)),
@@ -105,6 +111,7 @@ OTHER_EVENTS = (
     spec(ev.TradingStateChanged, state=st.sampled_from(ev.TRADING_STATES), reason=text, by=st.just("ops")),
     spec(ev.BreachReset, by=st.just("ops"), reason=text),
     spec(ev.RunnerStatusChanged, status=st.sampled_from(ev.RUNNER_STATES), error=text, by=st.just("runner")),
+    spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
     spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2"))),
     spec(ev.ReconcileMismatch, run_id=st.sampled_from(("r1", "r2")), kind=st.sampled_from(("position", "cash")),
          subject=sym, store_value=reconcile_value, broker_value=reconcile_value, resolution=nonempty),
@@ -385,3 +392,8 @@ def test_a_snapshot_never_replaces_a_newer_one(tmp_path, monkeypatch):
     with contextlib.closing(sqlite3.connect(path)) as db:
         seqs = [s for (s,) in db.execute("SELECT seq FROM snapshots ORDER BY id")]
     assert seqs == sorted(set(seqs)), f"snapshot seqs in the order written: {seqs}"
+
+
+def test_every_event_type_is_generated():
+    # a new event type must join the property test, or replay == live goes unchecked for it
+    assert GENERATED == set(REGISTRY), f"not generated: {sorted(set(REGISTRY) - GENERATED)}"
