@@ -99,6 +99,33 @@ def cmd_broker_trade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from .engine.runner import default_broker_db
+    from .reconcile import Reconciler
+    from .store import Store
+
+    if not Path(args.db).is_file():
+        raise SeamlessError(f"no store database at {args.db}")
+    broker = _open_broker(args.broker_db or default_broker_db(args.db))
+    try:
+        store = Store(args.db)
+        try:
+            report = Reconciler(store, broker).run(dry_run=args.dry_run)
+        finally:
+            store.close()
+    finally:
+        broker.close()
+    if args.json:
+        print(report.to_json())
+    else:
+        print(f"{report.run_id}{' (dry run)' if report.dry_run else ''}: {len(report.findings)} finding(s), "
+              f"{'store and broker agree' if report.ok else f'{len(report.remaining)} mismatch(es) left'}"
+              f"{', escalated' if report.escalated else ''}")
+        for f, r in zip(report.findings, report.resolutions):
+            print(f"  {f.kind:<28} {f.subject:<16} store {f.store_value} | broker {f.broker_value} -> {r}")
+    return 0 if report.ok else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
@@ -121,9 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             feed = ReplayFeed(source=args.replay_file, symbols=args.symbols or None)
         broker = PaperBroker(args.broker_db or default_broker_db(args.db))
         limits = RiskLimits(daily_loss_limit=args.daily_loss_limit, max_position=args.max_position)
+        from .reconcile import ReconcilePolicy
         runner = Runner(store, broker, feed, strategies_for(args.strategy, feed.symbols), limits,
                         speed=args.speed, stop_loss_pct=args.stop_loss_pct,
-                        take_profit_pct=args.take_profit_pct, trailing_pct=args.trailing_pct)
+                        take_profit_pct=args.take_profit_pct, trailing_pct=args.trailing_pct,
+                        reconcile=None if args.no_reconcile else
+                        ReconcilePolicy(interval_s=args.reconcile_interval))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: runner.stop())
         runner.run(duration=args.duration, max_ticks=args.max_ticks)
@@ -178,7 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stop-loss-pct", type=float, help="protective stop on each new position (0.02 = 2%%)")
     s.add_argument("--take-profit-pct", type=float, help="take-profit on each new position")
     s.add_argument("--trailing-pct", type=float, help="trailing stop on each new position")
+    s.add_argument("--reconcile-interval", type=float, default=30.0, help="seconds between reconciliations")
+    s.add_argument("--no-reconcile", action="store_true", help="no reconciliation with the broker")
     s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("reconcile", help="reconcile a store with its broker; exit 1 if a mismatch is left")
+    s.add_argument("--db", required=True, help="the store's SQLite file")
+    s.add_argument("--broker-db", help="the paper broker's file (default: beside the store, .broker)")
+    s.add_argument("--dry-run", action="store_true", help="compare only; journal nothing")
+    s.add_argument("--json", action="store_true", help="one JSON object: findings and resolutions")
+    s.set_defaults(fn=cmd_reconcile)
 
     s = sub.add_parser("broker", help="a paper broker's own database (the venue, not the store)")
     bsub = s.add_subparsers(dest="broker_command", required=True)

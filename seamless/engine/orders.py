@@ -129,6 +129,10 @@ class OrderManager:
                     self._resolve_one(coid, p)
 
     def _resolve_one(self, coid: str, p: _Pending) -> None:
+        order = self.store.state.orders.by_id.get(coid)
+        if order is None or not order.is_open:  # settled meanwhile (a reconciliation): never send it
+            self._pending.pop(coid, None)
+            return
         try:
             bo = self.broker.order(coid)
         except BrokerError as e:

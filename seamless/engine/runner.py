@@ -21,6 +21,7 @@ from ..events import (BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTri
 from ..feeds import Feed, Tick, paced
 from ..params.records import Monitor
 from ..store import Store
+from ..reconcile import ReconcilePolicy, Reconciler
 from .monitors import evaluate, protective_monitors
 from .orders import OrderManager
 from .risk import RiskLimits, RiskManager
@@ -35,7 +36,7 @@ class Runner:
     def __init__(self, store: Store, broker: Broker, feed: Feed, strategies: Sequence[Strategy],
                  limits: RiskLimits | None = None, *, speed: float | None = None,
                  stop_loss_pct: float | None = None, take_profit_pct: float | None = None,
-                 trailing_pct: float | None = None,
+                 trailing_pct: float | None = None, reconcile: ReconcilePolicy | None = None,
                  resolve_every_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.broker, self.feed = store, broker, feed
         self.strategies = list(strategies)
@@ -45,6 +46,8 @@ class Runner:
         self.orders = OrderManager(store, broker, self.risk, clock=clock)
         self.resolve_every_s = resolve_every_s
         self._clock = clock
+        self.reconciler = Reconciler(store, broker, reconcile) if reconcile is not None else None
+        self._last_reconcile = -math.inf
         # A paper venue prices its fills from marks; a real broker has its own market.
         self._mark: Callable[..., object] | None = getattr(broker, "mark", None)
         self.rejected: collections.Counter[str] = collections.Counter()  # bad ticks, by kind
@@ -136,6 +139,7 @@ class Runner:
         if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
             self.store.commit(CashSet(cash=self.broker.account().cash, reason="opening balance from the broker"))
         self.orders.sync_fills()
+        self._reconcile(force=True)  # before trading: the store must agree with the broker
         self.risk.sync_limit()
         self._refresh_open_qty()
         self._index_monitors()
@@ -160,10 +164,26 @@ class Runner:
         try:
             self.orders.resolve(force=force)
             self.orders.sync_fills()
+            self._reconcile()
         except BrokerError as e:
             self._broker_status(False, str(e))
             return
         self._broker_status(True)
+
+    def _reconcile(self, force: bool = False) -> None:
+        """Reconcile with the broker when the policy's interval is due (headless schedule)."""
+        if self.reconciler is None:
+            return
+        now = self._clock()
+        if not force and now - self._last_reconcile < self.reconciler.policy.interval_s:
+            return
+        with self.orders._lock:  # no order is sent meanwhile
+            if self.orders.pending:
+                return  # answers still outstanding: an in-flight order is not a mismatch
+            self._last_reconcile = now
+            report = self.reconciler.run()
+        if report.escalated and self.store.state.risk.trading_state == "HALTED":
+            self._status("HALTED")
 
     def _broker_status(self, connected: bool, error: str = "") -> None:
         runner = self.store.state.runner
