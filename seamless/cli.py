@@ -56,6 +56,45 @@ def _print_state(rep, as_json: bool) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .errors import StoreError
+    from .persist import migrations, schema
+    path = Path(args.db)
+    if not path.exists():
+        raise StoreError(f"no store at {path}")
+    # The plan is read on a read-only connection: a dry run changes nothing.
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        found = schema.check_version(conn, path)
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
+            raise StoreError(f"{path} is not a Seamless store (no journal table)")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
+    finally:
+        conn.close()
+    plan = migrations.plan(path, found)
+    print(plan.describe())
+    if args.dry_run or not plan.steps:
+        if args.dry_run and plan.steps:
+            print("dry run: nothing was changed")
+        return 0
+    lock = schema.WriterLock(path)  # refused while a Store has the file open
+    try:
+        conn = sqlite3.connect(str(path), timeout=schema.BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            found = schema.check_version(conn, path)
+            done = migrations.migrate(conn, path, found)
+        finally:
+            conn.close()
+    finally:
+        lock.release()
+    if done.steps:
+        print(f"migrated to schema version {done.to_version}; backup: {done.backup}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "store":
         from .bench.store import main as bench_store
@@ -182,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-snapshots", action="store_true", help="replay the whole journal")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_replay)
+
+    s = sub.add_parser("migrate", help="migrate a store to this Seamless's schema version "
+                                       "(a backup first; stores also migrate when opened for writing)")
+    s.add_argument("--db", required=True, help="the store's SQLite file")
+    s.add_argument("--dry-run", action="store_true", help="show the plan (versions, steps, backup name); change nothing")
+    s.set_defaults(fn=cmd_migrate)
 
     s = sub.add_parser("bench", help="measure; prints figures")
     s.add_argument("what", choices=["store", "engine"])

@@ -55,3 +55,15 @@ class CorruptSnapshot(StoreError):
 
 class NewerStoreVersion(StoreError):
     """The database was written by a newer Seamless; it is left untouched."""
+
+
+class MigrationFailed(StoreError):
+    """A migration step failed: the store was rolled back and is byte-identical to before."""
+
+
+class MigrationRegistryError(SeamlessError):
+    """The registry of migration steps has a gap, a duplicate or a step past the current version."""
+
+
+class MigrationNeeded(StoreError):
+    """An older store that cannot be read before it is migrated (``seamless migrate``)."""

@@ -98,6 +98,16 @@ def fill_position(pos: Position, qty: float, price: float, commission: float) ->
     return replace(pos, qty=new_q, avg_price=new_avg, realized_pnl=pos.realized_pnl + realized), realized
 
 
+def opened_at(current: float | None, before: float, after: float, ts: float | None) -> float | None:
+    """When the position opened: the event ts when it goes from flat to non-flat (a flip
+    through zero opens a new position too), None once flat, else unchanged."""
+    if after == 0:
+        return None
+    if before == 0 or (before > 0) != (after > 0):
+        return ts
+    return current
+
+
 def _advance_cursor(watermark: int, ahead: frozenset[int], cursor: int | None) -> dict:
     """Keep ``fill_cursor`` at the last cursor below which no fill is missing: a fill whose
     report was lost leaves a gap, and catching up from the watermark fetches it."""
@@ -142,8 +152,10 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
     by_symbol = values["positions"]["by_symbol"]
     pos = by_symbol.get(ev.symbol) or Position(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol)
     quote = values["market"]["quotes"].get(ev.symbol)
+    before = pos.qty
     pos, realized = fill_position(pos, ev.qty, ev.price, ev.commission)
-    pos = replace(pos, seq=ev.seq, updated_at=ev.ts, mark=quote.last if quote else ev.price)
+    pos = replace(pos, seq=ev.seq, updated_at=ev.ts, mark=quote.last if quote else ev.price,
+                  opened_at=opened_at(pos.opened_at, before, pos.qty, ev.ts))
     positions = by_symbol.with_item(ev.symbol, pos)
     changes["positions"] = {"by_symbol": positions}
     acct = values["account"]
@@ -172,7 +184,9 @@ def _position_adjusted(values: Values, ev: PositionAdjusted) -> Changes:
     pos = Position(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, qty=ev.qty,
                    avg_price=ev.avg_price if ev.qty else 0.0,
                    realized_pnl=old.realized_pnl if old else 0.0,
-                   mark=quote.last if quote else (old.mark if old else None))
+                   mark=quote.last if quote else (old.mark if old else None),
+                   opened_at=opened_at(old.opened_at if old else None, old.qty if old else 0.0,
+                                       ev.qty, ev.ts))
     positions = by_symbol.with_item(ev.symbol, pos)
     return {"positions": {"by_symbol": positions},
             "account": account_figures(values, values["account"]["cash"], positions)}

@@ -28,6 +28,8 @@ _encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 REGISTRY: dict[str, type["Event"]] = {}
 #: topic -> event class.
 TOPICS: dict[str, type["Event"]] = {}
+#: (type name, from version) -> payload dict -> payload dict of version + 1; see :func:`upcaster`.
+UPCASTERS: dict[tuple[str, int], Any] = {}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -107,14 +109,42 @@ def event(topic: str, *, critical: bool = True, version: int = 1):
     return wrap
 
 
+def upcaster(type_name: str, from_version: int):
+    """Decorator: ``fn(payload dict) -> payload dict`` turns a journaled ``type_name`` event of
+    ``from_version`` into one of ``from_version + 1``.  Old rows are never rewritten (the
+    journal is append-only): they are upcast, one version at a time, each time they are read."""
+    def wrap(fn):
+        if (type_name, from_version) in UPCASTERS:
+            raise TypeError(f"upcaster {type_name} v{from_version} registered twice")
+        UPCASTERS[(type_name, from_version)] = fn
+        return fn
+    return wrap
+
+
+def upcast(type_name: str, version: int, payload: dict, target: int) -> dict:
+    """``payload`` of ``version`` upcast to ``target``, one version at a time."""
+    while version < target:
+        fn = UPCASTERS.get((type_name, version))
+        if fn is None:
+            raise InvalidEvent(f"{type_name} version {version} has no upcaster to version {version + 1}")
+        payload = fn(dict(payload))
+        version += 1
+    return payload
+
+
 def decode(type_name: str, version: int, payload: str | dict, *, seq: int | None = None,
            ts: float | None = None, exchange_ts: float | None = None) -> Event:
-    """Rebuild an event from its journaled form."""
+    """Rebuild an event from its journaled form (an older version is upcast, then validated)."""
     cls = REGISTRY.get(type_name)
     if cls is None:
         raise InvalidEvent(f"unknown event type {type_name!r}")
-    if version != cls.version:
-        raise InvalidEvent(f"{type_name} version {version} is not the current version {cls.version}")
+    if version > cls.version:
+        raise InvalidEvent(f"{type_name} version {version} is newer than the current version {cls.version}")
+    if version < cls.version:
+        data = upcast(type_name, version, json.loads(payload) if isinstance(payload, str) else payload,
+                      cls.version)
+        # Validated like a new event: an upcaster must produce a valid current payload.
+        return cls(**data, seq=seq, ts=ts, exchange_ts=exchange_ts)
     text = payload if isinstance(payload, str) else _encode_json(payload)
     _decoding.payload = text
     try:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from ..errors import InvalidEvent
 from .base import (Event, event, finite, non_negative, nonzero, one_of, optional, positive,
-                   symbol, text)
+                   symbol, text, upcaster)
 
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 RUNNER_STATES = ("STARTING", "RECOVERING", "RECONCILING", "RUNNING", "PAUSED", "HALTED",
                  "STOPPING", "STOPPED", "ERROR")
 MONITOR_KINDS = ("stop_loss", "take_profit", "trailing_stop", "price_alert")
 ORDER_TYPES = ("market", "limit")
+TIME_IN_FORCE = ("day", "gtc", "ioc")
 
 
 # -- market data and signals (non-critical) -----------------------------------------------
@@ -106,7 +107,7 @@ class MonitorCancelled(Event):
 
 # -- orders and fills ----------------------------------------------------------------------
 
-@event("order.submitting")
+@event("order.submitting", version=2)
 class OrderSubmitting(Event):
     """Order intent, journaled before the broker is called."""
     client_order_id: str
@@ -117,6 +118,7 @@ class OrderSubmitting(Event):
     strategy: str = ""
     reason: str = ""
     by: str = "runner"
+    time_in_force: str = "day"  # version 2
 
     def validate(self) -> None:
         text(self, "client_order_id", self.client_order_id)
@@ -126,6 +128,13 @@ class OrderSubmitting(Event):
         optional(positive, self, "limit_price", self.limit_price)
         if self.order_type == "limit" and self.limit_price is None:
             raise InvalidEvent("OrderSubmitting: a limit order needs limit_price")
+        one_of(self, "time_in_force", self.time_in_force, TIME_IN_FORCE)
+
+
+@upcaster("OrderSubmitting", 1)
+def _order_submitting_v1_to_v2(payload: dict) -> dict:
+    """v2 added time_in_force; every v1 order was a day order."""
+    return {**payload, "time_in_force": "day"}
 
 
 @event("order.accepted")

@@ -50,6 +50,22 @@ def tuple_of(record: type) -> Codec:
 
 
 
+#: (part name, from version) -> encoded part values (JSON dict) -> those of version + 1.
+PART_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def part_upcaster(part: str, from_version: int):
+    """Decorator: ``fn(encoded values) -> encoded values`` turns a snapshot's ``part`` of
+    ``from_version`` into ``from_version + 1`` (snapshots are upcast on load, one version
+    at a time; the store then writes a fresh snapshot at the current versions)."""
+    def wrap(fn):
+        if (part, from_version) in PART_UPCASTERS:
+            raise TypeError(f"part upcaster {part} v{from_version} registered twice")
+        PART_UPCASTERS[(part, from_version)] = fn
+        return fn
+    return wrap
+
+
 class StateObject(param.Parameterized):
     """One part of the account state: a projection of the journal.
 
@@ -91,6 +107,19 @@ class StateObject(param.Parameterized):
     @classmethod
     def encode(cls, values: dict[str, Any]) -> dict[str, Any]:
         return {n: (cls.codecs[n].encode(v) if n in cls.codecs else v) for n, v in values.items()}
+
+    @classmethod
+    def upcast(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """Encoded values of ``version`` upcast to :attr:`schema_version`, one version at a time."""
+        if version > cls.schema_version:
+            raise ValueError(f"part {cls.part} version {version} is newer than {cls.schema_version}")
+        while version < cls.schema_version:
+            fn = PART_UPCASTERS.get((cls.part, version))
+            if fn is None:
+                raise ValueError(f"part {cls.part} version {version} has no upcaster to {version + 1}")
+            data = fn(dict(data))
+            version += 1
+        return data
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> dict[str, Any]:

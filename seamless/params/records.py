@@ -51,6 +51,9 @@ class Position(Record):
     avg_price: float = 0.0
     realized_pnl: float = 0.0
     mark: float | None = None
+    #: event ts when the position last went from flat to non-flat (None: flat, or opened
+    #: before positions part version 2 recorded it).
+    opened_at: float | None = None
 
     @property
     def unrealized_pnl(self) -> float:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 import param
 
 from ..events.catalog import RUNNER_STATES, TRADING_STATES
-from .base import Codec, StateObject, map_of, state_part, store_writes, tuple_of
+from .base import Codec, StateObject, map_of, part_upcaster, state_part, store_writes, tuple_of
 from .records import Fill, Mismatch, Monitor, Order, Position, Quote, Signal, TradeIds
 
 SIGNAL_HISTORY = 500
@@ -29,6 +29,7 @@ class Account(StateObject):
 @state_part
 class Positions(StateObject):
     part: ClassVar[str] = "positions"
+    schema_version: ClassVar[int] = 2  # 2: Position.opened_at
     codecs = {"by_symbol": map_of(Position)}
     by_symbol = param.Dict({}, doc="symbol -> Position (qty, avg price, realized P&L, mark)")
 
@@ -106,6 +107,14 @@ class Reconciliation(StateObject):
 PARTS: tuple[type[StateObject], ...] = (Account, Positions, Risk, Runner, Market, Signals,
                                         Monitors, Orders, Reconciliation)
 PART_CLASSES: dict[str, type[StateObject]] = {c.part: c for c in PARTS}
+
+
+@part_upcaster("positions", 1)
+def _positions_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 added Position.opened_at; when a v1 position was opened is not known."""
+    if "by_symbol" in data:
+        data["by_symbol"] = {k: {**p, "opened_at": None} for k, p in data["by_symbol"].items()}
+    return data
 
 #: The whole state as plain values: part -> field -> value, plus per-part ``_meta``.
 Values = dict[str, dict[str, Any]]

@@ -17,6 +17,8 @@ class Restored:
     projection: Projection
     snapshot_seq: int = 0
     replayed: int = 0
+    #: snapshot parts and journal rows read at an older version and upcast.
+    upcast: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -32,6 +34,7 @@ def restore(conn: sqlite3.Connection, *, until_seq: int | None = None, until_ts:
             try:
                 out.projection = snap.load()
                 out.snapshot_seq = snap.seq
+                out.upcast += snap.upcast
                 break
             except CorruptSnapshot as e:
                 msg = f"{e}; using an older snapshot or a longer replay"
@@ -40,6 +43,8 @@ def restore(conn: sqlite3.Connection, *, until_seq: int | None = None, until_ts:
     proj = out.projection
     for row in journal.read_rows(conn, after=proj.seq, until=until_seq):
         ev = journal.decode_row(row)
+        if row[3] != ev.version:
+            out.upcast += 1
         try:
             proj.apply(ev)
         except InvalidEvent as e:

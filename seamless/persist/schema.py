@@ -1,7 +1,11 @@
 """The database: tables, pragmas, schema version, and opening it for write or read.
 
 The journal is append-only (triggers refuse UPDATE and DELETE).  The schema
-version lives in ``PRAGMA user_version``; a newer one is refused untouched.
+version lives in ``PRAGMA user_version``; a newer one is refused untouched, an older
+one is migrated by ``open_writer`` (see :mod:`seamless.persist.migrations`) and read
+through upcasts by ``open_reader``, which never modifies anything.
+
+Versions: 1 the first; 2 adds the index ``journal_ts`` on journal(ts).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import sqlite_utils
 
 from ..errors import NewerStoreVersion, StoreError, StoreInUse
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 5.0
 PAGE_SIZE = 1024
 
@@ -40,6 +44,7 @@ def create(db: sqlite_utils.Database) -> None:
                             "payload": str, "checksum": str},
                            pk="id", not_null={"seq", "schema_version", "created_at", "payload", "checksum"})
     db["snapshots"].create_index(["seq"])
+    db.execute("CREATE INDEX journal_ts ON journal (ts)")  # replay --until TIME (version 2)
     for op in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER journal_no_{op.lower()} BEFORE {op} ON journal "
                    f"BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END")
@@ -54,7 +59,7 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
     conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None,
                            check_same_thread=False)
     try:
-        check_version(conn, path)
+        found = check_version(conn, path)
         if not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
             # A new file: small pages make each durable commit write less (measured here:
             # 0.90 of the raw fsync floor at 1 KiB pages against 0.83 at 4 KiB).
@@ -66,6 +71,9 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
             conn.execute("BEGIN IMMEDIATE")
             create(db)
             conn.execute("COMMIT")
+        elif found < SCHEMA_VERSION:
+            from . import migrations
+            migrations.migrate(conn, path, found)
     except sqlite3.DatabaseError as e:
         conn.close()
         if "not a database" in str(e) or "malformed" in str(e):
@@ -92,9 +100,12 @@ def open_reader(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
                            check_same_thread=False)
     try:
-        check_version(conn, path)
+        found = check_version(conn, path)
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
             raise StoreError(f"{path} is not a Seamless store (no journal table)")
+        if found < SCHEMA_VERSION:  # read as it is, through upcasts, or ask for `seamless migrate`
+            from . import migrations
+            migrations.check_readable(path, found)
     except sqlite3.DatabaseError as e:
         conn.close()
         raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e

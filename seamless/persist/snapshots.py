@@ -46,22 +46,29 @@ class Snapshot:
     created_at: float
     payload: str
     checksum: str
+    #: set by :meth:`load` when a part was upcast from an older version.
+    upcast: bool = False
 
     def load(self) -> Projection:
         if checksum(self.seq, self.schema_version, self.payload) != self.checksum:
             raise CorruptSnapshot(f"snapshot id={self.id} at seq={self.seq} fails its checksum")
-        if self.schema_version != SCHEMA_VERSION:
+        if self.schema_version > SCHEMA_VERSION:
             raise CorruptSnapshot(f"snapshot id={self.id} has schema version {self.schema_version}, "
-                                  f"expected {SCHEMA_VERSION}")
+                                  f"newer than {SCHEMA_VERSION}")
+        # An older database version is fine: each part records its own version and is upcast.
         try:
             data = json.loads(self.payload)
             values, meta = {}, {}
             for name, cls in PART_CLASSES.items():
                 part = data["parts"][name]
-                if part["version"] != cls.schema_version:
+                if part["version"] > cls.schema_version:
                     raise CorruptSnapshot(f"snapshot id={self.id}: part {name} has version "
-                                          f"{part['version']}, expected {cls.schema_version}")
-                values[name] = cls.decode(part["values"])
+                                          f"{part['version']}, newer than {cls.schema_version}")
+                encoded = part["values"]
+                if part["version"] < cls.schema_version:
+                    encoded = cls.upcast(encoded, part["version"])
+                    self.upcast = True
+                values[name] = cls.decode(encoded)
                 meta[name] = (part["seq"], part["updated_at"])
         except (KeyError, TypeError, ValueError) as e:
             raise CorruptSnapshot(f"snapshot id={self.id} at seq={self.seq} cannot be decoded: {e}") from e

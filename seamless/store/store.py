@@ -102,13 +102,20 @@ class Store:
         self.replayed_on_open = restored.replayed
         self._install(restored.projection)
         self._durable_seq = self._proj.seq
-        self._snapshot_seq = restored.snapshot_seq
+        # Restored through upcasts (an older store): snapshot at the current versions once open.
+        self.restored_upcast = restored.upcast
+        self._snapshot_seq = 0 if restored.upcast else restored.snapshot_seq
         self._snapshot_time = time.monotonic()
 
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="seamless-writer", daemon=True)
         self._flusher.start()
+        if restored.upcast and self._proj.seq:
+            try:
+                self.snapshot()
+            except StoreError as e:  # not fatal: the next open upcasts again
+                log.warning("could not write a snapshot at the current versions after an upcast: %s", e)
 
     # -- committing ------------------------------------------------------------------------
 
