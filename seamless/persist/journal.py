@@ -21,11 +21,14 @@ def row_checksum(seq: int, topic: str, type_: str, version: int, ts: float,
 
 def encode(ev: Event) -> Row:
     # REAL columns hand ints back as floats: checksum what will be read back.
-    ts = float(ev.ts)
-    xts = None if ev.exchange_ts is None else float(ev.exchange_ts)
-    payload = ev.payload_json()
-    return (ev.seq, ev.topic, ev.type, ev.version, ts, xts, payload,
-            row_checksum(ev.seq, ev.topic, ev.type, ev.version, ts, xts, payload))
+    ts, xts = ev.ts, ev.exchange_ts
+    if type(ts) is not float:
+        ts = float(ts)
+    if xts is not None and type(xts) is not float:
+        xts = float(xts)
+    cls = type(ev)
+    seq, topic, name, version, payload = ev.seq, cls.topic, cls.__name__, cls.version, ev.payload_json()
+    return (seq, topic, name, version, ts, xts, payload, row_checksum(seq, topic, name, version, ts, xts, payload))
 
 
 def verify(row: Row) -> None:
