@@ -143,7 +143,7 @@ def test_raising_state_watcher_is_isolated(store):
         raise RuntimeError("watcher boom")
 
     bad = store.bus.watch(store.state.positions, broken)
-    good = store.bus.watch(store.state.positions, seen.append)
+    store.bus.watch(store.state.positions, seen.append)
     ev = store.commit(OrderFilled(trade_id="T1", client_order_id="", symbol="AAPL", qty=5, price=10.0))
     assert ev.seq == 1
     assert store.state.positions.by_symbol["AAPL"].qty == 5

@@ -1,7 +1,6 @@
 """The `seamless state`, `seamless replay` and `seamless bench store` commands, run as real processes."""
 import json
 import subprocess
-import time
 from datetime import datetime, timezone
 
 from seamless.events import (CashSet, DayStarted, OrderAccepted, OrderFilled, OrderSubmitting,

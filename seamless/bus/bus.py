@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import param
 
 from ..events import Event
 from ..params.base import StateObject, subscriber_calls
