@@ -444,3 +444,36 @@ def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path):
     finally:
         broker.close()
         store.close()
+
+
+def test_a_clean_run_between_mismatches_breaks_the_streak_across_restarts(tmp_path):
+    from seamless.brokers import PaperBroker
+    from seamless.events import CashSet, PositionAdjusted
+    from seamless.reconcile import ReconcilePolicy, Reconciler
+    from seamless.store import Store
+    db, bdb = tmp_path / "s.db", tmp_path / "s.broker.db"
+    policy = ReconcilePolicy(persistent_runs=3, adopt_broker_positions=False)
+    broker = PaperBroker(bdb)
+
+    def adjust(store, qty):
+        store.commit(PositionAdjusted(symbol="AAPL", qty=qty, avg_price=100.0 if qty else 0.0, reason="test"))
+
+    try:
+        with Store(db) as store:
+            store.commit(CashSet(cash=broker.account().cash, reason="opening"))
+            rec = Reconciler(store, broker, policy)
+            adjust(store, 5)
+            assert not rec.run().ok          # run 1: the store holds 5 the broker does not
+            adjust(store, 0)
+            assert rec.run().ok              # run 2: clean
+            adjust(store, 5)
+            assert not rec.run().ok          # run 3: the mismatch again (a streak of 1)
+        with Store(db) as store:             # a restart: the history comes from the store
+            rec = Reconciler(store, broker, policy)
+            assert not rec.run().escalated   # run 4: a streak of 2, not 3
+            assert store.state.risk.trading_state == "ACTIVE"
+            assert rec.run().escalated       # run 5: 3 in a row
+            assert store.state.risk.trading_state == "HALTED"
+            assert [r for r, _ in store.state.reconcile.recent_runs][-5:] == [r for r, _ in rec.history][-5:]
+    finally:
+        broker.close()

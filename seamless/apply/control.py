@@ -5,7 +5,7 @@ from ..errors import InvalidEvent
 from ..events import (BreachReset, BrokerStatusChanged, DailyLossBreached, LossLimitSet, ReconcileCompleted,
                       ReconcileMismatch, ReconcileStarted, RunnerStatusChanged, TradingStateChanged)
 from ..params.records import Mismatch
-from ..params.state import RECENT_MISMATCHES, Values
+from ..params.state import RECENT_MISMATCHES, RECENT_RUNS, Values
 from .projection import Changes, planner
 
 
@@ -65,7 +65,10 @@ def _rec_mismatch(values: Values, ev: ReconcileMismatch) -> Changes:
 
 @planner(ReconcileCompleted)
 def _rec_completed(values: Values, ev: ReconcileCompleted) -> Changes:
+    rec = values["reconcile"]
+    keys = tuple(sorted({f"{m.kind}|{m.subject}" for m in rec["mismatches"] if m.run_id == ev.run_id}))
     return {"reconcile": {"status": "ok" if ev.ok else "mismatch", "run_id": ev.run_id,
+                          "recent_runs": (rec["recent_runs"] + ((ev.run_id, keys),))[-RECENT_RUNS:],
                           "completed_at": ev.ts,
                           "last_result": {"mismatches": ev.mismatches, "resolved": ev.resolved,
                                           "duration_s": ev.duration_s, "ok": ev.ok}}}

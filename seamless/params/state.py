@@ -13,6 +13,7 @@ SIGNAL_HISTORY = 500
 RECENT_ORDERS = 200
 RECENT_FILLS = 200
 RECENT_MISMATCHES = 200
+RECENT_RUNS = 20
 
 
 @state_part
@@ -95,13 +96,17 @@ class Orders(StateObject):
 @state_part
 class Reconciliation(StateObject):
     part: ClassVar[str] = "reconcile"
-    codecs = {"mismatches": tuple_of(Mismatch)}
+    codecs = {"mismatches": tuple_of(Mismatch),
+              "recent_runs": Codec(lambda runs: [[r, list(k)] for r, k in runs],
+                                   lambda data: tuple((r, tuple(k)) for r, k in data))}
     status = param.String("never", doc="never | running | ok | mismatch")
     run_id = param.String("", doc="The last run")
     started_at = param.Number(None, allow_None=True)
     completed_at = param.Number(None, allow_None=True)
     last_result = param.Dict(None, allow_None=True, doc="Counts and duration of the last completed run")
     mismatches = param.Parameter((), doc=f"The last {RECENT_MISMATCHES} mismatches with their resolution")
+    recent_runs = param.Parameter((), doc=f"The last {RECENT_RUNS} completed runs: (run id, the "
+                                          f"'kind|subject' of each mismatch), so streaks survive restarts")
 
 
 PARTS: tuple[type[StateObject], ...] = (Account, Positions, Risk, Runner, Market, Signals,

@@ -66,7 +66,11 @@ class Reconciler:
         self.history: list[tuple[str, frozenset[tuple[str, str]]]] = self._history_from_store()
 
     def _history_from_store(self) -> list[tuple[str, frozenset[tuple[str, str]]]]:
-        """The runs the store's ``reconcile.mismatches`` records show, and a clean last run."""
+        """The last completed runs with what each found (``reconcile.recent_runs``); a store
+        from before that field falls back on the ``reconcile.mismatches`` records."""
+        recent = self.store.state.reconcile.recent_runs
+        if recent:
+            return [(rid, frozenset(tuple(k.split("|", 1)) for k in keys)) for rid, keys in recent]
         runs: dict[str, set[tuple[str, str]]] = {}
         for m in self.store.state.reconcile.mismatches:
             runs.setdefault(m.run_id, set()).add((m.kind, m.subject))
