@@ -41,24 +41,24 @@ def _set_order(values: Values, order: Order) -> Changes:
     return {"orders": {"by_id": by_id if order.is_open else _prune(by_id)}}
 
 
-@planner(OrderSubmitting)
-def _submitting(values: Values, ev: OrderSubmitting) -> Changes:
+def _new_order(values: Values, ev: OrderSubmitting | OrderRefused, **fields) -> Changes:
+    """A new order record; a client order id is used once (a second use is refused)."""
     if ev.client_order_id in values["orders"]["by_id"]:
-        raise InvalidEvent(f"OrderSubmitting: client order id {ev.client_order_id!r} was already used")
+        raise InvalidEvent(f"{ev.type}: client order id {ev.client_order_id!r} was already used")
     return _set_order(values, Order(
         seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
-        order_type=ev.order_type, limit_price=ev.limit_price, strategy=ev.strategy, reason=ev.reason,
-        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts))
+        strategy=ev.strategy, reason=ev.reason,
+        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts, **fields))
+
+
+@planner(OrderSubmitting)
+def _submitting(values: Values, ev: OrderSubmitting) -> Changes:
+    return _new_order(values, ev, order_type=ev.order_type, limit_price=ev.limit_price)
 
 
 @planner(OrderRefused)
 def _refused(values: Values, ev: OrderRefused) -> Changes:
-    if ev.client_order_id in values["orders"]["by_id"]:
-        raise InvalidEvent(f"OrderRefused: client order id {ev.client_order_id!r} was already used")
-    return _set_order(values, Order(
-        seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
-        status="refused", strategy=ev.strategy, reason=ev.reason,
-        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts))
+    return _new_order(values, ev, status="refused")
 
 
 @planner(OrderAccepted)

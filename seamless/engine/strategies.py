@@ -84,9 +84,16 @@ class Strategy(abc.ABC):
         reproducible from the ticks alone.
         """
 
-    @abc.abstractmethod
+    _state: dict
+
     def reset(self) -> None:
         """Forget every symbol's history, as if no tick had been seen."""
+        self._state.clear()
+
+    def _takes(self, tick: Tick) -> bool:
+        """A tick of one of this strategy's symbols with a usable price. Defensive: one NaN
+        in a running sum would poison that symbol for good."""
+        return (self._allowed is None or tick.symbol in self._allowed) and 0 < tick.last < _INF
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -161,16 +168,10 @@ class MovingAverageCrossover(Strategy):
         self.symbols, self._allowed = _symbol_filter(symbols)
         self._state: dict[str, _SmaState] = {}
 
-    def reset(self) -> None:
-        self._state.clear()
-
     def on_tick(self, tick: Tick, position_qty: float, equity: float) -> Intent | None:
+        if not self._takes(tick):
+            return None
         symbol, price = tick.symbol, tick.last
-        if self._allowed is not None and symbol not in self._allowed:
-            return None
-        if not 0 < price < _INF:
-            # Defensive: one NaN in a running sum would poison that symbol for good.
-            return None
         st = self._state.get(symbol)
         if st is None:
             st = self._state[symbol] = _SmaState(self.fast, self.slow)
@@ -249,15 +250,10 @@ class Breakout(Strategy):
         self.symbols, self._allowed = _symbol_filter(symbols)
         self._state: dict[str, _BreakoutState] = {}
 
-    def reset(self) -> None:
-        self._state.clear()
-
     def on_tick(self, tick: Tick, position_qty: float, equity: float) -> Intent | None:
+        if not self._takes(tick):
+            return None
         symbol, price = tick.symbol, tick.last
-        if self._allowed is not None and symbol not in self._allowed:
-            return None
-        if not 0 < price < _INF:
-            return None
         st = self._state.get(symbol)
         if st is None:
             st = self._state[symbol] = _BreakoutState()
