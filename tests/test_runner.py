@@ -373,3 +373,23 @@ def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd):
         first.terminate()
         first.communicate(timeout=30)
     assert first.returncode == 0
+
+
+def test_several_monitors_firing_on_one_tick_do_not_stop_the_runner(tmp_path):
+    """A trigger closes the position and cancels its other monitors: a trailing-stop move or a
+    second trigger evaluated on the same tick must be dropped, not committed (InvalidEvent)."""
+    db = tmp_path / "s.db"
+    store = Store(db)
+    broker = PaperBroker(default_broker_db(str(db)))
+    try:
+        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0),
+                        [MovingAverageCrossover(fast=5, slow=20)], speed=0,
+                        stop_loss_pct=0.002, take_profit_pct=0.004, trailing_pct=0.003)
+        runner.run(max_ticks=6000)
+        assert store.state.runner.status == "STOPPED", store.state.runner.last_error
+        kinds = {m.kind for m in store.state.monitors.by_id.values() if m.status == "triggered"}
+        assert kinds, "no monitor fired: the run does not exercise the case"
+    finally:
+        broker.close()
+        store.close()
+    assert positions(db) == broker_positions(db)

@@ -16,12 +16,12 @@ from typing import Callable, Iterable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
-from ..events import (BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTriggered, OrderFilled,
-                      QuoteReceived, RunnerStatusChanged)
+from ..events import (BreachReset, BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTriggered,
+                      OrderFilled, QuoteReceived, RunnerStatusChanged, TradingStateChanged)
 from ..feeds import Feed, Tick, paced
 from ..params.records import Monitor
 from ..store import Store
-from ..reconcile import ReconcilePolicy, Reconciler
+from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .monitors import evaluate, protective_monitors
 from .orders import OrderManager
 from .risk import RiskLimits, RiskManager
@@ -36,8 +36,9 @@ class Runner:
     def __init__(self, store: Store, broker: Broker, feed: Feed, strategies: Sequence[Strategy],
                  limits: RiskLimits | None = None, *, speed: float | None = None,
                  stop_loss_pct: float | None = None, take_profit_pct: float | None = None,
-                 trailing_pct: float | None = None, reconcile: ReconcilePolicy | None = None,
-                 resolve_every_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+                 trailing_pct: float | None = None, reconcile: ReconcilePolicy | Reconciler | None = None,
+                 scheduled_reconcile: bool = True, resolve_every_s: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.broker, self.feed = store, broker, feed
         self.strategies = list(strategies)
         self.symbols = frozenset(feed.symbols)
@@ -46,8 +47,12 @@ class Runner:
         self.orders = OrderManager(store, broker, self.risk, clock=clock)
         self.resolve_every_s = resolve_every_s
         self._clock = clock
-        self.reconciler = Reconciler(store, broker, reconcile) if reconcile is not None else None
+        self.reconciler = (Reconciler(store, broker, reconcile) if isinstance(reconcile, ReconcilePolicy)
+                           else reconcile)
+        # False when someone else keeps the schedule (the dashboard: once per server process).
+        self.scheduled_reconcile = scheduled_reconcile
         self._last_reconcile = -math.inf
+        self._stop_by = "runner"
         # A paper venue prices its fills from marks; a real broker has its own market.
         self._mark: Callable[..., object] | None = getattr(broker, "mark", None)
         self.rejected: collections.Counter[str] = collections.Counter()  # bad ticks, by kind
@@ -70,7 +75,8 @@ class Runner:
 
     # -- control (any thread) --------------------------------------------------------------
 
-    def stop(self) -> None:
+    def stop(self, by: str = "runner") -> None:
+        self._stop_by = by
         self._stop.set()
         self._resume.set()
 
@@ -79,8 +85,32 @@ class Runner:
         self._status("PAUSED", by=by)
 
     def resume(self, by: str = "runner") -> None:
-        self._status("RUNNING", by=by)
+        halted = self.store.state.risk.trading_state == "HALTED"
+        self._status("HALTED" if halted else "RUNNING", by=by)
         self._resume.set()
+
+    def halt(self, by: str, reason: str = "halted by hand") -> None:
+        """Stop opening risk: no new orders until trading resumes (closing still passes)."""
+        self.store.commit(TradingStateChanged(state="HALTED", reason=reason, by=by))
+        if self.store.state.runner.status == "RUNNING":
+            self._status("HALTED", by=by)
+
+    def resume_trading(self, by: str, reason: str = "resumed by hand") -> None:
+        """Back to ACTIVE; refused (InvalidEvent) while a daily-loss breach is not reset."""
+        self.store.commit(TradingStateChanged(state="ACTIVE", reason=reason, by=by))
+        if self.store.state.runner.status == "HALTED":
+            self._status("RUNNING", by=by)
+
+    def reset_breach(self, by: str, reason: str = "") -> None:
+        """Clear a daily-loss breach: trading becomes ACTIVE again (the limit still applies)."""
+        self.store.commit(BreachReset(by=by, reason=reason))
+        if self.store.state.runner.status == "HALTED":
+            self._status("RUNNING", by=by)
+
+    @property
+    def alive(self) -> bool:
+        """Started and not yet stopping."""
+        return self.store.state.runner.status in ("RUNNING", "PAUSED", "HALTED") and not self._stop.is_set()
 
     def _status(self, status: str, error: str = "", by: str = "runner") -> None:
         if self.store.state.runner.status != status or error:
@@ -88,11 +118,11 @@ class Runner:
 
     # -- the run ---------------------------------------------------------------------------
 
-    def run(self, duration: float | None = None, max_ticks: int | None = None) -> None:
+    def run(self, duration: float | None = None, max_ticks: int | None = None, by: str = "runner") -> None:
         """Start, trade until ``duration`` seconds, ``max_ticks`` ticks, the feed's end or
         :meth:`stop`, then stop cleanly. An unexpected error is journaled as ERROR."""
         try:
-            if not self.start():
+            if not self.start(by=by):
                 self.shutdown()
                 return
             deadline = None if duration is None else self._clock() + duration
@@ -118,10 +148,10 @@ class Runner:
             raise
         self.shutdown()
 
-    def start(self, max_backoff_s: float = 30.0) -> bool:
+    def start(self, max_backoff_s: float = 30.0, by: str = "runner") -> bool:
         """Recover and reconcile before trading; while the broker is unreachable, retry with
         backoff (journaled as a broker outage). False if stopped before it got through."""
-        self._status("STARTING")
+        self._status("STARTING", by=by)
         self._status("RECOVERING")
         delay = 0.25
         while True:
@@ -139,7 +169,7 @@ class Runner:
         if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
             self.store.commit(CashSet(cash=self.broker.account().cash, reason="opening balance from the broker"))
         self.orders.sync_fills()
-        self._reconcile(force=True)  # before trading: the store must agree with the broker
+        self._reconcile(force=True, by="startup")  # before trading: the store must agree with the broker
         self.risk.sync_limit()
         self._refresh_open_qty()
         self._index_monitors()
@@ -149,7 +179,7 @@ class Runner:
         return True
 
     def shutdown(self) -> None:
-        self._status("STOPPING")
+        self._status("STOPPING", by=self._stop_by)
         try:
             self._housekeeping(force=True)  # settle what is unknown before saying STOPPED
         except BrokerError as e:
@@ -170,20 +200,33 @@ class Runner:
             return
         self._broker_status(True)
 
-    def _reconcile(self, force: bool = False) -> None:
-        """Reconcile with the broker when the policy's interval is due (headless schedule)."""
-        if self.reconciler is None:
-            return
+    def _reconcile(self, force: bool = False, by: str = "schedule") -> Report | None:
+        """Reconcile with the broker when the policy's interval is due (headless schedule), or
+        now when ``force``d. None when skipped: answers still outstanding (an in-flight order
+        is not a mismatch)."""
+        if self.reconciler is None or not (force or self.scheduled_reconcile):
+            return None
         now = self._clock()
         if not force and now - self._last_reconcile < self.reconciler.policy.interval_s:
-            return
+            return None
         with self.orders._lock:  # no order is sent meanwhile
             if self.orders.pending:
-                return  # answers still outstanding: an in-flight order is not a mismatch
+                return None
             self._last_reconcile = now
-            report = self.reconciler.run()
+            report = self.reconciler.run(by=by)
         if report.escalated and self.store.state.risk.trading_state == "HALTED":
             self._status("HALTED")
+        return report
+
+    def reconcile_now(self, by: str, wait_s: float = 2.0) -> Report | None:
+        """Reconcile at once (any thread). Waits up to ``wait_s`` for outstanding order answers,
+        which the run loop settles every ``resolve_every_s``; None if they are still open."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            report = self._reconcile(force=True, by=by)
+            if report is not None or time.monotonic() >= deadline:
+                return report
+            time.sleep(0.05)  # the run loop owns resolution: give it a turn
 
     def _broker_status(self, connected: bool, error: str = "") -> None:
         runner = self.store.state.runner
@@ -262,6 +305,9 @@ class Runner:
 
     def _run_monitors(self, tick: Tick, qty: float) -> None:
         for ev in evaluate(tick, self._monitors[tick.symbol], qty):
+            current = self.store.state.monitors.by_id.get(ev.monitor_id)
+            if current is None or current.status != "active":
+                continue  # an earlier trigger of this tick closed the position and cancelled it
             self.store.commit(ev)
             if isinstance(ev, MonitorTriggered):
                 mon = self.store.state.monitors.by_id[ev.monitor_id]
