@@ -1,22 +1,22 @@
 """The Seamless dashboard: `panel serve app.py` (or `make run`).
 
-A placeholder until the dashboard issue: it shows the state of the store named by
-SEAMLESS_DB (default ./seamless.db), read-only, as the `seamless state` command does.
+The runner, store, paper broker and simulated feed run once per server process (see
+seamless/service); each browser session gets its own views, pushed by the service's hub.
+Settings: SEAMLESS_* environment variables or `--args --db PATH --speed 0.1 ...`.
 """
-import os
+import sys
 
 import panel as pn
 
 from seamless.errors import SeamlessError
-from seamless.replay import replay
+from seamless.service import embedded
+from seamless.views import Dashboard
 
-DB = os.environ.get("SEAMLESS_DB", "seamless.db")
-
-pn.extension()
+pn.extension("tabulator", notifications=True)
 
 try:
-    body = pn.pane.JSON(replay(DB).document(), depth=2, sizing_mode="stretch_width")
+    service = embedded(sys.argv[1:])
 except SeamlessError as e:
-    body = pn.pane.Alert(f"No store to show yet: {e}. Run a session to create {DB}.", alert_type="info")
-
-pn.template.FastListTemplate(title="Seamless", main=[body]).servable()
+    pn.pane.Alert(f"Seamless cannot start: {e}", alert_type="danger").servable()
+else:
+    Dashboard(service).servable()

@@ -82,7 +82,7 @@ def assert_agree(a):
 def assert_journaled(a, report, before_seq):
     """The run is in the journal: started, one mismatch per finding (with its resolution), completed."""
     rows = [(t, p) for _, t, p in journal(a.db, before_seq) if t in RECONCILE_TOPICS]
-    assert rows[0] == ("reconcile.started", {"run_id": report.run_id})
+    assert rows[0][0] == "reconcile.started" and rows[0][1]["run_id"] == report.run_id
     mismatches = [p for t, p in rows if t == "reconcile.mismatch"]
     assert [(m["kind"], m["subject"], m["resolution"]) for m in mismatches] == \
         [(f.kind, f.subject, r) for f, r in zip(report.findings, report.resolutions)]

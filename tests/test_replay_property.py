@@ -112,7 +112,7 @@ OTHER_EVENTS = (
     spec(ev.BreachReset, by=st.just("ops"), reason=text),
     spec(ev.RunnerStatusChanged, status=st.sampled_from(ev.RUNNER_STATES), error=text, by=st.just("runner")),
     spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
-    spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2"))),
+    spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2")), by=st.sampled_from(("schedule", "user:ann"))),
     spec(ev.ReconcileMismatch, run_id=st.sampled_from(("r1", "r2")), kind=st.sampled_from(("position", "cash")),
          subject=sym, store_value=reconcile_value, broker_value=reconcile_value, resolution=nonempty),
     spec(ev.ReconcileCompleted, run_id=st.sampled_from(("r1", "r2")), mismatches=st.integers(0, 3),

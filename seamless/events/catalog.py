@@ -322,12 +322,20 @@ class BrokerStatusChanged(Event):
 
 # -- reconciliation ------------------------------------------------------------------------
 
-@event("reconcile.started")
+@event("reconcile.started", version=2)
 class ReconcileStarted(Event):
     run_id: str
+    by: str = "reconciler"  # version 2: who asked (startup, schedule, a user)
 
     def validate(self) -> None:
         text(self, "run_id", self.run_id)
+        text(self, "by", self.by)
+
+
+@upcaster("ReconcileStarted", 1)
+def _reconcile_started_v1_to_v2(payload: dict) -> dict:
+    """v2 added who asked; a v1 run was the reconciler's own."""
+    return {**payload, "by": "reconciler"}
 
 
 @event("reconcile.mismatch")

@@ -93,7 +93,7 @@ class Reconciler:
             return Report(run_id=run_id, findings=findings, resolutions=["dry run: nothing done"] * len(findings),
                           ok=not findings, duration_s=time.monotonic() - t0, dry_run=True, remaining=findings)
 
-        self.store.commit(ReconcileStarted(run_id=run_id))
+        self.store.commit(ReconcileStarted(run_id=run_id, by=by))
         found: list[tuple[Finding, str, bool]] = []  # finding, resolution, resolved
         for fill in missing_fills(self.store, self.broker):
             found.append((Finding("fill_missing_in_store", fill.trade_id, "absent", fill_text(fill),

@@ -1,0 +1,5 @@
+"""Pushing state to browser sessions: the server-wide hub and each session's feed."""
+from .hub import Hub
+from .session import SessionFeed, View
+
+__all__ = ["Hub", "SessionFeed", "View"]

@@ -1,0 +1,167 @@
+"""One browser session's side of the push: coalesce, throttle, apply in one message.
+
+The writer thread only marks what changed (:meth:`SessionFeed.offer`, a few microseconds)
+and, if nothing is scheduled yet, asks the session's document for a next-tick callback,
+the one Bokeh call that is safe from another thread. On the server's loop the callback
+re-reads the state for each dirty view (latest value wins) and applies every change inside
+``hold()``, so the browser gets one message. A view is refreshed at most ``max_rate``
+times a second, unless a critical event touched it: that goes out at once.
+"""
+from __future__ import annotations
+
+import collections
+import fnmatch
+import logging
+import threading
+import time
+from typing import Callable, Iterable, Protocol
+
+from ..events import Event
+
+log = logging.getLogger("seamless.push")
+
+
+class View(Protocol):
+    """What the push needs from a view (see :mod:`seamless.views.base`)."""
+    topics: tuple[str, ...]  # fnmatch patterns of the events that change what it shows
+    wants_events: bool  # True: :meth:`refresh` also gets the events since the last one
+
+    def refresh(self, events: list[Event]) -> None: ...
+
+    def show_age(self, now: float) -> None: ...
+
+
+class SessionFeed:
+    """Feeds one session's views. ``offer`` and ``tick`` may be called from any thread."""
+
+    def __init__(self, doc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
+                 alert_topics: Iterable[str] = (), max_rate: float = 10.0, max_events: int = 500,
+                 on_push: Callable[[float], None] | None = None) -> None:
+        self.doc = doc
+        self.views = list(views)
+        self.notify = notify
+        self.alert_topics = tuple(alert_topics)
+        self.min_interval = 1.0 / max_rate
+        self.on_push = on_push  # push latency samples (commit -> applied), seconds
+        self._routes: dict[str, tuple[View, ...]] = {}
+        self._lock = threading.Lock()
+        self._dirty: set[View] = set(self.views)  # the first flush fills every view
+        self._urgent: set[View] = set(self.views)
+        self._events: dict[View, collections.deque[Event]] = {
+            v: collections.deque(maxlen=max_events) for v in self.views if v.wants_events}
+        self._alerts: list[Event] = []
+        self._aging = False
+        self._scheduled: str | None = None  # None, "tick" (next tick) or "timer" (throttled)
+        self._last: dict[View, float] = {}
+        self.closed = False
+        self.flushes = 0
+        self.errors = 0
+
+    # -- any thread ------------------------------------------------------------------------------
+
+    def _route(self, topic: str) -> tuple[View, ...]:
+        views = self._routes.get(topic)
+        if views is None:
+            views = self._routes[topic] = tuple(
+                v for v in self.views if any(fnmatch.fnmatchcase(topic, p) for p in v.topics))
+        return views
+
+    def offer(self, ev: Event) -> None:
+        """Note one committed event (the writer's thread: keep it cheap)."""
+        views = self._route(ev.topic)
+        alert = ev.topic in self.alert_topics and self.notify is not None
+        if not views and not alert:
+            return
+        with self._lock:
+            if self.closed:
+                return
+            self._dirty.update(views)
+            for v in views:
+                q = self._events.get(v)
+                if q is not None:
+                    q.append(ev)
+            if ev.critical:
+                self._urgent.update(views)
+            if alert:
+                self._alerts.append(ev)
+            urgent = ev.critical or alert
+            if self._scheduled == "tick" or (self._scheduled == "timer" and not urgent):
+                return
+            self._scheduled = "tick"
+        self.doc.add_next_tick_callback(self._flush)
+
+    def tick(self) -> None:
+        """Ages move on without events: refresh every view's age and stale badge."""
+        with self._lock:
+            if self.closed:
+                return
+            self._aging = True
+            if self._scheduled is not None:
+                return
+            self._scheduled = "tick"
+        self.doc.add_next_tick_callback(self._flush)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._dirty.clear()
+            self._alerts.clear()
+
+    # -- the server's loop ---------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        from panel.io.document import hold
+        from panel.io.state import set_curdoc
+
+        now = time.monotonic()
+        with self._lock:
+            if self.closed:
+                return
+            due = [v for v in self.views if v in self._dirty and
+                   (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)]
+            events = {v: list(self._events[v]) for v in due if v in self._events}
+            for v in due:
+                self._dirty.discard(v)
+                self._urgent.discard(v)
+                if v in self._events:
+                    self._events[v].clear()
+            alerts, self._alerts = self._alerts, []
+            aging, self._aging = self._aging, False
+            self._scheduled = None
+        wall = time.time()
+        with set_curdoc(self.doc), hold(self.doc):
+            for v in due:
+                self._guard(v.refresh, events.get(v, []))
+                self._last[v] = now
+            if due or aging:
+                for v in self.views:
+                    self._guard(v.show_age, wall)
+            for ev in alerts:
+                self._guard(self.notify, ev)
+        self.flushes += 1
+        if self.on_push is not None:
+            for ev in alerts:
+                self.on_push(time.time() - ev.ts)
+        self._schedule_rest(now)
+
+    def _schedule_rest(self, now: float) -> None:
+        """Views held back by the rate limit go out when their interval is up."""
+        with self._lock:
+            if self.closed or self._scheduled is not None or not self._dirty:
+                return
+            wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in self._dirty)
+            self._scheduled = "timer"
+        self.doc.add_timeout_callback(self._timer, max(1, int(wait * 1000)))
+
+    def _timer(self) -> None:
+        with self._lock:
+            if self._scheduled != "timer":
+                return  # an urgent flush went first and took everything
+        self._flush()
+
+    def _guard(self, fn: Callable, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            self.errors += 1
+            log.exception("a view failed to update; the others go on")

@@ -1,0 +1,234 @@
+"""The embedded service: one store, broker, feed and runner per server process.
+
+``panel serve app.py`` runs app.py once per browser session (and once more to warm up);
+:func:`embedded` hands every one of them the same :class:`Service`. It is kept in
+``pn.state.cache`` rather than in a module global because ``--autoreload`` re-imports
+changed modules, which would otherwise start a second runner.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Sequence
+
+from ..brokers import PaperBroker
+from ..engine.risk import RiskLimits
+from ..engine.runner import Runner, default_broker_db, resume_prices, resume_ts, strategies_for
+from ..feeds import Feed, ReplayFeed, SimFeed
+from ..feeds.sim import DEFAULT_START_TS
+from ..push import Hub
+from ..reconcile import ReconcilePolicy, Reconciler, Report
+from ..store import Store
+from .access import Access
+from .config import ServiceConfig
+
+log = logging.getLogger("seamless.service")
+
+_CACHE_KEY = "seamless.service"
+_lock = threading.Lock()
+
+
+class Service:
+    """Owns the store and the runner; the dashboard's commands go through :meth:`command`."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.store = Store(config.db)
+        try:
+            self.broker = PaperBroker(config.broker_db or default_broker_db(config.db))
+        except BaseException:
+            self.store.close()
+            raise
+        self.reconciler = Reconciler(self.store, self.broker, ReconcilePolicy(interval_s=config.reconcile_interval))
+        self.hub = Hub(self.store)
+        self.runner: Runner | None = None
+        self._thread: threading.Thread | None = None
+        self._runner_lock = threading.RLock()
+        # Commands block on fsync and the broker: never on the server's event loop.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-command")
+        self.closed = False
+
+    # -- the runner's life -----------------------------------------------------------------
+
+    def _feed(self) -> Feed:
+        c = self.config
+        if c.feed == "sim":  # a restart goes on from the store's last prices and exchange time
+            return SimFeed(symbols=c.symbols, seed=c.seed, start_ts=resume_ts(self.store) or DEFAULT_START_TS,
+                           start_prices=resume_prices(self.store, c.symbols) or None)
+        return ReplayFeed(source=c.replay_file or None, symbols=c.symbols or None)
+
+    def start_runner(self, by: str = "runner") -> None:
+        with self._runner_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            feed = self._feed()
+            c = self.config
+            self.runner = Runner(self.store, self.broker, feed, strategies_for(c.strategies, feed.symbols),
+                                 RiskLimits(daily_loss_limit=c.daily_loss_limit, max_position=c.max_position),
+                                 speed=c.speed, reconcile=self.reconciler, scheduled_reconcile=False)
+            runner = self.runner
+            self._thread = threading.Thread(target=self._run, args=(runner, by), name="seamless-runner",
+                                            daemon=True)
+            self._thread.start()
+
+    @staticmethod
+    def _run(runner: Runner, by: str) -> None:
+        try:
+            runner.run(by=by)
+        except Exception:  # journaled as ERROR by the runner; the server stays up to show it
+            log.exception("the runner stopped on an error")
+
+    def stop_runner(self, by: str = "runner", timeout: float = 30.0) -> None:
+        with self._runner_lock:
+            runner, thread = self.runner, self._thread
+        if runner is not None:
+            runner.stop(by=by)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _live_runner(self) -> Runner:
+        runner = self.runner
+        if runner is None or self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("the runner is stopped: start it first")
+        return runner
+
+    # -- commands (each journaled with who asked) ---------------------------------------------
+
+    def command(self, name: str, access: Access, **kwargs: Any) -> "Future[Any]":
+        """Run command ``name`` off the event loop; the future ends when the store has it."""
+        access.check(name)
+        fn: Callable[..., Any] = getattr(self, f"_cmd_{name}")
+        by = access.who
+        return self._pool.submit(fn, by, **kwargs)
+
+    def _cmd_start(self, by: str) -> None:
+        self.start_runner(by=by)
+
+    def _cmd_pause(self, by: str) -> None:
+        self._live_runner().pause(by=by)
+
+    def _cmd_resume(self, by: str) -> None:
+        self._live_runner().resume(by=by)
+
+    def _cmd_stop(self, by: str) -> None:
+        self.stop_runner(by=by)
+
+    def _cmd_halt(self, by: str) -> None:
+        runner = self.runner
+        if runner is not None:
+            runner.halt(by=by)
+        else:
+            from ..events import TradingStateChanged
+            self.store.commit(TradingStateChanged(state="HALTED", reason="halted by hand", by=by))
+
+    def _cmd_resume_trading(self, by: str) -> None:
+        self._live_runner().resume_trading(by=by)
+
+    def _cmd_reset_breach(self, by: str) -> None:
+        self._live_runner().reset_breach(by=by)
+
+    def _cmd_close(self, by: str, symbol: str) -> None:
+        self._live_runner().close_position(symbol, by=by)
+
+    def _cmd_flatten(self, by: str) -> None:
+        self._live_runner().flatten(by=by)
+
+    def _cmd_reconcile(self, by: str) -> Report | None:
+        return self.reconcile(by=by)
+
+    def reconcile(self, by: str = "schedule") -> Report | None:
+        """One reconciliation run: through the runner while it trades (no order in flight),
+        else directly (no order can be in flight)."""
+        with self._runner_lock:
+            runner = self.runner if self._thread is not None and self._thread.is_alive() else None
+            if runner is None:
+                return self.reconciler.run(by=by)
+        if runner.store.state.runner.status in ("STARTING", "RECOVERING", "RECONCILING"):
+            return None  # the runner reconciles as it starts
+        return runner.reconcile_now(by=by)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the runner, then the store (a snapshot); write push stats if asked."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop_runner(by="server shutdown")
+        self._pool.shutdown(wait=True)
+        self.hub.close()
+        stats_path = os.environ.get("SEAMLESS_PUSH_STATS")
+        if stats_path:
+            with open(stats_path, "w") as f:
+                json.dump(self.hub.stats(), f)
+        self.broker.close()
+        self.store.close()
+
+
+async def reconcile_task() -> None:
+    """The server's reconciliation schedule (one per process, sessions or not)."""
+    service = current()
+    if service is None or service.closed:
+        return
+    try:
+        await asyncio.to_thread(service.reconcile, "schedule")
+    except Exception:
+        log.exception("scheduled reconciliation failed")
+
+
+async def heartbeat_task() -> None:
+    """Once a second: ages grow without events, so every session re-checks staleness."""
+    service = current()
+    if service is not None and not service.closed:
+        service.hub.tick()
+
+
+def current() -> Service | None:
+    import panel as pn
+    return pn.state.cache.get(_CACHE_KEY)
+
+
+def embedded(argv: Sequence[str] = ()) -> Service:
+    """The process's service, created (runner started, schedules set) on first use."""
+    import panel as pn
+    with _lock:
+        service = pn.state.cache.get(_CACHE_KEY)
+        if service is not None and not service.closed:
+            return service
+        config = ServiceConfig.load(argv=argv)
+        service = Service(config)
+        pn.state.cache[_CACHE_KEY] = service
+    atexit.register(service.close)
+    _stop_on_sigterm()
+    period = dt.timedelta(seconds=config.reconcile_interval)
+    pn.state.schedule_task("seamless-reconcile", reconcile_task,
+                           at=dt.datetime.now() + period, period=period)
+    pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")
+    if config.autostart:
+        service.start_runner(by="server start")
+    return service
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the server's loop so that atexit closes the store cleanly (a snapshot,
+    nothing pending) instead of the process dying mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return
+
+    from tornado.ioloop import IOLoop
+    loop = IOLoop.current()
+
+    def on_term(signum: int, frame: Any) -> None:
+        loop.asyncio_loop.call_soon_threadsafe(loop.stop)
+
+    signal.signal(signal.SIGTERM, on_term)

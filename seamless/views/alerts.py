@@ -1,0 +1,36 @@
+"""Critical events that raise a notification in every open tab (each names its ``#seq``)."""
+from __future__ import annotations
+
+from ..events import Event
+
+ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "risk.trading_state",
+                "reconcile.mismatch")
+
+
+def alert(notifications, ev: Event) -> None:
+    """Show ``ev`` in one session (``notifications`` is that session's ``pn.state.notifications``)."""
+    if notifications is None:
+        return
+    kind, text, duration = describe(ev)
+    getattr(notifications, kind)(text, duration=duration)
+
+
+def describe(ev: Event) -> tuple[str, str, int]:
+    """(notification kind, text, duration in ms; 0 stays until closed)."""
+    t = ev.topic
+    if t == "order.filled":
+        side = "BUY" if ev.qty > 0 else "SELL"
+        return "success", f"Fill #{ev.seq}: {side} {abs(ev.qty):g} {ev.symbol} @ {ev.price:,.2f}", 5000
+    if t == "position.closed":
+        return "info", f"Position closed #{ev.seq}: {ev.symbol} {ev.reason}".rstrip(), 5000
+    if t == "risk.daily_loss_breached":
+        return ("error", f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f}"
+                         " — trading HALTED", 0)
+    if t == "risk.trading_state":
+        kind = "error" if ev.state == "HALTED" else "warning" if ev.state == "REDUCING" else "info"
+        return kind, f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""), \
+            0 if ev.state == "HALTED" else 5000
+    if t == "reconcile.mismatch":
+        return ("warning", f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — "
+                           f"{ev.resolution}", 10000)
+    return "info", f"{t} #{ev.seq}", 5000

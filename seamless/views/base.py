@@ -1,0 +1,183 @@
+"""What every view shares: a panel, the topics it shows, its age badge, table syncing.
+
+A view reads the store's state (never writes it) when the push says something it shows
+has changed, and shows how old that is; past ``stale_after`` seconds the badge turns
+stale. Tables change by Tabulator ``patch`` and ``stream``; a table is re-sent whole only
+when its rows are reordered or removed.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from ..events import Event
+from ..store import Store
+
+
+def on_loop(doc, fn: Callable[[], Any]) -> None:
+    """Run ``fn`` on the server's loop as part of ``doc`` (safe from any thread)."""
+    from panel.io.state import set_curdoc
+
+    def run() -> None:
+        with set_curdoc(doc):
+            fn()
+
+    doc.add_next_tick_callback(run)
+
+
+def ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "no data yet"
+    if seconds < 1:
+        return "updated just now"
+    if seconds < 120:
+        return f"updated {seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"updated {seconds / 60:.0f} min ago"
+    return f"updated {seconds / 3600:.1f} h ago"
+
+
+def clock(ts: float | None) -> str:
+    return "" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+
+
+class AgeBadge:
+    """'updated 3 s ago', or 'STALE · updated 40 s ago' past the threshold."""
+
+    def __init__(self, stale_after: float | None) -> None:
+        self.stale_after = stale_after
+        self.pane = pn.pane.HTML(self._html(None, False), css_classes=["seamless-age"], margin=(0, 10))
+        self.stale = False
+
+    @staticmethod
+    def _html(age: float | None, stale: bool) -> str:
+        if stale:
+            return f'<span class="seamless-stale" style="color:#fff;background:#c0392b;padding:2px 6px;' \
+                   f'border-radius:4px">STALE · {ago(age)}</span>'
+        return f'<span class="seamless-fresh" style="color:#666">{ago(age)}</span>'
+
+    def show(self, updated_at: float | None, now: float) -> None:
+        age = None if updated_at is None else max(0.0, now - updated_at)
+        stale = self.stale_after is not None and age is not None and age > self.stale_after
+        html = self._html(age, stale)
+        if html != self.pane.object:
+            self.pane.object = html
+        self.stale = stale
+
+
+class BaseView:
+    """A dashboard section: ``panel`` to lay out, ``refresh`` when what it shows changed."""
+
+    title = ""
+    topics: tuple[str, ...] = ()
+    wants_events = False
+    stale_after: float | None = None
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.state = store.state
+        self.badge = AgeBadge(self.stale_after)
+        self.filled = False
+
+    def updated_at(self) -> float | None:
+        """When what this view shows last changed (wall clock)."""
+        return None
+
+    def refresh(self, events: list[Event]) -> None:
+        self.update(events)
+        if not self.filled:
+            self.filled = True
+            self.panel.loading = False
+
+    def update(self, events: list[Event]) -> None:
+        raise NotImplementedError
+
+    def show_age(self, now: float) -> None:
+        self.badge.show(self.updated_at(), now)
+
+    def section(self, *objects: Any) -> pn.Column:
+        """The view's panel: title and age badge over ``objects``, loading until first filled."""
+        header = pn.Row(pn.pane.Markdown(f"### {self.title}", margin=(0, 10)), self.badge.pane,
+                        align="center")
+        self.panel = pn.Column(header, *objects, loading=True, sizing_mode="stretch_width",
+                               css_classes=[f"seamless-{type(self).__name__.lower()}"])
+        return self.panel
+
+
+def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> pn.widgets.Tabulator:
+    """A read-only table; a column named ``name:f`` holds numbers, any other text (Tabulator
+    picks each column's formatter from the first value's types, so they must be right)."""
+    frame = pd.DataFrame({c.split(":")[0]: pd.Series(dtype=float if c.endswith(":f") else object)
+                          for c in columns})
+    return pn.widgets.Tabulator(frame, disabled=True, show_index=False,
+                                sizing_mode="stretch_width", height=height, layout="fit_data_fill",
+                                **kwargs)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality where NaN equals NaN (a patch for NaN -> NaN is noise)."""
+    eq = a == b
+    if a.dtype.kind in "fc" or b.dtype.kind in "fcO":
+        try:
+            eq |= pd.isna(a) & pd.isna(b)
+        except TypeError:
+            pass
+    return eq
+
+
+def sync_table(widget: pn.widgets.Tabulator, new: pd.DataFrame, key: str) -> str:
+    """Bring ``widget`` to ``new`` (rows identified by column ``key``) by the least it can
+    send: ``patch`` changed cells, ``stream`` appended rows, or re-send when rows moved.
+    Returns what it did (for tests): 'none', 'patch', 'stream', 'patch+stream' or 'replace'."""
+    new = new.reset_index(drop=True)
+    old = widget.value
+    if old.empty and new.empty:
+        return "none"
+    if old.empty or list(old.columns) != list(new.columns) or len(old) > len(new) or \
+            list(old[key]) != list(new[key].iloc[:len(old)]):
+        widget.value = new
+        return "replace"
+    done = []
+    n = len(old)
+    if n:
+        patch: dict[str, list[tuple[int, Any]]] = {}
+        for col in new.columns:
+            a, b = old[col].to_numpy(), new[col].iloc[:n].to_numpy()
+            diff = np.flatnonzero(~_same(a, b))
+            if len(diff):
+                patch[col] = [(int(i), _plain(b[i])) for i in diff]
+        if patch:
+            widget.patch(patch, as_index=False)
+            done.append("patch")
+    if len(new) > n:
+        widget.stream(new.iloc[n:], follow=False)
+        done.append("stream")
+    return "+".join(done) or "none"
+
+
+def append_rows(widget: pn.widgets.Tabulator, rows: pd.DataFrame, rollover: int) -> None:
+    """Stream ``rows`` onto a tail table, the oldest rolling off past ``rollover``."""
+    index = widget.value.index
+    if not len(index):  # the first rows set the columns' types
+        widget.value = rows.iloc[-rollover:].reset_index(drop=True)
+        return
+    start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
+    rows.index = range(start, start + len(rows))
+    widget.stream(rows, rollover=rollover, follow=True)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def money(v: float | None) -> str:
+    return "–" if v is None else f"{v:,.2f}"

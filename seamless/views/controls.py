@@ -1,0 +1,91 @@
+"""The dashboard's controls: each click is a store command, journaled with who asked.
+
+A control shows a loading state from the click until the service says the store has the
+command (or why not); a refused command says so in a notification. Flatten all and reset
+breach ask for confirmation first. Buttons that move money are disabled for a session that
+may not use them (the service checks again: the browser is not trusted).
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future
+from functools import partial
+from typing import Any
+
+import panel as pn
+
+from ..service import Access, NotAllowed, Service
+from .base import on_loop
+
+
+class Controls:
+    def __init__(self, service: Service, access: Access, doc, notifications) -> None:
+        self.service, self.access, self.doc, self.notifications = service, access, doc, notifications
+        self.buttons: dict[str, pn.widgets.Button] = {}
+        runner = pn.Row(
+            self._button("Start", "start", "success"),
+            self._button("Pause", "pause", "warning"),
+            self._button("Resume", "resume", "primary"),
+            self._button("Stop", "stop", "danger"),
+            sizing_mode="stretch_width")
+        trading = pn.Row(
+            self._button("Halt trading", "halt", "danger"),
+            self._button("Resume trading", "resume_trading", "primary"),
+            self._confirmed("Reset breach", "reset_breach", "Reset the daily-loss breach? Trading becomes ACTIVE."),
+            self._confirmed("Flatten all", "flatten", "Close every position at market?"),
+            sizing_mode="stretch_width")
+        self.panel = pn.Column(runner, trading, sizing_mode="stretch_width", css_classes=["seamless-controls"])
+
+    def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
+        allowed = self.access.may(command)
+        b = pn.widgets.Button(name=label, button_type=button_type, disabled=not allowed,
+                              description=None if allowed else "log in to use this: it moves money",
+                              css_classes=[f"seamless-cmd-{command}"])
+        b.on_click(lambda _e: self.run(command, b, label))
+        self.buttons[command] = b
+        return b
+
+    def _confirmed(self, label: str, command: str, question: str) -> pn.Column:
+        """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
+        allowed = self.access.may(command)
+        ask = pn.widgets.Button(name=f"{label}…", button_type="danger", disabled=not allowed,
+                                description=None if allowed else "log in to use this: it moves money",
+                                css_classes=[f"seamless-ask-{command}"])
+        confirm = pn.widgets.Button(name=f"Confirm: {label.lower()}", button_type="danger",
+                                    css_classes=[f"seamless-cmd-{command}"])
+        cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])
+        prompt = pn.Row(pn.pane.Markdown(question, margin=(0, 5)), confirm, cancel, visible=False)
+
+        def ask_cb(_e: Any) -> None:
+            prompt.visible = True
+
+        def cancel_cb(_e: Any) -> None:
+            prompt.visible = False
+
+        def confirm_cb(_e: Any) -> None:
+            prompt.visible = False
+            self.run(command, ask, label)
+
+        ask.on_click(ask_cb)
+        cancel.on_click(cancel_cb)
+        confirm.on_click(confirm_cb)
+        self.buttons[command] = confirm
+        return pn.Column(ask, prompt)
+
+    def run(self, command: str, widget: Any, label: str, **kwargs: Any) -> Future | None:
+        """Send ``command`` to the service; ``widget`` shows loading until the store has it."""
+        try:
+            future = self.service.command(command, self.access, **kwargs)
+        except NotAllowed as e:
+            self.notifications.error(str(e), duration=8000)
+            return None
+        widget.loading = True
+        future.add_done_callback(lambda f: on_loop(self.doc, partial(self._done, f, widget, label)))
+        return future
+
+    def _done(self, future: Future, widget: Any, label: str) -> None:
+        widget.loading = False
+        error = future.exception()
+        if error is not None:
+            self.notifications.error(f"{label} failed: {error}", duration=8000)
+        else:
+            self.notifications.info(f"{label}: done", duration=3000)

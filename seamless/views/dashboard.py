@@ -1,0 +1,48 @@
+"""The dashboard: one session's views, fed by the service's hub, in one template."""
+from __future__ import annotations
+
+from functools import partial
+
+import panel as pn
+
+from ..push import SessionFeed
+from ..service import Access, Service
+from .alerts import ALERT_TOPICS, alert
+from .controls import Controls
+from .events import EventsView
+from .market import MarketView
+from .overview import OverviewView
+from .reconciliation import ReconciliationView
+from .system import SystemView
+
+
+class Dashboard:
+    """Everything one browser session shows. Build it inside the session (``app.py``)."""
+
+    def __init__(self, service: Service, access: Access | None = None) -> None:
+        doc = pn.state.curdoc
+        self.service = service
+        self.access = access or Access.of_session()
+        notifications = pn.state.notifications  # per session: captured here, used from the loop
+        store, cfg = service.store, service.config
+        self.controls = Controls(service, self.access, doc, notifications)
+        self.views = [
+            OverviewView(store, self.controls),
+            MarketView(store, stale_after=cfg.stale_after),
+            ReconciliationView(store, self.controls, interval_s=cfg.reconcile_interval),
+            EventsView(store),
+            SystemView(store, service.hub),
+        ]
+        self.feed = SessionFeed(doc, self.views, notify=partial(alert, notifications), alert_topics=ALERT_TOPICS,
+                                max_rate=cfg.max_rate, on_push=service.hub.push.add)
+        service.hub.attach(self.feed)
+        # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
+        pn.state.on_session_destroyed(lambda _ctx: service.hub.detach(self.feed))
+        pn.state.onload(self.feed.tick)  # the first fill, once the page is there
+        self.tabs = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=False, sizing_mode="stretch_width")
+        who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
+        self.template = pn.template.FastListTemplate(title="Seamless", main=[who, self.tabs],
+                                                     header_background="#1f3a5f")
+
+    def servable(self):
+        return self.template.servable()

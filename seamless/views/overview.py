@@ -1,0 +1,128 @@
+"""Overview: runner and trading state, daily P&L against the loss limit, equity, positions,
+open orders and recent fills."""
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+from ..events import Event
+from .base import BaseView, clock, money, append_rows, sync_table, table
+
+_STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
+_RUNNER_COLORS = {"RUNNING": "#1e8449", "PAUSED": "#b9770e", "HALTED": "#c0392b", "ERROR": "#c0392b",
+                  "STOPPED": "#555"}
+
+
+def badge(label: str, value: str, color: str, css: str) -> str:
+    return (f'<span class="{css}" data-value="{value}" style="margin-right:14px">{label} '
+            f'<b style="color:#fff;background:{color};padding:2px 8px;border-radius:4px">{value}</b></span>')
+
+
+class OverviewView(BaseView):
+    title = "Overview"
+    topics = ("runner.*", "risk.*", "account.*", "broker.*", "position.*", "order.*", "market.quote")
+    stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
+
+    def __init__(self, store, controls=None, equity_points: int = 2_000) -> None:
+        super().__init__(store)
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
+        self.pnl = pn.pane.HTML("", css_classes=["seamless-pnl"])
+        self.loss_bar = pn.indicators.Progress(value=0, max=100, bar_color="success", width=260,
+                                               css_classes=["seamless-loss-bar"])
+        self.equity_source = ColumnDataSource({"t": [], "equity": []})
+        self.equity_points = equity_points
+        fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
+                     title="Equity")
+        fig.line("t", "equity", source=self.equity_source, line_width=2)
+        self.equity_plot = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self._last_equity: tuple[float, float] | None = None
+        self.positions = table(["symbol", "qty:f", "avg_price:f", "mark:f", "unrealized:f", "realized:f"],
+                               buttons={"close": "<b>Close</b>"} if controls is not None else {},
+                               css_classes=["seamless-positions"], height=200)
+        self.orders = table(["order", "symbol", "qty:f", "filled:f", "status", "type", "strategy", "by_reason"],
+                            css_classes=["seamless-orders"], height=180)
+        self.fills = table(["time", "symbol", "qty:f", "price:f", "commission:f", "trade_id", "order"],
+                           css_classes=["seamless-fills"], height=200)
+        self._fill_keys: set[str] = set()
+        if controls is not None:
+            self.positions.on_click(self._on_click)
+        self.controls = controls
+        self.section(
+            self.status,
+            controls.panel if controls is not None else pn.Spacer(height=0),
+            pn.Row(self.pnl, self.loss_bar, align="center"),
+            self.equity_plot,
+            pn.pane.Markdown("**Open positions**", margin=(0, 10)), self.positions,
+            pn.pane.Markdown("**Open orders**", margin=(0, 10)), self.orders,
+            pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fills,
+        )
+
+    def _on_click(self, event) -> None:
+        if event.column == "close" and self.controls is not None:
+            symbol = self.positions.value.iloc[event.row]["symbol"]
+            self.controls.run("close", self.positions, f"Close {symbol}", symbol=symbol)
+
+    def updated_at(self) -> float | None:
+        s = self.state
+        times = [t for t in (s.account.updated_at, s.positions.updated_at, s.orders.updated_at,
+                             s.runner.updated_at, s.risk.updated_at) if t is not None]
+        return max(times) if times else None
+
+    def update(self, events: list[Event]) -> None:
+        s = self.state
+        runner, risk, acct = s.runner, s.risk, s.account
+        broker = "connected" if runner.broker_connected else f"UNREACHABLE: {runner.broker_error}"
+        self.status.object = (
+            badge("Runner", runner.status, _RUNNER_COLORS.get(runner.status, "#2471a3"), "seamless-runner-status")
+            + badge("Trading", risk.trading_state, _STATE_COLORS.get(risk.trading_state, "#555"),
+                    "seamless-trading-state")
+            + f'<span style="margin-right:14px">since {clock(runner.since)}</span>'
+            + f'<span style="margin-right:14px">broker {broker}</span>'
+            + (f'<div class="seamless-state-reason" style="color:#666">{risk.state_reason}</div>'
+               if risk.state_reason else "")
+            + (f'<div style="color:#c0392b">last error: {runner.last_error}</div>' if runner.last_error else ""))
+        daily = acct.equity - acct.day_start_equity if acct.day_start_equity else 0.0
+        limit = risk.daily_loss_limit
+        used = max(0.0, -daily) / limit * 100 if limit else 0.0
+        self.pnl.object = (f'<span class="seamless-daily-pnl">Daily P&L <b style="color:'
+                           f'{"#1e8449" if daily >= 0 else "#c0392b"}">{money(daily)}</b></span> · equity '
+                           f'{money(acct.equity)} · cash {money(acct.cash)} · loss limit {money(limit)} '
+                           f'({used:.0f}% used)')
+        self.loss_bar.value = int(min(100, used))
+        self.loss_bar.bar_color = "danger" if used >= 80 else "warning" if used >= 50 else "success"
+        if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity):
+            self._last_equity = (acct.updated_at, acct.equity)
+            self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
+                                      rollover=self.equity_points)
+        self._positions()
+        self._orders()
+        self._fills()
+
+    def _positions(self) -> None:
+        rows = []
+        for sym, p in sorted(self.state.positions.by_symbol.items()):
+            if p.qty == 0:
+                continue
+            unreal = (p.mark - p.avg_price) * p.qty if p.mark is not None else None
+            rows.append({"symbol": sym, "qty": p.qty, "avg_price": round(p.avg_price, 4),
+                         "mark": p.mark, "unrealized": None if unreal is None else round(unreal, 2),
+                         "realized": round(p.realized_pnl, 2)})
+        sync_table(self.positions, pd.DataFrame(rows, columns=list(self.positions.value.columns)), "symbol")
+
+    def _orders(self) -> None:
+        rows = [{"order": o.client_order_id, "symbol": o.symbol, "qty": o.qty, "filled": o.filled_qty,
+                 "status": o.status, "type": o.order_type, "strategy": o.strategy, "by_reason": o.reason}
+                for o in self.state.orders.by_id.values() if o.is_open]
+        sync_table(self.orders, pd.DataFrame(rows, columns=list(self.orders.value.columns)), "order")
+
+    def _fills(self) -> None:
+        new = [f for f in self.state.orders.fills if f.trade_id not in self._fill_keys]
+        if not new:
+            return
+        self._fill_keys.update(f.trade_id for f in new)
+        rows = pd.DataFrame([{"time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
+                              "commission": f.commission, "trade_id": f.trade_id, "order": f.client_order_id}
+                             for f in new], columns=list(self.fills.value.columns))
+        append_rows(self.fills, rows, 200)
