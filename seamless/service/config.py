@@ -24,6 +24,7 @@ class ServiceConfig(param.Parameterized):
     replay_file = param.String("", doc="CSV or Parquet OHLC file for the replay feed (default: sample stocks)")
     symbols = param.List(["AAPL", "MSFT", "GOOG", "IBM"], item_type=str, doc="Symbols to trade")
     seed = param.Integer(0, doc="The simulated feed's seed")
+    volatility = param.Number(0.2, bounds=(0, None), doc="The simulated feed's annualized volatility")
     speed = param.Number(1.0, bounds=(0, None), doc="Exchange seconds per second (sim: 1.0 is ~1,000 ticks/s)")
     strategies = param.List(["ma_cross"], item_type=str, doc="ma_cross, breakout")
     daily_loss_limit = param.Number(5_000.0, bounds=(0, None), inclusive_bounds=(False, True),

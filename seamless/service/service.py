@@ -51,6 +51,7 @@ class Service:
         self.runner: Runner | None = None
         self._thread: threading.Thread | None = None
         self._runner_lock = threading.RLock()
+        self._reconciling = threading.Lock()  # one run at a time, whoever asks
         # Commands block on fsync and the broker: never on the server's event loop.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-command")
         self.closed = False
@@ -60,7 +61,7 @@ class Service:
     def _feed(self) -> Feed:
         c = self.config
         if c.feed == "sim":  # a restart goes on from the store's last prices and exchange time
-            return SimFeed(symbols=c.symbols, seed=c.seed, start_ts=resume_ts(self.store) or DEFAULT_START_TS,
+            return SimFeed(symbols=c.symbols, seed=c.seed, volatility=c.volatility, start_ts=resume_ts(self.store) or DEFAULT_START_TS,
                            start_prices=resume_prices(self.store, c.symbols) or None)
         return ReplayFeed(source=c.replay_file or None, symbols=c.symbols or None)
 
@@ -145,7 +146,16 @@ class Service:
 
     def reconcile(self, by: str = "schedule") -> Report | None:
         """One reconciliation run: through the runner while it trades (no order in flight),
-        else directly (no order can be in flight)."""
+        else directly (no order can be in flight). None if skipped: a run is already going
+        (a slow broker must not make the schedule pile runs up) or the runner is starting."""
+        if not self._reconciling.acquire(blocking=False):
+            return None
+        try:
+            return self._reconcile(by)
+        finally:
+            self._reconciling.release()
+
+    def _reconcile(self, by: str) -> Report | None:
         with self._runner_lock:
             runner = self.runner if self._thread is not None and self._thread.is_alive() else None
             if runner is None:
@@ -208,8 +218,9 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     atexit.register(service.close)
     _stop_on_sigterm()
     period = dt.timedelta(seconds=config.reconcile_interval)
-    pn.state.schedule_task("seamless-reconcile", reconcile_task,
-                           at=dt.datetime.now() + period, period=period)
+    # Each run is due one period after the last one fired: a loop that was busy delays the
+    # schedule instead of firing the missed runs back to back.
+    pn.state.schedule_task("seamless-reconcile", reconcile_task, at=lambda utc_now: utc_now + period)
     pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")
     if config.autostart:
         service.start_runner(by="server start")

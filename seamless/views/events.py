@@ -23,7 +23,7 @@ class EventsView(BaseView):
     topics = ("*",)
     wants_events = True
 
-    def __init__(self, store, keep: int = 2_000, show: int = 300) -> None:
+    def __init__(self, store, keep: int = 1_000, show: int = 300) -> None:
         super().__init__(store)
         self.keep, self.show = keep, show
         self.ring: collections.deque[Event] = collections.deque(maxlen=keep)
@@ -44,7 +44,7 @@ class EventsView(BaseView):
             return 0
         try:
             end = last_seq(conn)
-            for row in read_rows(conn, after=max(0, end - self.keep)):
+            for row in read_rows(conn, after=max(0, end - self.show)):  # opening a tab must stay cheap
                 self.ring.append(decode_row(row))
             return end
         finally:

@@ -49,6 +49,7 @@ class SystemView(BaseView):
             ("write p50 / p99", f'{_ms(st["write"]["p50_ms"])} / {_ms(st["write"]["p99_ms"])}'),
             ("dispatch p50 / p99", f'{_ms(bus["dispatch"]["p50_ms"])} / {_ms(bus["dispatch"]["p99_ms"])}'),
             ("subscriber errors", str(bus["subscriber_errors"])),
+            ("bus subscribers / state watchers", f'{bus["subscribers"]} / {self.store.bus.watcher_count()}'),
             ("snapshot age", f'{st["snapshot_age_s"]:.0f} s (seq {st["snapshot_seq"]})'),
         ]
         if self.hub is not None:
