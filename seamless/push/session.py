@@ -10,6 +10,7 @@ times a second, unless a critical event touched it: that goes out at once.
 from __future__ import annotations
 
 import collections
+import contextlib
 import fnmatch
 import logging
 import threading
@@ -109,10 +110,23 @@ class SessionFeed:
 
     # -- the server's loop ---------------------------------------------------------------------
 
-    def _flush(self) -> None:
+    def _batch(self):
+        """One message per flush on a server document; a kernel's comms send as they go."""
+        from bokeh.document import Document
+        if not isinstance(self.doc, Document):
+            return contextlib.nullcontext()
         from panel.io.document import hold
         from panel.io.state import set_curdoc
+        stack = contextlib.ExitStack()
+        stack.enter_context(set_curdoc(self.doc))
+        stack.enter_context(hold(self.doc))
+        return stack
 
+    def flush_now(self) -> None:
+        """Apply what is pending at once, on this thread (a notebook kernel, a test)."""
+        self._flush()
+
+    def _flush(self) -> None:
         now = time.monotonic()
         with self._lock:
             if self.closed:
@@ -129,7 +143,7 @@ class SessionFeed:
             aging, self._aging = self._aging, False
             self._scheduled = None
         wall = time.time()
-        with set_curdoc(self.doc), hold(self.doc):
+        with self._batch():
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
                 self._last[v] = now

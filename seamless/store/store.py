@@ -49,6 +49,36 @@ class Reading:
     refreshing: bool = False
 
 
+def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
+    """Set a planned event's changes on the param state (the one way state changes)."""
+    parts = state.parts
+    writer = params_base._writer  # store_writes(), inlined: this runs once per event
+    prev, writer.active = getattr(writer, "active", False), True
+    try:
+        for part, fields in changes.items():
+            obj = parts[part]
+            object.__setattr__(obj, "seq", ev.seq)
+            object.__setattr__(obj, "updated_at", ev.ts)
+            private = obj._param__private
+            if not private.watchers and not private.dynamic_watchers:
+                # Nobody watches this part: validate and store, skipping param's
+                # notification machinery (~7 us a set) that would find no one.
+                objects, values = type(obj)._param_objects, private.values
+                for k, v in fields.items():
+                    if type(v) is not FrozenDict:  # a FrozenDict comes from a planner: a dict
+                        objects[k]._validate(v)
+                    values[k] = v
+            elif len(fields) == 1:
+                for k, v in fields.items():
+                    setattr(obj, k, v)
+            else:
+                with batch_call_watchers(obj):
+                    for k, v in fields.items():
+                        setattr(obj, k, v)
+    finally:
+        writer.active = prev
+
+
 class Store:
     """One account's state: journal + snapshots on disk, param objects in memory, a bus."""
 
@@ -198,32 +228,7 @@ class Store:
             raise
 
     def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
-        parts = self.state.parts
-        writer = params_base._writer  # store_writes(), inlined: this runs once per event
-        prev, writer.active = getattr(writer, "active", False), True
-        try:
-            for part, fields in changes.items():
-                obj = parts[part]
-                object.__setattr__(obj, "seq", ev.seq)
-                object.__setattr__(obj, "updated_at", ev.ts)
-                private = obj._param__private
-                if not private.watchers and not private.dynamic_watchers:
-                    # Nobody watches this part: validate and store, skipping param's
-                    # notification machinery (~7 us a set) that would find no one.
-                    objects, values = type(obj)._param_objects, private.values
-                    for k, v in fields.items():
-                        if type(v) is not FrozenDict:  # a FrozenDict comes from a planner: a dict
-                            objects[k]._validate(v)
-                        values[k] = v
-                elif len(fields) == 1:
-                    for k, v in fields.items():
-                        setattr(obj, k, v)
-                else:
-                    with batch_call_watchers(obj):
-                        for k, v in fields.items():
-                            setattr(obj, k, v)
-        finally:
-            writer.active = prev
+        apply_changes(self.state, ev, changes)
 
     def _install(self, proj: Projection) -> None:
         self._proj = proj

@@ -16,6 +16,16 @@ from .reconciliation import ReconciliationView
 from .system import SystemView
 
 
+def build_views(source, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
+                reconcile_interval: float = 30.0) -> list:
+    """The dashboard's views over ``source`` (a Store, or a Follower of one)."""
+    return [OverviewView(source, controls),
+            MarketView(source, stale_after=stale_after),
+            ReconciliationView(source, controls, interval_s=reconcile_interval),
+            EventsView(source),
+            SystemView(source, hub)]
+
+
 class Dashboard:
     """Everything one browser session shows. Build it inside the session (``app.py``)."""
 
@@ -26,13 +36,8 @@ class Dashboard:
         notifications = pn.state.notifications  # per session: captured here, used from the loop
         store, cfg = service.store, service.config
         self.controls = Controls(service, self.access, doc, notifications)
-        self.views = [
-            OverviewView(store, self.controls),
-            MarketView(store, stale_after=cfg.stale_after),
-            ReconciliationView(store, self.controls, interval_s=cfg.reconcile_interval),
-            EventsView(store),
-            SystemView(store, service.hub),
-        ]
+        self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
+                                 reconcile_interval=cfg.reconcile_interval)
         self.feed = SessionFeed(doc, self.views, notify=partial(alert, notifications), alert_topics=ALERT_TOPICS,
                                 max_rate=cfg.max_rate, on_push=service.hub.push.add)
         service.hub.attach(self.feed)

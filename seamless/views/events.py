@@ -29,7 +29,7 @@ class EventsView(BaseView):
         self.ring: collections.deque[Event] = collections.deque(maxlen=keep)
         self.pattern = pn.widgets.TextInput(name="Topic filter", value="*", placeholder="order.* or risk.*",
                                             css_classes=["seamless-event-filter"], width=240)
-        self.hide_quotes = pn.widgets.Checkbox(name="hide market quotes", value=True)
+        self.hide_quotes = pn.widgets.Checkbox(label="hide market quotes", value=True)
         self.tail = table(["seq:f", "time", "topic", "summary"], css_classes=["seamless-events"], height=420)
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")

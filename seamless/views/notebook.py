@@ -1,0 +1,63 @@
+"""The dashboard's views in a Jupyter notebook, following a store another process writes.
+
+``LiveViews(path)`` shows the same views as ``panel serve app.py`` (without the controls:
+commands belong to the process that owns the store). A :class:`~seamless.store.Follower`
+reads the journal as it grows; the same hub and session feed push changes to the views
+through the kernel's event loop.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import panel as pn
+
+from ..push import Hub, SessionFeed
+from ..store import Follower
+from .dashboard import build_views
+
+
+class KernelDoc:
+    """What the session feed needs of a document, on the kernel's tornado loop."""
+
+    def __init__(self) -> None:
+        from tornado.ioloop import IOLoop
+        self.loop = IOLoop.current()
+
+    def add_next_tick_callback(self, fn: Callable[[], None]) -> None:
+        self.loop.add_callback(fn)  # thread-safe: the follower's thread schedules here
+
+    def add_timeout_callback(self, fn: Callable[[], None], ms: int) -> None:
+        self.loop.call_later(ms / 1000, fn)
+
+
+class LiveViews:
+    """Live views of the store at ``path``: display ``.panel``; ``start()`` follows the
+    journal in the background, ``refresh()`` catches up at once (scripts, tests)."""
+
+    def __init__(self, path: str | Path, *, interval_s: float = 0.2, max_rate: float = 5.0,
+                 stale_after: float = 5.0) -> None:
+        self.follower = Follower(path, interval_s=interval_s)
+        self.hub = Hub(self.follower)
+        self.views = build_views(self.follower, self.hub, stale_after=stale_after)
+        self.feed = SessionFeed(KernelDoc(), self.views, max_rate=max_rate)
+        self.hub.attach(self.feed)
+        self.panel = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=False,
+                             sizing_mode="stretch_width")
+
+    def refresh(self) -> int:
+        """Read what is new and show it now; returns how many events were new."""
+        n = self.follower.poll()
+        self.feed.flush_now()
+        return n
+
+    def start(self) -> "LiveViews":
+        self.follower.start()
+        return self
+
+    def close(self) -> None:
+        self.hub.close()
+        self.follower.close()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.panel._repr_mimebundle_(include, exclude)
