@@ -37,13 +37,15 @@ class SessionFeed:
 
     def __init__(self, doc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
                  alert_topics: Iterable[str] = (), max_rate: float = 10.0, max_events: int = 500,
-                 on_push: Callable[[float], None] | None = None) -> None:
+                 on_push: Callable[[float], None] | None = None,
+                 on_flush: Callable[[float], None] | None = None) -> None:
         self.doc = doc
         self.views = list(views)
         self.notify = notify
         self.alert_topics = tuple(alert_topics)
         self.min_interval = 1.0 / max_rate
         self.on_push = on_push  # push latency samples (commit -> applied), seconds
+        self.on_flush = on_flush  # server time of one flush (one burst, one session), seconds
         self._routes: dict[str, tuple[View, ...]] = {}
         self._lock = threading.Lock()
         self._dirty: set[View] = set(self.views)  # the first flush fills every view
@@ -153,6 +155,8 @@ class SessionFeed:
             for ev in alerts:
                 self._guard(self.notify, ev)
         self.flushes += 1
+        if self.on_flush is not None:
+            self.on_flush(time.monotonic() - now)
         if self.on_push is not None:
             for ev in alerts:
                 self.on_push(time.time() - ev.ts)

@@ -39,7 +39,8 @@ class Dashboard:
         self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
                                  reconcile_interval=cfg.reconcile_interval)
         self.feed = SessionFeed(doc, self.views, notify=partial(alert, notifications), alert_topics=ALERT_TOPICS,
-                                max_rate=cfg.max_rate, on_push=service.hub.push.add)
+                                max_rate=cfg.max_rate, on_push=service.hub.push.add,
+                                on_flush=service.hub.flush.add)
         service.hub.attach(self.feed)
         # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
         pn.state.on_session_destroyed(lambda _ctx: service.hub.detach(self.feed))

@@ -27,7 +27,7 @@ class EventsView(BaseView):
         super().__init__(store)
         self.keep, self.show = keep, show
         self.ring: collections.deque[Event] = collections.deque(maxlen=keep)
-        self.pattern = pn.widgets.TextInput(name="Topic filter", value="*", placeholder="order.* or risk.*",
+        self.pattern = pn.widgets.TextInput(label="Topic filter", value="*", placeholder="order.* or risk.*",
                                             css_classes=["seamless-event-filter"], width=240)
         self.hide_quotes = pn.widgets.Checkbox(label="hide market quotes", value=True)
         self.tail = table(["seq:f", "time", "topic", "summary"], css_classes=["seamless-events"], height=420)

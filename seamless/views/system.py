@@ -58,7 +58,9 @@ class SystemView(BaseView):
             figures += [("open sessions", str(h["sessions"])),
                         ("push p50 / p99 (critical, server side)",
                          f'{_ms(h["push_ms"]["p50_ms"])} / {_ms(h["push_ms"]["p99_ms"])}'),
-                        ("fan-out per event mean / p99", f'{_ms(fan["mean"])} / {_ms(fan["p99"])}')]
+                        ("fan-out per event mean / p99", f'{_ms(fan["mean"])} / {_ms(fan["p99"])}'),
+                        ("session update p50 / p99 (one burst)",
+                         f'{_ms(h["flush_ms"]["p50_ms"])} / {_ms(h["flush_ms"]["p99_ms"])}')]
         sync_table(self.figures, pd.DataFrame(figures, columns=["figure", "value"]), "figure")
         rates = [{"topic": t, "events_per_s": round(r, 1)} for t, r in sorted(bus["events_per_s"].items())]
         sync_table(self.rates, pd.DataFrame(rates, columns=["topic", "events_per_s"]), "topic")
