@@ -102,6 +102,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "engine":
         from .bench.engine import main as bench_engine
         return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir)
+    if args.what == "push":
+        from .bench.push import main as bench_push
+        tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
+        return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
     raise SeamlessError(f"unknown benchmark {args.what!r}")
 
 
@@ -229,10 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_migrate)
 
     s = sub.add_parser("bench", help="measure; prints figures")
-    s.add_argument("what", choices=["store", "engine"])
+    s.add_argument("what", choices=["store", "engine", "push"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
+    s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("run", help="run the strategies headless against a broker and a feed")

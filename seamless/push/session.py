@@ -13,6 +13,7 @@ import collections
 import contextlib
 import fnmatch
 import logging
+import math
 import threading
 import time
 from typing import Callable, Iterable, Protocol
@@ -169,7 +170,7 @@ class SessionFeed:
                 return
             wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in self._dirty)
             self._scheduled = "timer"
-        self.doc.add_timeout_callback(self._timer, max(1, int(wait * 1000)))
+        self.doc.add_timeout_callback(self._timer, max(1, math.ceil(wait * 1000)))
 
     def _timer(self) -> None:
         with self._lock:

@@ -32,9 +32,11 @@ class Access:
         if self.forwarded:
             return False
         try:
-            return ipaddress.ip_address(self.remote_ip.split("%")[0]).is_loopback
+            ip = ipaddress.ip_address(self.remote_ip.split("%")[0])
         except ValueError:
             return False
+        mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+        return (mapped or ip).is_loopback
 
     @property
     def who(self) -> str:

@@ -14,6 +14,11 @@ class ConfigError(SeamlessError):
     """A setting that cannot be used, named with the variable or flag that set it."""
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit the server
+        raise ConfigError(f"--args: {message}")
+
+
 class ServiceConfig(param.Parameterized):
     """Each parameter is set by ``SEAMLESS_<NAME>`` or ``--<name>`` (``--args`` wins)."""
 
@@ -43,12 +48,13 @@ class ServiceConfig(param.Parameterized):
     def load(cls, environ: Mapping[str, str] | None = None, argv: Sequence[str] = ()) -> "ServiceConfig":
         """Defaults, then ``SEAMLESS_*`` variables, then ``argv``; a bad value is a ConfigError."""
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, tuple[object, str]] = {}  # name -> (value, "SOURCE=raw") for messages
         for name in cls._names():
-            raw = environ.get(f"SEAMLESS_{name.upper()}")
+            var = f"SEAMLESS_{name.upper()}"
+            raw = environ.get(var)
             if raw is not None:
-                values[name] = cls._parse(name, raw, f"SEAMLESS_{name.upper()}")
-        parser = argparse.ArgumentParser(prog="app.py", add_help=False, exit_on_error=False)
+                values[name] = (cls._parse(name, raw, var), f"{var}={raw!r}")
+        parser = _Parser(prog="app.py", add_help=False, allow_abbrev=False, exit_on_error=False)
         for name in cls._names():
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name)
         try:
@@ -60,11 +66,15 @@ class ServiceConfig(param.Parameterized):
                               + ", ".join(f"--{n.replace('_', '-')}" for n in cls._names()))
         for name, raw in vars(args).items():
             if raw is not None:
-                values[name] = cls._parse(name, raw, f"--{name.replace('_', '-')}")
-        try:
-            return cls(**values)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
+                flag = f"--{name.replace('_', '-')}"
+                values[name] = (cls._parse(name, raw, flag), f"{flag}={raw!r}")
+        config = cls()
+        for name, (value, source) in values.items():
+            try:
+                setattr(config, name, value)
+            except ValueError as e:  # out of bounds: say which setting said so
+                raise ConfigError(f"{source}: {e}") from None
+        return config
 
     @classmethod
     def _names(cls) -> list[str]:

@@ -1,0 +1,494 @@
+"""The push: SessionFeed (coalesce, throttle, critical bypass, alerts, isolation of failing
+views, events for wants_events views) and Hub (fan-out to sessions, dropping broken ones,
+detach, close, stats, tick).
+
+The Bokeh document is a fake that records the callbacks it is given; the test runs them
+itself, so nothing waits on a loop. SessionFeed's monotonic clock is replaced by a settable
+one (only inside seamless.push.session), so the throttle is decided by the test, not by
+how fast the machine is."""
+from __future__ import annotations
+
+import time as _time
+import types
+
+import pytest
+
+import seamless.push.session as session_mod
+from seamless.events.catalog import QuoteReceived, TradingStateChanged
+from seamless.push.hub import Hub
+from seamless.push.session import SessionFeed
+from seamless.store import Store
+
+
+class FakeDoc:
+    """Records add_next_tick_callback / add_timeout_callback calls without running them."""
+
+    def __init__(self) -> None:
+        self.ticks: list = []
+        self.timeouts: list[tuple] = []
+
+    def add_next_tick_callback(self, fn):
+        self.ticks.append(fn)
+
+    def add_timeout_callback(self, fn, ms):
+        self.timeouts.append((fn, ms))
+
+    def run_ticks(self) -> int:
+        """Run (and forget) the pending next-tick callbacks; how many ran."""
+        pending, self.ticks = self.ticks, []
+        for fn in pending:
+            fn()
+        return len(pending)
+
+    def run_timeouts(self) -> int:
+        pending, self.timeouts = self.timeouts, []
+        for fn, _ms in pending:
+            fn()
+        return len(pending)
+
+
+class BrokenDoc(FakeDoc):
+    """A session whose document is gone: scheduling raises."""
+
+    def add_next_tick_callback(self, fn):
+        raise RuntimeError("session destroyed")
+
+
+class FakeView:
+    """Records refresh and show_age calls; ``read`` (if given) reads the state at refresh."""
+
+    def __init__(self, name, topics, *, wants_events=False, read=None, fail=False) -> None:
+        self.name = name
+        self.topics = tuple(topics)
+        self.wants_events = wants_events
+        self.read = read
+        self.fail = fail
+        self.refreshes: list[list] = []  # the events passed to each refresh
+        self.seen: list = []  # what ``read`` returned at each refresh
+        self.ages: list[float] = []
+
+    def refresh(self, events):
+        self.refreshes.append(list(events))
+        if self.fail:
+            raise RuntimeError(f"{self.name} is broken")
+        if self.read is not None:
+            self.seen.append(self.read())
+
+    def show_age(self, now):
+        self.ages.append(now)
+
+    def reset(self):
+        self.refreshes.clear()
+        self.seen.clear()
+        self.ages.clear()
+
+    def __repr__(self):
+        return f"FakeView({self.name})"
+
+
+class Clock:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    fake_time = types.SimpleNamespace(monotonic=c, time=_time.time, perf_counter=_time.perf_counter)
+    monkeypatch.setattr(session_mod, "time", fake_time)
+    return c
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "acct.db"))
+    yield s
+    s.close()
+
+
+def last_aapl(store):
+    return lambda: store.state.market.quotes["AAPL"].last
+
+
+def quote(i: int, symbol: str = "AAPL") -> QuoteReceived:
+    return QuoteReceived(symbol=symbol, last=100.0 + i, exchange_ts=1_700_000_000.0 + i)
+
+
+def halted(reason: str = "x") -> TradingStateChanged:
+    return TradingStateChanged(state="HALTED", reason=reason, by="t")
+
+
+def filled_feed(doc, views, clock, **kwargs) -> SessionFeed:
+    """A feed past its first fill (which refreshes every view), with records cleared."""
+    feed = SessionFeed(doc, views, **kwargs)
+    feed.flush_now()
+    for v in views:
+        assert len(v.refreshes) == 1, f"{v} was not filled by the first flush"
+        v.reset()
+    assert doc.ticks == [] and doc.timeouts == []
+    return feed
+
+
+def offer_all(feed, events):
+    for ev in events:
+        feed.offer(ev)
+
+
+# -- SessionFeed -------------------------------------------------------------------------------
+
+def test_first_flush_fills_every_view(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    risk = FakeView("risk", ["risk.*"])
+    feed = SessionFeed(doc, [quotes, risk])
+    feed.offer(store.commit(quote(1)))
+    assert len(doc.ticks) == 1
+    doc.run_ticks()
+    assert len(quotes.refreshes) == 1 and len(risk.refreshes) == 1  # first fill: every view
+    assert feed.flushes == 1
+
+
+def test_many_quotes_coalesce_into_one_tick_and_one_refresh_with_the_latest_value(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"], read=last_aapl(store))
+    risk = FakeView("risk", ["risk.*"])
+    store.commit(quote(0))
+    feed = filled_feed(doc, [quotes, risk], clock)
+    hub = Hub(store)
+    hub.attach(feed)
+    try:
+        clock.t += 1.0  # well past the throttle interval
+        committed = [store.commit(quote(i)) for i in range(1, 101)]
+        assert len(doc.ticks) == 1, "100 quotes must schedule exactly one next-tick callback"
+        assert doc.timeouts == []
+        assert quotes.refreshes == [] and risk.refreshes == []  # nothing applied off the loop
+        assert doc.run_ticks() == 1
+        assert len(quotes.refreshes) == 1
+        assert quotes.seen == [committed[-1].last] == [200.0]  # latest value wins
+        assert risk.refreshes == []  # its topics do not match market.quote
+        # every view's age is refreshed with the content
+        assert len(quotes.ages) == 1 and len(risk.ages) == 1
+        assert doc.ticks == [] and doc.timeouts == []  # nothing left over
+    finally:
+        hub.close()
+
+
+def test_non_critical_event_within_the_interval_waits_for_a_timer(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"], read=last_aapl(store))
+    max_rate = 10.0
+    store.commit(quote(0))
+    feed = filled_feed(doc, [quotes], clock, max_rate=max_rate)
+    flushed_at = clock.t
+    clock.t += 0.03  # within 1/max_rate = 0.1 s of the last refresh
+    feed.offer(store.commit(quote(1)))
+    assert len(doc.ticks) == 1
+    doc.run_ticks()
+    assert quotes.refreshes == [], "a throttled view must not be refreshed at once"
+    assert len(doc.timeouts) == 1
+    _fn, ms = doc.timeouts[0]
+    assert 1 <= ms <= 1000 / max_rate
+    assert ms >= 60, f"the timer should wait about the rest of the interval (70 ms), got {ms} ms"
+    # more quotes while the timer is pending: no new callback, they ride on the timer
+    clock.t += 0.01
+    feed.offer(store.commit(quote(2)))
+    assert doc.ticks == [] and len(doc.timeouts) == 1
+    clock.t = flushed_at + 1.0 / max_rate  # the interval is up
+    assert doc.run_timeouts() == 1
+    assert len(quotes.refreshes) == 1 and quotes.seen == [102.0]
+    assert doc.ticks == [] and doc.timeouts == []
+
+
+def test_timer_fired_after_its_delay_flushes(store, clock):
+    """The timer asks for the wait rounded up to whole ms; a loop that fires it after exactly
+    that delay finds the view due (the docstring: held-back views 'go out when their interval is
+    up'), not re-arm another timer."""
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    feed = filled_feed(doc, [quotes], clock, max_rate=10.0)
+    clock.t += 0.0505
+    feed.offer(store.commit(quote(1)))
+    doc.run_ticks()
+    assert quotes.refreshes == []
+    [(_fn, ms)] = doc.timeouts
+    clock.t += ms / 1000.0  # the loop fires the timer exactly when asked
+    doc.run_timeouts()
+    assert len(quotes.refreshes) == 1, (
+        f"timer of {ms} ms fired on time but the view was still throttled; "
+        f"re-armed {doc.timeouts!r}")
+
+
+def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
+    alerts = []
+    feed = filled_feed(doc, [quotes, risk], clock, notify=alerts.append,
+                       alert_topics=("risk.trading_state",), max_rate=10.0)
+    # a throttled quote leaves a timer pending
+    clock.t += 0.01
+    feed.offer(store.commit(quote(1)))
+    doc.run_ticks()
+    assert quotes.refreshes == [] and len(doc.timeouts) == 1
+    # a critical event within the interval of the risk view's last refresh
+    clock.t += 0.01
+    ev = store.commit(halted("first"))
+    feed.offer(ev)
+    assert len(doc.ticks) == 1, "a critical event must schedule a next-tick flush even with a timer pending"
+    doc.run_ticks()
+    assert len(risk.refreshes) == 1 and risk.seen == ["HALTED"]
+    assert quotes.refreshes == []  # still throttled: the critical event did not touch it
+    assert alerts == [ev]
+    # a second critical event: one more alert, exactly once
+    clock.t += 0.01
+    ev2 = store.commit(halted("second"))
+    feed.offer(ev2)
+    assert len(doc.ticks) == 1
+    doc.run_ticks()
+    assert alerts == [ev, ev2]
+    assert len(risk.refreshes) == 2
+    # the throttled quote still goes out by its timer once its interval is up
+    clock.t += 0.1
+    doc.run_timeouts()
+    assert len(quotes.refreshes) == 1
+    assert alerts == [ev, ev2]  # no alert repeated by later flushes
+
+
+def test_alert_topic_without_a_matching_view_still_notifies(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    alerts = []
+    feed = filled_feed(doc, [quotes], clock, notify=alerts.append, alert_topics=("risk.trading_state",))
+    ev = store.commit(halted())
+    feed.offer(ev)
+    assert len(doc.ticks) == 1
+    doc.run_ticks()
+    assert alerts == [ev]
+    assert quotes.refreshes == []
+
+
+def test_a_failing_view_does_not_stop_the_others(store, clock):
+    doc = FakeDoc()
+    before = FakeView("before", ["market.*"])
+    broken = FakeView("broken", ["market.*"], fail=True)
+    after = FakeView("after", ["market.*"], read=last_aapl(store))
+    feed = SessionFeed(doc, [before, broken, after])
+    feed.offer(store.commit(quote(5)))
+    doc.run_ticks()
+    assert len(broken.refreshes) == 1  # it was tried
+    assert len(before.refreshes) == 1
+    assert len(after.refreshes) == 1 and after.seen == [105.0]
+    assert feed.errors == 1
+    assert len(after.ages) == 1 and len(broken.ages) == 1  # ages still shown
+    # it keeps going on the next flush too
+    clock.t += 1.0
+    feed.offer(store.commit(quote(6)))
+    doc.run_ticks()
+    assert after.seen == [105.0, 106.0]
+    assert feed.errors == 2
+
+
+def test_wants_events_views_get_the_events_since_their_last_refresh_in_seq_order(store, clock):
+    doc = FakeDoc()
+    tail = FakeView("tail", ["market.*", "risk.*"], wants_events=True)
+    plain = FakeView("plain", ["market.*", "risk.*"])
+    hub = Hub(store)
+    feed = SessionFeed(doc, [tail, plain])
+    hub.attach(feed)
+    try:
+        first = [store.commit(quote(1)), store.commit(halted("a")), store.commit(quote(2, "MSFT"))]
+        doc.run_ticks()
+        assert [e.seq for e in tail.refreshes[0]] == [e.seq for e in first]
+        assert tail.refreshes[0] == first
+        assert plain.refreshes == [[]]  # a plain view gets no events
+        clock.t += 1.0
+        second = [store.commit(quote(i)) for i in range(3, 8)]
+        doc.run_ticks()
+        assert len(tail.refreshes) == 2
+        got = [e.seq for e in tail.refreshes[1]]
+        assert got == [e.seq for e in second], "only the events since the last refresh"
+        assert got == sorted(got)
+    finally:
+        hub.close()
+
+
+def test_wants_events_keeps_only_the_last_max_events(store, clock):
+    doc = FakeDoc()
+    tail = FakeView("tail", ["market.*"], wants_events=True)
+    feed = SessionFeed(doc, [tail], max_events=3)
+    committed = [store.commit(quote(i)) for i in range(10)]
+    offer_all(feed, committed)
+    doc.run_ticks()
+    assert tail.refreshes == [committed[-3:]]
+
+
+def test_closed_feed_ignores_offers_and_flushes(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    feed = SessionFeed(doc, [quotes])
+    feed.offer(store.commit(quote(1)))
+    assert len(doc.ticks) == 1
+    feed.close()
+    doc.run_ticks()  # a callback already scheduled finds the feed closed
+    assert quotes.refreshes == [] and quotes.ages == []
+    feed.offer(store.commit(quote(2)))
+    feed.tick()
+    assert doc.ticks == [] and doc.timeouts == []
+
+
+# -- Hub -----------------------------------------------------------------------------------------
+
+def test_hub_fans_out_to_every_feed(store, clock):
+    hub = Hub(store)
+    docs = [FakeDoc(), FakeDoc()]
+    views = [FakeView(f"q{i}", ["market.*"], read=last_aapl(store)) for i in range(2)]
+    feeds = [SessionFeed(d, [v]) for d, v in zip(docs, views)]
+    try:
+        for f in feeds:
+            hub.attach(f)
+        assert hub.sessions == 2
+        store.commit(quote(7))
+        for d, v in zip(docs, views):
+            assert len(d.ticks) == 1
+            d.run_ticks()
+            assert v.seen == [107.0]
+        assert hub.events == 1
+    finally:
+        hub.close()
+
+
+def test_hub_drops_a_feed_whose_offer_raises_and_keeps_the_others(store, clock):
+    hub = Hub(store)
+    bad_doc, good_doc = BrokenDoc(), FakeDoc()
+    bad_view = FakeView("bad", ["market.*"])
+    good_view = FakeView("good", ["market.*"], read=last_aapl(store))
+    bad, good = SessionFeed(bad_doc, [bad_view]), SessionFeed(good_doc, [good_view])
+    try:
+        hub.attach(bad)
+        hub.attach(good)
+        store.commit(quote(1))
+        assert hub.failed_sessions == 1
+        assert hub.sessions == 1
+        assert bad.closed and not good.closed
+        assert len(good_doc.ticks) == 1
+        good_doc.run_ticks()
+        assert good_view.seen == [101.0]
+        clock.t += 1.0
+        store.commit(quote(2))  # the dropped feed is not offered again
+        assert hub.failed_sessions == 1
+        good_doc.run_ticks()
+        assert good_view.seen == [101.0, 102.0]
+        assert bad_view.refreshes == []
+        assert hub.stats()["sessions_max"] == 2
+    finally:
+        hub.close()
+
+
+def test_hub_detach_closes_the_feed(store, clock):
+    hub = Hub(store)
+    doc_a, doc_b = FakeDoc(), FakeDoc()
+    a, b = SessionFeed(doc_a, [FakeView("a", ["*"])]), SessionFeed(doc_b, [FakeView("b", ["*"])])
+    try:
+        hub.attach(a)
+        hub.attach(b)
+        hub.detach(a)
+        assert a.closed and hub.sessions == 1
+        ev = store.commit(quote(1))
+        assert doc_a.ticks == [] and doc_a.timeouts == []
+        assert len(doc_b.ticks) == 1
+        a.offer(ev)  # even offered directly, a closed feed schedules nothing
+        a.offer(store.commit(halted()))
+        assert doc_a.ticks == [] and doc_a.timeouts == []
+    finally:
+        hub.close()
+
+
+def test_hub_close_cancels_its_subscription_and_closes_feeds(store, clock):
+    def names():
+        return [s.name for s in store.bus.subscriptions]
+
+    hub = Hub(store)
+    doc = FakeDoc()
+    feed = SessionFeed(doc, [FakeView("q", ["market.*"])])
+    hub.attach(feed)
+    assert "push-hub" in names()
+    hub.close()
+    assert "push-hub" not in names()
+    assert feed.closed and hub.sessions == 0
+    store.commit(quote(1))
+    store.commit(halted())
+    assert doc.ticks == [] and hub.events == 0
+
+
+def test_hub_stats_measure_the_fanout(store, clock):
+    hub = Hub(store)
+    try:
+        assert hub.stats()["fanout_ms_per_event"]["mean"] is None  # no events yet
+        hub.attach(SessionFeed(FakeDoc(), [FakeView("q", ["market.*"])]))
+        for i in range(5):
+            store.commit(quote(i))
+        store.commit(halted())
+        st = hub.stats()
+        assert st["events"] == 6
+        assert st["sessions"] == 1 and st["sessions_max"] == 1 and st["failed_sessions"] == 0
+        fan = st["fanout_ms_per_event"]
+        assert fan["mean"] is not None and fan["mean"] > 0
+        assert fan["p50"] is not None and fan["p99"] >= fan["p50"] >= 0
+    finally:
+        hub.close()
+
+
+def test_hub_tick_schedules_one_flush_per_feed_and_refreshes_ages_only(store, clock):
+    hub = Hub(store)
+    docs = [FakeDoc(), FakeDoc()]
+    views = [[FakeView(f"q{i}", ["market.*"]), FakeView(f"r{i}", ["risk.*"])] for i in range(2)]
+    feeds = [filled_feed(d, vs, clock) for d, vs in zip(docs, views)]
+    try:
+        for f in feeds:
+            hub.attach(f)
+        clock.t += 1.0
+        hub.tick()
+        hub.tick()  # a second tick before the loop ran: still one flush per feed
+        assert [len(d.ticks) for d in docs] == [1, 1]
+        for d in docs:
+            d.run_ticks()
+        for vs in views:
+            for v in vs:
+                assert v.refreshes == [], f"{v} content refreshed by a tick"
+                assert len(v.ages) == 1, f"{v} age not refreshed by a tick"
+        assert [d.timeouts for d in docs] == [[], []]
+        assert hub.failed_sessions == 0
+    finally:
+        hub.close()
+
+
+def test_hub_tick_drops_a_broken_session(store, clock):
+    hub = Hub(store)
+    good_doc = FakeDoc()
+    good = SessionFeed(good_doc, [FakeView("g", ["*"])])
+    bad = SessionFeed(BrokenDoc(), [FakeView("b", ["*"])])
+    try:
+        hub.attach(bad)
+        hub.attach(good)
+        hub.tick()
+        assert hub.failed_sessions == 1 and hub.sessions == 1 and bad.closed
+        assert len(good_doc.ticks) == 1
+    finally:
+        hub.close()
+
+
+def test_hub_subscribes_synchronously(store, clock):
+    """The hub offers on the committer's thread: by the time commit returns, the feed has it."""
+    hub = Hub(store)
+    doc = FakeDoc()
+    hub.attach(SessionFeed(doc, [FakeView("q", ["market.*"])]))
+    try:
+        [sub] = [s for s in store.bus.subscriptions if s.name == "push-hub"]
+        assert sub.queued is False
+        store.commit(quote(1))
+        assert len(doc.ticks) == 1 and hub.events == 1
+    finally:
+        hub.close()

@@ -1,0 +1,230 @@
+"""seamless.views.base.sync_table and append_rows on a real Tabulator (no server): what is
+sent (replace, patch, stream), exactly which cells a patch carries, and that the widget's
+value ends equal to the new frame."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seamless.views.base import append_rows, sync_table, table
+
+COLUMNS = ["symbol", "last:f", "note"]
+
+
+def frame(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["symbol", "last", "note"])
+
+
+class Spy:
+    """Wraps widget.patch and widget.stream, recording each call and passing it on."""
+
+    def __init__(self, widget) -> None:
+        self.patches: list[tuple] = []
+        self.streams: list[tuple] = []
+        patch, stream = widget.patch, widget.stream
+
+        def spy_patch(*args, **kwargs):
+            self.patches.append((args, kwargs))
+            return patch(*args, **kwargs)
+
+        def spy_stream(*args, **kwargs):
+            self.streams.append((args[0].copy(), kwargs))
+            return stream(*args, **kwargs)
+
+        widget.patch, widget.stream = spy_patch, spy_stream
+
+
+def assert_value(widget, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(widget.value.reset_index(drop=True), expected.reset_index(drop=True),
+                                  check_dtype=False)
+    assert list(widget.value.index) == list(range(len(expected))), "index labels drifted"
+
+
+@pytest.fixture
+def filled():
+    w = table(COLUMNS)
+    first = frame([["AAPL", 100.0, "a"], ["MSFT", np.nan, None], ["IBM", 50.0, "c"]])
+    assert sync_table(w, first, "symbol") == "replace"
+    assert_value(w, first)
+    return w, first, Spy(w)
+
+
+def test_empty_table_and_empty_frame_is_none():
+    w = table(COLUMNS)
+    assert w.value.empty and list(w.value.columns) == ["symbol", "last", "note"]
+    assert sync_table(w, frame([]), "symbol") == "none"
+    assert w.value.empty
+
+
+def test_first_fill_replaces():
+    w = table(COLUMNS)
+    spy = Spy(w)
+    new = frame([["AAPL", 1.0, "x"]])
+    assert sync_table(w, new, "symbol") == "replace"
+    assert spy.patches == [] and spy.streams == []
+    assert_value(w, new)
+
+
+def test_one_changed_cell_is_patched_alone(filled):
+    w, first, spy = filled
+    new = first.copy()
+    new.loc[2, "last"] = 51.5
+    assert sync_table(w, new, "symbol") == "patch"
+    assert spy.patches == [(({"last": [(2, 51.5)]},), {"as_index": False})]
+    assert spy.streams == []
+    assert_value(w, new)
+
+
+def test_patch_values_are_plain_python(filled):
+    w, first, spy = filled
+    new = first.copy()
+    new.loc[0, "last"] = 101.25
+    new.loc[0, "note"] = "b"
+    assert sync_table(w, new, "symbol") == "patch"
+    [((patch,), _kw)] = spy.patches
+    assert patch == {"last": [(0, 101.25)], "note": [(0, "b")]}
+    assert type(patch["last"][0][1]) is float and type(patch["last"][0][0]) is int
+    assert_value(w, new)
+
+
+def test_value_becoming_nan_is_patched_as_none(filled):
+    w, first, spy = filled
+    new = first.copy()
+    new.loc[0, "last"] = np.nan
+    assert sync_table(w, new, "symbol") == "patch"
+    assert spy.patches[0][0][0] == {"last": [(0, None)]}
+    assert np.isnan(w.value.loc[0, "last"])
+    assert_value(w, new)
+
+
+def test_nan_staying_nan_is_none(filled):
+    w, first, spy = filled
+    same = first.copy()  # MSFT's last is NaN, its note None: unchanged
+    assert sync_table(w, same, "symbol") == "none"
+    # NaN where the table holds None (object column) is no change either
+    same_nan_note = first.copy()
+    same_nan_note["note"] = same_nan_note["note"].astype(object)
+    same_nan_note.loc[1, "note"] = np.nan
+    assert sync_table(w, same_nan_note, "symbol") == "none"
+    assert spy.patches == [] and spy.streams == []
+    assert_value(w, first)
+
+
+def test_appended_rows_are_streamed(filled):
+    w, first, spy = filled
+    new = pd.concat([first, frame([["GOOG", 10.0, "g"], ["TSLA", 20.0, "t"]])], ignore_index=True)
+    assert sync_table(w, new, "symbol") == "stream"
+    assert spy.patches == []
+    [(streamed, kwargs)] = spy.streams
+    assert list(streamed["symbol"]) == ["GOOG", "TSLA"]
+    assert kwargs.get("follow") is False
+    assert_value(w, new)
+
+
+def test_changed_and_appended_rows_patch_then_stream(filled):
+    w, first, spy = filled
+    new = pd.concat([first, frame([["GOOG", 10.0, "g"]])], ignore_index=True)
+    new.loc[1, "last"] = 7.0  # MSFT: NaN -> 7
+    assert sync_table(w, new, "symbol") == "patch+stream"
+    assert spy.patches == [(({"last": [(1, 7.0)]},), {"as_index": False})]
+    assert [list(s["symbol"]) for s, _ in spy.streams] == [["GOOG"]]
+    assert_value(w, new)
+
+
+def test_frame_index_does_not_matter(filled):
+    w, first, spy = filled
+    new = first.copy()
+    new.index = [10, 20, 30]
+    new.loc[20, "note"] = "m"
+    assert sync_table(w, new, "symbol") == "patch"
+    assert spy.patches[0][0][0] == {"note": [(1, "m")]}
+    assert_value(w, new)
+
+
+@pytest.mark.parametrize("change", ["removed_last", "removed_middle", "reordered", "key_renamed", "emptied",
+                                    "new_column"])
+def test_removed_or_reordered_rows_replace(filled, change):
+    w, first, spy = filled
+    if change == "removed_last":
+        new = first.iloc[:2]
+    elif change == "removed_middle":
+        new = first.iloc[[0, 2]]
+    elif change == "reordered":
+        new = first.iloc[[1, 0, 2]]
+    elif change == "key_renamed":
+        new = first.copy()
+        new.loc[0, "symbol"] = "AAPL.X"
+    elif change == "emptied":
+        new = first.iloc[:0]
+    else:
+        new = first.assign(extra=1.0)
+    assert sync_table(w, new, "symbol") == "replace"
+    assert spy.patches == [] and spy.streams == []
+    if change == "new_column":
+        assert list(w.value.columns) == ["symbol", "last", "note", "extra"]
+    assert_value(w, new)
+
+
+def test_a_sequence_of_syncs_keeps_the_value_equal_to_the_frame():
+    w = table(COLUMNS)
+    steps = [
+        (frame([["A", 1.0, "x"]]), "replace"),
+        (frame([["A", 2.0, "x"]]), "patch"),
+        (frame([["A", 2.0, "x"], ["B", np.nan, None]]), "stream"),
+        (frame([["A", 2.0, "y"], ["B", 3.0, None], ["C", 4.0, "z"]]), "patch+stream"),
+        (frame([["A", 2.0, "y"], ["B", 3.0, None], ["C", 4.0, "z"]]), "none"),
+        (frame([["B", 3.0, None], ["C", 4.0, "z"]]), "replace"),
+        (frame([["B", 3.0, None], ["C", 4.5, "z"]]), "patch"),
+    ]
+    for i, (new, expected) in enumerate(steps):
+        assert sync_table(w, new, "symbol") == expected, f"step {i}"
+        assert_value(w, new)
+
+
+# -- append_rows -----------------------------------------------------------------------------
+
+def tail_rows(start: int, n: int) -> pd.DataFrame:
+    return pd.DataFrame({"seq": [float(start + i) for i in range(n)], "msg": [f"m{start + i}" for i in range(n)]})
+
+
+def test_append_rows_first_batch_sets_the_table():
+    w = table(["seq:f", "msg"])
+    append_rows(w, tail_rows(0, 3), 10)
+    assert list(w.value["seq"]) == [0.0, 1.0, 2.0]
+    assert list(w.value.index) == [0, 1, 2]
+
+
+def test_append_rows_first_batch_longer_than_rollover_keeps_the_last():
+    w = table(["seq:f", "msg"])
+    append_rows(w, tail_rows(0, 8), 5)
+    assert list(w.value["seq"]) == [3.0, 4.0, 5.0, 6.0, 7.0]
+    assert list(w.value["msg"]) == ["m3", "m4", "m5", "m6", "m7"]
+
+
+def test_append_rows_rolls_over_and_never_repeats_labels():
+    w = table(["seq:f", "msg"])
+    rollover = 7
+    seen_labels: list[int] = []
+    sent = 0
+    for batch in (3, 3, 4, 1, 9, 2):
+        append_rows(w, tail_rows(sent, batch), rollover)
+        sent += batch
+        v = w.value
+        assert len(v) == min(sent, rollover)
+        assert list(v["seq"]) == [float(s) for s in range(max(0, sent - rollover), sent)]  # the last N, in order
+        assert v.index.is_unique and v.index.is_monotonic_increasing
+        assert list(v.index) == [int(s) for s in v["seq"]]  # a row keeps the label it came with
+        new_labels = [label for label in v.index if label not in seen_labels]
+        assert all(label > max(seen_labels, default=-1) for label in new_labels)  # never reused
+        seen_labels.extend(new_labels)
+    # every row shown had its own label (the 9-row batch pushed 2 rows out before they were shown)
+    assert sent == 22 and len(seen_labels) == 20 == len(set(seen_labels))
+
+
+def test_append_rows_batch_bigger_than_rollover_after_the_first():
+    w = table(["seq:f", "msg"])
+    append_rows(w, tail_rows(0, 2), 4)
+    append_rows(w, tail_rows(2, 10), 4)
+    assert list(w.value["seq"]) == [8.0, 9.0, 10.0, 11.0]
+    assert w.value.index.is_unique
