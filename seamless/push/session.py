@@ -150,7 +150,7 @@ class SessionFeed:
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
                 self._last[v] = now
-            if due or aging:
+            if aging:  # once a second (the heartbeat) and at the first flush
                 for v in self.views:
                     self._guard(v.show_age, wall)
             for ev in alerts:

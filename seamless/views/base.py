@@ -168,7 +168,7 @@ def append_rows(widget: pn.widgets.Tabulator, rows: pd.DataFrame, rollover: int)
         return
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
     rows.index = range(start, start + len(rows))
-    widget.stream(rows, rollover=rollover, follow=True)
+    widget.stream(rows, rollover=rollover, follow=False)  # newest on top: the table sorts by seq
 
 
 def _plain(v: Any) -> Any:

@@ -43,7 +43,8 @@ class OverviewView(BaseView):
                                css_classes=["seamless-positions"], height=200)
         self.orders = table(["order", "symbol", "qty:f", "filled:f", "status", "type", "strategy", "by_reason"],
                             css_classes=["seamless-orders"], height=180)
-        self.fills = table(["time", "symbol", "qty:f", "price:f", "commission:f", "trade_id", "order"],
+        self.fills = table(["seq:f", "time", "symbol", "qty:f", "price:f", "commission:f", "trade_id", "order"],
+                           sorters=[{"field": "seq", "dir": "desc"}],
                            css_classes=["seamless-fills"], height=200)
         self._fill_keys: set[str] = set()
         if controls is not None:
@@ -122,7 +123,7 @@ class OverviewView(BaseView):
         if not new:
             return
         self._fill_keys.update(f.trade_id for f in new)
-        rows = pd.DataFrame([{"time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
+        rows = pd.DataFrame([{"seq": f.seq, "time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
                               "commission": f.commission, "trade_id": f.trade_id, "order": f.client_order_id}
                              for f in new], columns=list(self.fills.value.columns))
         append_rows(self.fills, rows, 200)

@@ -1,0 +1,353 @@
+"""The dashboard in real tabs: live data, pushed alerts, commands, closed tabs, staleness and
+who may move money — `panel serve app.py` driven by Debian's headless Chromium.
+
+Most tests share one server (module scope) whose feed runs all along; the loss-limit and halt
+tests change the account for good and get their own. Nothing here sleeps for a fixed time:
+the browser side waits with Playwright's ``expect`` / ``wait_for_function``, the journal
+side polls another process's SQLite file up to a deadline.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from seamless.analysis import events_frame
+from seamless.bench.push import PANEL_LIVE_JS, _local_only, serve
+
+REPO = Path(__file__).resolve().parents[2]
+SYMBOLS = ("AAPL", "GOOG", "IBM", "MSFT")
+LOCAL = "local@127.0.0.1"
+# This 2-core machine is shared with other browser tests: a tab may take 10-20 s to load
+# and a push a few seconds to show. Waits are generous; a passing run does not wait them out.
+T = 30_000  # ms, for Playwright waits
+T_S = T / 1000
+
+# Every toast text a page has shown, kept after notyf removes it (toasts live ~5 s). Installed
+# before the page's scripts run; notyf puts its toasts in document.body (the light DOM).
+TOAST_RECORDER_JS = r"""(() => {
+  const seen = new Set();
+  window.__toasts = [];
+  const scan = () => {
+    for (const el of document.querySelectorAll('.notyf__message')) {
+      const text = (el.textContent || '').trim();
+      if (text && !seen.has(text)) { seen.add(text); window.__toasts.push(text); }
+    }
+  };
+  new MutationObserver(scan).observe(document, {childList: true, subtree: true, characterData: true});
+})();"""
+
+# The data a Tabulator with css class ``cls`` holds in this page (its Bokeh source, so rows
+# scrolled out of the table's virtual DOM count too).
+TABLE_DATA_JS = """(cls) => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.css_classes && m.css_classes.includes(cls) && m.source) return m.source.data;
+    }
+  }
+  return null;
+}"""
+
+
+# -- fixtures and helpers ---------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    """Playwright's ``expect`` waits 5 s by default: too short for this machine under load."""
+    expect.set_options(timeout=T)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+def _start(work: Path, env: dict[str, str], extra_args=()):
+    return serve(REPO / "app.py", work, env={k: str(v) for k, v in env.items()}, cwd=REPO,
+                 extra_args=list(extra_args))
+
+
+def _stop(served, show_log: bool) -> None:
+    served.stop()
+    if show_log:
+        print(f"\n--- panel serve (port {served.port}) exited {served.proc.returncode}; stderr ---\n"
+              f"{served.stderr_text()[-20_000:]}")
+    served.close()
+
+
+# Bokeh destroys a closed tab's session only after --unused-session-lifetime (default 15 s),
+# checked every --check-unused-sessions (17 s): in ms, short for the closed-tab test.
+SESSION_FLAGS = ("--check-unused-sessions", "500", "--unused-session-lifetime", "500")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """One server for the tests that leave the account as they found it: the feed runs all
+    along, the market turns stale 1 s after the feed stops, closed sessions go within a second."""
+    served = _start(tmp_path_factory.mktemp("live"), {"SEAMLESS_SPEED": "0.1", "SEAMLESS_STALE_AFTER": "1"},
+                    SESSION_FLAGS)
+    yield served
+    _stop(served, show_log=not served.alive() or "Traceback" in served.stderr_text())
+
+
+@pytest.fixture
+def own_server(request, tmp_path):
+    """``own_server(**env)``: a server for this test only (stopped at teardown, its log shown
+    when the test failed)."""
+    started = []
+
+    def start(**env):
+        served = _start(tmp_path / f"server{len(started)}", env)
+        started.append(served)
+        return served
+
+    yield start
+    failed = any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False) for w in ("setup", "call"))
+    for served in started:
+        _stop(served, failed)
+
+
+@pytest.fixture
+def open_tabs(browser):
+    """``open_tabs(url, n=1, **context_options)``: n tabs, each in its own context, loaded side
+    by side and returned once Panel is live in every one; each records its toasts. All are
+    closed at teardown."""
+    contexts = []
+
+    def open_(url: str, n: int = 1, **context_options):
+        pages = []
+        for _ in range(n):
+            context = browser.new_context(**context_options)
+            contexts.append(context)
+            context.route("**/*", _local_only)
+            context.add_init_script(TOAST_RECORDER_JS)
+            page = context.new_page()
+            page.set_default_timeout(T)
+            page.goto(url, wait_until="commit", timeout=T * 2)
+            pages.append(page)
+        for page in pages:
+            page.wait_for_function(PANEL_LIVE_JS, timeout=T * 2, polling=100)
+        return pages
+
+    yield open_
+    for context in contexts:
+        try:
+            context.close()
+        except Exception:  # the browser may be gone already; nothing left to free
+            pass
+
+
+def show_tab(page, title: str) -> None:
+    tab = page.locator(".bk-tab").filter(has_text=re.compile(rf"^\s*{title}\s*$"))
+    tab.click()
+    expect(tab).to_have_class(re.compile(r"\bbk-active\b"))
+
+
+def toasts(page) -> list[str]:
+    return page.evaluate("() => window.__toasts")
+
+
+def wait_toast(pages, pattern: str, timeout_s: float = T_S) -> list[int]:
+    """The seqs (``#N``) of toasts matching ``pattern`` that every page in ``pages`` showed,
+    once there is at least one (fails after ``timeout_s``)."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        per_page = [{int(m.group("seq")) for t in toasts(p) if (m := rx.search(t))} for p in pages]
+        common = set.intersection(*per_page)
+        if common:
+            return sorted(common)
+        assert time.monotonic() < deadline, \
+            f"no toast /{pattern}/ common to all {len(pages)} tabs in {timeout_s} s: {[toasts(p) for p in pages]}"
+        pages[0].wait_for_timeout(100)  # let the pages run (they are polled, not awaited)
+
+
+def journal(db, topics, until=lambda df: len(df) > 0, timeout_s: float = T_S, what: str = ""):
+    """events_frame(db, topics) once ``until(frame)`` holds (the server writes it: poll it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        df = events_frame(db, topics=topics)
+        if until(df):
+            return df
+        assert time.monotonic() < deadline, f"journal: {what or topics} not there in {timeout_s} s:\n{df.tail(10)}"
+        time.sleep(0.1)  # another process's file: nothing to await
+
+
+def table_data(page, cls: str) -> dict:
+    return page.evaluate(TABLE_DATA_JS, cls) or {}
+
+
+def figure(page, name: str):
+    """A locator for the value of row ``name`` of the System tab's figures table."""
+    row = page.locator(".seamless-system .tabulator-row").filter(
+        has=page.locator('[tabulator-field="figure"]', has_text=re.compile(rf"^{re.escape(name)}$")))
+    return row.locator('[tabulator-field="value"]')
+
+
+def button(page, css: str):
+    return page.locator(f".{css} button")
+
+
+def trading_state(page):
+    return page.locator(".seamless-trading-state")
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+# Tests on a server of their own first: the shared one then runs only while it is used.
+
+def test_a_fill_shows_in_two_tabs(own_server, open_tabs):
+    # The strategy may send 60 orders per exchange minute (10 min of wall time at this speed):
+    # a runner started with the server could be done trading before two tabs are up.
+    served = own_server(SEAMLESS_SPEED="0.1", SEAMLESS_AUTOSTART="0")
+    a, b = open_tabs(served.url, 2)
+    expect(a.locator(".seamless-runner-status")).to_have_attribute("data-value", "STOPPED")
+    button(a, "seamless-cmd-start").click()
+    seqs = wait_toast([a, b], r"^Fill #(?P<seq>\d+): (BUY|SELL) \d+ [A-Z]+ @ [\d,.]+$")
+    seq = seqs[-1]
+    fills = journal(served.db, ["order.filled"], lambda df: seq in set(df["seq"]), what=f"order.filled #{seq}")
+    fill = fills[fills["seq"] == seq].iloc[0]
+    trade_id = fill["trade_id"]
+    assert trade_id
+    for page in (a, b):  # the toast names the journaled fill, and the table has its trade
+        text = next(t for t in toasts(page) if t.startswith(f"Fill #{seq}:"))
+        assert f" {fill['symbol']} @ " in text, (text, fill["payload"])
+        page.wait_for_function(f"() => ({TABLE_DATA_JS})('seamless-fills').trade_id.includes({trade_id!r})",
+                               timeout=T, polling=100)
+
+
+def test_a_loss_limit_breach_alerts_every_tab(own_server, open_tabs):
+    served = own_server(SEAMLESS_SPEED="0.1", SEAMLESS_AUTOSTART="0", SEAMLESS_DAILY_LOSS_LIMIT="1",
+                        SEAMLESS_VOLATILITY="1.0")
+    a, b = open_tabs(served.url, 2)
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+    assert events_frame(served.db, topics=["risk.daily_loss_breached"]).empty  # nothing before Start
+    button(a, "seamless-cmd-start").click()
+
+    seqs = wait_toast([a, b], r"^Daily loss limit breached #(?P<seq>\d+): loss [\d,.]+ over limit 1\.00",
+                      timeout_s=60)
+    breaches = journal(served.db, ["risk.daily_loss_breached"])
+    assert list(breaches["seq"]) == seqs, (breaches[["seq", "loss", "limit"]], seqs)
+    assert breaches.iloc[0]["loss"] > breaches.iloc[0]["limit"] == 1.0
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
+        expect(page.locator(".notyf__toast", has_text=f"#{seqs[0]}")).to_be_visible()  # stays until closed
+
+
+def test_halt_button_halts_trading_in_every_tab(own_server, open_tabs):
+    served = own_server(SEAMLESS_SPEED="0.01", SEAMLESS_MAX_RATE="2")  # a light page: the click is the point
+    a, b = open_tabs(served.url, 2)
+    halt = button(a, "seamless-cmd-halt")
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+    expect(halt).to_be_enabled()
+    # Every class the button's Panel element takes from now on (its loading state is a class).
+    host = a.locator(".seamless-cmd-halt")
+    host.evaluate("""(el) => {
+      window.__haltClasses = [el.className];
+      new MutationObserver(() => window.__haltClasses.push(el.className))
+        .observe(el, {attributes: true, attributeFilter: ['class']});
+    }""")
+    halt.click()
+
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
+    states = journal(served.db, ["risk.trading_state"], lambda df: (df["state"] == "HALTED").any())
+    halted = states[states["state"] == "HALTED"]
+    assert list(halted["by"]) == [LOCAL], halted[["seq", "state", "by", "reason"]]
+    seq = int(halted["seq"].iloc[0])
+    assert wait_toast([a, b], rf"^Trading HALTED #(?P<seq>{seq}) by {re.escape(LOCAL)}") == [seq]
+
+    # The click showed a loading state until the store had the command, then a notice.
+    a.wait_for_function("() => window.__toasts.includes('Halt trading: done')", timeout=T, polling=100)
+    assert "Halt trading: done" not in toasts(b)  # the notice is for whoever clicked
+    expect(host).not_to_have_class(re.compile(r"\bpn-loading\b"))
+    expect(halt).to_be_enabled()
+    classes = a.evaluate("() => window.__haltClasses")
+    assert any("pn-loading" in c for c in classes), classes
+
+
+def test_page_loads_with_live_data(live, open_tabs):
+    (page,) = open_tabs(live.url)
+    expect(page.locator(".seamless-runner-status")).to_have_attribute("data-value", "RUNNING")
+    expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+
+    show_tab(page, "Market")
+    quotes = page.locator(".seamless-quotes .tabulator-row")
+    for sym in SYMBOLS:  # a row per symbol, with a price
+        expect(quotes.filter(has_text=sym)).to_have_count(1)
+    data = table_data(page, "seamless-quotes")
+    assert sorted(data["symbol"]) == list(SYMBOLS), data
+    assert all(p > 0 for p in data["last"]), data
+    for sym, last in zip(data["symbol"], data["last"]):
+        expect(quotes.filter(has_text=sym)).to_contain_text(re.compile(r"\d+\.\d+"))
+    expect(page.locator(".seamless-marketview .seamless-fresh")).to_be_visible()
+
+    show_tab(page, "Events")
+    expect(page.locator(".seamless-events .tabulator-row").first).to_be_visible()
+    assert len(table_data(page, "seamless-events")["seq"]) > 0
+
+
+def test_a_closed_tab_leaves_nothing_behind(live, open_tabs, browser):
+    (a,) = open_tabs(live.url)
+    show_tab(a, "System")
+    # Earlier tests' tabs may still be closing: one session (this one) first.
+    expect(figure(a, "open sessions")).to_have_text("1")
+    subs = figure(a, "bus subscribers / state watchers")
+    expect(subs).to_have_text(re.compile(r"^\d+ / \d+$"))
+    one_tab = subs.inner_text()
+
+    (b,) = open_tabs(live.url)
+    expect(figure(a, "open sessions")).to_have_text("2")
+    assert subs.inner_text() == one_tab  # the hub is one subscription, whatever the tabs
+
+    b.context.close()
+    expect(figure(a, "open sessions")).to_have_text("1")
+    expect(subs).to_have_text(one_tab)
+
+
+def test_market_turns_stale_when_the_feed_stops(live, open_tabs):
+    (page,) = open_tabs(live.url)
+    market = page.locator(".seamless-marketview")
+    runner = page.locator(".seamless-runner-status")
+    show_tab(page, "Market")
+    expect(market.locator(".seamless-fresh")).to_be_visible()
+    show_tab(page, "Overview")  # where the controls are
+    button(page, "seamless-cmd-pause").click()
+    expect(runner).to_have_attribute("data-value", "PAUSED")
+    try:
+        show_tab(page, "Market")
+        expect(market.locator(".seamless-stale")).to_be_visible()
+        expect(market.locator(".seamless-stale")).to_contain_text("STALE")
+        expect(market.locator(".seamless-fresh")).to_have_count(0)
+    finally:  # the other tests on this server want the feed running
+        show_tab(page, "Overview")
+        button(page, "seamless-cmd-resume").click()
+    expect(runner).to_have_attribute("data-value", "RUNNING")
+    show_tab(page, "Market")
+    expect(market.locator(".seamless-fresh")).to_be_visible()
+    expect(market.locator(".seamless-stale")).to_have_count(0)
+    by = journal(live.db, ["runner.status"], lambda df: set(df["status"]) >= {"PAUSED"})
+    paused = by[by["status"] == "PAUSED"]
+    assert list(paused["by"]) == [LOCAL], paused
+
+
+MONEY_MOVING = ("seamless-ask-flatten", "seamless-ask-reset_breach", "seamless-cmd-resume_trading",
+                "seamless-cmd-start", "seamless-cmd-resume")
+RISK_REDUCING = ("seamless-cmd-halt", "seamless-cmd-pause", "seamless-cmd-stop")
+
+
+def test_a_remote_tab_may_not_move_money(live, open_tabs):
+    (remote,) = open_tabs(live.url, extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+    (local,) = open_tabs(live.url)
+    for css in MONEY_MOVING:
+        expect(button(remote, css)).to_be_disabled()
+        expect(button(local, css)).to_be_enabled()
+    for css in RISK_REDUCING:
+        expect(button(remote, css)).to_be_enabled()
+        expect(button(local, css)).to_be_enabled()
+    expect(remote.get_by_role("button", name="Flatten all…")).to_be_disabled()
+    expect(remote.get_by_role("button", name="Resume trading")).to_be_disabled()
+    expect(remote.get_by_role("button", name="Start")).to_be_disabled()
+    expect(remote.get_by_role("button", name="Halt trading")).to_be_enabled()
