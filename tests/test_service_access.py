@@ -42,6 +42,7 @@ def test_forwarded_request_without_user_may_only_reduce_risk(header):
     for command in SAFE:
         assert a.may(command), command
         a.check(command)
+    assert a.who == "remote@127.0.0.1 via proxy"  # the journal must not call a proxied client local
 
 
 @pytest.mark.parametrize("ip", ["192.168.1.20", "10.0.0.1", "2001:db8::1", "0.0.0.0", "unknown", None, ""])
@@ -57,7 +58,7 @@ def test_non_loopback_without_user_may_only_reduce_risk(ip):
         assert a.may(command)
         a.check(command)
     assert a.remote_ip == (ip or "unknown")
-    assert a.who == f"local@{ip or 'unknown'}"
+    assert a.who == f"remote@{ip or 'unknown'}"  # never journaled as local
 
 
 @pytest.mark.parametrize("ip, headers", [("203.0.113.9", {}), ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4"}),
@@ -74,7 +75,7 @@ def test_empty_user_is_no_user():
     a = Access.of("", "203.0.113.9", {})
     assert a.user is None
     assert not a.may("flatten")
-    assert a.who == "local@203.0.113.9"
+    assert a.who == "remote@203.0.113.9"
 
 
 def test_not_allowed_is_a_permission_error():

@@ -41,7 +41,11 @@ class Access:
     @property
     def who(self) -> str:
         """What the journal records as ``by``."""
-        return f"user:{self.user}" if self.user else f"local@{self.remote_ip}"
+        if self.user:
+            return f"user:{self.user}"
+        if self.local:
+            return f"local@{self.remote_ip}"
+        return f"remote@{self.remote_ip}" + (" via proxy" if self.forwarded else "")
 
     def may(self, command: str) -> bool:
         return command not in MONEY_MOVING or self.user is not None or self.local

@@ -88,6 +88,12 @@ class BaseView:
         """When what this view shows last changed (wall clock)."""
         return None
 
+    def prefill(self) -> None:
+        """Fill with the state as it is, before the page renders: a table's first rows then
+        come with the page, not as a re-sent value racing the table's build in the browser.
+        The loading state stays until the session's first push."""
+        self.update([])
+
     def refresh(self, events: list[Event]) -> None:
         self.update(events)
         if not self.filled:

@@ -10,6 +10,7 @@ from ..service import Access, Service
 from .alerts import ALERT_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
+from .guard import TableGuard
 from .market import MarketView
 from .overview import OverviewView
 from .reconciliation import ReconciliationView
@@ -19,11 +20,14 @@ from .system import SystemView
 def build_views(source, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
                 reconcile_interval: float = 30.0) -> list:
     """The dashboard's views over ``source`` (a Store, or a Follower of one)."""
-    return [OverviewView(source, controls),
-            MarketView(source, stale_after=stale_after),
-            ReconciliationView(source, controls, interval_s=reconcile_interval),
-            EventsView(source),
-            SystemView(source, hub)]
+    views = [OverviewView(source, controls),
+             MarketView(source, stale_after=stale_after),
+             ReconciliationView(source, controls, interval_s=reconcile_interval),
+             EventsView(source),
+             SystemView(source, hub)]
+    for v in views:
+        v.prefill()
+    return views
 
 
 class Dashboard:
@@ -45,9 +49,11 @@ class Dashboard:
         # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
         pn.state.on_session_destroyed(lambda _ctx: service.hub.detach(self.feed))
         pn.state.onload(self.feed.tick)  # the first fill, once the page is there
-        self.tabs = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=False, sizing_mode="stretch_width")
+        # dynamic: only the open tab's components exist in the browser, so hidden views cost
+        # no messages (their widgets still follow the state, server side, for when they open).
+        self.tabs = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=True, sizing_mode="stretch_width")
         who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
-        self.template = pn.template.FastListTemplate(title="Seamless", main=[who, self.tabs],
+        self.template = pn.template.FastListTemplate(title="Seamless", main=[TableGuard(), who, self.tabs],
                                                      header_background="#1f3a5f")
 
     def servable(self):

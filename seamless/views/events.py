@@ -35,6 +35,7 @@ class EventsView(BaseView):
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")
         self._last_seq = self._load_journal_tail(store)
+        self._built = False
         self.section(pn.Row(self.pattern, self.hide_quotes), self.tail)
 
     def _load_journal_tail(self, store) -> int:
@@ -72,7 +73,8 @@ class EventsView(BaseView):
         if fresh:
             self._last_seq = fresh[-1].seq
             self.ring.extend(fresh)
-        if not self.filled:
+        if not self._built:
+            self._built = True
             self._rebuild()
             return
         wanted = [e for e in fresh if self._wanted(e)][-self.show:]

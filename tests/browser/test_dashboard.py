@@ -1,9 +1,9 @@
 """The dashboard in real tabs: live data, pushed alerts, commands, closed tabs, staleness and
 who may move money — `panel serve app.py` driven by Debian's headless Chromium.
 
-Most tests share one server (module scope) whose feed runs all along; the loss-limit and halt
-tests change the account for good and get their own. Nothing here sleeps for a fixed time:
-the browser side waits with Playwright's ``expect`` / ``wait_for_function``, the journal
+Four tests share one server (module scope) whose feed runs all along; the fill, loss-limit
+and halt tests need a runner started by hand or change the account for good: they get their
+own. Nothing here sleeps for a fixed time: the browser side waits with Playwright's ``expect`` / ``wait_for_function``, the journal
 side polls another process's SQLite file up to a deadline.
 """
 from __future__ import annotations
@@ -289,7 +289,7 @@ def test_page_loads_with_live_data(live, open_tabs):
     assert len(table_data(page, "seamless-events")["seq"]) > 0
 
 
-def test_a_closed_tab_leaves_nothing_behind(live, open_tabs, browser):
+def test_a_closed_tab_leaves_nothing_behind(live, open_tabs):
     (a,) = open_tabs(live.url)
     show_tab(a, "System")
     # Earlier tests' tabs may still be closing: one session (this one) first.
