@@ -327,6 +327,44 @@ _SEEN_JS = "(seqs) => seqs.filter((s) => window.__seamlessToasts.has(s)).length"
 _TIMES_JS = "(seqs) => seqs.map((s) => window.__seamlessToasts.has(s) ? window.__seamlessToasts.get(s) : null)"
 
 
+class TradeDriver:
+    """Out-of-band trades at the paper broker, one every ``every_s``: the runner journals each
+    as a fill (critical) within its housekeeping round, so critical events come at a steady
+    rate instead of the strategy's bursts (its 60 orders a minute go out in the first second)."""
+
+    def __init__(self, broker_db: Path, symbols: tuple[str, ...] = ("AAPL", "MSFT", "GOOG", "IBM"),
+                 every_s: float = 1.0) -> None:
+        import threading
+        self.broker_db, self.symbols, self.every_s = broker_db, symbols, every_s
+        self.trades = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-trades", daemon=True)
+
+    def start(self) -> "TradeDriver":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from ..brokers import BrokerError, PaperBroker
+        broker = PaperBroker(self.broker_db)
+        try:
+            i = 0
+            while not self._stop.wait(self.every_s):
+                symbol = self.symbols[i % len(self.symbols)]
+                try:
+                    broker.trade(symbol, 1.0 if (i // len(self.symbols)) % 2 == 0 else -1.0)
+                    self.trades += 1
+                except BrokerError:  # no mark for it yet: the runner has not traded it
+                    pass
+                i += 1
+        finally:
+            broker.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
 def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duration_s: float, grace_s: float,
              work: Path, app: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """One server, ``tabs`` tabs: the latency of every (tab, critical event) committed once
@@ -345,6 +383,8 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
         for p in pages:
             wait_live(p, timeout_s=300.0)
         t_live = time.time()  # events committed from here on count, in every tab
+        from ..engine.runner import default_broker_db
+        driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
         _say(f"{tabs} tab(s) live in {t_live - t0:.1f} s; collecting >= {min_events} critical events")
         while True:
             time.sleep(1.0)
@@ -354,6 +394,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
             n = sum(1 for _, ts in follower.poll() if ts >= t_live)
             if (elapsed >= duration_s and n >= min_events) or elapsed >= max_duration_s:
                 break
+        driver.stop()
         t_cut = time.time()
         expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
         seqs = sorted(expected)
@@ -383,7 +424,9 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     return {"p50": _pct(lat, 0.5), "p99": _pct(lat, 0.99), "samples": len(lat), "events": len(seqs),
             "missed": len(seqs) * tabs - len(lat), "fanout": fan,
             "run_s": round(t_cut - t_live, 1), "sessions_max": stats.get("sessions_max"),
-            "live_s": round(t_live - t0, 1)}
+            "live_s": round(t_live - t0, 1),
+            "server_push": stats.get("push_ms") or {}, "flush": stats.get("flush_ms") or {},
+            "publish": stats.get("publish_ms") or {}}
 
 
 def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, directory: str | None = None,
@@ -418,6 +461,11 @@ def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, direc
             out[f"tabs_live_s_{n}tabs"] = r["live_s"]
             out[f"fanout_ms_per_event_{n}tabs"] = r2(r["fanout"])
             out[f"sessions_max_{n}tabs"] = r["sessions_max"]
+            # Server side only: commit -> alert applied in the session; one session's update.
+            out[f"server_push_p50_ms_{n}tabs"] = r2(r["server_push"].get("p50_ms"))
+            out[f"server_push_p99_ms_{n}tabs"] = r2(r["server_push"].get("p99_ms"))
+            out[f"session_update_p99_ms_{n}tabs"] = r2(r["flush"].get("p99_ms"))
+            out[f"commit_to_hub_p50_ms_{n}tabs"] = r2(r["publish"].get("p50_ms"))
             if r["fanout"] is not None:
                 fans.append(r["fanout"])
             _say(f"{n} tab(s): " + ", ".join(f"{k}={v}" for k, v in out.items() if k.endswith(f"_{n}tabs")))

@@ -28,6 +28,7 @@ class Hub:
         self.fanout = LatencyReservoir()  # writer time per event, seconds
         self.push = LatencyReservoir()  # commit -> applied in a session, for critical alerts
         self.flush = LatencyReservoir()  # server time to apply one burst to one session
+        self.publish = LatencyReservoir()  # commit stamp -> reaching the hub, critical events
         self.events = 0
         self.fanout_total_s = 0.0
         self.sessions_max = 0
@@ -50,6 +51,8 @@ class Hub:
 
     def _on_event(self, ev: Event) -> None:
         t0 = time.perf_counter()
+        if ev.critical:
+            self.publish.add(time.time() - ev.ts)
         for feed in self._feeds:
             try:
                 feed.offer(ev)
@@ -77,7 +80,8 @@ class Hub:
                 "failed_sessions": self.failed_sessions,
                 "fanout_ms_per_event": {"mean": self.fanout_total_s * 1e3 / self.events if self.events else None,
                                         "p50": fan["p50_ms"], "p99": fan["p99_ms"]},
-                "push_ms": self.push.percentiles_ms(), "flush_ms": self.flush.percentiles_ms()}
+                "push_ms": self.push.percentiles_ms(), "flush_ms": self.flush.percentiles_ms(),
+                "publish_ms": self.publish.percentiles_ms()}
 
     def close(self) -> None:
         self._sub.cancel()

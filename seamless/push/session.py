@@ -27,6 +27,7 @@ class View(Protocol):
     """What the push needs from a view (see :mod:`seamless.views.base`)."""
     topics: tuple[str, ...]  # fnmatch patterns of the events that change what it shows
     wants_events: bool  # True: :meth:`refresh` also gets the events since the last one
+    shown: bool  # False while its tab is closed: it stays dirty and costs nothing until shown
 
     def refresh(self, events: list[Event]) -> None: ...
 
@@ -94,6 +95,19 @@ class SessionFeed:
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
 
+    def show(self, view: View) -> None:
+        """``view``'s tab opened: bring it up to date now (it was left dirty while hidden)."""
+        view.shown = True
+        with self._lock:
+            if self.closed:
+                return
+            self._dirty.add(view)
+            self._urgent.add(view)
+            if self._scheduled == "tick":
+                return
+            self._scheduled = "tick"
+        self.doc.add_next_tick_callback(self._flush)
+
     def tick(self) -> None:
         """Ages move on without events: refresh every view's age and stale badge."""
         with self._lock:
@@ -134,7 +148,7 @@ class SessionFeed:
         with self._lock:
             if self.closed:
                 return
-            due = [v for v in self.views if v in self._dirty and
+            due = [v for v in self.views if v in self._dirty and getattr(v, "shown", True) and
                    (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)]
             events = {v: list(self._events[v]) for v in due if v in self._events}
             for v in due:
@@ -146,29 +160,33 @@ class SessionFeed:
             aging, self._aging = self._aging, False
             self._scheduled = None
         wall = time.time()
+        if alerts:  # first, in a message of their own: the views' updates must not delay them
+            with self._batch():
+                for ev in alerts:
+                    self._guard(self.notify, ev)
+            if self.on_push is not None:
+                for ev in alerts:
+                    self.on_push(time.time() - ev.ts)
         with self._batch():
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
                 self._last[v] = now
             if aging:  # once a second (the heartbeat) and at the first flush
                 for v in self.views:
-                    self._guard(v.show_age, wall)
-            for ev in alerts:
-                self._guard(self.notify, ev)
+                    if getattr(v, "shown", True):
+                        self._guard(v.show_age, wall)
         self.flushes += 1
         if self.on_flush is not None:
             self.on_flush(time.monotonic() - now)
-        if self.on_push is not None:
-            for ev in alerts:
-                self.on_push(time.time() - ev.ts)
         self._schedule_rest(now)
 
     def _schedule_rest(self, now: float) -> None:
         """Views held back by the rate limit go out when their interval is up."""
         with self._lock:
-            if self.closed or self._scheduled is not None or not self._dirty:
+            waiting = [v for v in self._dirty if getattr(v, "shown", True)]
+            if self.closed or self._scheduled is not None or not waiting:
                 return
-            wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in self._dirty)
+            wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in waiting)
             self._scheduled = "timer"
         self.doc.add_timeout_callback(self._timer, max(1, math.ceil(wait * 1000)))
 

@@ -7,12 +7,12 @@ ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "
                 "reconcile.mismatch")
 
 
-def alert(notifications, ev: Event) -> None:
-    """Show ``ev`` in one session (``notifications`` is that session's ``pn.state.notifications``)."""
-    if notifications is None:
+def alert(toasts, ev: Event) -> None:
+    """Show ``ev`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
+    if toasts is None:
         return
     kind, text, duration = describe(ev)
-    getattr(notifications, kind)(text, duration=duration)
+    toasts.show(kind, text, duration)
 
 
 def describe(ev: Event) -> tuple[str, str, int]:

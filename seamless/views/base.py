@@ -74,6 +74,7 @@ class BaseView:
     """A dashboard section: ``panel`` to lay out, ``refresh`` when what it shows changed."""
 
     title = ""
+    shown = True  # the dashboard clears it while the view's tab is closed
     topics: tuple[str, ...] = ()
     wants_events = False
     stale_after: float | None = None
@@ -113,6 +114,13 @@ class BaseView:
         self.panel = pn.Column(header, *objects, loading=True, sizing_mode="stretch_width",
                                css_classes=[f"seamless-{type(self).__name__.lower()}"])
         return self.panel
+
+
+def unsynced_ranges(fig) -> None:
+    """A streaming plot's auto-ranges move in the browser with every point; synced back, each
+    move is a message to the server (measured: ~16 a second per tab). Nobody reads them here."""
+    for r in (fig.x_range, fig.y_range):
+        r.syncable = False
 
 
 def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> pn.widgets.Tabulator:

@@ -18,8 +18,8 @@ from .base import on_loop
 
 
 class Controls:
-    def __init__(self, service: Service, access: Access, doc, notifications) -> None:
-        self.service, self.access, self.doc, self.notifications = service, access, doc, notifications
+    def __init__(self, service: Service, access: Access, doc, toasts) -> None:
+        self.service, self.access, self.doc, self.toasts = service, access, doc, toasts
         self.buttons: dict[str, pn.widgets.Button] = {}
         runner = pn.Row(
             self._button("Start", "start", "success"),
@@ -76,7 +76,7 @@ class Controls:
         try:
             future = self.service.command(command, self.access, **kwargs)
         except NotAllowed as e:
-            self.notifications.error(str(e), duration=8000)
+            self.toasts.error(str(e), duration=8000)
             return None
         widget.loading = True
         future.add_done_callback(lambda f: on_loop(self.doc, partial(self._done, f, widget, label)))
@@ -86,6 +86,6 @@ class Controls:
         widget.loading = False
         error = future.exception()
         if error is not None:
-            self.notifications.error(f"{label} failed: {error}", duration=8000)
+            self.toasts.error(f"{label} failed: {error}", duration=8000)
         else:
-            self.notifications.info(f"{label}: done", duration=3000)
+            self.toasts.info(f"{label}: done", duration=3000)

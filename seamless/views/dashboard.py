@@ -11,6 +11,7 @@ from .alerts import ALERT_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
 from .guard import TableGuard
+from .toasts import Toasts
 from .market import MarketView
 from .overview import OverviewView
 from .reconciliation import ReconciliationView
@@ -37,24 +38,40 @@ class Dashboard:
         doc = pn.state.curdoc
         self.service = service
         self.access = access or Access.of_session()
-        notifications = pn.state.notifications  # per session: captured here, used from the loop
+        self.toasts = Toasts()  # this session's: alerts and command results
         store, cfg = service.store, service.config
-        self.controls = Controls(service, self.access, doc, notifications)
+        self.controls = Controls(service, self.access, doc, self.toasts)
         self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
                                  reconcile_interval=cfg.reconcile_interval)
-        self.feed = SessionFeed(doc, self.views, notify=partial(alert, notifications), alert_topics=ALERT_TOPICS,
+        self.feed = SessionFeed(doc, self.views, notify=partial(alert, self.toasts), alert_topics=ALERT_TOPICS,
                                 max_rate=cfg.max_rate, on_push=service.hub.push.add,
                                 on_flush=service.hub.flush.add)
-        service.hub.attach(self.feed)
+        # Pushed from when the page is live: an alert queued before the browser is connected
+        # would show only with the next one, late. The first flush fills every view.
+        pn.state.onload(self._go_live)
         # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
         pn.state.on_session_destroyed(lambda _ctx: service.hub.detach(self.feed))
-        pn.state.onload(self.feed.tick)  # the first fill, once the page is there
         # dynamic: only the open tab's components exist in the browser, so hidden views cost
         # no messages (their widgets still follow the state, server side, for when they open).
         self.tabs = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=True, sizing_mode="stretch_width")
+        for i, v in enumerate(self.views):
+            v.shown = i == self.tabs.active
+        self.tabs.param.watch(self._on_tab, "active")
         who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
-        self.template = pn.template.FastListTemplate(title="Seamless", main=[TableGuard(), who, self.tabs],
+        self.template = pn.template.FastListTemplate(title="Seamless", main=[TableGuard(), self.toasts, who, self.tabs],
                                                      header_background="#1f3a5f")
+
+    def _on_tab(self, event) -> None:
+        """Only the open tab's view is kept up to date; another one catches up when opened."""
+        for i, v in enumerate(self.views):
+            if i != event.new:
+                v.shown = False
+        self.feed.show(self.views[event.new])
+
+    def _go_live(self) -> None:
+        if not self.feed.closed:
+            self.service.hub.attach(self.feed)
+            self.feed.tick()
 
     def servable(self):
         return self.template.servable()

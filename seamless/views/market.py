@@ -7,7 +7,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..events import Event
-from .base import BaseView, clock, sync_table, table
+from .base import BaseView, unsynced_ranges, clock, sync_table, table
 
 
 class MarketView(BaseView):
@@ -26,6 +26,7 @@ class MarketView(BaseView):
         self.spark_points = spark_points
         self.sparks: dict[str, ColumnDataSource] = {}
         self._spark_last: dict[str, int] = {}
+        self._seen: dict[str, int | None] = {}
         self.spark_row = pn.FlexBox(sizing_mode="stretch_width")
         self.section(self.spark_row, self.quotes,
                      pn.pane.Markdown("**Signals**", margin=(0, 10)), self.signals,
@@ -40,6 +41,7 @@ class MarketView(BaseView):
             src = self.sparks[symbol] = ColumnDataSource({"t": [], "last": []})
             fig = figure(height=90, width=220, toolbar_location=None, title=symbol, x_axis_type="datetime")
             fig.line("t", "last", source=src, line_width=1.5)
+            unsynced_ranges(fig)
             fig.xaxis.visible = fig.yaxis.visible = False
             fig.grid.visible = False
             self.spark_row.append(pn.pane.Bokeh(fig))
@@ -57,10 +59,20 @@ class MarketView(BaseView):
                                         rollover=self.spark_points)
         self._quote_rows = now_rows
         self._show_quote_ages()
+        if self._seen.get("signals") != self.state.signals.seq:
+            self._seen["signals"] = self.state.signals.seq
+            self._signals()
+        if self._seen.get("monitors") != self.state.monitors.seq:
+            self._seen["monitors"] = self.state.monitors.seq
+            self._monitors()
+
+    def _signals(self) -> None:
         sig = [{"key": k, "strategy": s.strategy, "symbol": s.symbol, "direction": s.direction,
                 "strength": s.strength, "price": s.price, "reason": s.reason, "time": clock(s.updated_at)}
                for k, s in sorted(self.state.signals.latest.items())]
         sync_table(self.signals, pd.DataFrame(sig, columns=list(self.signals.value.columns)), "key")
+
+    def _monitors(self) -> None:
         mons = [{"monitor": m.monitor_id, "symbol": m.symbol, "kind": m.kind, "trigger": m.trigger,
                  "high_water": m.high_water, "status": m.status}
                 for m in sorted(self.state.monitors.by_id.values(), key=lambda m: m.monitor_id)]

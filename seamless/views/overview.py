@@ -8,7 +8,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..events import Event
-from .base import BaseView, clock, money, append_rows, sync_table, table
+from .base import BaseView, unsynced_ranges, clock, money, append_rows, sync_table, table
 
 _STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
 _RUNNER_COLORS = {"RUNNING": "#1e8449", "PAUSED": "#b9770e", "HALTED": "#c0392b", "ERROR": "#c0392b",
@@ -36,6 +36,7 @@ class OverviewView(BaseView):
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
                      title="Equity")
         fig.line("t", "equity", source=self.equity_source, line_width=2)
+        unsynced_ranges(fig)
         self.equity_plot = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
         self._last_equity: tuple[float, float] | None = None
         self.positions = table(["symbol", "qty:f", "avg_price:f", "mark:f", "unrealized:f", "realized:f"],
@@ -47,6 +48,7 @@ class OverviewView(BaseView):
                            sorters=[{"field": "seq", "dir": "desc"}],
                            css_classes=["seamless-fills"], height=200)
         self._fill_keys: set[str] = set()
+        self._seen: dict[str, int | None] = {}  # part -> seq last shown
         if controls is not None:
             self.positions.on_click(self._on_click)
         self.controls = controls
@@ -59,6 +61,13 @@ class OverviewView(BaseView):
             pn.pane.Markdown("**Open orders**", margin=(0, 10)), self.orders,
             pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fills,
         )
+
+    def _moved(self, part: str) -> bool:
+        seq = getattr(self.state, part).seq
+        if self._seen.get(part) == seq:
+            return False
+        self._seen[part] = seq
+        return True
 
     def _on_click(self, event) -> None:
         if event.column == "close" and self.controls is not None:
@@ -97,9 +106,12 @@ class OverviewView(BaseView):
             self._last_equity = (acct.updated_at, acct.equity)
             self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
                                       rollover=self.equity_points)
-        self._positions()
-        self._orders()
-        self._fills()
+        # Each table only when its part moved: a quote moves marks, not orders or fills.
+        if self._moved("positions"):
+            self._positions()
+        if self._moved("orders"):
+            self._orders()
+            self._fills()
 
     def _positions(self) -> None:
         rows = []

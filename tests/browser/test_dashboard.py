@@ -351,3 +351,20 @@ def test_a_remote_tab_may_not_move_money(live, open_tabs):
     expect(remote.get_by_role("button", name="Resume trading")).to_be_disabled()
     expect(remote.get_by_role("button", name="Start")).to_be_disabled()
     expect(remote.get_by_role("button", name="Halt trading")).to_be_enabled()
+
+
+def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, open_tabs):
+    (page,) = open_tabs(live.url)
+    show_tab(page, "Reconciliation")
+    before = len(journal(live.db, ["reconcile.started"]))  # the startup run at least
+    button(page, "seamless-cmd-reconcile").click()
+    runs = journal(live.db, ["reconcile.started"], lambda df: len(df) > before, what="a manual run")
+    mine = runs[runs["by"] == LOCAL]
+    assert len(mine) == 1, runs[["seq", "by"]]
+    run_id = mine["run_id"].iloc[-1]
+    done = journal(live.db, ["reconcile.completed"], lambda df: run_id in set(df["run_id"]),
+                   what="the run to complete")
+    assert bool(done[done["run_id"] == run_id]["ok"].iloc[0]) is True  # the paper broker agrees
+    view = page.locator(".seamless-reconciliationview")
+    expect(view.locator(".seamless-runs")).to_contain_text(run_id)  # the view lists the run
+    expect(page.locator(".notyf__message", has_text="Reconcile now: done")).to_be_visible()
