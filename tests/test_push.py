@@ -239,6 +239,9 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     feed.offer(ev)
     assert len(doc.ticks) == 1, "a critical event must schedule a next-tick flush even with a timer pending"
     doc.run_ticks()
+    assert alerts == [ev] and risk.refreshes == [], "the alert goes first, alone"
+    assert len(doc.ticks) == 1, "the views are queued right behind it"
+    doc.run_ticks()
     assert len(risk.refreshes) == 1 and risk.seen == ["HALTED"]
     assert quotes.refreshes == []  # still throttled: the critical event did not touch it
     assert alerts == [ev]
@@ -249,6 +252,7 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     assert len(doc.ticks) == 1
     doc.run_ticks()
     assert alerts == [ev, ev2]
+    doc.run_ticks()
     assert len(risk.refreshes) == 2
     # the throttled quote still goes out by its timer once its interval is up
     clock.t += 0.1
@@ -491,3 +495,35 @@ def test_hub_subscribes_synchronously(store, clock):
         assert len(doc.ticks) == 1 and hub.events == 1
     finally:
         hub.close()
+
+
+def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, clock):
+    """One loop serves every session: views (heavy) queue behind all alerts (light)."""
+    order: list[str] = []
+
+    class Loop:  # one shared FIFO, as the server's event loop is
+        def __init__(self):
+            self.queue = []
+
+        def add_next_tick_callback(self, fn):
+            self.queue.append(fn)
+
+        def add_timeout_callback(self, fn, ms):
+            pass
+
+        def run(self):
+            while self.queue:
+                self.queue.pop(0)()
+
+    loop = Loop()
+    feeds = []
+    for name in ("a", "b"):
+        view = FakeView(name, ["risk.*"])
+        view.refresh = (lambda n: lambda events: order.append(f"view {n}"))(name)
+        feeds.append(SessionFeed(loop, [view], notify=(lambda n: lambda ev: order.append(f"alert {n}"))(name),
+                                 alert_topics=("risk.trading_state",)))
+    ev = store.commit(halted("x"))
+    for f in feeds:
+        f.offer(ev)
+    loop.run()
+    assert order == ["alert a", "alert b", "view a", "view b"], order

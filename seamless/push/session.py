@@ -141,9 +141,11 @@ class SessionFeed:
 
     def flush_now(self) -> None:
         """Apply what is pending at once, on this thread (a notebook kernel, a test)."""
-        self._flush()
+        self._flush(views_later=False)
 
-    def _flush(self) -> None:
+    def _flush(self, views_later: bool = True) -> None:
+        if self._send_alerts(views_later):
+            return  # the views follow in a later callback
         now = time.monotonic()
         with self._lock:
             if self.closed:
@@ -156,17 +158,9 @@ class SessionFeed:
                 self._urgent.discard(v)
                 if v in self._events:
                     self._events[v].clear()
-            alerts, self._alerts = self._alerts, []
             aging, self._aging = self._aging, False
             self._scheduled = None
         wall = time.time()
-        if alerts:  # first, in a message of their own: the views' updates must not delay them
-            with self._batch():
-                for ev in alerts:
-                    self._guard(self.notify, ev)
-            if self.on_push is not None:
-                for ev in alerts:
-                    self.on_push(time.time() - ev.ts)
         with self._batch():
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
@@ -179,6 +173,26 @@ class SessionFeed:
         if self.on_flush is not None:
             self.on_flush(time.monotonic() - now)
         self._schedule_rest(now)
+
+    def _send_alerts(self, views_later: bool = True) -> bool:
+        """Alerts go first, in a message of their own; if views are waiting too, they are
+        queued behind, at the end of the loop's queue, so that every session's alerts go out
+        before any session's (much heavier) view updates. True when views were queued."""
+        with self._lock:
+            if self.closed or not self._alerts:
+                return False
+            alerts, self._alerts = self._alerts, []
+            requeue = views_later and bool(self._dirty or self._aging)
+            self._scheduled = "tick" if requeue else None
+        with self._batch():
+            for ev in alerts:
+                self._guard(self.notify, ev)
+        if self.on_push is not None:
+            for ev in alerts:
+                self.on_push(time.time() - ev.ts)
+        if requeue:
+            self.doc.add_next_tick_callback(self._flush)
+        return requeue
 
     def _schedule_rest(self, now: float) -> None:
         """Views held back by the rate limit go out when their interval is up."""
