@@ -38,12 +38,14 @@ for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
 class Toasts(pn.reactive.ReactiveHTML):
     """``info``/``success``/``warning``/``error(text, duration=ms)``; 0 stays until closed."""
 
+    # Several toasts set in one message (a burst of fills) arrive as the last value only: the
+    # list must hold the whole burst, or toasts for critical events would be lost.
     recent = param.String("[]", doc="The last toasts as JSON [id, kind, text, duration]")
 
     _template = '<div id="seamless_toasts" style="display:none"></div>'
     _scripts = {"render": _RENDER, "recent": _SHOW}
 
-    def __init__(self, keep: int = 20, **params) -> None:
+    def __init__(self, keep: int = 100, **params) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
         self._keep = keep
         self._items: list[list] = []
