@@ -59,7 +59,6 @@ class SessionFeed:
         self._scheduled: str | None = None  # None, "tick" (next tick) or "timer" (throttled)
         self._last: dict[View, float] = {}
         self.closed = False
-        self.flushes = 0
         self.errors = 0
 
     # -- any thread ------------------------------------------------------------------------------
@@ -169,7 +168,6 @@ class SessionFeed:
                 for v in self.views:
                     if getattr(v, "shown", True):
                         self._guard(v.show_age, wall)
-        self.flushes += 1
         if self.on_flush is not None:
             self.on_flush(time.monotonic() - now)
         self._schedule_rest(now)

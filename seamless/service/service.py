@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 from ..brokers import PaperBroker
 from ..engine.risk import RiskLimits
+from ..events import TradingStateChanged
 from ..engine.runner import Runner, default_broker_db, resume_prices, resume_ts, strategies_for
 from ..feeds import Feed, ReplayFeed, SimFeed
 from ..feeds.sim import DEFAULT_START_TS
@@ -126,8 +127,7 @@ class Service:
         runner = self.runner
         if runner is not None:
             runner.halt(by=by)
-        else:
-            from ..events import TradingStateChanged
+        else:  # no runner: the state still says so, through the store
             self.store.commit(TradingStateChanged(state="HALTED", reason="halted by hand", by=by))
 
     def _cmd_resume_trading(self, by: str) -> None:

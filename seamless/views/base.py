@@ -52,7 +52,6 @@ class AgeBadge:
     def __init__(self, stale_after: float | None) -> None:
         self.stale_after = stale_after
         self.pane = pn.pane.HTML(self._html(None, False), css_classes=["seamless-age"], margin=(0, 10))
-        self.stale = False
 
     @staticmethod
     def _html(age: float | None, stale: bool) -> str:
@@ -67,7 +66,6 @@ class AgeBadge:
         html = self._html(age, stale)
         if html != self.pane.object:
             self.pane.object = html
-        self.stale = stale
 
 
 class BaseView:
@@ -84,10 +82,19 @@ class BaseView:
         self.state = store.state
         self.badge = AgeBadge(self.stale_after)
         self.filled = False
+        self._seen: dict[str, int] = {}  # part -> seq last shown
 
     def updated_at(self) -> float | None:
         """When what this view shows last changed (wall clock)."""
         return None
+
+    def moved(self, part: str) -> bool:
+        """True once per change of state part ``part``: a table need not be rebuilt otherwise."""
+        seq = getattr(self.state, part).seq
+        if self._seen.get(part) == seq:
+            return False
+        self._seen[part] = seq
+        return True
 
     def prefill(self) -> None:
         """Fill with the state as it is, before the page renders: a table's first rows then

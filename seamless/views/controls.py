@@ -35,21 +35,22 @@ class Controls:
             sizing_mode="stretch_width")
         self.panel = pn.Column(runner, trading, sizing_mode="stretch_width", css_classes=["seamless-controls"])
 
-    def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
+    def _gated(self, label: str, command: str, button_type: str, css: str) -> pn.widgets.Button:
+        """A button disabled for a session that may not run ``command`` (saying why)."""
         allowed = self.access.may(command)
-        b = pn.widgets.Button(name=label, button_type=button_type, disabled=not allowed,
-                              description=None if allowed else "log in to use this: it moves money",
-                              css_classes=[f"seamless-cmd-{command}"])
+        return pn.widgets.Button(name=label, button_type=button_type, disabled=not allowed,
+                                 description=None if allowed else "log in to use this: it moves money",
+                                 css_classes=[css])
+
+    def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
+        b = self._gated(label, command, button_type, f"seamless-cmd-{command}")
         b.on_click(lambda _e: self.run(command, b, label))
         self.buttons[command] = b
         return b
 
     def _confirmed(self, label: str, command: str, question: str) -> pn.Column:
         """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
-        allowed = self.access.may(command)
-        ask = pn.widgets.Button(name=f"{label}…", button_type="danger", disabled=not allowed,
-                                description=None if allowed else "log in to use this: it moves money",
-                                css_classes=[f"seamless-ask-{command}"])
+        ask = self._gated(f"{label}…", command, "danger", f"seamless-ask-{command}")
         confirm = pn.widgets.Button(name=f"Confirm: {label.lower()}", button_type="danger",
                                     css_classes=[f"seamless-cmd-{command}"])
         cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])

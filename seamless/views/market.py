@@ -1,6 +1,8 @@
 """Market: live quotes with a sparkline per symbol, the latest signals, active monitors."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import panel as pn
 from bokeh.models import ColumnDataSource
@@ -26,7 +28,6 @@ class MarketView(BaseView):
         self.spark_points = spark_points
         self.sparks: dict[str, ColumnDataSource] = {}
         self._spark_last: dict[str, int] = {}
-        self._seen: dict[str, int | None] = {}
         self.spark_row = pn.FlexBox(sizing_mode="stretch_width")
         self.section(self.spark_row, self.quotes,
                      pn.pane.Markdown("**Signals**", margin=(0, 10)), self.signals,
@@ -48,22 +49,15 @@ class MarketView(BaseView):
         return src
 
     def update(self, events: list[Event]) -> None:
-        quotes = self.state.market.quotes
-        now_rows = []
-        for sym, q in sorted(quotes.items()):
-            now_rows.append({"symbol": sym, "last": q.last, "bid": q.bid, "ask": q.ask,
-                             "exchange_time": clock(q.exchange_ts), "age_s": None})
+        for sym, q in sorted(self.state.market.quotes.items()):
             if self._spark_last.get(sym) != q.seq:  # one point per refresh: the latest price
                 self._spark_last[sym] = q.seq
                 self._spark(sym).stream({"t": [(q.exchange_ts or q.updated_at) * 1000], "last": [q.last]},
                                         rollover=self.spark_points)
-        self._quote_rows = now_rows
-        self._show_quote_ages()
-        if self._seen.get("signals") != self.state.signals.seq:
-            self._seen["signals"] = self.state.signals.seq
+        self._quotes(time.time())
+        if self.moved("signals"):
             self._signals()
-        if self._seen.get("monitors") != self.state.monitors.seq:
-            self._seen["monitors"] = self.state.monitors.seq
+        if self.moved("monitors"):
             self._monitors()
 
     def _signals(self) -> None:
@@ -78,13 +72,11 @@ class MarketView(BaseView):
                 for m in sorted(self.state.monitors.by_id.values(), key=lambda m: m.monitor_id)]
         sync_table(self.monitors, pd.DataFrame(mons, columns=list(self.monitors.value.columns)), "monitor")
 
-    def _show_quote_ages(self) -> None:
-        import time
-        now = time.time()
-        quotes = self.state.market.quotes
-        rows = [dict(r, age_s=int(now - quotes[r["symbol"]].updated_at)) for r in getattr(self, "_quote_rows", [])]
+    def _quotes(self, now: float) -> None:
+        rows = [{"symbol": sym, "last": q.last, "bid": q.bid, "ask": q.ask, "exchange_time": clock(q.exchange_ts),
+                 "age_s": int(now - q.updated_at)} for sym, q in sorted(self.state.market.quotes.items())]
         sync_table(self.quotes, pd.DataFrame(rows, columns=list(self.quotes.value.columns)), "symbol")
 
     def show_age(self, now: float) -> None:
         super().show_age(now)
-        self._show_quote_ages()
+        self._quotes(now)  # per-symbol ages: one symbol's feed can stop alone

@@ -48,7 +48,6 @@ class OverviewView(BaseView):
                            sorters=[{"field": "seq", "dir": "desc"}],
                            css_classes=["seamless-fills"], height=200)
         self._fill_keys: set[str] = set()
-        self._seen: dict[str, int | None] = {}  # part -> seq last shown
         if controls is not None:
             self.positions.on_click(self._on_click)
         self.controls = controls
@@ -61,13 +60,6 @@ class OverviewView(BaseView):
             pn.pane.Markdown("**Open orders**", margin=(0, 10)), self.orders,
             pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fills,
         )
-
-    def _moved(self, part: str) -> bool:
-        seq = getattr(self.state, part).seq
-        if self._seen.get(part) == seq:
-            return False
-        self._seen[part] = seq
-        return True
 
     def _on_click(self, event) -> None:
         if event.column == "close" and self.controls is not None:
@@ -107,9 +99,9 @@ class OverviewView(BaseView):
             self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
                                       rollover=self.equity_points)
         # Each table only when its part moved: a quote moves marks, not orders or fills.
-        if self._moved("positions"):
+        if self.moved("positions"):
             self._positions()
-        if self._moved("orders"):
+        if self.moved("orders"):
             self._orders()
             self._fills()
 
