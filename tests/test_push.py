@@ -8,6 +8,8 @@ one (only inside seamless.push.session), so the throttle is decided by the test,
 how fast the machine is."""
 from __future__ import annotations
 
+import contextlib
+import threading
 import time as _time
 import types
 
@@ -32,6 +34,9 @@ class FakeDoc:
 
     def add_timeout_callback(self, fn, ms):
         self.timeouts.append((fn, ms))
+
+    def batch(self):
+        return contextlib.nullcontext()
 
     def run_ticks(self) -> int:
         """Run (and forget) the pending next-tick callbacks; how many ran."""
@@ -511,6 +516,9 @@ def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, cl
         def add_timeout_callback(self, fn, ms):
             pass
 
+        def batch(self):
+            return contextlib.nullcontext()
+
         def run(self):
             while self.queue:
                 self.queue.pop(0)()
@@ -527,3 +535,58 @@ def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, cl
         f.offer(ev)
     loop.run()
     assert order == ["alert a", "alert b", "view a", "view b"], order
+
+
+@pytest.fixture
+def server_loop():
+    """A tornado IOLoop running in its own thread, as the server's is."""
+    from tornado.ioloop import IOLoop
+    ready, box = threading.Event(), {}
+
+    def run():
+        box["loop"] = IOLoop()
+        ready.set()
+        box["loop"].start()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    yield box["loop"]
+    box["loop"].add_callback(box["loop"].stop)
+    t.join(10)
+
+
+def test_an_offer_while_the_document_is_held_still_flushes(store, server_loop):
+    """Regression: scheduled through Bokeh, a callback added from the writer's thread while
+    the loop held the document became a held event, which Panel clears without a lock: the
+    session stalled for good after a burst of fills. Scheduled on the loop, it runs held or not."""
+    from bokeh.document import Document
+    from seamless.push import ServerDoc
+    document = Document()
+    doc = ServerDoc(document, server_loop)
+    refreshed = threading.Event()
+    view = FakeView("r", ["risk.*"])
+    view.refresh = lambda events: refreshed.set()
+    feed = SessionFeed(doc, [view])
+    document.hold("combine")  # as Panel's hold() does around a batch of updates
+    ev = store.commit(halted())
+    writer = threading.Thread(target=feed.offer, args=(ev,))
+    writer.start()
+    writer.join(10)
+    assert refreshed.wait(10), "the flush never ran while the document was held"
+    assert document.callbacks._held_events == [], "the callback went through the document's events"
+
+
+def test_a_closed_server_doc_runs_nothing(server_loop):
+    from bokeh.document import Document
+    from seamless.push import ServerDoc
+    doc = ServerDoc(Document(), server_loop)
+    ran, first, done = [], threading.Event(), threading.Event()
+    doc.add_next_tick_callback(lambda: (ran.append("open"), first.set()))
+    assert first.wait(10)
+    doc.add_timeout_callback(lambda: ran.append("queued, then closed"), 1)
+    doc.close()
+    doc.add_next_tick_callback(lambda: ran.append("after close"))
+    server_loop.add_callback(server_loop.call_later, 0.05, done.set)  # after both (call_later is loop-only)
+    assert done.wait(10)
+    assert ran == ["open"]

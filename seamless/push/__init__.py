@@ -1,5 +1,6 @@
 """Pushing state to browser sessions: the server-wide hub and each session's feed."""
+from .docs import KernelDoc, ServerDoc, SessionDoc
 from .hub import Hub
 from .session import SessionFeed, View
 
-__all__ = ["Hub", "SessionFeed", "View"]
+__all__ = ["Hub", "KernelDoc", "ServerDoc", "SessionDoc", "SessionFeed", "View"]

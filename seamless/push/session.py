@@ -10,7 +10,6 @@ times a second, unless a critical event touched it: that goes out at once.
 from __future__ import annotations
 
 import collections
-import contextlib
 import fnmatch
 import logging
 import math
@@ -19,6 +18,7 @@ import time
 from typing import Callable, Iterable, Protocol
 
 from ..events import Event
+from .docs import SessionDoc
 
 log = logging.getLogger("seamless.push")
 
@@ -37,7 +37,7 @@ class View(Protocol):
 class SessionFeed:
     """Feeds one session's views. ``offer`` and ``tick`` may be called from any thread."""
 
-    def __init__(self, doc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
+    def __init__(self, doc: SessionDoc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
                  alert_topics: Iterable[str] = (), max_rate: float = 10.0, max_events: int = 500,
                  on_push: Callable[[float], None] | None = None,
                  on_flush: Callable[[float], None] | None = None) -> None:
@@ -126,18 +126,6 @@ class SessionFeed:
 
     # -- the server's loop ---------------------------------------------------------------------
 
-    def _batch(self):
-        """One message per flush on a server document; a kernel's comms send as they go."""
-        from bokeh.document import Document
-        if not isinstance(self.doc, Document):
-            return contextlib.nullcontext()
-        from panel.io.document import hold
-        from panel.io.state import set_curdoc
-        stack = contextlib.ExitStack()
-        stack.enter_context(set_curdoc(self.doc))
-        stack.enter_context(hold(self.doc))
-        return stack
-
     def flush_now(self) -> None:
         """Apply what is pending at once, on this thread (a notebook kernel, a test)."""
         self._flush(views_later=False)
@@ -160,7 +148,7 @@ class SessionFeed:
             aging, self._aging = self._aging, False
             self._scheduled = None
         wall = time.time()
-        with self._batch():
+        with self.doc.batch():
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
                 self._last[v] = now
@@ -182,7 +170,7 @@ class SessionFeed:
             alerts, self._alerts = self._alerts, []
             requeue = views_later and bool(self._dirty or self._aging)
             self._scheduled = "tick" if requeue else None
-        with self._batch():
+        with self.doc.batch():
             for ev in alerts:
                 self._guard(self.notify, ev)
         if self.on_push is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,17 +17,6 @@ import panel as pn
 
 from ..events import Event
 from ..store import Store
-
-
-def on_loop(doc, fn: Callable[[], Any]) -> None:
-    """Run ``fn`` on the server's loop as part of ``doc`` (safe from any thread)."""
-    from panel.io.state import set_curdoc
-
-    def run() -> None:
-        with set_curdoc(doc):
-            fn()
-
-    doc.add_next_tick_callback(run)
 
 
 def ago(seconds: float | None) -> str:

@@ -13,12 +13,12 @@ from typing import Any
 
 import panel as pn
 
+from ..push import SessionDoc
 from ..service import Access, NotAllowed, Service
-from .base import on_loop
 
 
 class Controls:
-    def __init__(self, service: Service, access: Access, doc, toasts) -> None:
+    def __init__(self, service: Service, access: Access, doc: SessionDoc, toasts) -> None:
         self.service, self.access, self.doc, self.toasts = service, access, doc, toasts
         self.buttons: dict[str, pn.widgets.Button] = {}
         runner = pn.Row(
@@ -80,7 +80,7 @@ class Controls:
             self.toasts.error(str(e), duration=8000)
             return None
         widget.loading = True
-        future.add_done_callback(lambda f: on_loop(self.doc, partial(self._done, f, widget, label)))
+        future.add_done_callback(lambda f: self.doc.add_next_tick_callback(partial(self._done, f, widget, label)))
         return future
 
     def _done(self, future: Future, widget: Any, label: str) -> None:

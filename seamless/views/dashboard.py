@@ -5,7 +5,7 @@ from functools import partial
 
 import panel as pn
 
-from ..push import SessionFeed
+from ..push import ServerDoc, SessionFeed
 from ..service import Access, Service
 from .alerts import ALERT_TOPICS, alert
 from .controls import Controls
@@ -35,7 +35,7 @@ class Dashboard:
     """Everything one browser session shows. Build it inside the session (``app.py``)."""
 
     def __init__(self, service: Service, access: Access | None = None) -> None:
-        doc = pn.state.curdoc
+        self.doc = doc = ServerDoc(pn.state.curdoc)  # built on the server's loop, for this session
         self.service = service
         self.access = access or Access.of_session()
         self.toasts = Toasts()  # this session's: alerts and command results
@@ -50,7 +50,7 @@ class Dashboard:
         # would show only with the next one, late. The first flush fills every view.
         pn.state.onload(self._go_live)
         # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
-        pn.state.on_session_destroyed(lambda _ctx: service.hub.detach(self.feed))
+        pn.state.on_session_destroyed(self._destroyed)
         # dynamic: only the open tab's components exist in the browser, so hidden views cost
         # no messages (their widgets still follow the state, server side, for when they open).
         self.tabs = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=True, sizing_mode="stretch_width")
@@ -60,6 +60,10 @@ class Dashboard:
         who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
         self.template = pn.template.FastListTemplate(title="Seamless", main=[TableGuard(), self.toasts, who, self.tabs],
                                                      header_background="#1f3a5f")
+
+    def _destroyed(self, _context) -> None:
+        self.service.hub.detach(self.feed)
+        self.doc.close()
 
     def _on_tab(self, event) -> None:
         """Only the open tab's view is kept up to date; another one catches up when opened."""

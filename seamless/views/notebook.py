@@ -8,27 +8,12 @@ through the kernel's event loop.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import panel as pn
 
-from ..push import Hub, SessionFeed
+from ..push import Hub, KernelDoc, SessionFeed
 from ..store import Follower
 from .dashboard import build_views
-
-
-class KernelDoc:
-    """What the session feed needs of a document, on the kernel's tornado loop."""
-
-    def __init__(self) -> None:
-        from tornado.ioloop import IOLoop
-        self.loop = IOLoop.current()
-
-    def add_next_tick_callback(self, fn: Callable[[], None]) -> None:
-        self.loop.add_callback(fn)  # thread-safe: the follower's thread schedules here
-
-    def add_timeout_callback(self, fn: Callable[[], None], ms: int) -> None:
-        self.loop.call_later(ms / 1000, fn)
 
 
 class LiveViews:
