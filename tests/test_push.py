@@ -16,7 +16,7 @@ import types
 import pytest
 
 import seamless.push.session as session_mod
-from seamless.events.catalog import QuoteReceived, TradingStateChanged
+from seamless.events.catalog import OrderRefused, QuoteReceived, TradingStateChanged
 from seamless.push.hub import Hub
 from seamless.push.session import SessionFeed
 from seamless.store import Store
@@ -224,6 +224,29 @@ def test_timer_fired_after_its_delay_flushes(store, clock):
     assert len(quotes.refreshes) == 1, (
         f"timer of {ms} ms fired on time but the view was still throttled; "
         f"re-armed {doc.timeouts!r}")
+
+
+def test_a_routine_critical_event_waits_for_the_rate_limit(store, clock):
+    """A refusal is critical in the journal but routine on screen: dozens a second (a strategy
+    over its order budget) must not turn the rate limit off; a real critical event still does."""
+    doc = FakeDoc()
+    orders = FakeView("orders", ["order.*", "risk.*"])
+    feed = filled_feed(doc, [orders], clock, routine_topics=("order.refused",), max_rate=4.0)
+    clock.t += 0.01
+    for i in range(20):
+        refused = store.commit(OrderRefused(client_order_id=f"c{i}", symbol="AAPL", qty=1.0, reason="budget"))
+        assert refused.critical
+        feed.offer(refused)
+    doc.run_ticks()
+    assert orders.refreshes == [], "refusals bypassed the rate limit"
+    assert [240 <= ms <= 241 for _fn, ms in doc.timeouts] == [True], "one timer for the rest of the interval"
+    clock.t += 0.25
+    doc.run_timeouts()
+    assert len(orders.refreshes) == 1, "the refusals were shown once the interval was up"
+    clock.t += 0.01
+    feed.offer(store.commit(halted()))  # critical and not routine: at once, rate limit or not
+    doc.run_ticks()
+    assert len(orders.refreshes) == 2
 
 
 def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):

@@ -5,7 +5,9 @@ and, if nothing is scheduled yet, asks the session's document for a next-tick ca
 the one Bokeh call that is safe from another thread. On the server's loop the callback
 re-reads the state for each dirty view (latest value wins) and applies every change inside
 ``hold()``, so the browser gets one message. A view is refreshed at most ``max_rate``
-times a second, unless a critical event touched it: that goes out at once.
+times a second, unless a critical event touched it: that goes out at once (a critical event
+of a ``routine_topics`` topic waits its turn: the strategy over its order budget is refused
+many times a second, each refusal durable, none worth bypassing the rate limit for).
 """
 from __future__ import annotations
 
@@ -38,13 +40,15 @@ class SessionFeed:
     """Feeds one session's views. ``offer`` and ``tick`` may be called from any thread."""
 
     def __init__(self, doc: SessionDoc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
-                 alert_topics: Iterable[str] = (), max_rate: float = 10.0, max_events: int = 500,
+                 alert_topics: Iterable[str] = (), routine_topics: Iterable[str] = (),
+                 max_rate: float = 10.0, max_events: int = 500,
                  on_push: Callable[[float], None] | None = None,
                  on_flush: Callable[[float], None] | None = None) -> None:
         self.doc = doc
         self.views = list(views)
         self.notify = notify
         self.alert_topics = tuple(alert_topics)
+        self.routine_topics = frozenset(routine_topics)
         self.min_interval = 1.0 / max_rate
         self.on_push = on_push  # push latency samples (commit -> applied), seconds
         self.on_flush = on_flush  # server time of one flush (one burst, one session), seconds
@@ -84,11 +88,12 @@ class SessionFeed:
                 q = self._events.get(v)
                 if q is not None:
                     q.append(ev)
-            if ev.critical:
+            urgent = ev.critical and ev.topic not in self.routine_topics
+            if urgent:
                 self._urgent.update(views)
             if alert:
                 self._alerts.append(ev)
-            urgent = ev.critical or alert
+                urgent = True
             if self._scheduled == "tick" or (self._scheduled == "timer" and not urgent):
                 return
             self._scheduled = "tick"

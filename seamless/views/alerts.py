@@ -6,6 +6,10 @@ from ..events import Event
 ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "risk.trading_state",
                 "reconcile.mismatch")
 
+# Critical (journaled durably) but shown at the normal rate: refusals come many a second when
+# a strategy is over its order budget, and change no position or open order.
+ROUTINE_TOPICS = ("order.refused",)
+
 
 def alert(toasts, ev: Event) -> None:
     """Show ``ev`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""

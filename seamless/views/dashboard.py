@@ -7,7 +7,7 @@ import panel as pn
 
 from ..push import ServerDoc, SessionFeed
 from ..service import Access, Service
-from .alerts import ALERT_TOPICS, alert
+from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
 from .guard import TableGuard
@@ -44,6 +44,7 @@ class Dashboard:
         self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
                                  reconcile_interval=cfg.reconcile_interval)
         self.feed = SessionFeed(doc, self.views, notify=partial(alert, self.toasts), alert_topics=ALERT_TOPICS,
+                                routine_topics=ROUTINE_TOPICS,
                                 max_rate=cfg.max_rate, on_push=service.hub.push.add,
                                 on_flush=service.hub.flush.add)
         # Pushed from when the page is live: an alert queued before the browser is connected
