@@ -12,7 +12,7 @@ from seamless.errors import SeamlessError
 from seamless.service import embedded
 from seamless.views import Dashboard
 
-pn.extension("tabulator", notifications=True)
+pn.extension("tabulator")
 
 try:
     service = embedded(sys.argv[1:])

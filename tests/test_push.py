@@ -613,3 +613,22 @@ def test_a_closed_server_doc_runs_nothing(server_loop):
     server_loop.add_callback(server_loop.call_later, 0.05, done.set)  # after both (call_later is loop-only)
     assert done.wait(10)
     assert ran == ["open"]
+
+
+def test_a_view_that_held_a_part_back_is_refreshed_again_at_its_next_turn(store, clock):
+    """A slower component (the equity curve, once a second) defers; when the events stop, the
+    held-back part must still be shown: the feed comes back without a new event."""
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"])
+    feed = filled_feed(doc, [quotes], clock, max_rate=4.0)
+    quotes.refresh = lambda events: (quotes.refreshes.append(events),
+                                     setattr(quotes, "deferred", len(quotes.refreshes) == 1))
+    clock.t += 1.0
+    feed.offer(store.commit(quote(1)))
+    doc.run_ticks()
+    assert len(quotes.refreshes) == 1 and quotes.deferred is False, "the feed takes the flag"
+    assert len(doc.timeouts) == 1, "a deferred view is due again at its next turn"
+    clock.t += 0.25
+    doc.run_timeouts()
+    assert len(quotes.refreshes) == 2
+    assert doc.timeouts == [] and doc.ticks == [], "nothing deferred: nothing more to do"

@@ -4,7 +4,7 @@ in every open browser tab, at 1, 10 and 25 tabs.
 For each tab count: a fresh ``panel serve app.py`` (its own store in a temp dir, the simulated
 feed at ~1000 ticks/s, ``SEAMLESS_PUSH_STATS`` set), N tabs in one headless Chromium (Debian's,
 driven by Playwright).  Each page carries a MutationObserver, installed before any script of
-the page runs, that notes for every toast (notyf, in document.body) whose text holds ``#<seq>``
+the page runs, that notes for every toast (``.seamless-toast``, in document.body) whose text holds ``#<seq>``
 the first time that seq appears: ``performance.timeOrigin + performance.now()``, the browser's
 wall clock in ms.  Meanwhile the journal is followed read-only (``open_reader``) for the
 critical events the dashboard toasts (``seamless.views.alerts.ALERT_TOPICS``) committed once
@@ -69,7 +69,7 @@ TOAST_OBSERVER_JS = r"""(() => {
   window.__seamlessToasts = seen;
   window.__seamlessToastCount = 0;
   const SEQ = /#(\d+)/g;
-  const isToast = (n) => n.nodeType === 1 && n.closest && n.closest('[class*="notyf"]');
+  const isToast = (n) => n.nodeType === 1 && n.closest && n.closest('.seamless-toast');
   const note = (node, t) => {
     const el = node.nodeType === 1 ? node : node.parentElement;
     if (!el || !isToast(el)) return;

@@ -30,6 +30,7 @@ class View(Protocol):
     topics: tuple[str, ...]  # fnmatch patterns of the events that change what it shows
     wants_events: bool  # True: :meth:`refresh` also gets the events since the last one
     shown: bool  # False while its tab is closed: it stays dirty and costs nothing until shown
+    deferred: bool  # set by refresh when it held a part back (a slower component): refresh again later
 
     def refresh(self, events: list[Event]) -> None: ...
 
@@ -157,6 +158,10 @@ class SessionFeed:
             for v in due:
                 self._guard(v.refresh, events.get(v, []))
                 self._last[v] = now
+                if getattr(v, "deferred", False):  # it held a part back: its next turn shows it
+                    v.deferred = False
+                    with self._lock:
+                        self._dirty.add(v)
             if aging:  # once a second (the heartbeat) and at the first flush
                 for v in self.views:
                     if getattr(v, "shown", True):

@@ -71,7 +71,9 @@ class BaseView:
         self.state = store.state
         self.badge = AgeBadge(self.stale_after)
         self.filled = False
+        self.deferred = False  # set when a part was held back: the push refreshes it again later
         self._seen: dict[str, int] = {}  # part -> seq last shown
+        self._last: dict[str, float] = {}  # component -> monotonic time last updated
 
     def updated_at(self) -> float | None:
         """When what this view shows last changed (wall clock)."""
@@ -84,6 +86,16 @@ class BaseView:
             return False
         self._seen[part] = seq
         return True
+
+    def due(self, component: str, every_s: float) -> bool:
+        """True if ``component`` may update now (at most once per ``every_s``); if not, the view
+        is marked deferred, so the push comes back for it when its interval is up."""
+        now = time.monotonic()
+        if now - self._last.get(component, -1e9) >= every_s:
+            self._last[component] = now
+            return True
+        self.deferred = True
+        return False
 
     def prefill(self) -> None:
         """Fill with the state as it is, before the page renders: a table's first rows then

@@ -94,7 +94,9 @@ class OverviewView(BaseView):
                            f'({used:.0f}% used)')
         self.loss_bar.value = int(min(100, used))
         self.loss_bar.bar_color = "danger" if used >= 80 else "warning" if used >= 50 else "success"
-        if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity):
+        # One point a second is plenty for a day's curve, and each point redraws the plot.
+        if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity) and \
+                self.due("equity", 1.0):
             self._last_equity = (acct.updated_at, acct.equity)
             self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
                                       rollover=self.equity_points)

@@ -26,13 +26,13 @@ LOCAL = "local@127.0.0.1"
 T = 30_000  # ms, for Playwright waits
 T_S = T / 1000
 
-# Every toast text a page has shown, kept after notyf removes it (toasts live ~5 s). Installed
-# before the page's scripts run; notyf puts its toasts in document.body (the light DOM).
+# Every toast text a page has shown, kept after it is removed (toasts live ~5 s). Installed
+# before the page's scripts run; toasts live in document.body (the light DOM).
 TOAST_RECORDER_JS = r"""(() => {
   const seen = new Set();
   window.__toasts = [];
   const scan = () => {
-    for (const el of document.querySelectorAll('.notyf__message')) {
+    for (const el of document.querySelectorAll('.seamless-toast__message')) {
       const text = (el.textContent || '').trim();
       if (text && !seen.has(text)) { seen.add(text); window.__toasts.push(text); }
     }
@@ -232,7 +232,7 @@ def test_a_loss_limit_breach_alerts_every_tab(own_server, open_tabs):
     assert breaches.iloc[0]["loss"] > breaches.iloc[0]["limit"] == 1.0
     for page in (a, b):
         expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
-        expect(page.locator(".notyf__toast", has_text=f"#{seqs[0]}")).to_be_visible()  # stays until closed
+        expect(page.locator(".seamless-toast", has_text=f"#{seqs[0]}")).to_be_visible()  # stays until closed
 
 
 def test_halt_button_halts_trading_in_every_tab(own_server, open_tabs):
@@ -367,4 +367,4 @@ def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, 
     assert bool(done[done["run_id"] == run_id]["ok"].iloc[0]) is True  # the paper broker agrees
     view = page.locator(".seamless-reconciliationview")
     expect(view.locator(".seamless-runs")).to_contain_text(run_id)  # the view lists the run
-    expect(page.locator(".notyf__message", has_text="Reconcile now: done")).to_be_visible()
+    expect(page.locator(".seamless-toast__message", has_text="Reconcile now: done")).to_be_visible()
