@@ -27,10 +27,12 @@ class FakeDoc:
 
     def __init__(self) -> None:
         self.ticks: list = []
+        self.urgency: list[tuple] = []  # (callback, urgent) as scheduled, never cleared
         self.timeouts: list[tuple] = []
 
-    def add_next_tick_callback(self, fn):
+    def add_next_tick_callback(self, fn, urgent=False):
         self.ticks.append(fn)
+        self.urgency.append((fn, urgent))
 
     def add_timeout_callback(self, fn, ms):
         self.timeouts.append((fn, ms))
@@ -55,7 +57,7 @@ class FakeDoc:
 class BrokenDoc(FakeDoc):
     """A session whose document is gone: scheduling raises."""
 
-    def add_next_tick_callback(self, fn):
+    def add_next_tick_callback(self, fn, urgent=False):
         raise RuntimeError("session destroyed")
 
 
@@ -265,22 +267,22 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     clock.t += 0.01
     ev = store.commit(halted("first"))
     feed.offer(ev)
-    assert len(doc.ticks) == 1, "a critical event must schedule a next-tick flush even with a timer pending"
+    assert [u for _fn, u in doc.urgency[-2:]] == [True, False], \
+        "a critical event schedules its alert (urgent) and its views at once, even with a timer pending"
+    doc.ticks.pop(1)()  # should the views run first, they do not send the alert
+    assert alerts == [] and risk.seen == ["HALTED"]
     doc.run_ticks()
-    assert alerts == [ev] and risk.refreshes == [], "the alert goes first, alone"
-    assert len(doc.ticks) == 1, "the views are queued right behind it"
-    doc.run_ticks()
-    assert len(risk.refreshes) == 1 and risk.seen == ["HALTED"]
+    assert alerts == [ev], "the alert goes in its own callback"
+    assert len(risk.refreshes) == 1
     assert quotes.refreshes == []  # still throttled: the critical event did not touch it
     assert alerts == [ev]
     # a second critical event: one more alert, exactly once
     clock.t += 0.01
     ev2 = store.commit(halted("second"))
     feed.offer(ev2)
-    assert len(doc.ticks) == 1
+    assert len(doc.ticks) == 2
     doc.run_ticks()
     assert alerts == [ev, ev2]
-    doc.run_ticks()
     assert len(risk.refreshes) == 2
     # the throttled quote still goes out by its timer once its interval is up
     clock.t += 0.1
@@ -526,38 +528,60 @@ def test_hub_subscribes_synchronously(store, clock):
 
 
 def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, clock):
-    """One loop serves every session: views (heavy) queue behind all alerts (light)."""
-    order: list[str] = []
+    """One loop serves every session (LoopQueue over a FIFO loop, as the server's is): alerts
+    (light) go before any view update (heavy), and an alert that arrives while view updates
+    are queued overtakes them; ordinary callbacks run one per loop turn."""
+    from functools import partial
+    from seamless.push.docs import LoopQueue
 
-    class Loop:  # one shared FIFO, as the server's event loop is
+    class FifoLoop:
         def __init__(self):
             self.queue = []
 
-        def add_next_tick_callback(self, fn):
-            self.queue.append(fn)
+        def add_callback(self, fn, *args):
+            self.queue.append(partial(fn, *args))
 
-        def add_timeout_callback(self, fn, ms):
-            pass
-
-        def batch(self):
-            return contextlib.nullcontext()
+        def turn(self):
+            self.queue.pop(0)()
 
         def run(self):
             while self.queue:
-                self.queue.pop(0)()
+                self.turn()
 
-    loop = Loop()
+    class QueuedDoc(FakeDoc):
+        def __init__(self, queue):
+            super().__init__()
+            self.queue = queue
+
+        def add_next_tick_callback(self, fn, urgent=False):
+            self.queue.put(fn, urgent)
+
+    loop = FifoLoop()
+    queue = LoopQueue(loop)
+    order: list[str] = []
     feeds = []
     for name in ("a", "b"):
         view = FakeView(name, ["risk.*"])
         view.refresh = (lambda n: lambda events: order.append(f"view {n}"))(name)
-        feeds.append(SessionFeed(loop, [view], notify=(lambda n: lambda ev: order.append(f"alert {n}"))(name),
-                                 alert_topics=("risk.trading_state",)))
+        feeds.append(SessionFeed(QueuedDoc(queue), [view], alert_topics=("risk.trading_state",),
+                                 notify=(lambda n: lambda ev: order.append(f"alert {n}"))(name)))
     ev = store.commit(halted("x"))
     for f in feeds:
         f.offer(ev)
     loop.run()
     assert order == ["alert a", "alert b", "view a", "view b"], order
+
+    order.clear()
+    clock.t += 1.0
+    feeds[0].offer(store.commit(quote(1)))  # not routed: no view shows market data
+    for f in feeds:
+        f._dirty.update(f.views)
+        f.doc.add_next_tick_callback(f._flush)
+    loop.turn()
+    assert order == ["view a"], "one ordinary callback per loop turn"
+    feeds[1].offer(store.commit(halted("z")))
+    loop.run()
+    assert order == ["view a", "alert b", "view b"], order
 
 
 @pytest.fixture
@@ -632,3 +656,22 @@ def test_a_view_that_held_a_part_back_is_refreshed_again_at_its_next_turn(store,
     doc.run_timeouts()
     assert len(quotes.refreshes) == 2
     assert doc.timeouts == [] and doc.ticks == [], "nothing deferred: nothing more to do"
+
+
+def test_a_failing_session_callback_does_not_stop_the_loop_queue(server_loop):
+    from seamless.push.docs import LoopQueue
+    queue = LoopQueue(server_loop)
+    ran, done, gate, held = [], threading.Event(), threading.Event(), threading.Event()
+
+    def broken():
+        raise RuntimeError("one session's bug")
+
+    queue.put(lambda: (held.set(), gate.wait(10)), urgent=True)  # the loop is busy while we queue
+    assert held.wait(10)
+    queue.put(broken, urgent=True)
+    queue.put(lambda: ran.append("ordinary"))
+    queue.put(lambda: ran.append("urgent"), urgent=True)
+    queue.put(done.set)
+    gate.set()
+    assert done.wait(10)
+    assert ran == ["urgent", "ordinary"]

@@ -92,13 +92,18 @@ class SessionFeed:
             urgent = ev.critical and ev.topic not in self.routine_topics
             if urgent:
                 self._urgent.update(views)
+            send_alerts = alert and not self._alerts
             if alert:
                 self._alerts.append(ev)
-                urgent = True
-            if self._scheduled == "tick" or (self._scheduled == "timer" and not urgent):
-                return
-            self._scheduled = "tick"
-        self.doc.add_next_tick_callback(self._flush)
+            flush = bool(views) and (self._scheduled is None or (self._scheduled == "timer" and urgent))
+            if flush:
+                self._scheduled = "tick"
+        # Alerts jump the loop's queue (urgent): every session's alerts go out before any
+        # session's (much heavier) view updates. Both are scheduled from this thread.
+        if send_alerts:
+            self.doc.add_next_tick_callback(self._send_alerts, urgent=True)
+        if flush:
+            self.doc.add_next_tick_callback(self._flush)
 
     def show(self, view: View) -> None:
         """``view``'s tab opened: bring it up to date now (it was left dirty while hidden)."""
@@ -134,11 +139,10 @@ class SessionFeed:
 
     def flush_now(self) -> None:
         """Apply what is pending at once, on this thread (a notebook kernel, a test)."""
-        self._flush(views_later=False)
+        self._send_alerts()
+        self._flush()
 
-    def _flush(self, views_later: bool = True) -> None:
-        if self._send_alerts(views_later):
-            return  # the views follow in a later callback
+    def _flush(self) -> None:
         now = time.monotonic()
         with self._lock:
             if self.closed:
@@ -170,25 +174,18 @@ class SessionFeed:
             self.on_flush(time.monotonic() - now)
         self._schedule_rest(now)
 
-    def _send_alerts(self, views_later: bool = True) -> bool:
-        """Alerts go first, in a message of their own; if views are waiting too, they are
-        queued behind, at the end of the loop's queue, so that every session's alerts go out
-        before any session's (much heavier) view updates. True when views were queued."""
+    def _send_alerts(self) -> None:
+        """The alerts noted since the last call, in a message of their own."""
         with self._lock:
             if self.closed or not self._alerts:
-                return False
+                return
             alerts, self._alerts = self._alerts, []
-            requeue = views_later and bool(self._dirty or self._aging)
-            self._scheduled = "tick" if requeue else None
         with self.doc.batch():
             for ev in alerts:
                 self._guard(self.notify, ev)
         if self.on_push is not None:
             for ev in alerts:
                 self.on_push(time.time() - ev.ts)
-        if requeue:
-            self.doc.add_next_tick_callback(self._flush)
-        return requeue
 
     def _schedule_rest(self, now: float) -> None:
         """Views held back by the rate limit go out when their interval is up."""
