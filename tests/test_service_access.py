@@ -91,7 +91,7 @@ def test_defaults():
     assert c.symbols == ["AAPL", "MSFT", "GOOG", "IBM"] and c.strategies == ["ma_cross"]
     assert (c.seed, c.volatility, c.speed) == (0, 0.2, 1.0)
     assert (c.daily_loss_limit, c.max_position, c.reconcile_interval) == (5000.0, 1000.0, 30.0)
-    assert c.autostart is True and c.max_rate == 4.0 and c.stale_after == 5.0
+    assert c.autostart is True and c.max_rate == 2.0 and c.stale_after == 5.0
 
 
 def test_unrelated_environment_is_ignored():

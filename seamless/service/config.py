@@ -39,7 +39,7 @@ class ServiceConfig(param.Parameterized):
     reconcile_interval = param.Number(30.0, bounds=(0, None), inclusive_bounds=(False, True),
                                       doc="Seconds between scheduled reconciliations (one per server process)")
     autostart = param.Boolean(True, doc="Start the runner with the server")
-    max_rate = param.Number(4.0, bounds=(0, None), inclusive_bounds=(False, True),
+    max_rate = param.Number(2.0, bounds=(0, None), inclusive_bounds=(False, True),
                             doc="Most updates per second per component and session (critical events pass at once)")
     stale_after = param.Number(5.0, bounds=(0, None), inclusive_bounds=(False, True),
                                doc="Seconds after which market data shows as stale")

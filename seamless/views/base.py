@@ -131,14 +131,23 @@ def unsynced_ranges(fig) -> None:
         r.syncable = False
 
 
+class Table(pn.widgets.Tabulator):
+    """Panel's Tabulator, less one message. After every patch and stream it recomputes the
+    table's pandas Styler and sends ``cell_styles`` under a fresh id, even with no styles
+    (measured: more messages than the patches themselves). These tables are never styled."""
+
+    def _update_style(self, recompute: bool = True) -> None:
+        pass
+
+
 def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> pn.widgets.Tabulator:
     """A read-only table; a column named ``name:f`` holds numbers, any other text (Tabulator
     picks each column's formatter from the first value's types, so they must be right)."""
     frame = pd.DataFrame({c.split(":")[0]: pd.Series(dtype=float if c.endswith(":f") else object)
                           for c in columns})
-    return pn.widgets.Tabulator(frame, disabled=True, show_index=False,
-                                sizing_mode="stretch_width", height=height, layout="fit_data_fill",
-                                **kwargs)
+    return Table(frame, disabled=True, show_index=False,
+                 sizing_mode="stretch_width", height=height, layout="fit_data_fill",
+                 **kwargs)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -28,9 +28,8 @@ class OverviewView(BaseView):
     def __init__(self, store, controls=None, equity_points: int = 2_000) -> None:
         super().__init__(store)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
-        self.pnl = pn.pane.HTML("", css_classes=["seamless-pnl"])
-        self.loss_bar = pn.indicators.Progress(value=0, max=100, bar_color="success", width=260,
-                                               css_classes=["seamless-loss-bar"])
+        # P&L and the loss-limit bar in one pane: one change, one layout in the browser.
+        self.pnl = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-pnl"])
         self.equity_source = ColumnDataSource({"t": [], "equity": []})
         self.equity_points = equity_points
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
@@ -54,7 +53,7 @@ class OverviewView(BaseView):
         self.section(
             self.status,
             controls.panel if controls is not None else pn.Spacer(height=0),
-            pn.Row(self.pnl, self.loss_bar, align="center"),
+            self.pnl,
             self.equity_plot,
             pn.pane.Markdown("**Open positions**", margin=(0, 10)), self.positions,
             pn.pane.Markdown("**Open orders**", margin=(0, 10)), self.orders,
@@ -88,12 +87,15 @@ class OverviewView(BaseView):
         daily = acct.equity - acct.day_start_equity if acct.day_start_equity else 0.0
         limit = risk.daily_loss_limit
         used = max(0.0, -daily) / limit * 100 if limit else 0.0
+        bar = "#c0392b" if used >= 80 else "#b9770e" if used >= 50 else "#1e8449"
         self.pnl.object = (f'<span class="seamless-daily-pnl">Daily P&L <b style="color:'
                            f'{"#1e8449" if daily >= 0 else "#c0392b"}">{money(daily)}</b></span> · equity '
                            f'{money(acct.equity)} · cash {money(acct.cash)} · loss limit {money(limit)} '
-                           f'({used:.0f}% used)')
-        self.loss_bar.value = int(min(100, used))
-        self.loss_bar.bar_color = "danger" if used >= 80 else "warning" if used >= 50 else "success"
+                           f'({used:.0f}% used)'
+                           f'<div class="seamless-loss-bar" data-used="{min(100.0, used):.0f}" title="daily loss '
+                           f'against its limit" style="width:260px;height:8px;background:#e5e8e8;border-radius:4px;'
+                           f'margin-top:4px"><div style="width:{min(100.0, used):.0f}%;height:100%;background:{bar};'
+                           f'border-radius:4px"></div></div>')
         # One point a second is plenty for a day's curve, and each point redraws the plot.
         if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity) and \
                 self.due("equity", 1.0):
