@@ -420,8 +420,6 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     else:
         _say(f"no push stats from the server at {stats_path}")
     lat = [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts) if t is not None]
-    if os.environ.get("DBG_DUMP"):
-        json.dump({"seqs": seqs, "ts": [expected[s] for s in seqs], "times": times}, open(os.environ["DBG_DUMP"], "w"))
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
     return {"p50": _pct(lat, 0.5), "p99": _pct(lat, 0.99), "samples": len(lat), "events": len(seqs),
             "missed": len(seqs) * tabs - len(lat), "fanout": fan,

@@ -134,4 +134,4 @@ class OverviewView(BaseView):
         rows = pd.DataFrame([{"seq": f.seq, "time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
                               "commission": f.commission, "trade_id": f.trade_id, "order": f.client_order_id}
                              for f in new], columns=list(self.fills.value.columns))
-        append_rows(self.fills, rows, 200)
+        append_rows(self.fills, rows, 50)  # recent: every row costs each tab a redraw per fill

@@ -15,22 +15,31 @@ import json
 import panel as pn
 import param
 
+# The last toast shown lives on the page, not the component: should the component render again
+# in the same page, nothing queued meanwhile is skipped; a new page starts after what it was
+# sent with (those toasts were for before it opened).
 _RENDER = """
-const box = document.createElement('div');
-box.className = 'seamless-toasts';
-box.style.cssText = 'position:fixed;right:16px;bottom:16px;z-index:10000;display:flex;' +
-  'flex-direction:column;align-items:flex-end;gap:6px;max-height:90vh;overflow-y:auto;pointer-events:none';
-document.body.appendChild(box);
+let box = document.querySelector('body > .seamless-toasts');
+if (box === null) {
+  box = document.createElement('div');
+  box.className = 'seamless-toasts';
+  box.style.cssText = 'position:fixed;right:16px;bottom:16px;z-index:10000;display:flex;' +
+    'flex-direction:column;align-items:flex-end;gap:6px;max-height:90vh;overflow-y:auto;pointer-events:none';
+  document.body.appendChild(box);
+}
 state.box = box;
-const shown = JSON.parse(data.recent);
-state.last = shown.length ? shown[shown.length - 1][0] : 0;  // shown before this page: not again
+if (window.__seamlessToastLast === undefined) {
+  const sent = JSON.parse(data.recent);
+  window.__seamlessToastLast = sent.length ? sent[sent.length - 1][0] : 0;
+}
+self.recent();
 """
 
 _SHOW = """
 const colors = {info: '#2471a3', warning: '#b9770e', success: '#1e8449', error: '#c0392b'};
 for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
-  if (id <= state.last) continue;
-  state.last = id;
+  if (id <= window.__seamlessToastLast) continue;
+  window.__seamlessToastLast = id;
   const toast = document.createElement('div');
   toast.className = 'seamless-toast seamless-toast--' + kind;
   toast.setAttribute('role', kind === 'error' ? 'alert' : 'status');
