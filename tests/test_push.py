@@ -256,7 +256,7 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     quotes = FakeView("quotes", ["market.*"])
     risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
     alerts = []
-    feed = filled_feed(doc, [quotes, risk], clock, notify=alerts.append,
+    feed = filled_feed(doc, [quotes, risk], clock, notify=alerts.extend,
                        alert_topics=("risk.trading_state",), max_rate=10.0)
     # a throttled quote leaves a timer pending
     clock.t += 0.01
@@ -295,7 +295,7 @@ def test_alert_topic_without_a_matching_view_still_notifies(store, clock):
     doc = FakeDoc()
     quotes = FakeView("quotes", ["market.*"])
     alerts = []
-    feed = filled_feed(doc, [quotes], clock, notify=alerts.append, alert_topics=("risk.trading_state",))
+    feed = filled_feed(doc, [quotes], clock, notify=alerts.extend, alert_topics=("risk.trading_state",))
     ev = store.commit(halted())
     feed.offer(ev)
     assert len(doc.ticks) == 1

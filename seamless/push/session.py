@@ -40,7 +40,7 @@ class View(Protocol):
 class SessionFeed:
     """Feeds one session's views. ``offer`` and ``tick`` may be called from any thread."""
 
-    def __init__(self, doc: SessionDoc, views: Iterable[View], *, notify: Callable[[Event], None] | None = None,
+    def __init__(self, doc: SessionDoc, views: Iterable[View], *, notify: Callable[[list[Event]], None] | None = None,
                  alert_topics: Iterable[str] = (), routine_topics: Iterable[str] = (),
                  max_rate: float = 10.0, max_events: int = 500,
                  on_push: Callable[[float], None] | None = None,
@@ -181,8 +181,7 @@ class SessionFeed:
                 return
             alerts, self._alerts = self._alerts, []
         with self.doc.batch():
-            for ev in alerts:
-                self._guard(self.notify, ev)
+            self._guard(self.notify, alerts)  # all at once: a burst is one change, not the last of many
         if self.on_push is not None:
             for ev in alerts:
                 self.on_push(time.time() - ev.ts)

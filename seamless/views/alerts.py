@@ -11,12 +11,10 @@ ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "
 ROUTINE_TOPICS = ("order.refused",)
 
 
-def alert(toasts, ev: Event) -> None:
-    """Show ``ev`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
-    if toasts is None:
-        return
-    kind, text, duration = describe(ev)
-    toasts.show(kind, text, duration)
+def alert(toasts, events: list[Event]) -> None:
+    """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
+    if toasts is not None:
+        toasts.show_many([describe(ev) for ev in events])
 
 
 def describe(ev: Event) -> tuple[str, str, int]:

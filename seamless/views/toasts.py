@@ -60,23 +60,28 @@ for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
 class Toasts(pn.reactive.ReactiveHTML):
     """``info``/``success``/``warning``/``error(text, duration=ms)``; 0 stays until closed."""
 
-    # Several toasts set in one message (a burst of fills) arrive as the last value only: the
-    # list must hold the whole burst, or toasts for critical events would be lost.
-    recent = param.String("[]", doc="The last toasts as JSON [id, kind, text, duration]")
+    # Toasts set one after another within one message (Panel's hold()) would arrive as the
+    # last value only: a burst of alerts is set at once (show_many), each toast once, uncapped.
+    recent = param.String("[]", doc="The latest toasts as JSON [id, kind, text, duration]")
 
     _template = '<div id="seamless_toasts" style="display:none"></div>'
     _scripts = {"render": _RENDER, "recent": _SHOW}
 
-    def __init__(self, keep: int = 100, **params) -> None:
+    def __init__(self, **params) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
-        self._keep = keep
-        self._items: list[list] = []
         self._next = 0
 
+    def show_many(self, toasts: list[tuple[str, str, int]]) -> None:
+        """Show each (kind, text, duration in ms) of ``toasts``, in one change."""
+        items = []
+        for kind, text, duration in toasts:
+            self._next += 1
+            items.append([self._next, kind, text, duration])
+        if items:
+            self.recent = json.dumps(items)
+
     def show(self, kind: str, text: str, duration: int = 5000) -> None:
-        self._next += 1
-        self._items = [*self._items, [self._next, kind, text, duration]][-self._keep:]
-        self.recent = json.dumps(self._items)
+        self.show_many([(kind, text, duration)])
 
     def info(self, text: str, duration: int = 5000) -> None:
         self.show("info", text, duration)

@@ -1,0 +1,35 @@
+"""Toasts: a burst of alerts is one change holding every toast (Panel's hold() sends only the
+last value of a property set several times in one message), ids never repeat."""
+import json
+
+from seamless.events.catalog import TradingStateChanged
+from seamless.views.alerts import alert
+from seamless.views.toasts import Toasts
+
+
+def test_a_burst_is_one_change_with_every_toast_uncapped():
+    toasts = Toasts()
+    changes = []
+    toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
+    toasts.show_many([("success", f"Fill #{i}", 5000) for i in range(150)])
+    assert len(changes) == 1
+    assert [item[0] for item in changes[0]] == list(range(1, 151))
+    assert changes[0][-1] == [150, "success", "Fill #149", 5000]
+    toasts.error("Halt failed")
+    assert changes[-1] == [[151, "error", "Halt failed", 0]], "later toasts go on from the last id"
+
+
+def test_alerts_of_one_flush_are_shown_together(tmp_path):
+    from seamless.store import Store
+    store = Store(str(tmp_path / "a.db"))
+    try:
+        events = [store.commit(TradingStateChanged(state=s, reason="r", by="t")) for s in ("HALTED", "ACTIVE")]
+    finally:
+        store.close()
+    toasts = Toasts()
+    changes = []
+    toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
+    alert(toasts, events)
+    assert len(changes) == 1
+    assert [(kind, text.split(":")[0]) for _id, kind, text, _d in changes[0]] == [
+        ("error", f"Trading HALTED #{events[0].seq} by t"), ("info", f"Trading ACTIVE #{events[1].seq} by t")]
