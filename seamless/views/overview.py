@@ -24,6 +24,7 @@ class OverviewView(BaseView):
     title = "Overview"
     topics = ("runner.*", "risk.*", "account.*", "broker.*", "position.*", "order.*", "market.quote")
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
+    RECENT_FILLS = 50  # rows of the fills table: every row is redrawn in each tab per fill
 
     def __init__(self, store, controls=None, equity_points: int = 2_000) -> None:
         super().__init__(store)
@@ -134,4 +135,4 @@ class OverviewView(BaseView):
         rows = pd.DataFrame([{"seq": f.seq, "time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
                               "commission": f.commission, "trade_id": f.trade_id, "order": f.client_order_id}
                              for f in new], columns=list(self.fills.value.columns))
-        append_rows(self.fills, rows, 50)  # recent: every row costs each tab a redraw per fill
+        append_rows(self.fills, rows, self.RECENT_FILLS)
