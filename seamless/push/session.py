@@ -1,8 +1,8 @@
 """One browser session's side of the push: coalesce, throttle, apply in one message.
 
 The writer thread only marks what changed (:meth:`SessionFeed.offer`, a few microseconds)
-and, if nothing is scheduled yet, asks the session's document for a next-tick callback,
-the one Bokeh call that is safe from another thread. On the server's loop the callback
+and, if nothing is scheduled yet, schedules a callback on the server's loop (through a
+:class:`~seamless.push.docs.SessionDoc`: alerts urgent, views ordinary). On the loop the callback
 re-reads the state for each dirty view (latest value wins) and applies every change inside
 ``hold()``, so the browser gets one message. A view is refreshed at most ``max_rate``
 times a second, unless a critical event touched it: that goes out at once (a critical event
