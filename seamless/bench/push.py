@@ -17,6 +17,8 @@ the time spent fanning one event out to the sessions, comes from the JSON it wri
 Figures per tab count N: ``push_p50_ms_<N>tabs``, ``push_p99_ms_<N>tabs``,
 ``push_samples_<N>tabs`` ((tab, event) pairs measured), ``push_events_<N>tabs`` (critical events
 committed in the window), ``push_missed_<N>tabs`` ((tab, event) pairs never toasted),
+``push_missed_arrived_<N>tabs`` (of those, how many had the message reach the page: a loss in
+the page rather than the server; a second observer notes each websocket message naming a seq),
 ``push_run_s_<N>tabs``, ``tabs_live_s_<N>tabs`` (from opening the N tabs at once until Panel
 is live in all), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
 ``sessions_max_<N>tabs``; then ``fanout_ms_per_event``, the largest over tab counts, and
@@ -88,6 +90,28 @@ TOAST_OBSERVER_JS = r"""(() => {
       for (const n of r.addedNodes) note(n, t);
     }
   }).observe(document, {childList: true, subtree: true, characterData: true});
+})();"""
+
+
+# Also installed before the page's scripts: notes when a websocket message naming ``#<seq>``
+# reaches the page, so a toast that never showed can be told apart: never sent (the server),
+# or sent and not shown (the page).
+FRAME_OBSERVER_JS = r"""(() => {
+  const arrived = new Map();
+  window.__seamlessFrames = arrived;
+  const Native = window.WebSocket;
+  const Observed = function (...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', (e) => {
+      if (typeof e.data !== 'string' || e.data.indexOf('#') < 0) return;
+      const t = performance.timeOrigin + performance.now();
+      for (const m of e.data.matchAll(/#(\d+)/g)) if (!arrived.has(Number(m[1]))) arrived.set(Number(m[1]), t);
+    });
+    return ws;
+  };
+  Observed.prototype = Native.prototype;
+  Object.assign(Observed, Native);
+  window.WebSocket = Observed;
 })();"""
 
 
@@ -325,6 +349,7 @@ def _say(msg: str) -> None:
 
 _SEEN_JS = "(seqs) => seqs.filter((s) => window.__seamlessToasts.has(s)).length"
 _TIMES_JS = "(seqs) => seqs.map((s) => window.__seamlessToasts.has(s) ? window.__seamlessToasts.get(s) : null)"
+_ARRIVED_JS = "(seqs) => seqs.filter((s) => window.__seamlessFrames.has(s))"
 
 
 class TradeDriver:
@@ -379,7 +404,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     try:
         t0 = time.time()
         for _ in range(tabs):  # all load at once; each counts from its own start
-            pages.append(start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS))
+            pages.append(start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS + FRAME_OBSERVER_JS))
         for p in pages:
             wait_live(p, timeout_s=300.0)
         t_live = time.time()  # events committed from here on count, in every tab
@@ -405,6 +430,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
                 break
             time.sleep(0.5)
         times = [p.evaluate(_TIMES_JS, seqs) for p in pages]
+        arrived = [set(p.evaluate(_ARRIVED_JS, seqs)) for p in pages]
     finally:
         follower.close()
         for p in pages:
@@ -423,6 +449,9 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
     return {"p50": _pct(lat, 0.5), "p99": _pct(lat, 0.99), "samples": len(lat), "events": len(seqs),
             "missed": len(seqs) * tabs - len(lat), "fanout": fan,
+            # missed pairs whose message did reach the page: lost in the page, not the server
+            "missed_arrived": sum(1 for ts, got in zip(times, arrived) for s, t in zip(seqs, ts)
+                                  if t is None and s in got),
             "run_s": round(t_cut - t_live, 1), "sessions_max": stats.get("sessions_max"),
             "live_s": round(t_live - t0, 1),
             "server_push": stats.get("push_ms") or {}, "flush": stats.get("flush_ms") or {},
@@ -457,6 +486,7 @@ def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, direc
             out[f"push_samples_{n}tabs"] = r["samples"]
             out[f"push_events_{n}tabs"] = r["events"]
             out[f"push_missed_{n}tabs"] = r["missed"]
+            out[f"push_missed_arrived_{n}tabs"] = r["missed_arrived"]
             out[f"push_run_s_{n}tabs"] = r["run_s"]
             out[f"tabs_live_s_{n}tabs"] = r["live_s"]
             out[f"fanout_ms_per_event_{n}tabs"] = r2(r["fanout"])
