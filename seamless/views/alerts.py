@@ -1,7 +1,11 @@
 """Critical events that raise a notification in every open tab (each names its ``#seq``)."""
 from __future__ import annotations
 
+import logging
+
 from ..events import Event
+
+log = logging.getLogger("seamless.views")
 
 ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "risk.trading_state",
                 "reconcile.mismatch")
@@ -14,7 +18,16 @@ ROUTINE_TOPICS = ("order.refused",)
 def alert(toasts, events: list[Event]) -> None:
     """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
     if toasts is not None:
-        toasts.show_many([describe(ev) for ev in events])
+        toasts.show_many([_described(ev) for ev in events])
+
+
+def _described(ev: Event) -> tuple[str, str, int]:
+    """``describe``, or the bare topic and seq: one odd event must not cost the burst its toasts."""
+    try:
+        return describe(ev)
+    except Exception:
+        log.exception("no description for %s #%s; showing it bare", ev.topic, ev.seq)
+        return "warning", f"{ev.topic} #{ev.seq}", 10000
 
 
 def describe(ev: Event) -> tuple[str, str, int]:
