@@ -368,3 +368,45 @@ def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, 
     view = page.locator(".seamless-reconciliationview")
     expect(view.locator(".seamless-runs")).to_contain_text(run_id)  # the view lists the run
     expect(page.locator(".seamless-toast__message", has_text="Reconcile now: done")).to_be_visible()
+
+
+def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_path, browser):
+    """Exposed with --basic-auth: a proxied client must log in; once in, it may resume trading
+    (money moving), and the journal names the user, not an address. A wrong password gets no
+    page at all."""
+    creds = tmp_path / "users.json"
+    creds.write_text('{"alice": "correct horse"}')
+    served = _start(tmp_path / "server", {"SEAMLESS_SPEED": "0.01", "SEAMLESS_MAX_RATE": "2"},
+                    ("--basic-auth", str(creds), "--cookie-secret", "test-only-cookie-secret"))
+    context = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+    try:
+        context.route("**/*", _local_only)
+        context.add_init_script(TOAST_RECORDER_JS)
+        page = context.new_page()
+        page.set_default_timeout(T)
+
+        def log_in(password: str) -> None:
+            page.goto(served.url, timeout=T * 2)
+            page.locator('input[name="username"]').fill("alice")
+            page.locator('input[name="password"]').fill(password)
+            page.locator("button.form-button").click()
+
+        log_in("wrong")
+        expect(page.locator('input[name="password"]')).to_be_visible()  # still the login page
+        assert page.evaluate("() => window.Bokeh === undefined || window.Bokeh.documents.length === 0")
+
+        log_in("correct horse")
+        page.wait_for_function(PANEL_LIVE_JS, timeout=T * 2, polling=100)
+        expect(page.get_by_text("signed in as user:alice")).to_be_visible()
+        for css in MONEY_MOVING:
+            expect(button(page, css)).to_be_enabled()
+        button(page, "seamless-cmd-halt").click()
+        expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
+        button(page, "seamless-cmd-resume_trading").click()
+        expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+        states = journal(served.db, ["risk.trading_state"], lambda df: (df["state"] == "ACTIVE").any())
+        assert [(s, b) for s, b in zip(states["state"], states["by"])] == [
+            ("HALTED", "user:alice"), ("ACTIVE", "user:alice")], states[["seq", "state", "by"]]
+    finally:
+        context.close()
+        _stop(served, show_log=not served.alive())
