@@ -88,14 +88,15 @@ class OverviewView(BaseView):
         daily = acct.equity - acct.day_start_equity if acct.day_start_equity else 0.0
         limit = risk.daily_loss_limit
         used = max(0.0, -daily) / limit * 100 if limit else 0.0
+        bar_width = f"{min(100.0, used):.0f}"
         bar = "#c0392b" if used >= 80 else "#b9770e" if used >= 50 else "#1e8449"
         self.pnl.object = (f'<span class="seamless-daily-pnl">Daily P&L <b style="color:'
                            f'{"#1e8449" if daily >= 0 else "#c0392b"}">{money(daily)}</b></span> · equity '
                            f'{money(acct.equity)} · cash {money(acct.cash)} · loss limit {money(limit)} '
                            f'({used:.0f}% used)'
-                           f'<div class="seamless-loss-bar" data-used="{min(100.0, used):.0f}" title="daily loss '
+                           f'<div class="seamless-loss-bar" data-used="{bar_width}" title="daily loss '
                            f'against its limit" style="width:260px;height:8px;background:#e5e8e8;border-radius:4px;'
-                           f'margin-top:4px"><div style="width:{min(100.0, used):.0f}%;height:100%;background:{bar};'
+                           f'margin-top:4px"><div style="width:{bar_width}%;height:100%;background:{bar};'
                            f'border-radius:4px"></div></div>')
         # One point a second is plenty for a day's curve, and each point redraws the plot.
         if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity) and \

@@ -1,6 +1,6 @@
 """Toasts for alerts and command results, in every open tab.
 
-A session's recent toasts travel as one string property (JSON); the browser shows the ones it
+A flush's toasts travel together as one string property (JSON); the browser shows the ones it
 has not shown yet. Why not Panel's NotificationArea: each of its notifications is a new Bokeh
 model, and adding a model makes Bokeh re-walk every model of the session's document — 90% of
 the server loop with 10 tabs and four fills a second. Why not its Notyf either: Notyf animates
