@@ -6,6 +6,8 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -368,6 +370,25 @@ def test_concurrent_critical_commits_are_unique_contiguous_and_durable(store, pa
     assert [e.seq for e in published] == list(range(1, total + 1))  # published in seq order
     assert len(store.state.orders.by_id) == total
     print(f"group_committed={store.counters['group_committed']} transactions={store.counters['transactions']}")
+
+
+def test_wal_starts_over_under_a_steady_stream_of_commits(tmp_path):
+    """A passive checkpoint never catches up with a writer that never pauses: the WAL (and
+    every commit's fdatasync, which then also journals the file's growth) would grow without
+    bound.  The writer's checkpoint finishes the copy, so the WAL is rewritten in place."""
+    db = tmp_path / "acct.db"
+    wal = Path(f"{db}-wal")
+    with Store(db, checkpoint_interval_s=0.01, snapshot_every=10**9) as s:
+        states, n, deadline = ("RUNNING", "PAUSED"), 0, time.monotonic() + 60
+        while s.counters["checkpoints_whole"] < 20:
+            assert time.monotonic() < deadline, f"no whole checkpoint: {dict(s.counters)}"
+            s.commit(RunnerStatusChanged(status=states[n % 2]))  # critical: one transaction each
+            n += 1
+        written = s.counters["transactions"] * 1024  # at least one 1 KiB page per transaction
+        size = wal.stat().st_size
+        assert s.durable_seq == n
+    assert n > 200, "too few commits to tell"
+    assert size < written / 4, f"WAL {size} bytes after {written} bytes of commits: never started over"
 
 
 # -- reads ----------------------------------------------------------------------------------

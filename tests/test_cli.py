@@ -86,11 +86,13 @@ def test_bench_store_prints_every_figure(seamless_cmd, tmp_path):
     # Figures only (no timing asserts): the benchmark runs end to end and reports each key.
     out = json.loads(run(seamless_cmd, "bench", "store", "--json", "--scale", "0.002",
                          "--dir", str(tmp_path)).stdout)
-    for key in ("fsync_per_s", "critical_commits_per_s", "critical_ratio", "noncritical_events_per_s",
+    for key in ("fsync_per_s", "critical_commits_per_s", "critical_ratio", "sqlite_commits_per_s",
+                "sqlite_ratio", "noncritical_events_per_s",
                 "commit_to_subscriber_p50_ms", "commit_to_subscriber_p99_ms", "restore_100k_tail_s",
                 "replay_1m_s", "bus_us_per_event_1_sub", "bus_us_per_event_10_subs"):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
+    assert out["sqlite_ratio"] == round(out["sqlite_commits_per_s"] / out["fsync_per_s"], 3)
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
 
 

@@ -94,6 +94,7 @@ class Store:
         self.flush_batch = flush_batch
         self.checkpoint_interval_s = checkpoint_interval_s
         self._clock = clock
+        self._busy_timeout_s = busy_timeout_s
 
         self._lock = threading.RLock()         # plan + apply, in sequence order (re-entrant: a sync
         self._applying = False                 # state watcher may read() while an event applies)
@@ -119,8 +120,9 @@ class Store:
         self._writer_lock = schema.WriterLock(self.path)
         try:
             self._conn = schema.open_writer(self.path, busy_timeout_s)
-            # Checkpoints move the WAL into the database and fsync it: done on a connection of
-            # the background writer's, so no commit waits for one (they caused the p99 spikes).
+            # Checkpoints move the WAL into the database and fsync it: done by the background
+            # writer, the bulk on a connection of its own, so commits wait for at most the last
+            # few frames of one (automatic ones, run by a commit, caused the p99 spikes).
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
             self._ckpt_conn = schema.open_checkpointer(self.path, busy_timeout_s)
             restored = recovery.restore(self._conn)
@@ -295,12 +297,33 @@ class Store:
             try:
                 self.flush(snapshot=None)
                 if time.monotonic() - last_checkpoint >= self.checkpoint_interval_s:
-                    self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never blocks the writer
+                    self._checkpoint()
                     last_checkpoint = time.monotonic()
             except StoreError as e:
                 log.error("background write failed, non-critical events lost: %s", e)
             except Exception:
                 log.exception("background writer error")
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database so that the next commit starts the WAL over.
+
+        Why: a WAL that grows makes each commit's fdatasync also journal the file's new size
+        (measured here: 0.59 of the raw fsync floor against 0.93 over a WAL rewritten in
+        place), and a WAL never started over grows without bound.  Under a steady stream of
+        commits a passive checkpoint never catches up, so: the bulk is copied without
+        blocking anyone, then the last few frames under the write lock.  Readers are never
+        waited for (busy timeout 0): while a reader holds an old snapshot the WAL grows."""
+        self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        with self._write_lock:
+            conn = self._conn
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+        self.counters["checkpoints"] += 1
+        if not busy and frames == copied:
+            self.counters["checkpoints_whole"] += 1  # the next commit starts the WAL over
 
     def flush(self, snapshot: bool | None = False) -> None:
         """Make everything committed so far durable; ``snapshot=None`` snapshots when due."""
