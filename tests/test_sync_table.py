@@ -1,11 +1,13 @@
 """seamless.views.base.sync_table and append_rows on a real Tabulator (no server): what is
-sent (replace, patch, stream), exactly which cells a patch carries, and that the widget's
-value ends equal to the new frame."""
+sent (replace, patch, stream), exactly which cells a patch carries, that the widget's value
+ends equal to the new frame, and that the browser's model holds exactly that value."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from bokeh.document import Document
 
 from seamless.views.base import append_rows, sync_table, table
 
@@ -17,22 +19,40 @@ def frame(rows) -> pd.DataFrame:
 
 
 class Spy:
-    """Wraps widget.patch and widget.stream, recording each call and passing it on."""
+    """Wraps widget.patch_to and widget.append, recording each call and passing it on."""
 
     def __init__(self, widget) -> None:
-        self.patches: list[tuple] = []
+        self.patches: list[dict] = []
         self.streams: list[tuple] = []
-        patch, stream = widget.patch, widget.stream
+        patch_to, append = widget.patch_to, widget.append
 
-        def spy_patch(*args, **kwargs):
-            self.patches.append((args, kwargs))
-            return patch(*args, **kwargs)
+        def spy_patch(new, patch):
+            self.patches.append(patch)
+            return patch_to(new, patch)
 
-        def spy_stream(*args, **kwargs):
-            self.streams.append((args[0].copy(), kwargs))
-            return stream(*args, **kwargs)
+        def spy_stream(rows):
+            self.streams.append(rows.copy())
+            return append(rows)
 
-        widget.patch, widget.stream = spy_patch, spy_stream
+        widget.patch_to, widget.append = spy_patch, spy_stream
+
+
+def rendered(widget):
+    """The widget's model in a document, as a browser session would hold it."""
+    return widget.get_root(Document())
+
+
+def assert_model(model, widget) -> None:
+    """What the browser holds is the widget's value: the same columns, rows and cells."""
+    data = model.source.data
+    assert list(data) == ["index", *widget.value.columns]
+    assert list(data["index"]) == list(widget.value.index)
+    for col in widget.value.columns:
+        expected = widget.value[col].tolist()
+        got = list(data[col])
+        assert len(got) == len(expected), col
+        for a, b in zip(got, expected):
+            assert a == b or (pd.isna(a) and pd.isna(b)), (col, got, expected)
 
 
 def assert_value(widget, expected: pd.DataFrame) -> None:
@@ -71,7 +91,7 @@ def test_one_changed_cell_is_patched_alone(filled):
     new = first.copy()
     new.loc[2, "last"] = 51.5
     assert sync_table(w, new, "symbol") == "patch"
-    assert spy.patches == [(({"last": [(2, 51.5)]},), {"as_index": False})]
+    assert spy.patches == [{"last": [(2, 51.5)]}]
     assert spy.streams == []
     assert_value(w, new)
 
@@ -82,7 +102,7 @@ def test_patch_values_are_plain_python(filled):
     new.loc[0, "last"] = 101.25
     new.loc[0, "note"] = "b"
     assert sync_table(w, new, "symbol") == "patch"
-    [((patch,), _kw)] = spy.patches
+    [patch] = spy.patches
     assert patch == {"last": [(0, 101.25)], "note": [(0, "b")]}
     assert type(patch["last"][0][1]) is float and type(patch["last"][0][0]) is int
     assert_value(w, new)
@@ -93,7 +113,7 @@ def test_value_becoming_nan_is_patched_as_none(filled):
     new = first.copy()
     new.loc[0, "last"] = np.nan
     assert sync_table(w, new, "symbol") == "patch"
-    assert spy.patches[0][0][0] == {"last": [(0, None)]}
+    assert spy.patches[0] == {"last": [(0, None)]}
     assert np.isnan(w.value.loc[0, "last"])
     assert_value(w, new)
 
@@ -116,9 +136,8 @@ def test_appended_rows_are_streamed(filled):
     new = pd.concat([first, frame([["GOOG", 10.0, "g"], ["TSLA", 20.0, "t"]])], ignore_index=True)
     assert sync_table(w, new, "symbol") == "stream"
     assert spy.patches == []
-    [(streamed, kwargs)] = spy.streams
+    [streamed] = spy.streams
     assert list(streamed["symbol"]) == ["GOOG", "TSLA"]
-    assert kwargs.get("follow") is False
     assert_value(w, new)
 
 
@@ -127,8 +146,8 @@ def test_changed_and_appended_rows_patch_then_stream(filled):
     new = pd.concat([first, frame([["GOOG", 10.0, "g"]])], ignore_index=True)
     new.loc[1, "last"] = 7.0  # MSFT: NaN -> 7
     assert sync_table(w, new, "symbol") == "patch+stream"
-    assert spy.patches == [(({"last": [(1, 7.0)]},), {"as_index": False})]
-    assert [list(s["symbol"]) for s, _ in spy.streams] == [["GOOG"]]
+    assert spy.patches == [{"last": [(1, 7.0)]}]
+    assert [list(s["symbol"]) for s in spy.streams] == [["GOOG"]]
     assert_value(w, new)
 
 
@@ -138,7 +157,7 @@ def test_frame_index_does_not_matter(filled):
     new.index = [10, 20, 30]
     new.loc[20, "note"] = "m"
     assert sync_table(w, new, "symbol") == "patch"
-    assert spy.patches[0][0][0] == {"note": [(1, "m")]}
+    assert spy.patches[0] == {"note": [(1, "m")]}
     assert_value(w, new)
 
 
@@ -166,8 +185,10 @@ def test_removed_or_reordered_rows_replace(filled, change):
     assert_value(w, new)
 
 
-def test_a_sequence_of_syncs_keeps_the_value_equal_to_the_frame():
+def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame():
     w = table(COLUMNS)
+    model = rendered(w)
+    assert model.follow is False  # new rows are not scrolled to
     steps = [
         (frame([["A", 1.0, "x"]]), "replace"),
         (frame([["A", 2.0, "x"]]), "patch"),
@@ -180,6 +201,8 @@ def test_a_sequence_of_syncs_keeps_the_value_equal_to_the_frame():
     for i, (new, expected) in enumerate(steps):
         assert sync_table(w, new, "symbol") == expected, f"step {i}"
         assert_value(w, new)
+        assert_model(model, w)
+        assert_model(rendered(w), w)  # a model made now (its tab opened again) starts from here
 
 
 # -- append_rows -----------------------------------------------------------------------------
@@ -195,34 +218,52 @@ def test_append_rows_first_batch_sets_the_table():
     assert list(w.value.index) == [0, 1, 2]
 
 
-def test_append_rows_first_batch_longer_than_rollover_keeps_the_last():
+def test_append_rows_first_batch_longer_than_keep_keeps_the_last():
     w = table(["seq:f", "msg"])
     append_rows(w, tail_rows(0, 8), 5)
     assert list(w.value["seq"]) == [3.0, 4.0, 5.0, 6.0, 7.0]
     assert list(w.value["msg"]) == ["m3", "m4", "m5", "m6", "m7"]
 
 
-def test_append_rows_rolls_over_and_never_repeats_labels():
+def test_append_rows_adds_within_the_slack_then_cuts_back_at_once_never_repeating_labels():
     w = table(["seq:f", "msg"])
-    rollover = 7
+    model = rendered(w)
+    spy = Spy(w)
+    keep, slack = 7, 2
     seen_labels: list[int] = []
     sent = 0
+    sizes, appended = [], []
     for batch in (3, 3, 4, 1, 9, 2):
-        append_rows(w, tail_rows(sent, batch), rollover)
+        streams = len(spy.streams)
+        append_rows(w, tail_rows(sent, batch), keep, slack)
         sent += batch
         v = w.value
-        assert len(v) == min(sent, rollover)
-        assert list(v["seq"]) == [float(s) for s in range(max(0, sent - rollover), sent)]  # the last N, in order
+        sizes.append(len(v))
+        appended.append(len(spy.streams) > streams)
+        assert list(v["seq"]) == [float(s) for s in range(sent - len(v), sent)]  # the newest, in order
         assert v.index.is_unique and v.index.is_monotonic_increasing
         assert list(v.index) == [int(s) for s in v["seq"]]  # a row keeps the label it came with
         new_labels = [label for label in v.index if label not in seen_labels]
         assert all(label > max(seen_labels, default=-1) for label in new_labels)  # never reused
+        assert_model(model, w)
         seen_labels.extend(new_labels)
+    # 3; 6 (added); 10 > 9: cut to 7; 8 (added); 17: cut to 7; 9 (added)
+    assert sizes == [3, 6, 7, 8, 7, 9]
+    assert appended == [False, True, False, True, False, True]
     # every row shown had its own label (the 9-row batch pushed 2 rows out before they were shown)
     assert sent == 22 and len(seen_labels) == 20 == len(set(seen_labels))
 
 
-def test_append_rows_batch_bigger_than_rollover_after_the_first():
+def test_append_rows_default_slack_is_a_fifth_of_keep():
+    w = table(["seq:f", "msg"])
+    append_rows(w, tail_rows(0, 50), 50)
+    append_rows(w, tail_rows(50, 10), 50)
+    assert len(w.value) == 60
+    append_rows(w, tail_rows(60, 1), 50)
+    assert list(w.value["seq"]) == [float(s) for s in range(11, 61)]
+
+
+def test_append_rows_batch_bigger_than_keep_after_the_first():
     w = table(["seq:f", "msg"])
     append_rows(w, tail_rows(0, 2), 4)
     append_rows(w, tail_rows(2, 10), 4)

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import panel as pn
+import param
 
 from ..events import Event
 from ..store import Store
@@ -132,15 +133,54 @@ def unsynced_ranges(fig) -> None:
 
 
 class Table(pn.widgets.Tabulator):
-    """Panel's Tabulator, less one message. After every patch and stream it recomputes the
-    table's pandas Styler and sends ``cell_styles`` under a fresh id, even with no styles
-    (measured: more messages than the patches themselves). These tables are never styled."""
+    """Panel's Tabulator, lean for tables that change many times a second in many tabs.
+
+    These tables are never styled, filtered, sorted by a header click or edited, and hold
+    numbers and text. Per change Panel would: build a pandas Styler, and send ``cell_styles``
+    under a fresh id with no styles (more messages than the patches themselves); convert the
+    frame for the browser through Bokeh's ``from_df`` (narwhals, ~1.5 ms a call, twice per
+    stream); and write a patch into the frame one cell at a time (~0.2 ms a cell). Here the
+    caller hands over the new frame whole (:meth:`patch_to`, :meth:`append`) and the browser's
+    columns are the frame's own arrays. Measured: the overview's update per fill 9.6 -> 4.0 ms
+    a session on the server's loop."""
 
     def _update_style(self, recompute: bool = True) -> None:
         pass
 
+    def _validate(self, *events: Any) -> None:
+        pn.widgets.tables.BaseTable._validate(self, *events)  # Tabulator's adds the Styler
 
-def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> pn.widgets.Tabulator:
+    def _process_df_and_convert_to_cds(self, df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+        if self.filters or self._filters or isinstance(df.index, pd.MultiIndex) or df.columns.nlevels > 1 \
+                or "index" in df.columns or any(dt.kind not in "fiuO" for dt in df.dtypes):
+            return super()._process_df_and_convert_to_cds(df)
+        data = {"index": df.index.to_numpy()}
+        for col in df.columns:
+            data[col] = self._process_column(df[col].to_numpy(), col, df)
+        return df, data
+
+    def _get_properties(self, doc: Any = None) -> dict[str, Any]:
+        # A model made later (its tab opened again) starts from the value as it is now:
+        # patch_to and append leave Panel's cached browser data behind.
+        self._processed, self._data = self._get_data()
+        return {**super()._get_properties(doc), "follow": False}  # new rows are not scrolled to
+
+    def patch_to(self, new: pd.DataFrame, patch: dict[str, list[tuple[int, Any]]]) -> None:
+        """Make ``new`` (same rows, same columns) the value; the browser gets only ``patch``,
+        the cells of ``new`` that differ from the value, by row position."""
+        with param.discard_events(self):
+            self.value = new
+        self._processed = new
+        self._patch(patch)
+
+    def append(self, rows: pd.DataFrame) -> None:
+        """Append ``rows`` (labelled after the value's last row); the browser gets only them."""
+        with param.discard_events(self):
+            self.value = pd.concat([self.value, rows])
+        self._stream(self._process_df_and_convert_to_cds(rows)[1])
+
+
+def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     """A read-only table; a column named ``name:f`` holds numbers, any other text (Tabulator
     picks each column's formatter from the first value's types, so they must be right)."""
     frame = pd.DataFrame({c.split(":")[0]: pd.Series(dtype=float if c.endswith(":f") else object)
@@ -161,7 +201,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return eq
 
 
-def sync_table(widget: pn.widgets.Tabulator, new: pd.DataFrame, key: str) -> str:
+def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     """Bring ``widget`` to ``new`` (rows identified by column ``key``) by the least it can
     send: ``patch`` changed cells, ``stream`` appended rows, or re-send when rows moved.
     Returns what it did (for tests): 'none', 'patch', 'stream', 'patch+stream' or 'replace'."""
@@ -183,23 +223,30 @@ def sync_table(widget: pn.widgets.Tabulator, new: pd.DataFrame, key: str) -> str
             if len(diff):
                 patch[col] = [(int(i), _plain(b[i])) for i in diff]
         if patch:
-            widget.patch(patch, as_index=False)
+            widget.patch_to(new.iloc[:n], patch)
             done.append("patch")
     if len(new) > n:
-        widget.stream(new.iloc[n:], follow=False)
+        widget.append(new.iloc[n:])
         done.append("stream")
     return "+".join(done) or "none"
 
 
-def append_rows(widget: pn.widgets.Tabulator, rows: pd.DataFrame, rollover: int) -> None:
-    """Stream ``rows`` onto a tail table, the oldest rolling off past ``rollover``."""
+def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None = None) -> None:
+    """Add ``rows`` (oldest first) to a tail table: it holds the newest ``keep`` rows and up to
+    ``slack`` more (default a fifth of ``keep``); past that it is cut back to ``keep`` at once.
+    Why the slack: rolling a row off at each append moves every row in the browser, which then
+    redraws the whole table in every tab; this way most appends only add rows."""
+    slack = max(1, keep // 5) if slack is None else slack
     index = widget.value.index
     if not len(index):  # the first rows set the columns' types
-        widget.value = rows.iloc[-rollover:].reset_index(drop=True)
+        widget.value = rows.iloc[-keep:].reset_index(drop=True)
         return
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
     rows.index = range(start, start + len(rows))
-    widget.stream(rows, rollover=rollover, follow=False)  # newest on top: the table sorts by seq
+    if len(index) + len(rows) > keep + slack:
+        widget.value = pd.concat([widget.value, rows]).iloc[-keep:]
+    else:
+        widget.append(rows)
 
 
 def _plain(v: Any) -> Any:

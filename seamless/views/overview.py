@@ -24,7 +24,7 @@ class OverviewView(BaseView):
     title = "Overview"
     topics = ("runner.*", "risk.*", "account.*", "broker.*", "position.*", "order.*", "market.quote")
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
-    RECENT_FILLS = 50  # rows of the fills table: every row is redrawn in each tab per fill
+    RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
     def __init__(self, store, controls=None, equity_points: int = 2_000) -> None:
         super().__init__(store)
