@@ -291,6 +291,73 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     assert alerts == [ev, ev2]  # no alert repeated by later flushes
 
 
+def flow_controlled(doc, views, clock, alerts, **kwargs):
+    """A filled feed whose critical updates are numbered (``marks``) and answered by the test."""
+    marks: list[int] = []
+    feed = filled_feed(doc, views, clock, notify=alerts.extend, alert_topics=("risk.trading_state",),
+                       mark=marks.append, **kwargs)
+    assert marks == [1], "the first fill (every view) is numbered"
+    feed.acked(1)
+    assert doc.ticks == []
+    marks.clear()
+    return feed, marks
+
+
+def test_flow_control_holds_view_updates_until_the_page_answers_and_alerts_never_wait(store, clock):
+    doc = FakeDoc()
+    risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.state_reason)
+    alerts: list = []
+    feed, marks = flow_controlled(doc, [risk], clock, alerts)
+    first = store.commit(halted("first"))
+    feed.offer(first)
+    doc.run_ticks()
+    assert risk.seen == ["first"] and marks == [2] and alerts == [first]
+    # a burst while the page has not answered: alerts at once, the view waits (nothing scheduled)
+    burst = [store.commit(halted(f"burst {i}")) for i in range(5)]
+    for ev in burst:
+        feed.offer(ev)
+    assert len(doc.ticks) == 1 and doc.urgency[-1][1], "only the alerts' callback"
+    doc.run_ticks()
+    assert alerts == [first, *burst] and risk.seen == ["first"]
+    feed.acked(1)  # an old answer changes nothing
+    assert doc.ticks == []
+    feed.acked(2)  # the page has applied update 2: everything since, in one update, the latest
+    assert doc.run_ticks() == 1
+    assert risk.seen == ["first", "burst 4"] and marks == [2, 3]
+    feed.acked(3)
+    assert doc.ticks == [], "nothing changed since: nothing to send"
+
+
+def test_flow_control_waits_for_a_missing_answer_no_longer_than_its_timeout(store, clock):
+    doc = FakeDoc()
+    risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.state_reason)
+    feed, marks = flow_controlled(doc, [risk], clock, [], ack_timeout_s=2.0)
+    feed.offer(store.commit(halted("first")))
+    doc.run_ticks()
+    feed.offer(store.commit(halted("unanswered")))
+    doc.run_ticks()
+    clock.t += 1.9
+    feed.tick()  # the heartbeat, within the timeout: still waiting
+    doc.run_ticks()
+    assert risk.seen == ["first"]
+    clock.t += 0.2
+    feed.tick()  # past it: sent without the answer
+    doc.run_ticks()
+    assert risk.seen == ["first", "unanswered"] and marks == [2, 3]
+
+
+def test_flow_control_leaves_routine_updates_to_the_rate_limit(store, clock):
+    doc = FakeDoc()
+    quotes = FakeView("quotes", ["market.*"], read=last_aapl(store))
+    store.commit(quote(0))
+    feed, marks = flow_controlled(doc, [quotes], clock, [], max_rate=10.0)
+    for i in range(1, 4):
+        clock.t += 1.0
+        feed.offer(store.commit(quote(i)))
+        doc.run_ticks()
+    assert quotes.seen == [101.0, 102.0, 103.0] and marks == [], "no answer asked for, none waited for"
+
+
 def test_alert_topic_without_a_matching_view_still_notifies(store, clock):
     doc = FakeDoc()
     quotes = FakeView("quotes", ["market.*"])

@@ -8,6 +8,16 @@ re-reads the state for each dirty view (latest value wins) and applies every cha
 times a second, unless a critical event touched it: that goes out at once (a critical event
 of a ``routine_topics`` topic waits its turn: the strategy over its order budget is refused
 many times a second, each refusal durable, none worth bypassing the rate limit for).
+
+Flow control: with ``mark``, an update that a critical event sent past the rate limit
+carries its number, and the browser answers with it once it has applied the update
+(:meth:`SessionFeed.acked`, see :class:`~seamless.push.ack.BrowserAck`). Until then the next
+view update waits and what changes meanwhile coalesces into it (latest wins); alerts never
+wait. Why: a burst of fills (sixty in a second) made sixty updates per tab, each a few
+milliseconds of the server's and tens of the browser's, and the browsers fell seconds
+behind; now a tab gets the next update as soon as it has taken the last one. Routine
+updates are not numbered (the rate limit bounds them; each answer costs the server a
+message). An answer that never comes is waited for at most ``ack_timeout_s``.
 """
 from __future__ import annotations
 
@@ -44,7 +54,8 @@ class SessionFeed:
                  alert_topics: Iterable[str] = (), routine_topics: Iterable[str] = (),
                  max_rate: float = 10.0, max_events: int = 500,
                  on_push: Callable[[float], None] | None = None,
-                 on_flush: Callable[[float], None] | None = None) -> None:
+                 on_flush: Callable[[float], None] | None = None,
+                 mark: Callable[[int], None] | None = None, ack_timeout_s: float = 2.0) -> None:
         self.doc = doc
         self.views = list(views)
         self.notify = notify
@@ -53,6 +64,10 @@ class SessionFeed:
         self.min_interval = 1.0 / max_rate
         self.on_push = on_push  # push latency samples (commit -> applied), seconds
         self.on_flush = on_flush  # server time of one flush (one burst, one session), seconds
+        self.mark = mark  # sends an update's number to the browser, which answers with acked()
+        self.ack_timeout_s = ack_timeout_s
+        self._marked = 0
+        self._awaiting: tuple[int, float] | None = None  # (update number, monotonic time sent)
         self._routes: dict[str, tuple[View, ...]] = {}
         self._lock = threading.Lock()
         self._dirty: set[View] = set(self.views)  # the first flush fills every view
@@ -95,7 +110,8 @@ class SessionFeed:
             send_alerts = alert and not self._alerts
             if alert:
                 self._alerts.append(ev)
-            flush = bool(views) and (self._scheduled is None or (self._scheduled == "timer" and urgent))
+            flush = bool(views) and self._awaiting is None and \
+                (self._scheduled is None or (self._scheduled == "timer" and urgent))
             if flush:
                 self._scheduled = "tick"
         # Alerts jump the loop's queue (urgent): every session's alerts go out before any
@@ -129,6 +145,17 @@ class SessionFeed:
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
 
+    def acked(self, n: int) -> None:
+        """The browser has applied update ``n``: what changed since goes out now."""
+        with self._lock:
+            if self.closed or self._awaiting is None or n < self._awaiting[0]:
+                return
+            self._awaiting = None
+            if self._scheduled == "tick" or not (self._dirty or self._aging):
+                return
+            self._scheduled = "tick"
+        self.doc.add_next_tick_callback(self._flush)
+
     def close(self) -> None:
         with self._lock:
             self.closed = True
@@ -147,9 +174,13 @@ class SessionFeed:
         with self._lock:
             if self.closed:
                 return
+            if self._awaiting is not None and now - self._awaiting[1] < self.ack_timeout_s:
+                self._scheduled = None  # the browser's answer brings the next update
+                return
             due = [v for v in self.views if v in self._dirty and getattr(v, "shown", True) and
                    (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)]
             events = {v: list(self._events[v]) for v in due if v in self._events}
+            urgent = any(v in self._urgent for v in due)
             for v in due:
                 self._dirty.discard(v)
                 self._urgent.discard(v)
@@ -170,6 +201,11 @@ class SessionFeed:
                 for v in self.views:
                     if getattr(v, "shown", True):
                         self._guard(v.show_age, wall)
+            if self.mark is not None and urgent:  # routine updates are rate-limited already
+                self._marked += 1
+                self._guard(self.mark, self._marked)  # last: the answer means all of it was applied
+                with self._lock:
+                    self._awaiting = (self._marked, now)
         if self.on_flush is not None:
             self.on_flush(time.monotonic() - now)
         self._schedule_rest(now)
@@ -190,8 +226,8 @@ class SessionFeed:
         """Views held back by the rate limit go out when their interval is up."""
         with self._lock:
             waiting = [v for v in self._dirty if getattr(v, "shown", True)]
-            if self.closed or self._scheduled is not None or not waiting:
-                return
+            if self.closed or self._scheduled is not None or not waiting or self._awaiting is not None:
+                return  # (awaiting: the browser's answer schedules the next flush)
             wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in waiting)
             self._scheduled = "timer"
         self.doc.add_timeout_callback(self._timer, max(1, math.ceil(wait * 1000)))

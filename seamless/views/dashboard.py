@@ -6,6 +6,7 @@ from functools import partial
 import panel as pn
 
 from ..push import ServerDoc, SessionFeed
+from ..push.ack import BrowserAck
 from ..service import Access, Service
 from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
@@ -43,10 +44,12 @@ class Dashboard:
         self.controls = Controls(service, self.access, doc, self.toasts)
         self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
                                  reconcile_interval=cfg.reconcile_interval)
+        self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
         self.feed = SessionFeed(doc, self.views, notify=partial(alert, self.toasts), alert_topics=ALERT_TOPICS,
                                 routine_topics=ROUTINE_TOPICS,
                                 max_rate=cfg.max_rate, on_push=service.hub.push.add,
-                                on_flush=service.hub.flush.add)
+                                on_flush=service.hub.flush.add, mark=partial(setattr, self.ack, "sent"))
+        self.ack.param.watch(lambda e: self.feed.acked(e.new), "seen")
         # Pushed from when the page is live: an alert queued before the browser is connected
         # would show only with the next one, late. The first flush fills every view.
         pn.state.onload(self._go_live)
@@ -59,8 +62,11 @@ class Dashboard:
             v.shown = i == self.tabs.active
         self.tabs.param.watch(self._on_tab, "active")
         who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
-        self.template = pn.template.FastListTemplate(title="Seamless", main=[TableGuard(), self.toasts, who, self.tabs],
-                                                     header_background="#1f3a5f")
+        # No busy spinner: it turns on and off (two messages and a repaint) for every message
+        # from the page, the push's answers included; commands show their own loading state.
+        self.template = pn.template.FastListTemplate(
+            title="Seamless", main=[TableGuard(), self.toasts, self.ack, who, self.tabs],
+            header_background="#1f3a5f", busy_indicator=None)
 
     def _destroyed(self, _context) -> None:
         self.service.hub.detach(self.feed)

@@ -51,6 +51,35 @@ TABLE_DATA_JS = """(cls) => {
   return null;
 }"""
 
+# The Tabulator in the page (the one table with css class ``cls``): its rows in load order, each
+# compared with the row the server sent (its data source), and the order it shows them in.
+TABLE_SHOWN_JS = """(cls) => {
+  const found = [];
+  const walk = (v) => {
+    if (v.model && v.model.css_classes && v.model.css_classes.includes(cls) && v.tabulator) found.push(v);
+    for (const c of (v.child_views || [])) walk(c);
+  };
+  for (const root of (Bokeh.index.roots ? [...Bokeh.index.roots] : Object.values(Bokeh.index))) walk(root);
+  if (found.length !== 1) return {found: found.length};
+  const table = found[0].tabulator, src = found[0].model.source.data, cols = Object.keys(src);
+  const rows = table.getData(), n = src[cols[0]].length;
+  const same = (a, b) => a === b || (a !== a && b !== b);
+  const matches = rows.length === n && rows.every((r, i) => cols.every((c) => same(r[c], src[c][i])));
+  return {found: 1, rows: n, matches, shown: table.getRows("active").map((r) => r.getData())};
+}"""
+
+
+# The push's flow control in the page (seamless.push.ack.BrowserAck): the last update numbered
+# by the server, and the last one the page has answered.
+ACK_JS = """() => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      const d = m.data;
+      if (d && d.sent !== undefined && d.seen !== undefined) return {sent: d.sent, seen: d.seen};
+    }
+  }
+  return null;
+}"""
 
 # -- fixtures and helpers ---------------------------------------------------------------------
 
@@ -214,6 +243,9 @@ def test_a_fill_shows_in_two_tabs(own_server, open_tabs):
         assert f" {fill['symbol']} @ " in text, (text, fill["payload"])
         page.wait_for_function(f"() => ({TABLE_DATA_JS})('seamless-fills').trade_id.includes({trade_id!r})",
                                timeout=T, polling=100)
+        # flow control: the page answered every update the fills sent past the rate limit
+        answered = f"() => {{ const a = ({ACK_JS})(); return a && a.sent > 0 && a.seen === a.sent }}"
+        page.wait_for_function(answered, timeout=T, polling=100)
 
 
 def test_a_loss_limit_breach_alerts_every_tab(own_server, open_tabs):
@@ -287,6 +319,36 @@ def test_page_loads_with_live_data(live, open_tabs):
     show_tab(page, "Events")
     expect(page.locator(".seamless-events .tabulator-row").first).to_be_visible()
     assert len(table_data(page, "seamless-events")["seq"]) > 0
+
+
+def test_tables_change_row_by_row_and_show_what_the_server_sent(live, open_tabs):
+    """The page updates a table's changed rows and adds its new ones (no whole-table redraw,
+    seamless.views.guard), and what Tabulator shows is exactly what the server sent."""
+    (page,) = open_tabs(live.url)
+    shown = lambda cls: page.evaluate(f"() => ({TABLE_SHOWN_JS})({cls!r})")  # noqa: E731
+    # Open positions: marks move with every quote; recent fills: newest first.
+    page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-positions').rows > 0", timeout=T, polling=100)
+    page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-fills').rows >= 2", timeout=T, polling=100)
+    counts = page.evaluate("() => ({...window.__seamlessTables})")
+    page.wait_for_function(f"() => window.__seamlessTables.incremental >= {counts['incremental'] + 5}",
+                           timeout=T, polling=100)
+    for cls in ("seamless-positions", "seamless-fills"):
+        page.wait_for_function(f"() => ({TABLE_SHOWN_JS})({cls!r}).matches", timeout=T, polling=100)
+    fills = [r["seq"] for r in shown("seamless-fills")["shown"]]
+    assert fills == sorted(fills, reverse=True) and len(fills) >= 2, fills
+
+    show_tab(page, "Market")  # every quote's price moves: its rows are patched, never re-sent
+    page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-quotes').rows === {len(SYMBOLS)}",
+                           timeout=T, polling=100)
+    before = page.evaluate("() => ({...window.__seamlessTables})")
+    first = {r["symbol"]: r["last"] for r in shown("seamless-quotes")["shown"]}
+    page.wait_for_function(f"() => window.__seamlessTables.incremental >= {before['incremental'] + 10}",
+                           timeout=T, polling=100)
+    page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-quotes').matches", timeout=T, polling=100)
+    later = {r["symbol"]: r["last"] for r in shown("seamless-quotes")["shown"]}
+    assert later != first, "the quotes shown never moved"
+    after = page.evaluate("() => ({...window.__seamlessTables})")
+    assert after["full"] == before["full"], (before, after)
 
 
 def test_a_closed_tab_leaves_nothing_behind(live, open_tabs):
