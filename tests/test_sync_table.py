@@ -70,6 +70,14 @@ def filled():
     return w, first, Spy(w)
 
 
+def test_table_columns_are_numbers_or_text_formatted_by_tabulator_itself():
+    w = table(["symbol", "qty:f", "price:f4"])
+    assert list(w.value.dtypes.astype(str)) == ["object", "float64", "float64"]
+    assert w.formatters == {"symbol": {"type": "plaintext"}, "qty": {"type": "money", "precision": False},
+                            "price": {"type": "money", "precision": 4}}
+    assert w.text_align == {"qty": "right", "price": "right"}
+
+
 def test_empty_table_and_empty_frame_is_none():
     w = table(COLUMNS)
     assert w.value.empty and list(w.value.columns) == ["symbol", "last", "note"]

@@ -30,7 +30,7 @@ class EventsView(BaseView):
         self.pattern = pn.widgets.TextInput(label="Topic filter", value="*", placeholder="order.* or risk.*",
                                             css_classes=["seamless-event-filter"], width=240)
         self.hide_quotes = pn.widgets.Checkbox(label="hide market quotes", value=True)
-        self.tail = table(["seq:f", "time", "topic", "summary"], css_classes=["seamless-events"], height=420,
+        self.tail = table(["seq:f0", "time", "topic", "summary"], css_classes=["seamless-events"], height=420,
                           sorters=[{"field": "seq", "dir": "desc"}])
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")

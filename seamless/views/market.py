@@ -19,11 +19,11 @@ class MarketView(BaseView):
     def __init__(self, store, stale_after: float = 5.0, spark_points: int = 300) -> None:
         self.stale_after = stale_after
         super().__init__(store)
-        self.quotes = table(["symbol", "last:f", "bid:f", "ask:f", "exchange_time", "age_s:f"],
+        self.quotes = table(["symbol", "last:f4", "bid:f4", "ask:f4", "exchange_time", "age_s:f1"],
                             css_classes=["seamless-quotes"], height=180)
-        self.signals = table(["key", "strategy", "symbol", "direction:f", "strength:f", "price:f", "reason", "time"],
+        self.signals = table(["key", "strategy", "symbol", "direction:f", "strength:f2", "price:f4", "reason", "time"],
                              css_classes=["seamless-signals"], height=180)
-        self.monitors = table(["monitor", "symbol", "kind", "trigger:f", "high_water:f", "status"],
+        self.monitors = table(["monitor", "symbol", "kind", "trigger:f4", "high_water:f4", "status"],
                               css_classes=["seamless-monitors"], height=180)
         self.spark_points = spark_points
         self.sparks: dict[str, ColumnDataSource] = {}

@@ -39,12 +39,12 @@ class OverviewView(BaseView):
         unsynced_ranges(fig)
         self.equity_plot = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
         self._last_equity: tuple[float, float] | None = None
-        self.positions = table(["symbol", "qty:f", "avg_price:f", "mark:f", "unrealized:f", "realized:f"],
+        self.positions = table(["symbol", "qty:f", "avg_price:f4", "mark:f4", "unrealized:f2", "realized:f2"],
                                buttons={"close": "<b>Close</b>"} if controls is not None else {},
                                css_classes=["seamless-positions"], height=200)
         self.orders = table(["order", "symbol", "qty:f", "filled:f", "status", "type", "strategy", "by_reason"],
                             css_classes=["seamless-orders"], height=180)
-        self.fills = table(["seq:f", "time", "symbol", "qty:f", "price:f", "commission:f", "trade_id", "order"],
+        self.fills = table(["seq:f0", "time", "symbol", "qty:f", "price:f4", "commission:f2", "trade_id", "order"],
                            sorters=[{"field": "seq", "dir": "desc"}],
                            css_classes=["seamless-fills"], height=200)
         self._fill_keys: set[str] = set()

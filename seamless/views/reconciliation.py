@@ -16,7 +16,7 @@ class ReconciliationView(BaseView):
         self.stale_after = 3 * interval_s  # three missed runs: the schedule is not running
         super().__init__(store)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-reconcile-summary"])
-        self.mismatches = table(["seq:f", "time", "run", "kind", "subject", "store", "broker", "resolution"],
+        self.mismatches = table(["seq:f0", "time", "run", "kind", "subject", "store", "broker", "resolution"],
                                 css_classes=["seamless-mismatches"], height=260)
         self.runs = table(["run", "findings"], css_classes=["seamless-runs"], height=160)
         self.controls = controls

@@ -23,7 +23,7 @@ class SystemView(BaseView):
         super().__init__(store)
         self.hub = hub
         self.figures = table(["figure", "value"], css_classes=["seamless-system"], height=330)
-        self.rates = table(["topic", "events_per_s:f"], css_classes=["seamless-rates"], height=330)
+        self.rates = table(["topic", "events_per_s:f1"], css_classes=["seamless-rates"], height=330)
         self._shown = 0.0
         self.section(pn.Row(self.figures, self.rates, sizing_mode="stretch_width"))
 

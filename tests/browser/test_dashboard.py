@@ -313,7 +313,7 @@ def test_page_loads_with_live_data(live, open_tabs):
     assert sorted(data["symbol"]) == list(SYMBOLS), data
     assert all(p > 0 for p in data["last"]), data
     for sym, last in zip(data["symbol"], data["last"]):
-        expect(quotes.filter(has_text=sym)).to_contain_text(re.compile(r"\d+\.\d+"))
+        expect(quotes.filter(has_text=sym)).to_contain_text(re.compile(r"\d+\.\d{4}(?!\d)"))  # last:f4
     expect(page.locator(".seamless-marketview .seamless-fresh")).to_be_visible()
 
     show_tab(page, "Events")
