@@ -151,7 +151,7 @@ class SessionFeed:
             if self.closed or self._awaiting is None or n < self._awaiting[0]:
                 return
             self._awaiting = None
-            if self._scheduled == "tick" or not (self._dirty or self._aging):
+            if self._scheduled == "tick" or not (self._aging or self._shown_dirty()):
                 return
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
@@ -225,12 +225,16 @@ class SessionFeed:
     def _schedule_rest(self, now: float) -> None:
         """Views held back by the rate limit go out when their interval is up."""
         with self._lock:
-            waiting = [v for v in self._dirty if getattr(v, "shown", True)]
+            waiting = self._shown_dirty()
             if self.closed or self._scheduled is not None or not waiting or self._awaiting is not None:
                 return  # (awaiting: the browser's answer schedules the next flush)
             wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in waiting)
             self._scheduled = "timer"
         self.doc.add_timeout_callback(self._timer, max(1, math.ceil(wait * 1000)))
+
+    def _shown_dirty(self) -> list[View]:
+        """Views with changes to show (a hidden one waits for its tab); under the lock."""
+        return [v for v in self._dirty if getattr(v, "shown", True)]
 
     def _timer(self) -> None:
         with self._lock:

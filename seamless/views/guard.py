@@ -42,7 +42,6 @@ if (T && !T.prototype.__seamlessGuard) {
     return [changed, data.slice(old.length)];
   };
   const built = (table) => table.initialized && table.rowManager && table.rowManager.renderer;
-  const setData = T.prototype.setData;
   for (const name of ["updateOrAddData", "addData", "updateData", "replaceData", "setData"]) {
     const original = T.prototype[name];
     if (typeof original !== "function") continue;
@@ -52,7 +51,7 @@ if (T && !T.prototype.__seamlessGuard) {
           this.on("tableBuilt", () => Promise.resolve(this[name](...args)).then(resolve, reject));
         });
       }
-      if (original === setData && args.length === 1) {
+      if (name === "setData" && args.length === 1) {
         const d = delta(this, args[0]);
         if (d !== null) {
           counts.incremental++;
