@@ -55,10 +55,12 @@ def assert_model(model, widget) -> None:
             assert a == b or (pd.isna(a) and pd.isna(b)), (col, got, expected)
 
 
-def assert_value(widget, expected: pd.DataFrame) -> None:
+def assert_value(widget, expected: pd.DataFrame, labels=None) -> None:
+    """The widget shows ``expected``, each row under its label (by default 0, 1, ...)."""
     pd.testing.assert_frame_equal(widget.value.reset_index(drop=True), expected.reset_index(drop=True),
                                   check_dtype=False)
-    assert list(widget.value.index) == list(range(len(expected))), "index labels drifted"
+    labels = list(range(len(expected))) if labels is None else labels
+    assert list(widget.value.index) == labels, "index labels drifted"
 
 
 @pytest.fixture
@@ -169,21 +171,39 @@ def test_frame_index_does_not_matter(filled):
     assert_value(w, new)
 
 
-@pytest.mark.parametrize("change", ["removed_last", "removed_middle", "reordered", "key_renamed", "emptied",
-                                    "new_column"])
-def test_removed_or_reordered_rows_replace(filled, change):
+@pytest.mark.parametrize("change,labels", [("removed_last", [0, 1]), ("removed_middle", [0, 2]),
+                                           ("removed_first", [1, 2]), ("emptied", []),
+                                           ("removed_and_added", [0, 2, 3, 4])])
+def test_removed_rows_keep_the_others_labels_and_new_rows_take_new_ones(filled, change, labels):
+    """The page tells rows apart by label: it deletes the rows gone and keeps the others
+    (see views/guard.py) only if every row that stays keeps its label."""
     w, first, spy = filled
     if change == "removed_last":
         new = first.iloc[:2]
     elif change == "removed_middle":
         new = first.iloc[[0, 2]]
-    elif change == "reordered":
+    elif change == "removed_first":
+        new = first.iloc[1:]
+    elif change == "emptied":
+        new = first.iloc[:0]
+    else:
+        new = pd.concat([first.iloc[[0, 2]].assign(last=[101.0, 51.0]),
+                         frame([["GOOG", 7.0, "g"], ["TSLA", 8.0, "t"]])])
+    assert sync_table(w, new, "symbol") == "remove"
+    assert spy.patches == [] and spy.streams == []
+    assert_value(w, new, labels)
+
+
+@pytest.mark.parametrize("change", ["reordered", "key_renamed", "old_after_new", "new_column"])
+def test_reordered_rows_replace(filled, change):
+    w, first, spy = filled
+    if change == "reordered":
         new = first.iloc[[1, 0, 2]]
     elif change == "key_renamed":
         new = first.copy()
         new.loc[0, "symbol"] = "AAPL.X"
-    elif change == "emptied":
-        new = first.iloc[:0]
+    elif change == "old_after_new":
+        new = pd.concat([frame([["GOOG", 7.0, "g"]]), first.iloc[[1]]])
     else:
         new = first.assign(extra=1.0)
     assert sync_table(w, new, "symbol") == "replace"
@@ -191,6 +211,20 @@ def test_removed_or_reordered_rows_replace(filled, change):
     if change == "new_column":
         assert list(w.value.columns) == ["symbol", "last", "note", "extra"]
     assert_value(w, new)
+
+
+def test_a_number_column_stays_numbers_when_empty_or_all_none():
+    """An empty frame's columns are objects; were the table's number column to become one,
+    Panel would send the page a new configuration (no number sorter), and the page would
+    build the whole table again: every time the open orders came and went."""
+    w = table(COLUMNS)
+    model = rendered(w)
+    sync_table(w, frame([["A", 1.0, "x"]]), "symbol")
+    configuration = model.configuration
+    for new in (frame([]), frame([["B", None, None]]), frame([["B", 2.0, "y"]]), frame([])):
+        sync_table(w, new, "symbol")
+        assert w.value["last"].dtype == float
+        assert model.configuration == configuration
 
 
 def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame():
@@ -203,12 +237,15 @@ def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame(
         (frame([["A", 2.0, "x"], ["B", np.nan, None]]), "stream"),
         (frame([["A", 2.0, "y"], ["B", 3.0, None], ["C", 4.0, "z"]]), "patch+stream"),
         (frame([["A", 2.0, "y"], ["B", 3.0, None], ["C", 4.0, "z"]]), "none"),
-        (frame([["B", 3.0, None], ["C", 4.0, "z"]]), "replace"),
+        (frame([["B", 3.0, None], ["C", 4.0, "z"]]), "remove"),
         (frame([["B", 3.0, None], ["C", 4.5, "z"]]), "patch"),
+        (frame([["C", 4.5, "z"], ["D", 5.0, None]]), "remove"),
+        (frame([["D", 5.0, None], ["C", 4.5, "z"]]), "replace"),
+        (frame([]), "remove"),
     ]
     for i, (new, expected) in enumerate(steps):
         assert sync_table(w, new, "symbol") == expected, f"step {i}"
-        assert_value(w, new)
+        pd.testing.assert_frame_equal(w.value.reset_index(drop=True), new.reset_index(drop=True), check_dtype=False)
         assert_model(model, w)
         assert_model(rendered(w), w)  # a model made now (its tab opened again) starts from here
 

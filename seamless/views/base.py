@@ -3,13 +3,14 @@
 A view reads the store's state (never writes it) when the push says something it shows
 has changed, and shows how old that is; past ``stale_after`` seconds the badge turns
 stale. Tables change by Tabulator ``patch`` and ``stream``; a table is re-sent whole only
-when its rows are reordered or removed.
+when rows are removed (the page then deletes just those, see ``guard``) or reordered.
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Sequence
+import weakref
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,9 @@ class AgeBadge:
             self.pane.object = html
 
 
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # state part -> {builder: (seq, frame)}
+
+
 class BaseView:
     """A dashboard section: ``panel`` to lay out, ``refresh`` when what it shows changed."""
 
@@ -87,6 +91,19 @@ class BaseView:
             return False
         self._seen[part] = seq
         return True
+
+    def shared(self, part: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``build()`` of state part ``part`` as it is now, made once per change of the part
+        and shared by the views of every session (which read it, never change it): with ten
+        tabs open, a position's mark moving built the same frame ten times."""
+        obj = getattr(self.state, part)
+        seq = obj.seq  # read first: what is built is at least this new
+        memo = _SHARED.setdefault(obj, {})
+        key = build.__qualname__
+        hit = memo.get(key)
+        if hit is None or hit[0] != seq:
+            hit = memo[key] = (seq, build())
+        return hit[1]
 
     def due(self, component: str, every_s: float) -> bool:
         """True if ``component`` may update now (at most once per ``every_s``); if not, the view
@@ -180,6 +197,11 @@ class Table(pn.widgets.Tabulator):
         self._stream(self._process_df_and_convert_to_cds(rows)[1])
 
 
+# Tabulator's own row height: fixed, so a changed cell never makes the page measure its row
+# (see views/guard.py).
+ROW_HEIGHT = 28
+
+
 def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     """A read-only table. A column named ``name:f`` holds numbers shown as they are, ``name:fN``
     numbers shown with N decimals, any other name text. Tabulator formats the cells itself
@@ -194,7 +216,24 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
         formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
     return Table(frame, disabled=True, show_index=False, formatters=formatters,
                  text_align={name: "right" for name in numbers},
-                 sizing_mode="stretch_width", height=height, layout="fit_data_fill", **kwargs)
+                 sizing_mode="stretch_width", height=height, layout="fit_data_fill",
+                 configuration={"rowHeight": ROW_HEIGHT}, **kwargs)
+
+
+def _typed_like(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
+    """``new`` with the number columns of ``old`` kept numbers (an empty or all-None column
+    comes as objects): Panel sends the page a new configuration when a column's type changes,
+    and the page then builds the whole table again."""
+    if new.empty and list(new.columns) == list(old.columns):
+        return old.iloc[:0]
+    numbers = {col for col, dt in zip(old.columns, old.dtypes) if dt.kind == "f"}
+    cast = {col: float for col, dt in zip(new.columns, new.dtypes) if dt.kind != "f" and col in numbers}
+    if not cast:
+        return new
+    try:
+        return new.astype(cast)
+    except (TypeError, ValueError):
+        return new  # text in a number column: shown as it is (casting costs ~2 ms: build numbers as NaN)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -210,16 +249,29 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     """Bring ``widget`` to ``new`` (rows identified by column ``key``) by the least it can
-    send: ``patch`` changed cells, ``stream`` appended rows, or re-send when rows moved.
-    Returns what it did (for tests): 'none', 'patch', 'stream', 'patch+stream' or 'replace'."""
-    new = new.reset_index(drop=True)
+    send: ``patch`` changed cells, ``stream`` appended rows; when rows went away and the rest
+    kept their order, the new value whole with each row under its old label (``remove``: the
+    page then deletes, updates and adds rows rather than redrawing); else a ``replace``.
+    Returns what it did (for tests): 'none', 'patch', 'stream', 'patch+stream', 'remove' or
+    'replace'."""
     old = widget.value
+    new = _typed_like(new.reset_index(drop=True), old)
     if old.empty and new.empty:
         return "none"
-    if old.empty or list(old.columns) != list(new.columns) or len(old) > len(new) or \
-            list(old[key]) != list(new[key].iloc[:len(old)]):
+    if old.empty or list(old.columns) != list(new.columns):
         widget.value = new
         return "replace"
+    labels = dict(zip(old[key], old.index))
+    kept = [k for k in new[key] if k in labels]
+    survivors = set(kept)
+    if kept != [k for k in old[key] if k in survivors] or list(new[key].iloc[:len(kept)]) != kept:
+        widget.value = new  # reordered, or an old row after a new one
+        return "replace"
+    start = int(old.index.max()) + 1  # new rows: labels never used in this table
+    new.index = [labels[k] for k in kept] + list(range(start, start + len(new) - len(kept)))
+    if len(kept) < len(old):
+        widget.value = new
+        return "remove"
     done = []
     n = len(old)
     if n:
@@ -244,6 +296,7 @@ def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None 
     Why the slack: rolling a row off at each append moves every row in the browser, which then
     redraws the whole table in every tab; this way most appends only add rows."""
     slack = max(1, keep // 5) if slack is None else slack
+    rows = _typed_like(rows, widget.value)
     index = widget.value.index
     if not len(index):  # the first rows set the columns' types
         widget.value = rows.iloc[-keep:].reset_index(drop=True)

@@ -8,10 +8,13 @@ The guard defers such updates until the table's ``tableBuilt`` event.
 
 **Row by row.** Panel answers every ``patch`` and ``stream`` by handing Tabulator the whole
 table again (``setData``): every row rebuilt, every column measured, in every open tab, for
-each fill and each price move. When the new data keeps the rows already shown (same
-positions) and at most adds rows after them, only the rows that changed are updated
-(``updateData``) and the new ones added (``addData``, which sorts them in); anything else
-(rows removed or reordered, a column added) goes through ``setData`` as before. Counted in
+each fill and each price move. When the new data is the old less some rows (told apart by
+``_index``: ``sync_table`` keeps each row's label), with changes, plus rows after them, the
+page deletes the rows gone (``deleteRow``), sets the changed cells and adds the new rows
+(``addData``, which sorts them in), all under one redraw; anything else (rows reordered, a
+column added) goes through ``setData`` as before. With a fixed row height (``rowHeight``, set
+by ``views.base.table``) a changed cell is set alone: Tabulator's own row update reads the
+row's visibility and height, two forced layouts a row, ~1 ms each. Counted in
 ``window.__seamlessTables`` (``full``, ``incremental``) for the tests.
 
 Both patch Tabulator's prototype, before any table exists (the component sits at the top of
@@ -27,19 +30,40 @@ if (T && !T.prototype.__seamlessGuard) {
   T.prototype.__seamlessGuard = true;
   const counts = window.__seamlessTables = {full: 0, incremental: 0};
   const same = (a, b) => a === b || (a !== a && b !== b);  // NaN equals NaN here
-  // The rows to update and to add, or null when the new data is not the old plus changes.
+  // [labels of rows to delete, rows to update, rows to add], or null when the new data is not
+  // the old less some rows, plus changes, plus rows after them (rows are known by _index).
   const delta = (table, data) => {
     if (!Array.isArray(data)) return null;
     const old = table.getData();
-    if (!old.length || data.length < old.length) return null;
+    if (!old.length) return null;
+    const labels = new Set(data.map((d) => d._index));
+    const removed = old.filter((a) => !labels.has(a._index)).map((a) => a._index);
+    const kept = removed.length ? old.filter((a) => labels.has(a._index)) : old;
     const changed = [];
-    for (let i = 0; i < old.length; i++) {
-      const a = old[i], b = data[i];
+    for (let i = 0; i < kept.length; i++) {
+      const a = kept[i], b = data[i];
       const keys = Object.keys(b);
       if (a._index !== b._index || keys.length !== Object.keys(a).length) return null;
       if (keys.some((k) => !same(a[k], b[k]))) changed.push(b);
     }
-    return [changed, data.slice(old.length)];
+    return [removed, changed, data.slice(kept.length)];
+  };
+  // Tabulator's own row update reads each row's visibility and height (two forced layouts a
+  // row); with a fixed row height (``rowHeight``) a new value cannot move anything, so only
+  // the changed cells are set. False (nothing changed yet) if a row is not found.
+  const setCells = (table, items) => {
+    const rows = items.map((d) => table.rowManager.findRow(d._index));
+    if (!table.options.rowHeight || rows.some((r) => !r)) return false;
+    items.forEach((d, i) => {
+      const row = rows[i];
+      for (const k of Object.keys(d)) {
+        if (same(row.data[k], d[k])) continue;
+        const cell = table.columnManager.findColumn(k) ? row.getCell(k) : false;
+        if (cell) cell.setValueProcessData(d[k]);  // the row's data too; redrawn if shown
+        else row.data[k] = d[k];
+      }
+    });
+    return true;
   };
   const built = (table) => table.initialized && table.rowManager && table.rowManager.renderer;
   for (const name of ["updateOrAddData", "addData", "updateData", "replaceData", "setData"]) {
@@ -55,10 +79,16 @@ if (T && !T.prototype.__seamlessGuard) {
         const d = delta(this, args[0]);
         if (d !== null) {
           counts.incremental++;
-          const [changed, added] = d;
+          const [removed, changed, added] = d;
           const work = [];
-          if (changed.length) work.push(this.updateData(changed));
-          if (added.length) work.push(this.addData(added));
+          this.blockRedraw();  // one redraw for the lot, when restored
+          try {
+            if (removed.length) work.push(this.deleteRow(removed));
+            if (changed.length && !setCells(this, changed)) work.push(this.updateData(changed));
+            if (added.length) work.push(this.addData(added));
+          } finally {
+            this.restoreRedraw();
+          }
           return Promise.all(work).then(() => undefined);
         }
         counts.full++;

@@ -2,6 +2,8 @@
 open orders and recent fills."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import panel as pn
 from bokeh.models import ColumnDataSource
@@ -112,28 +114,35 @@ class OverviewView(BaseView):
             self._fills()
 
     def _positions(self) -> None:
+        sync_table(self.positions, self.shared("positions", self._positions_frame), "symbol")
+
+    def _positions_frame(self) -> pd.DataFrame:
         rows = []
         for sym, p in sorted(self.state.positions.by_symbol.items()):
             if p.qty == 0:
                 continue
-            unreal = (p.mark - p.avg_price) * p.qty if p.mark is not None else None
+            # NaN, not None, for no mark: the column stays numbers (see sync_table)
+            unreal = round((p.mark - p.avg_price) * p.qty, 2) if p.mark is not None else math.nan
             rows.append({"symbol": sym, "qty": p.qty, "avg_price": round(p.avg_price, 4),
-                         "mark": p.mark, "unrealized": None if unreal is None else round(unreal, 2),
+                         "mark": math.nan if p.mark is None else p.mark, "unrealized": unreal,
                          "realized": round(p.realized_pnl, 2)})
-        sync_table(self.positions, pd.DataFrame(rows, columns=list(self.positions.value.columns)), "symbol")
+        return pd.DataFrame(rows, columns=list(self.positions.value.columns))
 
     def _orders(self) -> None:
+        sync_table(self.orders, self.shared("orders", self._orders_frame), "order")
+
+    def _orders_frame(self) -> pd.DataFrame:
         rows = [{"order": o.client_order_id, "symbol": o.symbol, "qty": o.qty, "filled": o.filled_qty,
                  "status": o.status, "type": o.order_type, "strategy": o.strategy, "by_reason": o.reason}
                 for o in self.state.orders.by_id.values() if o.is_open]
-        sync_table(self.orders, pd.DataFrame(rows, columns=list(self.orders.value.columns)), "order")
+        return pd.DataFrame(rows, columns=list(self.orders.value.columns))
 
     def _fills(self) -> None:
         new = [f for f in self.state.orders.fills if f.trade_id not in self._fill_keys]
         if not new:
             return
         self._fill_keys.update(f.trade_id for f in new)
-        rows = pd.DataFrame([{"seq": f.seq, "time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
+        rows = pd.DataFrame([{"seq": float(f.seq), "time": clock(f.updated_at), "symbol": f.symbol, "qty": f.qty, "price": f.price,
                               "commission": f.commission, "trade_id": f.trade_id, "order": f.client_order_id}
                              for f in new], columns=list(self.fills.value.columns))
         append_rows(self.fills, rows, self.RECENT_FILLS)

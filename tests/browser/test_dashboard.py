@@ -351,6 +351,52 @@ def test_tables_change_row_by_row_and_show_what_the_server_sent(live, open_tabs)
     assert after["full"] == before["full"], (before, after)
 
 
+# A table of its own in the dashboard's page (so with the guard installed), taken through
+# setData steps as Panel would hand them: after each, how the page took it (row by row or
+# whole), the table's data and the text of the rows on screen.
+GUARD_STEPS_JS = """async (steps) => {
+  const el = document.createElement('div');
+  document.body.appendChild(el);
+  const table = new Tabulator(el, {index: '_index', rowHeight: 28, height: 300, layout: 'fitData',
+    columns: [{field: 'key', formatter: 'plaintext'}, {field: 'v', formatter: 'plaintext'}],
+    data: [{_index: 0, key: 'A', v: 1}, {_index: 1, key: 'B', v: 2}, {_index: 2, key: 'C', v: 3}]});
+  await new Promise((resolve) => table.on('tableBuilt', resolve));
+  const out = [];
+  for (const data of steps) {
+    const full = window.__seamlessTables.full;
+    await table.setData(data.map((d) => ({...d})));
+    out.push({how: window.__seamlessTables.full > full ? 'whole' : 'rows',
+              data: table.getData().map((d) => [d._index, d.key, d.v]),
+              shown: [...el.querySelectorAll('.tabulator-row')].map(
+                (r) => [...r.querySelectorAll('.tabulator-cell')].map((c) => c.textContent).join(' '))});
+  }
+  table.destroy();
+  el.remove();
+  return out;
+}"""
+
+
+def test_rows_gone_are_deleted_and_the_rest_kept_in_the_page(live, open_tabs):
+    """views/guard.py: a row gone (an order filled) is deleted from the table, the others kept
+    and updated, new rows added, in the page's own data and on screen; rows reordered or a new
+    row before an old one go whole."""
+    (page,) = open_tabs(live.url)
+    row = lambda i, k, v: {"_index": i, "key": k, "v": v}  # noqa: E731
+    steps = [
+        ([row(0, "A", 1), row(2, "C", 30)], "rows"),  # B gone, C changed
+        ([row(2, "C", 30), row(3, "D", 4), row(4, "E", 5)], "rows"),  # A gone, D and E new
+        ([row(3, "D", 4), row(2, "C", 30)], "whole"),  # reordered
+        ([], "rows"),  # every row gone
+        ([row(5, "F", 6)], "whole"),  # into an empty table
+        ([row(7, "H", 8), row(5, "F", 6)], "whole"),  # a new row before an old one
+    ]
+    got = page.evaluate(GUARD_STEPS_JS, [data for data, _ in steps])
+    for i, ((data, how), step) in enumerate(zip(steps, got)):
+        assert step["how"] == how, (i, step)
+        assert step["data"] == [[d["_index"], d["key"], d["v"]] for d in data], (i, step)
+        assert step["shown"] == [f"{d['key']} {d['v']}" for d in data], (i, step)
+
+
 def test_a_closed_tab_leaves_nothing_behind(live, open_tabs):
     (a,) = open_tabs(live.url)
     show_tab(a, "System")
