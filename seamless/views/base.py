@@ -217,7 +217,7 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     return Table(frame, disabled=True, show_index=False, formatters=formatters,
                  text_align={name: "right" for name in numbers},
                  sizing_mode="stretch_width", height=height, layout="fit_data_fill",
-                 configuration={"rowHeight": ROW_HEIGHT}, **kwargs)
+                 configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2}, **kwargs)
 
 
 def _typed_like(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:

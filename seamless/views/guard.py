@@ -30,40 +30,45 @@ if (T && !T.prototype.__seamlessGuard) {
   T.prototype.__seamlessGuard = true;
   const counts = window.__seamlessTables = {full: 0, incremental: 0};
   const same = (a, b) => a === b || (a !== a && b !== b);  // NaN equals NaN here
-  // [labels of rows to delete, rows to update, rows to add], or null when the new data is not
-  // the old less some rows, plus changes, plus rows after them (rows are known by _index).
+  // [rows to delete, [row, its new data] to update, data to add], or null when the new data is
+  // not the old less some rows, plus changes, plus rows after them. Rows are told apart by
+  // their label (the frame's index, Panel's "index" field, which sync_table keeps for the rows
+  // that stay); Panel numbers "_index" by position, so a kept row may get a new one.
   const delta = (table, data) => {
-    if (!Array.isArray(data)) return null;
-    const old = table.getData();
-    if (!old.length) return null;
-    const labels = new Set(data.map((d) => d._index));
-    const removed = old.filter((a) => !labels.has(a._index)).map((a) => a._index);
-    const kept = removed.length ? old.filter((a) => labels.has(a._index)) : old;
+    const rows = table.rowManager.rows;
+    if (!Array.isArray(data) || !rows.length) return null;
+    const key = "index" in rows[0].data ? "index" : "_index";
+    const labels = new Set(data.map((d) => d[key]));
+    const removed = rows.filter((r) => !labels.has(r.data[key]));
+    const kept = removed.length ? rows.filter((r) => labels.has(r.data[key])) : rows;
     const changed = [];
     for (let i = 0; i < kept.length; i++) {
-      const a = kept[i], b = data[i];
+      const a = kept[i].data, b = data[i];
       const keys = Object.keys(b);
-      if (a._index !== b._index || keys.length !== Object.keys(a).length) return null;
-      if (keys.some((k) => !same(a[k], b[k]))) changed.push(b);
+      if (a[key] !== b[key] || keys.length !== Object.keys(a).length) return null;
+      if (keys.some((k) => !same(a[k], b[k]))) changed.push([kept[i], b]);
     }
     return [removed, changed, data.slice(kept.length)];
   };
-  // Tabulator's own row update reads each row's visibility and height (two forced layouts a
+  // Tabulator's own row update reads the row's visibility and height (two forced layouts a
   // row); with a fixed row height (``rowHeight``) a new value cannot move anything, so only
-  // the changed cells are set. False (nothing changed yet) if a row is not found.
-  const setCells = (table, items) => {
-    const rows = items.map((d) => table.rowManager.findRow(d._index));
-    if (!table.options.rowHeight || rows.some((r) => !r)) return false;
-    items.forEach((d, i) => {
-      const row = rows[i];
+  // the changed cells are set.
+  const setCells = (changed) => {
+    for (const [row, d] of changed) {
       for (const k of Object.keys(d)) {
         if (same(row.data[k], d[k])) continue;
-        const cell = table.columnManager.findColumn(k) ? row.getCell(k) : false;
+        const cell = row.table.columnManager.findColumn(k) ? row.getCell(k) : false;
         if (cell) cell.setValueProcessData(d[k]);  // the row's data too; redrawn if shown
         else row.data[k] = d[k];
       }
-    });
-    return true;
+    }
+  };
+  // Tabulator draws at least 20 rows of a table however few show, and draws them all again
+  // when rows are added or deleted: with fixed rows, what shows and a margin will do (the
+  // margin: renderVerticalBuffer, set by views.base.table; scrolling draws more as usual).
+  const window_rows = (table) => {
+    const renderer = table.rowManager.renderer;
+    if (renderer.vDomWindowMinTotalRows > 8) renderer.vDomWindowMinTotalRows = 8;
   };
   const built = (table) => table.initialized && table.rowManager && table.rowManager.renderer;
   for (const name of ["updateOrAddData", "addData", "updateData", "replaceData", "setData"]) {
@@ -76,18 +81,22 @@ if (T && !T.prototype.__seamlessGuard) {
         });
       }
       if (name === "setData" && args.length === 1) {
+        if (this.options.rowHeight) window_rows(this);
         const d = delta(this, args[0]);
         if (d !== null) {
           counts.incremental++;
           const [removed, changed, added] = d;
           const work = [];
-          this.blockRedraw();  // one redraw for the lot, when restored
+          // One redraw of the rows for the lot, when restored (the table's own blockRedraw
+          // would also re-measure every column header: nothing here changes them).
+          this.rowManager.blockRedraw();
           try {
             if (removed.length) work.push(this.deleteRow(removed));
-            if (changed.length && !setCells(this, changed)) work.push(this.updateData(changed));
+            if (this.options.rowHeight) setCells(changed);
+            else for (const [row, b] of changed) work.push(row.updateData(b));
             if (added.length) work.push(this.addData(added));
           } finally {
-            this.restoreRedraw();
+            this.rowManager.restoreRedraw();
           }
           return Promise.all(work).then(() => undefined);
         }

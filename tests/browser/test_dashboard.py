@@ -64,7 +64,7 @@ TABLE_SHOWN_JS = """(cls) => {
   const table = found[0].tabulator, src = found[0].model.source.data, cols = Object.keys(src);
   const rows = table.getData(), n = src[cols[0]].length;
   const same = (a, b) => a === b || (a !== a && b !== b);
-  const matches = rows.length === n && rows.every((r, i) => cols.every((c) => same(r[c], src[c][i])));
+  const matches = rows.length === n && rows.every((r, i) => r._index === i && cols.every((c) => same(r[c], src[c][i])));
   return {found: 1, rows: n, matches, shown: table.getRows("active").map((r) => r.getData())};
 }"""
 
@@ -358,17 +358,25 @@ GUARD_STEPS_JS = """async (steps) => {
   const el = document.createElement('div');
   document.body.appendChild(el);
   const table = new Tabulator(el, {index: '_index', rowHeight: 28, height: 300, layout: 'fitData',
-    columns: [{field: 'key', formatter: 'plaintext'}, {field: 'v', formatter: 'plaintext'}],
-    data: [{_index: 0, key: 'A', v: 1}, {_index: 1, key: 'B', v: 2}, {_index: 2, key: 'C', v: 3}]});
+    columns: [{field: '_index', visible: false}, {field: 'key', formatter: 'plaintext'},
+              {field: 'v', formatter: 'plaintext'}],
+    data: steps[0]});
   await new Promise((resolve) => table.on('tableBuilt', resolve));
   const out = [];
-  for (const data of steps) {
+  for (const data of steps.slice(1)) {
     const full = window.__seamlessTables.full;
+    for (const r of table.getRows()) r.getElement().dataset.label = r.getData().index;
     await table.setData(data.map((d) => ({...d})));
     out.push({how: window.__seamlessTables.full > full ? 'whole' : 'rows',
-              data: table.getData().map((d) => [d._index, d.key, d.v]),
+              // rows on screen that now show another row's data (a kept row must stay itself)
+              moved: table.getRows().filter((r) => {
+                const label = r.getElement().dataset.label;
+                return label !== undefined && Number(label) !== r.getData().index;
+              }).length,
+              data: table.getData().map((d) => [d._index, d.index, d.key, d.v]),
               shown: [...el.querySelectorAll('.tabulator-row')].map(
-                (r) => [...r.querySelectorAll('.tabulator-cell')].map((c) => c.textContent).join(' '))});
+                (r) => [...r.querySelectorAll('.tabulator-cell')].filter((c) => c.offsetParent !== null)
+                  .map((c) => c.textContent).join(' '))});
   }
   table.destroy();
   el.remove();
@@ -378,22 +386,29 @@ GUARD_STEPS_JS = """async (steps) => {
 
 def test_rows_gone_are_deleted_and_the_rest_kept_in_the_page(live, open_tabs):
     """views/guard.py: a row gone (an order filled) is deleted from the table, the others kept
-    and updated, new rows added, in the page's own data and on screen; rows reordered or a new
-    row before an old one go whole."""
+    (known by their label, Panel's "index"; "_index" is the position) and updated, new rows
+    added, in the page's own data and on screen; rows reordered or a new row before an old one
+    go whole."""
     (page,) = open_tabs(live.url)
-    row = lambda i, k, v: {"_index": i, "key": k, "v": v}  # noqa: E731
+
+    def rows(*labelled):  # as Panel hands them to Tabulator
+        return [{"_index": i, "index": label, "key": k, "v": v} for i, (label, k, v) in enumerate(labelled)]
+
     steps = [
-        ([row(0, "A", 1), row(2, "C", 30)], "rows"),  # B gone, C changed
-        ([row(2, "C", 30), row(3, "D", 4), row(4, "E", 5)], "rows"),  # A gone, D and E new
-        ([row(3, "D", 4), row(2, "C", 30)], "whole"),  # reordered
-        ([], "rows"),  # every row gone
-        ([row(5, "F", 6)], "whole"),  # into an empty table
-        ([row(7, "H", 8), row(5, "F", 6)], "whole"),  # a new row before an old one
+        (rows((0, "A", 1), (1, "B", 2), (2, "C", 3)), None),
+        (rows((0, "A", 1), (2, "C", 30)), "rows"),  # B gone, C changed
+        (rows((2, "C", 30), (3, "D", 4), (4, "E", 5)), "rows"),  # A gone, D and E new
+        (rows((3, "D", 4), (2, "C", 30)), "whole"),  # reordered
+        (rows(), "rows"),  # every row gone
+        (rows((5, "F", 6)), "whole"),  # into an empty table
+        (rows((7, "H", 8), (5, "F", 6)), "whole"),  # a new row before an old one
     ]
     got = page.evaluate(GUARD_STEPS_JS, [data for data, _ in steps])
-    for i, ((data, how), step) in enumerate(zip(steps, got)):
+    for i, ((data, how), step) in enumerate(zip(steps[1:], got)):
         assert step["how"] == how, (i, step)
-        assert step["data"] == [[d["_index"], d["key"], d["v"]] for d in data], (i, step)
+        if how == "rows":
+            assert step["moved"] == 0, (i, step)
+        assert step["data"] == [[d["_index"], d["index"], d["key"], d["v"]] for d in data], (i, step)
         assert step["shown"] == [f"{d['key']} {d['v']}" for d in data], (i, step)
 
 
