@@ -7,7 +7,7 @@ import panel as pn
 
 from ..push import ServerDoc, SessionFeed
 from ..push.ack import BrowserAck
-from ..service import Access, Service
+from ..service import Access, Service, pauses
 from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
@@ -71,6 +71,7 @@ class Dashboard:
     def _destroyed(self, _context) -> None:
         self.service.hub.detach(self.feed)
         self.doc.close()
+        pauses.session_closed()
 
     def _on_tab(self, event) -> None:
         """Only the open tab's view is kept up to date; another one catches up when opened."""
@@ -83,6 +84,7 @@ class Dashboard:
         if not self.feed.closed:
             self.service.hub.attach(self.feed)
             self.feed.tick()
+            pauses.session_live()
 
     def servable(self):
         return self.template.servable()
