@@ -358,6 +358,27 @@ def test_flow_control_leaves_routine_updates_to_the_rate_limit(store, clock):
     assert quotes.seen == [101.0, 102.0, 103.0] and marks == [], "no answer asked for, none waited for"
 
 
+def test_a_feed_not_yet_live_notes_what_comes_and_sends_it_when_the_page_is_live(store, clock):
+    """The dashboard feeds a session from its start but pushes from when its page is live: a
+    fill while the server is slow to run the page's onload (25 tabs opening) still toasts."""
+    doc = FakeDoc()
+    risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
+    alerts = []
+    feed = SessionFeed(doc, [risk], notify=alerts.extend, alert_topics=("risk.trading_state",), live=False)
+    ev = store.commit(halted("before the page was live"))
+    feed.offer(ev)
+    feed.tick()
+    feed.show(risk)
+    assert doc.ticks == [] and doc.timeouts == [], "something went to a page not yet live"
+    feed.go_live()
+    assert [u for _fn, u in doc.urgency] == [True, False], "the alert first, then every view"
+    doc.run_ticks()
+    assert alerts == [ev], "the alert noted before the page was live is not shown once it is"
+    assert risk.seen == ["HALTED"] and len(risk.ages) == 1
+    feed.go_live()
+    assert doc.ticks == [], "live twice"
+
+
 def test_alert_topic_without_a_matching_view_still_notifies(store, clock):
     doc = FakeDoc()
     quotes = FakeView("quotes", ["market.*"])

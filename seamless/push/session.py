@@ -55,7 +55,8 @@ class SessionFeed:
                  max_rate: float = 10.0, max_events: int = 500,
                  on_push: Callable[[float], None] | None = None,
                  on_flush: Callable[[float], None] | None = None,
-                 mark: Callable[[int], None] | None = None, ack_timeout_s: float = 2.0) -> None:
+                 mark: Callable[[int], None] | None = None, ack_timeout_s: float = 2.0,
+                 live: bool = True) -> None:
         self.doc = doc
         self.views = list(views)
         self.notify = notify
@@ -80,6 +81,10 @@ class SessionFeed:
         self._last: dict[View, float] = {}
         self.closed = False
         self.errors = 0
+        # False until the page is live (go_live): what comes meanwhile is noted, not sent. A
+        # change made before the page is connected would reach it with the page itself, and a
+        # toast in it counts as already shown; one made after would be shown.
+        self._live = live
 
     # -- any thread ------------------------------------------------------------------------------
 
@@ -107,10 +112,10 @@ class SessionFeed:
             urgent = ev.critical and ev.topic not in self.routine_topics
             if urgent:
                 self._urgent.update(views)
-            send_alerts = alert and not self._alerts
+            send_alerts = alert and not self._alerts and self._live
             if alert:
                 self._alerts.append(ev)
-            flush = bool(views) and self._awaiting is None and \
+            flush = bool(views) and self._live and self._awaiting is None and \
                 (self._scheduled is None or (self._scheduled == "timer" and urgent))
             if flush:
                 self._scheduled = "tick"
@@ -129,7 +134,7 @@ class SessionFeed:
                 return
             self._dirty.add(view)
             self._urgent.add(view)
-            if self._scheduled == "tick":
+            if self._scheduled == "tick" or not self._live:
                 return
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
@@ -140,10 +145,26 @@ class SessionFeed:
             if self.closed:
                 return
             self._aging = True
-            if self._scheduled is not None:
+            if self._scheduled is not None or not self._live:
                 return
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
+
+    def go_live(self) -> None:
+        """The page is live: the alerts noted since the feed began go, and every view fills."""
+        with self._lock:
+            if self.closed or self._live:
+                return
+            self._live = True
+            self._aging = True
+            alerts = bool(self._alerts)
+            flush = self._scheduled is None
+            if flush:
+                self._scheduled = "tick"
+        if alerts:
+            self.doc.add_next_tick_callback(self._send_alerts, urgent=True)
+        if flush:
+            self.doc.add_next_tick_callback(self._flush)
 
     def acked(self, n: int) -> None:
         """The browser has applied update ``n``: what changed since goes out now."""

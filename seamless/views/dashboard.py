@@ -48,10 +48,14 @@ class Dashboard:
         self.feed = SessionFeed(doc, self.views, notify=partial(alert, self.toasts), alert_topics=ALERT_TOPICS,
                                 routine_topics=ROUTINE_TOPICS,
                                 max_rate=cfg.max_rate, on_push=service.hub.push.add,
-                                on_flush=service.hub.flush.add, mark=partial(setattr, self.ack, "sent"))
+                                on_flush=service.hub.flush.add, mark=partial(setattr, self.ack, "sent"),
+                                live=False)
         self.ack.param.watch(lambda e: self.feed.acked(e.new), "seen")
-        # Pushed from when the page is live: an alert queued before the browser is connected
-        # would show only with the next one, late. The first flush fills every view.
+        # Fed from now, pushed from when the page is live: an alert sent before the browser is
+        # connected would come with the page and count as shown already. The server runs the
+        # page's onload late when it is busy (25 tabs opening): a fill meanwhile would never
+        # have shown in that tab. The first flush fills every view.
+        service.hub.attach(self.feed)
         pn.state.onload(self._go_live)
         # A closed tab leaves nothing behind: its feed leaves the hub, its views go with it.
         pn.state.on_session_destroyed(self._destroyed)
@@ -82,8 +86,7 @@ class Dashboard:
 
     def _go_live(self) -> None:
         if not self.feed.closed:
-            self.service.hub.attach(self.feed)
-            self.feed.tick()
+            self.feed.go_live()
             pauses.session_live()
 
     def servable(self):
