@@ -363,8 +363,9 @@ def test_a_feed_not_yet_live_notes_what_comes_and_sends_it_when_the_page_is_live
     fill while the server is slow to run the page's onload (25 tabs opening) still toasts."""
     doc = FakeDoc()
     risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
-    alerts = []
-    feed = SessionFeed(doc, [risk], notify=alerts.extend, alert_topics=("risk.trading_state",), live=False)
+    alerts, pushed = [], []
+    feed = SessionFeed(doc, [risk], notify=alerts.extend, alert_topics=("risk.trading_state",), live=False,
+                       on_push=pushed.append)
     ev = store.commit(halted("before the page was live"))
     feed.offer(ev)
     feed.tick()
@@ -375,8 +376,12 @@ def test_a_feed_not_yet_live_notes_what_comes_and_sends_it_when_the_page_is_live
     doc.run_ticks()
     assert alerts == [ev], "the alert noted before the page was live is not shown once it is"
     assert risk.seen == ["HALTED"] and len(risk.ages) == 1
+    assert pushed == [], "the page's loading time counted as push latency"
     feed.go_live()
     assert doc.ticks == [], "live twice"
+    feed.offer(store.commit(halted("live")))
+    doc.run_ticks()
+    assert len(alerts) == 2 and len(pushed) == 1
 
 
 def test_alert_topic_without_a_matching_view_still_notifies(store, clock):

@@ -20,7 +20,7 @@ committed in the window), ``push_missed_<N>tabs`` ((tab, event) pairs never toas
 ``push_missed_arrived_<N>tabs`` (of those, how many had the message reach the page: a loss in
 the page rather than the server; a second observer notes each websocket message naming a seq),
 ``push_run_s_<N>tabs``, ``tabs_live_s_<N>tabs`` (from opening the N tabs at once until Panel
-is live in all), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
+is live in all and the server pushes to each), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
 ``sessions_max_<N>tabs``; then ``fanout_ms_per_event``, the largest over tab counts, and
 ``clock_skew_ms``, the gap between a page's clock and this process's, measured on an idle page
 (the same system clock: ~0; the latencies assume it).
@@ -62,6 +62,20 @@ PANEL_LIVE_JS = """() => {
   if (!B || !B.documents || B.documents.length === 0) return false;
   if (!B.index || B.index.roots.length === 0) return false;
   return B.documents.every((d) => d.roots().length > 0 && d.is_idle);
+}"""
+
+# True once the server pushes to the page: it has answered the first numbered update (the
+# first push, which fills every view; seamless.push.ack.BrowserAck). A page can be live before
+# the server has run its onload, when the server is busy (25 tabs opening): events committed
+# in between reach that tab only with its first push.
+PUSHED_JS = """() => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      const d = m.data;
+      if (d && d.sent !== undefined && d.seen !== undefined) return d.seen >= 1;
+    }
+  }
+  return false;
 }"""
 
 # Installed by page.add_init_script: runs before the page's own scripts, when there is no body
@@ -407,6 +421,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
             pages.append(start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS + FRAME_OBSERVER_JS))
         for p in pages:
             wait_live(p, timeout_s=300.0)
+            p.wait_for_function(PUSHED_JS, timeout=300e3, polling=100)
         t_live = time.time()  # events committed from here on count, in every tab
         from ..engine.runner import default_broker_db
         driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()

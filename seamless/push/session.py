@@ -85,6 +85,7 @@ class SessionFeed:
         # change made before the page is connected would reach it with the page itself, and a
         # toast in it counts as already shown; one made after would be shown.
         self._live = live
+        self._live_since = 0.0 if live else math.inf  # wall clock: alerts older waited for the page
 
     # -- any thread ------------------------------------------------------------------------------
 
@@ -156,6 +157,7 @@ class SessionFeed:
             if self.closed or self._live:
                 return
             self._live = True
+            self._live_since = time.time()
             self._aging = True
             alerts = bool(self._alerts)
             flush = self._scheduled is None
@@ -241,7 +243,8 @@ class SessionFeed:
             self._guard(self.notify, alerts)  # all at once: a burst is one change, not the last of many
         if self.on_push is not None:
             for ev in alerts:
-                self.on_push(time.time() - ev.ts)
+                if ev.ts >= self._live_since:  # not the push's latency: the page's loading time
+                    self.on_push(time.time() - ev.ts)
 
     def _schedule_rest(self, now: float) -> None:
         """Views held back by the rate limit go out when their interval is up."""
