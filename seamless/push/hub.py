@@ -37,12 +37,13 @@ class Hub:
 
     @property
     def sessions(self) -> int:
-        return len(self._feeds)
+        """Sessions whose page is live (one fed while its page loads is not open yet)."""
+        return sum(1 for f in self._feeds if f.live)
 
     def attach(self, feed: SessionFeed) -> None:
         with self._lock:
             self._feeds = (*self._feeds, feed)
-            self.sessions_max = max(self.sessions_max, len(self._feeds))
+        self.sessions_max = max(self.sessions_max, self.sessions)
 
     def detach(self, feed: SessionFeed) -> None:
         feed.close()
@@ -66,6 +67,7 @@ class Hub:
         self.events += 1
 
     def tick(self) -> None:
+        self.sessions_max = max(self.sessions_max, self.sessions)
         for feed in self._feeds:
             try:
                 feed.tick()
@@ -75,6 +77,7 @@ class Hub:
                 self.detach(feed)
 
     def stats(self) -> dict[str, Any]:
+        self.sessions_max = max(self.sessions_max, self.sessions)
         fan = self.fanout.percentiles_ms()
         return {"sessions": self.sessions, "sessions_max": self.sessions_max, "events": self.events,
                 "failed_sessions": self.failed_sessions,

@@ -151,6 +151,10 @@ class SessionFeed:
             self._scheduled = "tick"
         self.doc.add_next_tick_callback(self._flush)
 
+    @property
+    def live(self) -> bool:
+        return self._live and not self.closed
+
     def go_live(self) -> None:
         """The page is live: the alerts noted since the feed began go, and every view fills."""
         with self._lock:
