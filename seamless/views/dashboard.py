@@ -73,9 +73,11 @@ class Dashboard:
             header_background="#1f3a5f", busy_indicator=None)
 
     def _destroyed(self, _context) -> None:
+        live = self.feed.live
         self.service.hub.detach(self.feed)
         self.doc.close()
-        pauses.session_closed()
+        if live:  # not for a page never opened (a health check's request): no pause for it
+            pauses.session_closed()
 
     def _on_tab(self, event) -> None:
         """Only the open tab's view is kept up to date; another one catches up when opened."""
