@@ -120,9 +120,12 @@ class SessionFeed:
                 (self._scheduled is None or (self._scheduled == "timer" and urgent))
             if flush:
                 self._scheduled = "tick"
-        # Alerts jump the loop's queue (urgent): every session's alerts go out before any
-        # session's (much heavier) view updates. Both are scheduled from this thread.
-        if send_alerts:
+        self._schedule(send_alerts, flush)
+
+    def _schedule(self, alerts: bool, flush: bool) -> None:
+        """Any thread. Alerts jump the loop's queue (urgent): every session's alerts go out
+        before any session's (much heavier) view updates."""
+        if alerts:
             self.doc.add_next_tick_callback(self._send_alerts, urgent=True)
         if flush:
             self.doc.add_next_tick_callback(self._flush)
@@ -167,10 +170,7 @@ class SessionFeed:
             flush = self._scheduled is None
             if flush:
                 self._scheduled = "tick"
-        if alerts:
-            self.doc.add_next_tick_callback(self._send_alerts, urgent=True)
-        if flush:
-            self.doc.add_next_tick_callback(self._flush)
+        self._schedule(alerts, flush)
 
     def acked(self, n: int) -> None:
         """The browser has applied update ``n``: what changed since goes out now."""
