@@ -95,7 +95,8 @@ class BaseView:
     def shared(self, part: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """``build()`` of state part ``part`` as it is now, made once per change of the part
         and shared by the views of every session (which read it, never change it): with ten
-        tabs open, a position's mark moving built the same frame ten times."""
+        tabs open, an order filled built the same open-orders frame ten times. (Positions
+        change with every quote, so sessions refreshing apart rarely share theirs.)"""
         obj = getattr(self.state, part)
         seq = obj.seq  # read first: what is built is at least this new
         memo = _SHARED.setdefault(obj, {})
