@@ -9,7 +9,8 @@ The guard defers such updates until the table's ``tableBuilt`` event.
 **Row by row.** Panel answers every ``patch`` and ``stream`` by handing Tabulator the whole
 table again (``setData``): every row rebuilt, every column measured, in every open tab, for
 each fill and each price move. When the new data is the old less some rows (told apart by
-``_index``: ``sync_table`` keeps each row's label), with changes, plus rows after them, the
+their label, Panel's ``index`` field: ``_index`` is the row's position, and ``sync_table``
+keeps each staying row's label), with changes, plus rows after them, the
 page deletes the rows gone (``deleteRow``), sets the changed cells and adds the new rows
 (``addData``, which sorts them in), all under one redraw; anything else (rows reordered, a
 column added) goes through ``setData`` as before. With a fixed row height (``rowHeight``, set
