@@ -8,6 +8,7 @@ import panel as pn
 from ..push import ServerDoc, SessionFeed
 from ..push.ack import BrowserAck
 from ..service import Access, Service, pauses
+from . import speedups
 from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
@@ -36,6 +37,7 @@ class Dashboard:
     """Everything one browser session shows. Build it inside the session (``app.py``)."""
 
     def __init__(self, service: Service, access: Access | None = None) -> None:
+        speedups.install()
         self.doc = doc = ServerDoc(pn.state.curdoc)  # built on the server's loop, for this session
         self.service = service
         self.access = access or Access.of_session()

@@ -6,7 +6,9 @@ model, and adding a model makes Bokeh re-walk every model of the session's docum
 the server loop with 10 tabs and four fills a second. Why not its Notyf either: Notyf animates
 each toast in and out, and with a fill a second that kept the browser compositing all the
 time (measured: a third of one tab's browser CPU). These are plain boxes, stacked bottom right
-in the page's light DOM (``.seamless-toast``), closed by a click or after their duration.
+in the page's light DOM (``.seamless-toast``), closed by a click or after their duration. A new
+message's toasts all show; older ones that close by themselves go to leave ``MAX_SHOWN``
+(a burst of fills is in the fills table; errors stay until closed).
 """
 from __future__ import annotations
 
@@ -35,8 +37,12 @@ if (window.__seamlessToastLast === undefined) {
 self.recent();
 """
 
+MAX_SHOWN = 5  # toasts that close by themselves, newest kept
+
 _SHOW = """
+const MAX_SHOWN = %d;
 const colors = {info: '#2471a3', warning: '#b9770e', success: '#1e8449', error: '#c0392b'};
+const fresh = new Set();
 for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
   if (id <= window.__seamlessToastLast) continue;
   window.__seamlessToastLast = id;
@@ -52,9 +58,22 @@ for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
   toast.title = 'click to close';
   toast.onclick = () => toast.remove();
   state.box.appendChild(toast);
-  if (duration > 0) setTimeout(() => toast.remove(), duration);
+  if (duration > 0) {
+    toast.dataset.transient = '';
+    fresh.add(toast);
+    setTimeout(() => toast.remove(), duration);
+  }
 }
+// A burst of fills would stack dozens: older toasts go to leave the newest few (errors stay
+// until closed). This message's own all show, however many: each is seen at least once.
+const older = [...state.box.querySelectorAll('.seamless-toast[data-transient]')].filter((t) => !fresh.has(t));
+for (let i = 0; i < Math.min(older.length, older.length + fresh.size - MAX_SHOWN); i++) older[i].remove();
 """
+
+
+def _held(model) -> bool:
+    doc = model.document
+    return doc is not None and doc.callbacks.hold_value is not None
 
 
 class Toasts(pn.reactive.ReactiveHTML):
@@ -65,7 +84,7 @@ class Toasts(pn.reactive.ReactiveHTML):
     recent = param.String("[]", doc="The latest toasts as JSON [id, kind, text, duration]")
 
     _template = '<div id="seamless_toasts" style="display:none"></div>'
-    _scripts = {"render": _RENDER, "recent": _SHOW}
+    _scripts = {"render": _RENDER, "recent": _SHOW % MAX_SHOWN}
 
     def __init__(self, **params) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
@@ -77,8 +96,20 @@ class Toasts(pn.reactive.ReactiveHTML):
         for kind, text, duration in toasts:
             self._next += 1
             items.append([self._next, kind, text, duration])
-        if items:
-            self.recent = json.dumps(items)
+        if not items:
+            return
+        value = json.dumps(items)
+        models = [model.data for model, _ in self._models.values()]
+        if not models or not all(_held(m) for m in models):  # Panel's own path sends it
+            self.recent = value
+            return
+        # Inside the push's hold (SessionFeed), straight to the page's model: Panel's path
+        # (watchers, design, sanitizer, lookups) was most of an alert's cost in each session,
+        # and alerts go to every session in turn. The hold's release sends the change.
+        with param.parameterized.discard_events(self):
+            self.recent = value
+        for data in models:
+            data.recent = value
 
     def show(self, kind: str, text: str, duration: int = 5000) -> None:
         self.show_many([(kind, text, duration)])

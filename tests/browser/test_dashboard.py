@@ -412,6 +412,41 @@ def test_rows_gone_are_deleted_and_the_rest_kept_in_the_page(live, open_tabs):
         assert step["shown"] == [f"{d['key']} {d['v']}" for d in data], (i, step)
 
 
+# Sets the page's Toasts model (its Bokeh data model: ``recent``) as the server would, and
+# answers the texts of the toasts then in the page, oldest first.
+SHOW_TOASTS_JS = """(items) => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.data && m.data.recent !== undefined && m.data.sent === undefined) {
+        m.data.recent = JSON.stringify(items);
+        return [...document.querySelectorAll('.seamless-toast__message')].map((e) => e.textContent);
+      }
+    }
+  }
+  return null;
+}"""
+
+
+def test_a_burst_of_toasts_keeps_the_newest_few_and_every_error(live, open_tabs):
+    """views/toasts.py: every toast shows, but toasts that close by themselves do not pile up
+    (a burst of 60 fills stacked 60 boxes in every tab): a new message's all show, older ones
+    go to leave the newest MAX_SHOWN; errors stay until closed."""
+    from seamless.views.toasts import MAX_SHOWN
+    (page,) = open_tabs(live.url)
+    base = 1_000_000  # past any id the server has used
+    burst = [[base + 1, "error", "Halt failed #1", 0]] + \
+        [[base + i, "success", f"Fill #{i}", 5000] for i in range(2, 2 + 2 * MAX_SHOWN)]
+    fills = [f"Fill #{i}" for i in range(2, 2 + 2 * MAX_SHOWN)]
+    shown = page.evaluate(SHOW_TOASTS_JS, burst)
+    assert shown is not None, "no Toasts model in the page"
+    assert [t for t in shown if t.startswith("Fill")] == fills and "Halt failed #1" in shown, shown
+
+    n = base + 2 + 2 * MAX_SHOWN
+    shown = page.evaluate(SHOW_TOASTS_JS, [[n, "success", "Fill #next", 5000]])
+    assert [t for t in shown if t.startswith("Fill")] == fills[-(MAX_SHOWN - 1):] + ["Fill #next"], shown
+    assert "Halt failed #1" in shown
+
+
 def test_a_closed_tab_leaves_nothing_behind(live, open_tabs):
     (a,) = open_tabs(live.url)
     show_tab(a, "System")
