@@ -19,6 +19,9 @@ Figures per tab count N: ``push_p50_ms_<N>tabs``, ``push_p99_ms_<N>tabs``,
 committed in the window), ``push_missed_<N>tabs`` ((tab, event) pairs never toasted),
 ``push_missed_arrived_<N>tabs`` (of those, how many had the message reach the page: a loss in
 the page rather than the server; a second observer notes each websocket message naming a seq),
+``reach_p50_ms_<N>tabs`` and ``reach_p99_ms_<N>tabs`` (commit -> that message handled by the page's
+main thread: the server's part, the wire's and the wait for the page's main thread; the
+rest, up to the toast, is the page's own work),
 ``push_run_s_<N>tabs``, ``tabs_live_s_<N>tabs`` (from opening the N tabs at once until Panel
 is live in all and the server pushes to each), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
 ``sessions_max_<N>tabs``; then ``fanout_ms_per_event``, the largest over tab counts, and
