@@ -464,7 +464,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     else:
         _say(f"no push stats from the server at {stats_path}")
     lat = [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts) if t is not None]
-    # commit -> the message naming the event reaches the page: the server's part and the wire's
+    # commit -> the message naming the event handled by the page (server, wire, the page's queue)
     reach = [t - expected[s] * 1e3 for ts in arrived for s, t in zip(seqs, ts) if t is not None]
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
     return {"p50": _pct(lat, 0.5), "p99": _pct(lat, 0.99), "samples": len(lat), "events": len(seqs),
