@@ -23,5 +23,5 @@ def _update_properties(self: Reactive, *events: Any, doc: Any) -> dict[str, Any]
 
 
 def install() -> None:
-    """Once per process (idempotent)."""
+    """Idempotent: each session's Dashboard calls it; the first call patches the class."""
     Reactive._update_properties = _update_properties
