@@ -21,7 +21,10 @@ committed in the window), ``push_missed_<N>tabs`` ((tab, event) pairs never toas
 the page rather than the server; a second observer notes each websocket message naming a seq),
 ``reach_p50_ms_<N>tabs`` and ``reach_p99_ms_<N>tabs`` (commit -> that message handled by the page's
 main thread: the server's part, the wire's and the wait for the page's main thread; the
-rest, up to the toast, is the page's own work),
+rest, up to the toast, is the page's own work), ``alone_p99_ms_<N>tabs`` and
+``burst_p99_ms_<N>tabs`` (the push p99 of events with no other critical event in the half
+second before them, and of the rest: the strategy's sixty fills in a second) and
+``burst_events_<N>tabs``,
 ``push_run_s_<N>tabs``, ``tabs_live_s_<N>tabs`` (from opening the N tabs at once until Panel
 is live in all and the server pushes to each), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
 ``sessions_max_<N>tabs``; then ``fanout_ms_per_event``, the largest over tab counts, and
@@ -33,6 +36,7 @@ tests (tests/browser/conftest.py).
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import shutil
@@ -353,6 +357,21 @@ class JournalFollower:
             self.conn = None
 
 
+ALONE_S = 0.5
+
+
+def alone_events(commits: Mapping[int, float], gap_s: float = ALONE_S) -> set[int]:
+    """The seqs of ``commits`` (seq -> commit time, s) with no other committed in the ``gap_s``
+    before them; the others are in a burst."""
+    times = sorted(commits.values())
+    out = set()
+    for seq, ts in commits.items():
+        i, j = bisect.bisect_left(times, ts), bisect.bisect_right(times, ts)
+        if j - i == 1 and (i == 0 or ts - times[i - 1] >= gap_s):  # (two at one time: a burst)
+            out.add(seq)
+    return out
+
+
 def _pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -464,6 +483,11 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     else:
         _say(f"no push stats from the server at {stats_path}")
     lat = [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts) if t is not None]
+    # Events alone against those in a burst (the strategy's sixty fills in a second): where
+    # the tail comes from.
+    alone = alone_events(expected)
+    split = {k: [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts)
+                 if t is not None and (s in alone) == (k == "alone")] for k in ("alone", "burst")}
     # commit -> the message naming the event handled by the page (server, wire, the page's queue)
     reach = [t - expected[s] * 1e3 for ts in arrived for s, t in zip(seqs, ts) if t is not None]
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
@@ -473,6 +497,8 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
             "missed_arrived": sum(1 for ts, got in zip(times, arrived) for t, a in zip(ts, got)
                                   if t is None and a is not None),
             "reach_p50": _pct(reach, 0.5), "reach_p99": _pct(reach, 0.99),
+            "alone_p99": _pct(split["alone"], 0.99), "burst_p99": _pct(split["burst"], 0.99),
+            "burst_events": len(seqs) - len(alone),
             "run_s": round(t_cut - t_live, 1), "sessions_max": stats.get("sessions_max"),
             "live_s": round(t_live - t0, 1),
             "server_push": stats.get("push_ms") or {}, "flush": stats.get("flush_ms") or {},
@@ -507,6 +533,9 @@ def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, direc
             out[f"push_samples_{n}tabs"] = r["samples"]
             out[f"reach_p50_ms_{n}tabs"] = r2(r["reach_p50"])
             out[f"reach_p99_ms_{n}tabs"] = r2(r["reach_p99"])
+            out[f"alone_p99_ms_{n}tabs"] = r2(r["alone_p99"])
+            out[f"burst_p99_ms_{n}tabs"] = r2(r["burst_p99"])
+            out[f"burst_events_{n}tabs"] = r["burst_events"]
             out[f"push_events_{n}tabs"] = r["events"]
             out[f"push_missed_{n}tabs"] = r["missed"]
             out[f"push_missed_arrived_{n}tabs"] = r["missed_arrived"]
