@@ -357,7 +357,7 @@ class JournalFollower:
             self.conn = None
 
 
-ALONE_S = 0.5
+ALONE_S = 0.5  # seconds: the trades a second are alone, the strategy's sixty fills are not
 
 
 def alone_events(commits: Mapping[int, float], gap_s: float = ALONE_S) -> set[int]:
@@ -482,12 +482,12 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
         stats = json.loads(stats_path.read_text())
     else:
         _say(f"no push stats from the server at {stats_path}")
-    lat = [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts) if t is not None]
+    samples = [(s, t - expected[s] * 1e3) for ts in times for s, t in zip(seqs, ts) if t is not None]
+    lat = [ms for _, ms in samples]
     # Events alone against those in a burst (the strategy's sixty fills in a second): where
     # the tail comes from.
     alone = alone_events(expected)
-    split = {k: [t - expected[s] * 1e3 for ts in times for s, t in zip(seqs, ts)
-                 if t is not None and (s in alone) == (k == "alone")] for k in ("alone", "burst")}
+    split = {k: [ms for s, ms in samples if (s in alone) == (k == "alone")] for k in ("alone", "burst")}
     # commit -> the message naming the event handled by the page (server, wire, the page's queue)
     reach = [t - expected[s] * 1e3 for ts in arrived for s, t in zip(seqs, ts) if t is not None]
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
