@@ -15,6 +15,7 @@ from typing import Any
 from ..bus.stats import LatencyReservoir
 from ..events import Event
 from ..store import Store
+from .history import EquityHistory
 from .session import SessionFeed
 
 log = logging.getLogger("seamless.push")
@@ -33,6 +34,7 @@ class Hub:
         self.fanout_total_s = 0.0
         self.sessions_max = 0
         self.failed_sessions = 0
+        self.equity = EquityHistory(store.state.account)  # for sessions that open later
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -54,6 +56,7 @@ class Hub:
         t0 = time.perf_counter()
         if ev.critical:
             self.publish.add(time.time() - ev.ts)
+        self.equity.note(ev.ts)
         for feed in self._feeds:
             try:
                 feed.offer(ev)

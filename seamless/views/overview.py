@@ -10,6 +10,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..events import Event
+from ..push.history import EquityHistory
 from .base import BaseView, unsynced_ranges, clock, money, append_rows, sync_table, table
 
 _STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
@@ -28,12 +29,17 @@ class OverviewView(BaseView):
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
     RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
-    def __init__(self, store, controls=None, equity_points: int = 2_000) -> None:
+    def __init__(self, store, controls=None, equity_points: int = 2_000,
+                 history: EquityHistory | None = None) -> None:
         super().__init__(store)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
         # P&L and the loss-limit bar in one pane: one change, one layout in the browser.
         self.pnl = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-pnl"])
-        self.equity_source = ColumnDataSource({"t": [], "equity": []})
+        # The curve so far (the hub's), then this session's own points: a tab opened later
+        # does not start empty.
+        past = history.columns() if history is not None else {"t": [], "equity": []}
+        self.equity_source = ColumnDataSource({k: v[-equity_points:] for k, v in past.items()})
+        self._curve_until = past["t"][-1] / 1000 if past["t"] else float("-inf")
         self.equity_points = equity_points
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
                      title="Equity")
@@ -101,8 +107,8 @@ class OverviewView(BaseView):
                            f'margin-top:4px"><div style="width:{bar_width}%;height:100%;background:{bar};'
                            f'border-radius:4px"></div></div>')
         # One point a second is plenty for a day's curve, and each point redraws the plot.
-        if acct.updated_at is not None and self._last_equity != (acct.updated_at, acct.equity) and \
-                self.due("equity", 1.0):
+        if acct.updated_at is not None and acct.updated_at > self._curve_until and \
+                self._last_equity != (acct.updated_at, acct.equity) and self.due("equity", 1.0):
             self._last_equity = (acct.updated_at, acct.equity)
             self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
                                       rollover=self.equity_points)
