@@ -1,4 +1,4 @@
-"""push/history.py: the equity curve a tab opened later starts from."""
+"""push/history.py: the day's equity curve, kept once and mirrored by every session's overview."""
 from __future__ import annotations
 
 import types
@@ -9,6 +9,7 @@ from seamless.events.catalog import CashSet
 from seamless.push import Hub
 from seamless.push.history import EquityHistory
 from seamless.store import Store
+from seamless.views import base as views_base
 from seamless.views.overview import OverviewView
 
 
@@ -19,32 +20,47 @@ def store(tmp_path):
     s.close()
 
 
-def test_one_point_a_second_at_most_and_the_last_ones_kept():
+def test_a_point_a_second_then_thinned_to_keep_the_whole_run():
     account = types.SimpleNamespace(equity=100.0)
-    history = EquityHistory(account, every_s=1.0, maxlen=3)
-    history.note(10.0)
-    account.equity = 101.0
-    history.note(10.5)  # within the second: no point
-    history.note(11.0)
-    for ts in (12.0, 13.0):
-        account.equity += 1
+    history = EquityHistory(account, every_s=1.0, maxlen=4)
+    for ts in (0.0, 0.5, 1.0, 2.0, 3.0):  # 0.5: within the second, no point
         history.note(ts)
-    assert history.columns() == {"t": [11_000.0, 12_000.0, 13_000.0], "equity": [101.0, 102.0, 103.0]}
+        account.equity += 1
+    assert history.since(0, 0) == (0, [(0.0, 100.0), (1.0, 102.0), (2.0, 103.0), (3.0, 104.0)], False)
+    assert history.since(0, 3) == (0, [(3.0, 104.0)], False)
+    history.note(4.0)  # a fifth point: every other one goes (the newest stays), spaced 2 s now
+    assert (history.generation, history.every_s) == (1, 2.0)
+    assert history.since(0, 4) == (1, [(0.0, 100.0), (2.0, 103.0), (4.0, 105.0)], True)
+    history.note(5.0)
+    history.note(6.0)
+    assert history.since(1, 3) == (1, [(6.0, 105.0)], False)
+    odd = EquityHistory(account, every_s=1.0, maxlen=3)  # four points thinned: the newest stays
+    for ts in (0.0, 1.0, 2.0, 3.0):
+        odd.note(ts)
+    assert [t for t, _ in odd.since(-1, 0)[1]] == [1.0, 3.0]
 
 
-def test_a_session_opened_later_starts_from_the_curve_so_far_and_goes_on_with_its_own(store):
+def test_every_session_mirrors_the_hubs_curve_from_its_start(store, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(views_base, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     hub = Hub(store)
     try:
         store.commit(CashSet(cash=1_000.0, reason="opening balance"))
-        assert hub.equity.columns()["equity"] == [1_000.0]
-        view = OverviewView(store, history=hub.equity)
+        ts0 = hub.equity.since(-1, 0)[1][0][0]
+        view = OverviewView(store, hub.equity)  # a tab opened later: the curve so far
         assert view.equity_source.data["equity"] == [1_000.0]
-        view.update([])  # the account has not changed since the curve's last point: nothing new
-        assert view.equity_source.data["equity"] == [1_000.0]
-        store.commit(CashSet(cash=1_500.0, reason="deposit"))  # within the hub's second
-        assert hub.equity.columns()["equity"] == [1_000.0]
+        store.commit(CashSet(cash=1_500.0, reason="deposit"))  # within the hub's second: no point
         view.update([])
-        assert view.equity_source.data["equity"] == [1_000.0, 1_500.0]
-        assert view.equity_source.data["t"][1] == store.state.account.updated_at * 1000
+        assert view.equity_source.data["equity"] == [1_000.0]
+        hub.equity.note(ts0 + 1.0)  # an event a second later
+        view.update([])
+        assert view.equity_source.data == {"t": [ts0 * 1000, (ts0 + 1) * 1000], "equity": [1_000.0, 1_500.0]}
+        hub.equity.maxlen = 2
+        hub.equity.note(ts0 + 2.0)  # thinned: the whole curve goes again, at most once a second
+        view.update([])
+        assert view.equity_source.data["equity"] == [1_000.0, 1_500.0] and view.deferred
+        now[0] += 1.0
+        view.update([])
+        assert view.equity_source.data == {"t": [ts0 * 1000, (ts0 + 2) * 1000], "equity": [1_000.0, 1_500.0]}
     finally:
         hub.close()

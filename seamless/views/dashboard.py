@@ -23,7 +23,7 @@ from .system import SystemView
 def build_views(source, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
                 reconcile_interval: float = 30.0) -> list:
     """The dashboard's views over ``source`` (a Store, or a Follower of one)."""
-    views = [OverviewView(source, controls, history=hub.equity),
+    views = [OverviewView(source, hub.equity, controls),
              MarketView(source, stale_after=stale_after),
              ReconciliationView(source, controls, interval_s=reconcile_interval),
              EventsView(source),

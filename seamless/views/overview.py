@@ -10,7 +10,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..events import Event
-from ..push.history import EquityHistory
+from ..push.history import EquityHistory, columns
 from .base import BaseView, unsynced_ranges, clock, money, append_rows, sync_table, table
 
 _STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
@@ -29,24 +29,21 @@ class OverviewView(BaseView):
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
     RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
-    def __init__(self, store, controls=None, equity_points: int = 2_000,
-                 history: EquityHistory | None = None) -> None:
+    def __init__(self, store, history: EquityHistory, controls=None) -> None:
         super().__init__(store)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
         # P&L and the loss-limit bar in one pane: one change, one layout in the browser.
         self.pnl = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-pnl"])
-        # The curve so far (the hub's), then this session's own points: a tab opened later
-        # does not start empty.
-        past = history.columns() if history is not None else {"t": [], "equity": []}
-        self.equity_source = ColumnDataSource({k: v[-equity_points:] for k, v in past.items()})
-        self._curve_until = past["t"][-1] / 1000 if past["t"] else float("-inf")
-        self.equity_points = equity_points
+        # The day's curve is the hub's (push/history.py), mirrored: one for every session.
+        self.history = history
+        self._curve_gen, points, _ = history.since(-1, 0)
+        self._curve_len = len(points)  # points of that generation shown
+        self.equity_source = ColumnDataSource(columns(points))
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
                      title="Equity")
         fig.line("t", "equity", source=self.equity_source, line_width=2)
         unsynced_ranges(fig)
         self.equity_plot = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
-        self._last_equity: tuple[float, float] | None = None
         self.positions = table(["symbol", "qty:f", "avg_price:f4", "mark:f4", "unrealized:f2", "realized:f2"],
                                buttons={"close": "<b>Close</b>"} if controls is not None else {},
                                css_classes=["seamless-positions"], height=200)
@@ -106,12 +103,18 @@ class OverviewView(BaseView):
                            f'against its limit" style="width:260px;height:8px;background:#e5e8e8;border-radius:4px;'
                            f'margin-top:4px"><div style="width:{bar_width}%;height:100%;background:{bar};'
                            f'border-radius:4px"></div></div>')
-        # One point a second is plenty for a day's curve, and each point redraws the plot.
-        if acct.updated_at is not None and acct.updated_at > self._curve_until and \
-                self._last_equity != (acct.updated_at, acct.equity) and self.due("equity", 1.0):
-            self._last_equity = (acct.updated_at, acct.equity)
-            self.equity_source.stream({"t": [acct.updated_at * 1000], "equity": [acct.equity]},
-                                      rollover=self.equity_points)
+        # The hub's new points, at most once a second (each redraws the plot); the whole curve
+        # again only when the hub thinned it.
+        h = self.history
+        if (h.generation != self._curve_gen or len(h) > self._curve_len) and self.due("equity", 1.0):
+            gen, points, whole = h.since(self._curve_gen, self._curve_len)
+            if whole:
+                self.equity_source.data = columns(points)
+                self._curve_len = len(points)
+            elif points:
+                self.equity_source.stream(columns(points))
+                self._curve_len += len(points)
+            self._curve_gen = gen
         # Each table only when its part moved: a quote moves marks, not orders or fills.
         if self.moved("positions"):
             self._positions()
