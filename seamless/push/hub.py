@@ -34,7 +34,7 @@ class Hub:
         self.fanout_total_s = 0.0
         self.sessions_max = 0
         self.failed_sessions = 0
-        self.equity = EquityHistory(store.state.account)  # for sessions that open later
+        self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
