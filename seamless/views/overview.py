@@ -36,7 +36,7 @@ class OverviewView(BaseView):
         self.pnl = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-pnl"])
         # The day's curve is the hub's (push/history.py), mirrored: one for every session.
         self.history = history
-        self._curve_gen, points, _ = history.since(-1, 0)
+        self._curve_gen, points, _ = history.since(-1, 0)  # no generation yet: every point
         self._curve_len = len(points)  # points of that generation shown
         self.equity_source = ColumnDataSource(columns(points))
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
