@@ -1,18 +1,24 @@
-"""The ``seamless`` command line."""
+"""The ``seamless`` command line.
+
+Every command reads the one configuration (:mod:`seamless.config`): ``SEAMLESS_*``
+variables, then its flags. Every error is one line on stderr (exit status 2 for a setting
+or an input Seamless refuses, 1 for anything unexpected); ``--debug`` shows tracebacks.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Callable, Sequence
 
-from .errors import SeamlessError
+import param
 
-if TYPE_CHECKING:
-    from .brokers import PaperBroker
-
+from . import wiring
+from .config import Config, ConfigError, flag_name
+from .errors import SeamlessError, StoreError
 
 def _until(text: str | None) -> dict:
     if text is None:
@@ -22,18 +28,29 @@ def _until(text: str | None) -> dict:
     return {"until_time": text}
 
 
-def cmd_state(args: argparse.Namespace) -> int:
+def _existing(config: Config) -> Config:
+    """``config``, once its store is known to exist (commands that read one)."""
+    if not Path(config.db).is_file():
+        raise StoreError(f"no store at {config.db} ({config.source('db')})")
+    return config
+
+
+def cmd_state(args: argparse.Namespace, config: Config) -> int:
     from .replay import replay
-    return _print_state(replay(args.db), args.json)
+    return _print_state(replay(_existing(config).db), args.json)
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
+def cmd_replay(args: argparse.Namespace, config: Config) -> int:
     from .replay import replay
     try:
         kw = _until(args.until)
-        return _print_state(replay(args.db, use_snapshots=not args.no_snapshots, **kw), args.json)
     except ValueError as e:
-        raise SeamlessError(f"--until {args.until!r}: give a sequence number or an ISO time ({e})") from e
+        raise ConfigError(f"--until={args.until!r}: give a sequence number or an ISO time ({e})") from None
+    try:
+        rep = replay(_existing(config).db, use_snapshots=not args.no_snapshots, **kw)
+    except ValueError as e:
+        raise ConfigError(f"--until={args.until!r}: give a sequence number or an ISO time ({e})") from None
+    return _print_state(rep, args.json)
 
 
 def _print_state(rep, as_json: bool) -> int:
@@ -56,14 +73,11 @@ def _print_state(rep, as_json: bool) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     import sqlite3
 
-    from .errors import StoreError
     from .persist import migrations, schema
-    path = Path(args.db)
-    if not path.exists():
-        raise StoreError(f"no store at {path}")
+    path = Path(_existing(config).db)
     # The plan is read on a read-only connection: a dry run changes nothing.
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -95,7 +109,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    if not args.scale > 0 or args.scale == float("inf"):
+        raise ConfigError(f"--scale={args.scale!r}: must be a number > 0 (1 is the full event counts)")
+    if args.tabs and min(args.tabs) < 1:
+        raise ConfigError(f"--tabs={' '.join(map(str, args.tabs))}: each must be a whole number >= 1")
     if args.what == "store":
         from .bench.store import main as bench_store
         return bench_store(as_json=args.json, scale=args.scale, directory=args.dir)
@@ -109,16 +127,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     raise SeamlessError(f"unknown benchmark {args.what!r}")
 
 
-def _open_broker(path: str) -> "PaperBroker":
-    """The paper broker at ``path``; a missing file is an error, not a new broker with fresh cash."""
-    from .brokers import PaperBroker
-    if not Path(path).is_file():
-        raise SeamlessError(f"no paper broker database at {path}")
-    return PaperBroker(path)
-
-
-def cmd_broker_positions(args: argparse.Namespace) -> int:
-    with _open_broker(args.broker_db) as broker:
+def cmd_broker_positions(args: argparse.Namespace, config: Config) -> int:
+    with wiring.open_broker(config, must_exist=True) as broker:
         positions = broker.positions()
         account = broker.account()
     if args.json:
@@ -126,7 +136,7 @@ def cmd_broker_positions(args: argparse.Namespace) -> int:
                   separators=(",", ":"))
         print()
         return 0
-    print(f"{args.broker_db}  cash {account.cash:.2f}  equity {account.equity:.2f}")
+    print(f"{config.broker_path}  cash {account.cash:.2f}  equity {account.equity:.2f}")
     if not positions:
         print("  no open positions")
     for sym, p in sorted(positions.items()):
@@ -134,30 +144,26 @@ def cmd_broker_positions(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_broker_trade(args: argparse.Namespace) -> int:
-    with _open_broker(args.broker_db) as broker:
+def cmd_broker_trade(args: argparse.Namespace, config: Config) -> int:
+    with wiring.open_broker(config, must_exist=True) as broker:
         f = broker.trade(args.symbol, args.qty, args.price)
     print(f"{f.trade_id}  {f.symbol}  {'BUY' if f.qty > 0 else 'SELL'} {abs(f.qty):g} @ {f.price:.4f}  "
           f"commission {f.commission:.2f}  cursor {f.cursor}")
     return 0
 
 
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    from .engine.runner import default_broker_db
+def cmd_reconcile(args: argparse.Namespace, config: Config) -> int:
     from .reconcile import Reconciler
-    from .store import Store
 
-    if not Path(args.db).is_file():
-        raise SeamlessError(f"no store database at {args.db}")
-    broker = _open_broker(args.broker_db or default_broker_db(args.db))
+    store = wiring.open_store(_existing(config))
     try:
-        store = Store(args.db)
+        broker = wiring.open_broker(config, must_exist=True)
         try:
             report = Reconciler(store, broker).run(dry_run=args.dry_run)
         finally:
-            store.close()
+            broker.close()
     finally:
-        broker.close()
+        store.close()
     if args.json:
         print(report.to_json())
     else:
@@ -169,132 +175,144 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
     import signal
 
-    from .brokers import PaperBroker
-    from .engine.risk import RiskLimits
-    from .engine.runner import Runner, default_broker_db, resume_prices, resume_ts, strategies_for
-    from .feeds import ReplayFeed, SimFeed
-    from .feeds.sim import DEFAULT_START_TS
-    from .store import Store
-
-    store = Store(args.db)
-    broker = None
+    trading = wiring.trading(config)
+    runner = trading.runner
     try:
-        if args.feed == "sim":  # a restart goes on from the store's last prices and exchange time
-            symbols = args.symbols or ("AAPL", "MSFT", "GOOG", "IBM")
-            feed = SimFeed(symbols=symbols, seed=args.seed, volatility=args.volatility,
-                           start_ts=resume_ts(store) or DEFAULT_START_TS,
-                           start_prices=resume_prices(store, symbols) or None)
-        else:
-            feed = ReplayFeed(source=args.replay_file, symbols=args.symbols or None)
-        broker = PaperBroker(args.broker_db or default_broker_db(args.db))
-        limits = RiskLimits(daily_loss_limit=args.daily_loss_limit, max_position=args.max_position)
-        from .reconcile import ReconcilePolicy
-        runner = Runner(store, broker, feed, strategies_for(args.strategy, feed.symbols), limits,
-                        speed=args.speed, stop_loss_pct=args.stop_loss_pct,
-                        take_profit_pct=args.take_profit_pct, trailing_pct=args.trailing_pct,
-                        reconcile=None if args.no_reconcile else
-                        ReconcilePolicy(interval_s=args.reconcile_interval))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: runner.stop())
-        runner.run(duration=args.duration, max_ticks=args.max_ticks)
+        runner.run(duration=config.duration, max_ticks=config.max_ticks)
     finally:
-        if broker is not None:
-            broker.close()
-        store.close()  # flushes and writes a snapshot
+        trading.close()  # the store flushes and writes a snapshot
     bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
-    print(f"stopped at seq {store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
+    print(f"stopped at seq {trading.store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage and a line
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def _settings(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Flags for configuration settings (each also read from ``SEAMLESS_<NAME>``)."""
+    for name in names:
+        p = Config.param[name]
+        env = f"SEAMLESS_{name.upper()}"
+        default = p.default if not isinstance(p.default, list) else ",".join(p.default)
+        help_ = f"{p.doc} [{env}; default {default if default not in (None, '') else 'none'}]".replace("%", "%%")
+        if name == "reconcile":
+            parser.add_argument("--no-reconcile", dest="cfg_reconcile", action="store_const", const="0",
+                                help=f"no reconciliation with the broker [{env}=0]")
+        elif name == "strategies":
+            parser.add_argument("--strategies", "--strategy", dest="cfg_strategies", nargs="+", metavar="NAME",
+                                help=help_)
+        elif isinstance(p, param.List):
+            parser.add_argument(flag_name(name), dest=f"cfg_{name}", nargs="+", metavar="NAME", help=help_)
+        else:
+            parser.add_argument(flag_name(name), dest=f"cfg_{name}", metavar=name.upper(), help=help_)
+
+
+def _flags(args: argparse.Namespace) -> dict[str, str]:
+    """The settings the command line gave, as raw text for :meth:`Config.load`."""
+    out = {}
+    for key, value in vars(args).items():
+        if key.startswith("cfg_") and value is not None:
+            out[key[4:]] = " ".join(value) if isinstance(value, list) else value
+    return out
+
+
+RUN_SETTINGS = ("db", "broker", "broker_db", "feed", "replay_file", "symbols", "seed", "strategies", "speed",
+                "volatility", "duration", "max_ticks", "daily_loss_limit", "max_position", "stop_loss_pct",
+                "take_profit_pct", "trailing_pct", "reconcile_interval", "reconcile")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seamless", description="Live-trading state done right.")
+    p = _Parser(prog="seamless", description="Live-trading state done right. Settings come from SEAMLESS_* "
+                "variables, then flags (flags win).")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--debug", action="store_const", const="1", dest="cfg_debug",
+                   help="show tracebacks with errors [SEAMLESS_DEBUG=1]")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("state", help="print the current state of a store (read-only)")
-    s.add_argument("--db", required=True, help="the store's SQLite file")
+    def command(name: str, fn: Callable[..., int], help_: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help_, description=help_)
+        s.set_defaults(fn=fn)
+        return s
+
+    s = command("state", cmd_state, "print the current state of a store (read-only)")
+    _settings(s, "db")
     s.add_argument("--json", action="store_true", help="one JSON object")
-    s.set_defaults(fn=cmd_state)
 
-    s = sub.add_parser("replay", help="rebuild the state as of a seq or a time (read-only)")
-    s.add_argument("--db", required=True)
+    s = command("replay", cmd_replay, "rebuild the state as of a seq or a time (read-only)")
+    _settings(s, "db")
     s.add_argument("--until", help="sequence number, or ISO time such as 2026-11-25T14:30:00")
     s.add_argument("--no-snapshots", action="store_true", help="replay the whole journal")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_replay)
 
-    s = sub.add_parser("migrate", help="migrate a store to this Seamless's schema version "
+    s = command("migrate", cmd_migrate, "migrate a store to this Seamless's schema version "
                                        "(a backup first; stores also migrate when opened for writing)")
-    s.add_argument("--db", required=True, help="the store's SQLite file")
+    _settings(s, "db")
     s.add_argument("--dry-run", action="store_true", help="show the plan (versions, steps, backup name); change nothing")
-    s.set_defaults(fn=cmd_migrate)
 
-    s = sub.add_parser("bench", help="measure; prints figures")
+    s = command("bench", cmd_bench, "measure; prints figures")
     s.add_argument("what", choices=["store", "engine", "push"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
-    s.set_defaults(fn=cmd_bench)
 
-    s = sub.add_parser("run", help="run the strategies headless against a broker and a feed")
-    s.add_argument("--db", required=True, help="the store's SQLite file (created if new)")
-    s.add_argument("--broker", choices=["paper"], default="paper")
-    s.add_argument("--broker-db", help="the paper broker's file (default: beside the store, .broker)")
-    s.add_argument("--feed", choices=["sim", "replay"], default="sim")
-    s.add_argument("--replay-file", help="CSV or Parquet OHLC file (default: bokeh-sampledata stocks)")
-    s.add_argument("--symbols", nargs="+")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--strategy", nargs="+", default=["ma_cross"], help="ma_cross, breakout")
-    s.add_argument("--speed", type=float, default=None, help="exchange seconds per second; 0 = flat out")
-    s.add_argument("--volatility", type=float, default=0.2, help="sim feed annualized volatility")
-    s.add_argument("--duration", type=float, help="seconds to run (default: until stopped)")
-    s.add_argument("--max-ticks", type=int)
-    s.add_argument("--daily-loss-limit", type=float, default=5_000.0)
-    s.add_argument("--max-position", type=float, default=1_000.0)
-    s.add_argument("--stop-loss-pct", type=float, help="protective stop on each new position (0.02 = 2%%)")
-    s.add_argument("--take-profit-pct", type=float, help="take-profit on each new position")
-    s.add_argument("--trailing-pct", type=float, help="trailing stop on each new position")
-    s.add_argument("--reconcile-interval", type=float, default=30.0, help="seconds between reconciliations")
-    s.add_argument("--no-reconcile", action="store_true", help="no reconciliation with the broker")
-    s.set_defaults(fn=cmd_run)
+    s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
+    _settings(s, *RUN_SETTINGS)
 
-    s = sub.add_parser("reconcile", help="reconcile a store with its broker; exit 1 if a mismatch is left")
-    s.add_argument("--db", required=True, help="the store's SQLite file")
-    s.add_argument("--broker-db", help="the paper broker's file (default: beside the store, .broker)")
+    s = command("reconcile", cmd_reconcile, "reconcile a store with its broker; exit 1 if a mismatch is left")
+    _settings(s, "db", "broker_db")
     s.add_argument("--dry-run", action="store_true", help="compare only; journal nothing")
     s.add_argument("--json", action="store_true", help="one JSON object: findings and resolutions")
-    s.set_defaults(fn=cmd_reconcile)
 
     s = sub.add_parser("broker", help="a paper broker's own database (the venue, not the store)")
-    bsub = s.add_subparsers(dest="broker_command", required=True)
+    bsub = s.add_subparsers(dest="broker_command", required=True, parser_class=_Parser)
     b = bsub.add_parser("positions", help="the broker's open positions")
-    b.add_argument("--broker-db", required=True, help="the paper broker's SQLite file")
-    b.add_argument("--json", action="store_true", help="one JSON object: symbol -> {qty, avg_price}")
     b.set_defaults(fn=cmd_broker_positions)
+    _settings(b, "broker_db")
+    b.add_argument("--json", action="store_true", help="one JSON object: symbol -> {qty, avg_price}")
     b = bsub.add_parser("trade", help="trade at the broker by hand (out of band: no runner order)")
-    b.add_argument("--broker-db", required=True, help="the paper broker's SQLite file")
+    b.set_defaults(fn=cmd_broker_trade)
+    _settings(b, "broker_db")
     b.add_argument("--symbol", required=True)
     b.add_argument("--qty", required=True, type=float, help="signed: > 0 buys, < 0 sells")
     b.add_argument("--price", type=float, default=None, help="default: the broker's last mark")
-    b.set_defaults(fn=cmd_broker_trade)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    debug = os.environ.get("SEAMLESS_DEBUG", "").lower() in ("1", "true", "yes") or "--debug" in (
+        sys.argv[1:] if argv is None else argv)
     try:
-        return args.fn(args)
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        config = Config.load(flags=_flags(args))  # nothing is opened before the settings are valid
+        return args.fn(args, config)
     except SeamlessError as e:
+        if debug:
+            raise
         print(f"seamless: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `seamless state --json | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 0
+    except Exception as e:
+        if debug:
+            raise
+        print(f"seamless: error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -104,3 +104,63 @@ def test_bench_engine_prints_every_figure(seamless_cmd, tmp_path):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["tick_to_order_p50_ms"] <= out["tick_to_order_p99_ms"]
     assert list(tmp_path.iterdir()) == []
+
+
+# -- settings: SEAMLESS_* then flags, one line per error, nothing written ------------------------
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seamless: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_bad_settings_are_one_line_and_write_nothing(tmp_path, seamless_cmd):
+    db = tmp_path / "new.db"
+    for args, says in [(["--daily-loss-limit", "inf"], "--daily-loss-limit='inf': must be a finite number > 0"),
+                       (["--daily-loss-limit", "-100"], "--daily-loss-limit='-100': must be a number > 0"),
+                       (["--strategy", "nope"], "unknown strategy 'nope'"),
+                       (["--duration", "-1"], "--duration='-1'"), (["--max-position", "0"], "--max-position='0'"),
+                       (["--max-ticks", "x"], "--max-ticks='x': must be a whole number")]:
+        line = _one_line_error(run(seamless_cmd, "run", "--db", str(db), *args, check=False))
+        assert says in line, line
+    assert list(tmp_path.iterdir()) == []  # no store, no broker, no lock file
+    line = _one_line_error(run(seamless_cmd, "run", "--db", str(tmp_path / "no" / "x.db"), check=False))
+    assert "directory" in line and "does not exist" in line
+    line = _one_line_error(run(seamless_cmd, "bench", "store", "--scale", "0", check=False))
+    assert "--scale" in line
+
+
+def test_the_environment_sets_what_flags_do_not(tmp_path, seamless_cmd):
+    import os
+    env = {**os.environ, "SEAMLESS_DB": str(tmp_path / "env.db"), "SEAMLESS_MAX_TICKS": "50",
+           "SEAMLESS_SPEED": "0", "SEAMLESS_SYMBOLS": "AAPL"}
+    proc = subprocess.run([*seamless_cmd, "run"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.db").is_file() and (tmp_path / "env.broker.db").is_file()
+    doc = json.loads(subprocess.run([*seamless_cmd, "state", "--json"], env=env, capture_output=True, text=True,
+                                    timeout=120, check=True).stdout)
+    assert set(doc["market"]["quotes"]) == {"AAPL"}
+    env["SEAMLESS_DAILY_LOSS_LIMIT"] = "oops"  # a bad variable is refused even by a read-only command
+    line = _one_line_error(subprocess.run([*seamless_cmd, "state"], env=env, capture_output=True, text=True,
+                                          timeout=120))
+    assert "SEAMLESS_DAILY_LOSS_LIMIT='oops'" in line
+
+
+def test_a_missing_store_and_debug(tmp_path, seamless_cmd):
+    line = _one_line_error(run(seamless_cmd, "state", "--db", str(tmp_path / "none.db"), check=False))
+    assert f"no store at {tmp_path / 'none.db'}" in line
+    proc = run(seamless_cmd, "--debug", "state", "--db", str(tmp_path / "none.db"), check=False)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path, seamless_cmd):
+    with Store(tmp_path / "p.db") as store:
+        trade(store)
+    # The reader is gone before anything is written (`seamless state --json | head` that stopped reading).
+    proc = subprocess.Popen([*seamless_cmd, "state", "--db", str(tmp_path / "p.db"), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == "", err

@@ -10,7 +10,9 @@ import pytest
 from seamless.brokers import OrderRequest, PaperBroker
 from seamless.engine.orders import OrderManager
 from seamless.engine.risk import RiskLimits, RiskManager
-from seamless.engine.runner import Runner, default_broker_db, resume_ts
+from seamless.brokers.paper import default_broker_db
+from seamless.engine.runner import Runner
+from seamless.wiring import resume_ts
 from seamless.engine.strategies import MovingAverageCrossover
 from seamless.events import (CashSet, OrderAccepted, OrderCancelled, OrderSubmitting, PositionAdjusted,
                              PositionClosed, QuoteReceived)
@@ -412,7 +414,8 @@ def test_cli_exit_1_when_a_mismatch_is_left(tmp_path, seamless_cmd):
 
 def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path):
     from seamless.brokers import PaperBroker
-    from seamless.engine.runner import Runner, default_broker_db
+    from seamless.brokers.paper import default_broker_db
+    from seamless.engine.runner import Runner
     from seamless.engine.strategies import MovingAverageCrossover
     from seamless.feeds import SimFeed
     from seamless.reconcile import ReconcilePolicy

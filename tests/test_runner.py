@@ -8,7 +8,9 @@ import pytest
 
 from seamless.brokers import PaperBroker
 from seamless.engine.risk import RiskLimits
-from seamless.engine.runner import Runner, default_broker_db, resume_ts
+from seamless.brokers.paper import default_broker_db
+from seamless.engine.runner import Runner
+from seamless.wiring import resume_ts
 from seamless.engine.strategies import MovingAverageCrossover
 from seamless.errors import InvalidEvent
 from seamless.events import BreachReset, TradingStateChanged

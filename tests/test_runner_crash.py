@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from seamless.brokers import PaperBroker
-from seamless.engine.runner import default_broker_db
+from seamless.brokers.paper import default_broker_db
 from seamless.persist import open_reader
 from seamless.replay import replay
 

@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from ..feeds.base import DEFAULT_SYMBOLS
+
 #: The environment variable naming the store a notebook analyses.
 DB_ENV = "SEAMLESS_DB"
 
-DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
 
 
 def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
@@ -35,39 +36,37 @@ def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
     start; only wall-clock stamps and measured durations differ).
     Returns the store's path; the paper broker's file lies beside it (``*.broker.db``).
     """
+    from .. import wiring
     from ..brokers import OrderRequest, PaperBroker
-    from ..engine.risk import RiskLimits
-    from ..engine.runner import Runner, default_broker_db, resume_prices, resume_ts
+    from ..config import Config
     from ..engine.strategies import MovingAverageCrossover
     from ..feeds import SimFeed
-    from ..reconcile import ReconcilePolicy
     from ..replay import replay
-    from ..store import Store
 
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; seeded_store makes a new store")
-    broker_db = default_broker_db(str(path))
+    # reconcile_interval is wall time: a huge one keeps the runs to the forced one at start,
+    # so the journal does not depend on how fast this machine is.
+    config = Config(db=str(path), symbols=list(symbols), speed=0, stop_loss_pct=stop_loss_pct,
+                    take_profit_pct=take_profit_pct, trailing_pct=trailing_pct, reconcile_interval=1e9)
     sessions = [(seed, ticks), (seed + 1, restart_ticks if restart_ticks is not None else max(1, ticks // 4))]
     for i, (session_seed, n) in enumerate(sessions):
         if i == 1 and out_of_band_qty:
             last = replay(path).values["market"]["quotes"][symbols[0]].last
-            with PaperBroker(broker_db) as broker:  # an order placed by hand, unknown to the store
+            with PaperBroker(config.broker_path) as broker:  # an order placed by hand, unknown to the store
                 below = min(last, broker.last_mark(symbols[0]) or last) * 0.995  # not filled at once
                 broker.submit(OrderRequest(client_order_id="by-hand-1", symbol=symbols[0], qty=out_of_band_qty,
                                            order_type="limit", limit_price=round(below, 2)))
-        store = Store(path)
-        broker = PaperBroker(broker_db)
+        store = wiring.open_store(config)
+        broker = wiring.open_broker(config)
         try:
             feed = SimFeed(symbols=symbols, seed=session_seed, volatility=volatility,
                            tick_interval_s=tick_interval_s,
-                           start_prices=resume_prices(store, symbols) or None,
-                           **({"start_ts": ts} if (ts := resume_ts(store)) is not None else {}))
-            # interval_s is wall time: a huge one keeps the runs to the forced one at start,
-            # so the journal does not depend on how fast this machine is.
-            runner = Runner(store, broker, feed, [MovingAverageCrossover(fast=fast, slow=slow)], RiskLimits(),
-                            speed=0, stop_loss_pct=stop_loss_pct, take_profit_pct=take_profit_pct,
-                            trailing_pct=trailing_pct, reconcile=ReconcilePolicy(interval_s=1e9))
+                           start_prices=wiring.resume_prices(store, symbols) or None,
+                           **({"start_ts": ts} if (ts := wiring.resume_ts(store)) is not None else {}))
+            runner = wiring.make_runner(config, store, broker, feed,
+                                        strategies=[MovingAverageCrossover(fast=fast, slow=slow)])
             runner.run(max_ticks=n)
         finally:
             broker.close()

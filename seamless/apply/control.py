@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..errors import InvalidEvent
 from ..events import (BreachReset, BrokerStatusChanged, DailyLossBreached, LossLimitSet, ReconcileCompleted,
-                      ReconcileMismatch, ReconcileStarted, RunnerStatusChanged, TradingStateChanged)
+                      ReconcileMismatch, ReconcileStarted, RunnerStatus, RunnerStatusChanged, TradingState,
+                      TradingStateChanged)
 from ..params.records import Mismatch
 from ..params.state import RECENT_MISMATCHES, RECENT_RUNS, Values
 from .projection import Changes, planner
@@ -16,7 +17,7 @@ def _limit(values: Values, ev: LossLimitSet) -> Changes:
 
 @planner(DailyLossBreached)
 def _breached(values: Values, ev: DailyLossBreached) -> Changes:
-    return {"risk": {"trading_state": "HALTED",
+    return {"risk": {"trading_state": TradingState.HALTED,
                      "state_reason": f"daily loss {ev.loss:.2f} breached limit {ev.limit:.2f}",
                      "breach": {"loss": ev.loss, "limit": ev.limit, "equity": ev.equity,
                                 "day": ev.day, "seq": ev.seq, "at": ev.ts}}}
@@ -24,7 +25,7 @@ def _breached(values: Values, ev: DailyLossBreached) -> Changes:
 
 @planner(TradingStateChanged)
 def _trading_state(values: Values, ev: TradingStateChanged) -> Changes:
-    if values["risk"]["breach"] is not None and ev.state != "HALTED":
+    if values["risk"]["breach"] is not None and ev.state != TradingState.HALTED:
         raise InvalidEvent(f"trading stays HALTED after a daily-loss breach until the breach is reset "
                            f"(asked for {ev.state} by {ev.by})")
     return {"risk": {"trading_state": ev.state, "state_reason": ev.reason or f"set by {ev.by}"}}
@@ -34,14 +35,14 @@ def _trading_state(values: Values, ev: TradingStateChanged) -> Changes:
 def _reset(values: Values, ev: BreachReset) -> Changes:
     if values["risk"]["breach"] is None:
         raise InvalidEvent("BreachReset: there is no daily-loss breach to reset")
-    return {"risk": {"breach": None, "trading_state": "ACTIVE",
+    return {"risk": {"breach": None, "trading_state": TradingState.ACTIVE,
                      "state_reason": f"breach reset by {ev.by}" + (f": {ev.reason}" if ev.reason else "")}}
 
 
 @planner(RunnerStatusChanged)
 def _runner(values: Values, ev: RunnerStatusChanged) -> Changes:
     fields = {"status": ev.status, "since": ev.ts}
-    if ev.status == "ERROR" or ev.error:
+    if ev.status == RunnerStatus.ERROR or ev.error:
         fields["last_error"] = ev.error
     return {"runner": fields}
 

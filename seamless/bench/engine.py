@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import wiring
 from ..brokers import PaperBroker
-from ..engine.runner import Runner
-from ..engine.strategies import MovingAverageCrossover
+from ..config import Config
 from ..feeds import SimFeed
-from ..store import Store
 from . import print_figures
 
 SYMBOLS = tuple(f"S{i:02d}" for i in range(10))
@@ -27,11 +26,11 @@ def run(ticks: int = 100_000, directory: str | None = None, volatility: float = 
         tick_interval_s: float = 0.05) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="seamless-bench-engine-", dir=directory))
     try:
-        store = Store(work / "engine.db")
-        broker = PaperBroker(work / "engine.broker.db", starting_cash=1_000_000.0)
-        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=1, volatility=volatility,
-                                               tick_interval_s=tick_interval_s),
-                        [MovingAverageCrossover()], speed=0)
+        config = Config(db=str(work / "engine.db"), symbols=list(SYMBOLS), speed=0, reconcile=False)
+        store = wiring.open_store(config)
+        broker = PaperBroker(config.broker_path, starting_cash=1_000_000.0)
+        runner = wiring.make_runner(config, store, broker, SimFeed(symbols=SYMBOLS, seed=1, volatility=volatility,
+                                                                   tick_interval_s=tick_interval_s))
         latencies: list[float] = []
         started = [0.0]
         on_tick = runner.on_tick

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..feeds.base import DEFAULT_SYMBOLS
 from . import print_figures
 
 CHROMIUM = os.environ.get("SEAMLESS_CHROMIUM", "/usr/bin/chromium")
@@ -393,8 +394,7 @@ class TradeDriver:
     as a fill (critical) within its housekeeping round, so critical events come at a steady
     rate instead of the strategy's bursts (its 60 orders a minute go out in the first second)."""
 
-    def __init__(self, broker_db: Path, symbols: tuple[str, ...] = ("AAPL", "MSFT", "GOOG", "IBM"),
-                 every_s: float = 1.0) -> None:
+    def __init__(self, broker_db: Path, symbols: tuple[str, ...] = DEFAULT_SYMBOLS, every_s: float = 1.0) -> None:
         import threading
         self.broker_db, self.symbols, self.every_s = broker_db, symbols, every_s
         self.trades = 0
@@ -445,7 +445,7 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
             wait_live(p, timeout_s=300.0)
             p.wait_for_function(PUSHED_JS, timeout=300e3, polling=100)
         t_live = time.time()  # events committed from here on count, in every tab
-        from ..engine.runner import default_broker_db
+        from ..brokers.paper import default_broker_db
         driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
         _say(f"{tabs} tab(s) live in {t_live - t0:.1f} s; collecting >= {min_events} critical events")
         while True:

@@ -67,6 +67,12 @@ def first_part(qty: float) -> float:
     return half
 
 
+def default_broker_db(db: str | Path) -> str:
+    """The paper broker's file beside the store: ``acct.db`` -> ``acct.broker.db``."""
+    p = Path(db)
+    return str(p.with_name(p.stem + ".broker" + p.suffix)) if p.suffix else str(p) + ".broker"
+
+
 class PaperBroker(Broker):
     """A paper venue in the SQLite file at ``path`` (created with ``starting_cash`` if new)."""
 

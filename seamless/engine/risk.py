@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import param
 
-from ..events import DailyLossBreached, DayStarted, LossLimitSet
+from ..events import DailyLossBreached, DayStarted, LossLimitSet, TradingState
 from ..params.records import Order
 from ..store import Store
 
@@ -56,9 +56,9 @@ class RiskManager:
         risk = self.store.state.risk
         new_qty = position_qty + qty
         reduces = abs(new_qty) < abs(position_qty) and (new_qty == 0 or (new_qty > 0) == (position_qty > 0))
-        if risk.trading_state == "HALTED" and not (flatten and reduces):
+        if risk.trading_state == TradingState.HALTED and not (flatten and reduces):
             return f"trading is HALTED ({risk.state_reason or 'no reason given'})"
-        if risk.trading_state == "REDUCING" and not reduces:
+        if risk.trading_state == TradingState.REDUCING and not reduces:
             return f"trading is REDUCING: only orders that reduce a position are allowed ({risk.state_reason})"
         if abs(qty) > self.limits.max_order_qty and not flatten:
             return f"order size {abs(qty):g} exceeds max order size {self.limits.max_order_qty:g}"

@@ -12,12 +12,13 @@ import logging
 import math
 import threading
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
 from ..events import (BreachReset, BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTriggered,
-                      OrderFilled, QuoteReceived, RunnerStatusChanged, TradingStateChanged)
+                      OrderFilled, QuoteReceived, RunnerStatus, RunnerStatusChanged, TradingState,
+                      TradingStateChanged)
 from ..feeds import Feed, Tick, paced
 from ..params.records import Monitor
 from ..store import Store
@@ -82,37 +83,37 @@ class Runner:
 
     def pause(self, by: str = "runner") -> None:
         self._resume.clear()
-        self._status("PAUSED", by=by)
+        self._status(RunnerStatus.PAUSED, by=by)
 
     def resume(self, by: str = "runner") -> None:
-        halted = self.store.state.risk.trading_state == "HALTED"
-        self._status("HALTED" if halted else "RUNNING", by=by)
+        halted = self.store.state.risk.trading_state == TradingState.HALTED
+        self._status(RunnerStatus.HALTED if halted else RunnerStatus.RUNNING, by=by)
         self._resume.set()
 
     def halt(self, by: str, reason: str = "halted by hand") -> None:
         """Stop opening risk: no new orders until trading resumes (closing still passes)."""
-        self.store.commit(TradingStateChanged(state="HALTED", reason=reason, by=by))
-        if self.store.state.runner.status == "RUNNING":
-            self._status("HALTED", by=by)
+        self.store.commit(TradingStateChanged(state=TradingState.HALTED, reason=reason, by=by))
+        if self.store.state.runner.status == RunnerStatus.RUNNING:
+            self._status(RunnerStatus.HALTED, by=by)
 
     def resume_trading(self, by: str, reason: str = "resumed by hand") -> None:
         """Back to ACTIVE; refused (InvalidEvent) while a daily-loss breach is not reset."""
-        self.store.commit(TradingStateChanged(state="ACTIVE", reason=reason, by=by))
-        if self.store.state.runner.status == "HALTED":
-            self._status("RUNNING", by=by)
+        self.store.commit(TradingStateChanged(state=TradingState.ACTIVE, reason=reason, by=by))
+        if self.store.state.runner.status == RunnerStatus.HALTED:
+            self._status(RunnerStatus.RUNNING, by=by)
 
     def reset_breach(self, by: str, reason: str = "") -> None:
         """Clear a daily-loss breach: trading becomes ACTIVE again (the limit still applies)."""
         self.store.commit(BreachReset(by=by, reason=reason))
-        if self.store.state.runner.status == "HALTED":
-            self._status("RUNNING", by=by)
+        if self.store.state.runner.status == RunnerStatus.HALTED:
+            self._status(RunnerStatus.RUNNING, by=by)
 
     @property
     def alive(self) -> bool:
         """Started and not yet stopping."""
-        return self.store.state.runner.status in ("RUNNING", "PAUSED", "HALTED") and not self._stop.is_set()
+        return self.store.state.runner.status in (RunnerStatus.RUNNING, RunnerStatus.PAUSED, RunnerStatus.HALTED) and not self._stop.is_set()
 
-    def _status(self, status: str, error: str = "", by: str = "runner") -> None:
+    def _status(self, status: RunnerStatus, error: str = "", by: str = "runner") -> None:
         if self.store.state.runner.status != status or error:
             self.store.commit(RunnerStatusChanged(status=status, error=error, by=by))
 
@@ -144,15 +145,15 @@ class Runner:
                     break
         except BaseException as e:
             log.exception("runner failed")
-            self._status("ERROR", error=f"{type(e).__name__}: {e}")
+            self._status(RunnerStatus.ERROR, error=f"{type(e).__name__}: {e}")
             raise
         self.shutdown()
 
     def start(self, max_backoff_s: float = 30.0, by: str = "runner") -> bool:
         """Recover and reconcile before trading; while the broker is unreachable, retry with
         backoff (journaled as a broker outage). False if stopped before it got through."""
-        self._status("STARTING", by=by)
-        self._status("RECOVERING")
+        self._status(RunnerStatus.STARTING, by=by)
+        self._status(RunnerStatus.RECOVERING)
         delay = 0.25
         while True:
             try:
@@ -165,7 +166,7 @@ class Runner:
                 delay = min(delay * 2, max_backoff_s)
         self._broker_status(True)
         self.risk.seed_window(self.store.state.orders.by_id.values())
-        self._status("RECONCILING")
+        self._status(RunnerStatus.RECONCILING)
         if self.store.state.account.updated_at is None:  # a new store: the broker's cash opens it
             self.store.commit(CashSet(cash=self.broker.account().cash, reason="opening balance from the broker"))
         self.orders.sync_fills()
@@ -175,16 +176,16 @@ class Runner:
         self._index_monitors()
         for part in ("positions", "orders", "account"):  # a stale read re-polls the broker
             self.store.register_refresher(part, self._housekeeping)
-        self._status("HALTED" if self.store.state.risk.trading_state == "HALTED" else "RUNNING")
+        self._status(RunnerStatus.HALTED if self.store.state.risk.trading_state == TradingState.HALTED else RunnerStatus.RUNNING)
         return True
 
     def shutdown(self) -> None:
-        self._status("STOPPING", by=self._stop_by)
+        self._status(RunnerStatus.STOPPING, by=self._stop_by)
         try:
             self._housekeeping(force=True)  # settle what is unknown before saying STOPPED
         except BrokerError as e:
             log.warning("broker unavailable while stopping: %s", e)
-        self._status("STOPPED")
+        self._status(RunnerStatus.STOPPED)
         for sub in self._subs:
             sub.cancel()
 
@@ -214,8 +215,8 @@ class Runner:
                 return None
             self._last_reconcile = now
             report = self.reconciler.run(by=by)
-        if report.escalated and self.store.state.risk.trading_state == "HALTED":
-            self._status("HALTED")
+        if report.escalated and self.store.state.risk.trading_state == TradingState.HALTED:
+            self._status(RunnerStatus.HALTED)
         return report
 
     def reconcile_now(self, by: str, wait_s: float = 2.0) -> Report | None:
@@ -259,14 +260,14 @@ class Runner:
             except BrokerError as e:
                 self._broker_status(False, str(e))
         if self.risk.on_tick(tick.exchange_ts):
-            self._status("HALTED")
+            self._status(RunnerStatus.HALTED)
             if self.risk.limits.auto_flatten:
                 self.flatten(by="risk", reason="auto-flatten after a daily-loss breach")
         pos = self.store.state.positions.by_symbol.get(sym)
         qty = pos.qty if pos else 0.0
         if sym in self._monitors:
             self._run_monitors(tick, qty)
-        halted = self.store.state.risk.trading_state == "HALTED"
+        halted = self.store.state.risk.trading_state == TradingState.HALTED
         equity = self.store.state.account.equity
         for strategy in self.strategies:
             if strategy.symbols is not None and sym not in strategy.symbols:
@@ -372,34 +373,3 @@ class Runner:
 
     def _refresh_open_qty(self) -> None:
         self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}
-
-
-def resume_prices(store: Store, symbols: Iterable[str]) -> dict[str, float]:
-    """The last price of each symbol in the store: where a restarted simulated feed goes on."""
-    quotes = store.state.market.quotes
-    return {s: quotes[s].last for s in symbols if s in quotes}
-
-
-def resume_ts(store: Store) -> float | None:
-    """Just after the newest quote's exchange time in the store: where a restarted
-    simulated feed must begin, or every quote would go back in time and be refused."""
-    times = [q.exchange_ts for q in store.state.market.quotes.values() if q.exchange_ts is not None]
-    return max(times) + 1.0 if times else None
-
-
-def default_broker_db(db: str) -> str:
-    """The paper broker's file beside the store: ``acct.db`` -> ``acct.broker.db``."""
-    from pathlib import Path
-    p = Path(db)
-    return str(p.with_name(p.stem + ".broker" + p.suffix)) if p.suffix else str(p) + ".broker"
-
-
-def strategies_for(names: Iterable[str], symbols: Sequence[str]) -> list[Strategy]:
-    from .strategies import Breakout, MovingAverageCrossover
-    known = {"ma_cross": MovingAverageCrossover, "breakout": Breakout}
-    out = []
-    for n in names:
-        if n not in known:
-            raise ValueError(f"unknown strategy {n!r}; known: {', '.join(known)}")
-        out.append(known[n]())
-    return out

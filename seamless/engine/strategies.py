@@ -285,3 +285,7 @@ class Breakout(Strategy):
         lows.append((n, price))
         st.count = n + 1
         return intent
+
+
+#: Strategies by the name the configuration uses (``--strategies ma_cross,breakout``).
+STRATEGIES: dict[str, type[Strategy]] = {"ma_cross": MovingAverageCrossover, "breakout": Breakout}

@@ -6,13 +6,54 @@ trailing-stop moves) are persisted in batches by the background writer.
 """
 from __future__ import annotations
 
+from enum import StrEnum
+
 from ..errors import InvalidEvent
 from .base import (Event, event, finite, non_negative, nonzero, one_of, optional, positive,
                    symbol, text, upcaster)
 
-TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
-RUNNER_STATES = ("STARTING", "RECOVERING", "RECONCILING", "RUNNING", "PAUSED", "HALTED",
-                 "STOPPING", "STOPPED", "ERROR")
+
+
+class TradingState(StrEnum):
+    """Whether the engine may take risk: ACTIVE trades; REDUCING only reduces risk; HALTED takes none."""
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+class RunnerStatus(StrEnum):
+    """The runner's lifecycle (see :mod:`seamless.engine.runner`)."""
+    STARTING = "STARTING"
+    RECOVERING = "RECOVERING"
+    RECONCILING = "RECONCILING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    HALTED = "HALTED"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+    ERROR = "ERROR"
+
+
+class OrderStatus(StrEnum):
+    """An order's life: journaled before the broker hears of it (SUBMITTING), then the broker's word."""
+    SUBMITTING = "submitting"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+
+
+class MonitorStatus(StrEnum):
+    """A monitor (stop-loss, take-profit, trailing stop, alert) is active until triggered or cancelled."""
+    ACTIVE = "active"
+    TRIGGERED = "triggered"
+    CANCELLED = "cancelled"
+
+
+TRADING_STATES = tuple(TradingState)
+RUNNER_STATES = tuple(RunnerStatus)
 MONITOR_KINDS = ("stop_loss", "take_profit", "trailing_stop", "price_alert")
 ORDER_TYPES = ("market", "limit")
 TIME_IN_FORCE = ("day", "gtc", "ioc")

@@ -7,9 +7,9 @@
 
 A feed never sleeps; :func:`paced` paces any tick stream against the clock.
 """
-from .base import Feed, FeedClosed, FeedError, Tick, paced
+from .base import DEFAULT_SYMBOLS, Feed, FeedClosed, FeedError, Tick, paced
 from .replay import ReplayFeed, sample_stock_files
 from .sim import BAD_TICK_KINDS, SimFeed
 
-__all__ = ["BAD_TICK_KINDS", "Feed", "FeedClosed", "FeedError", "ReplayFeed", "SimFeed", "Tick",
+__all__ = ["BAD_TICK_KINDS", "DEFAULT_SYMBOLS", "Feed", "FeedClosed", "FeedError", "ReplayFeed", "SimFeed", "Tick",
            "paced", "sample_stock_files"]

@@ -14,6 +14,9 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import SeamlessError
 
+#: The symbols traded when none are named: the simulated feed's, the dashboard's, the notebooks'.
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
+
 
 class FeedError(SeamlessError, ValueError):
     """A feed cannot be built from what it was given (columns, symbols, arguments)."""

@@ -9,9 +9,8 @@ import math
 import random
 from typing import Iterable, Iterator, Mapping
 
-from .base import Feed, FeedError, Tick
+from .base import DEFAULT_SYMBOLS, Feed, FeedError, Tick
 
-DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
 #: The faults ``bad_tick_every`` cycles through, in this order.
 BAD_TICK_KINDS = ("nan", "non_positive", "out_of_order", "unknown_symbol")
 #: Simulated exchange time runs around the clock, so volatility is annualized over a

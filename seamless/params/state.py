@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 
 import param
 
-from ..events.catalog import RUNNER_STATES, TRADING_STATES
+from ..events.catalog import RunnerStatus, TradingState
 from .base import Codec, StateObject, map_of, part_upcaster, state_part, store_writes, tuple_of
 from .records import Fill, Mismatch, Monitor, Order, Position, Quote, Signal, TradeIds
 
@@ -39,16 +39,16 @@ class Positions(StateObject):
 class Risk(StateObject):
     part: ClassVar[str] = "risk"
     daily_loss_limit = param.Number(None, allow_None=True, doc="Largest daily loss allowed (positive amount)")
-    trading_state = param.Selector(objects=list(TRADING_STATES), default="ACTIVE",
+    trading_state = param.Selector(objects=list(TradingState), default=TradingState.ACTIVE,
                                    doc="ACTIVE trades; REDUCING only reduces risk; HALTED takes none")
     state_reason = param.String("", doc="Why the trading state is what it is")
     breach = param.Dict(None, allow_None=True, doc="The active daily-loss breach, until reset")
 
 
 @state_part
-class Runner(StateObject):
+class RunnerState(StateObject):
     part: ClassVar[str] = "runner"
-    status = param.Selector(objects=list(RUNNER_STATES), default="STOPPED", doc="Lifecycle state")
+    status = param.Selector(objects=list(RunnerStatus), default=RunnerStatus.STOPPED, doc="Lifecycle state")
     since = param.Number(None, allow_None=True, doc="When the runner entered this state (epoch s)")
     last_error = param.String("", doc="The last error the runner reported")
     broker_connected = param.Boolean(True, doc="False while the broker is unreachable: positions, "
@@ -109,7 +109,7 @@ class Reconciliation(StateObject):
                                           f"'kind|subject' of each mismatch), so streaks survive restarts")
 
 
-PARTS: tuple[type[StateObject], ...] = (Account, Positions, Risk, Runner, Market, Signals,
+PARTS: tuple[type[StateObject], ...] = (Account, Positions, Risk, RunnerState, Market, Signals,
                                         Monitors, Orders, Reconciliation)
 PART_CLASSES: dict[str, type[StateObject]] = {c.part: c for c in PARTS}
 
@@ -138,7 +138,7 @@ class State:
     account: Account
     positions: Positions
     risk: Risk
-    runner: Runner
+    runner: RunnerState
     market: Market
     signals: Signals
     monitors: Monitors

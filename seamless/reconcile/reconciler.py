@@ -20,14 +20,14 @@ from ..brokers import Broker
 from ..errors import InvalidEvent
 from ..events import (CashSet, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitting,
                       PositionAdjusted, PositionClosed, ReconcileCompleted, ReconcileMismatch, ReconcileStarted,
-                      TradingStateChanged)
+                      TradingState, TradingStateChanged)
 from ..store import Store
 from .findings import Finding, compare, fill_text, missing_fills
 from .policy import ReconcilePolicy
 
 log = logging.getLogger("seamless.reconcile")
 
-_SEVERITY = {"ACTIVE": 0, "REDUCING": 1, "HALTED": 2}
+_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 @dataclass

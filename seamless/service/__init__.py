@@ -1,7 +1,6 @@
-"""The embedded service behind ``panel serve app.py``: config, access, one runner per process."""
+"""The embedded service behind ``panel serve app.py``: access, one runner per process."""
 from .access import MONEY_MOVING, Access, NotAllowed
-from .config import ConfigError, ServiceConfig
 from .service import Service, current, embedded
 
-__all__ = ["Access", "ConfigError", "MONEY_MOVING", "NotAllowed", "Service", "ServiceConfig", "current",
+__all__ = ["Access", "MONEY_MOVING", "NotAllowed", "Service", "current",
            "embedded"]

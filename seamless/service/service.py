@@ -19,17 +19,13 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
-from ..brokers import PaperBroker
-from ..engine.risk import RiskLimits
-from ..events import TradingStateChanged
-from ..engine.runner import Runner, default_broker_db, resume_prices, resume_ts, strategies_for
-from ..feeds import Feed, ReplayFeed, SimFeed
-from ..feeds.sim import DEFAULT_START_TS
+from .. import wiring
+from ..config import Config
+from ..engine.runner import Runner
+from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
-from ..store import Store
 from .access import Access
-from .config import ServiceConfig
 
 log = logging.getLogger("seamless.service")
 
@@ -40,11 +36,11 @@ _lock = threading.Lock()
 class Service:
     """Owns the store and the runner; the dashboard's commands go through :meth:`command`."""
 
-    def __init__(self, config: ServiceConfig) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = Store(config.db)
+        self.store = wiring.open_store(config)
         try:
-            self.broker = PaperBroker(config.broker_db or default_broker_db(config.db))
+            self.broker = wiring.open_broker(config)
         except BaseException:
             self.store.close()
             raise
@@ -60,22 +56,13 @@ class Service:
 
     # -- the runner's life -----------------------------------------------------------------
 
-    def _feed(self) -> Feed:
-        c = self.config
-        if c.feed == "sim":  # a restart goes on from the store's last prices and exchange time
-            return SimFeed(symbols=c.symbols, seed=c.seed, volatility=c.volatility, start_ts=resume_ts(self.store) or DEFAULT_START_TS,
-                           start_prices=resume_prices(self.store, c.symbols) or None)
-        return ReplayFeed(source=c.replay_file or None, symbols=c.symbols or None)
-
     def start_runner(self, by: str = "runner") -> None:
         with self._runner_lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            feed = self._feed()
-            c = self.config
-            self.runner = Runner(self.store, self.broker, feed, strategies_for(c.strategies, feed.symbols),
-                                 RiskLimits(daily_loss_limit=c.daily_loss_limit, max_position=c.max_position),
-                                 speed=c.speed, reconcile=self.reconciler, scheduled_reconcile=False)
+            # The server keeps the reconciliation schedule (one per process), not the runner.
+            self.runner = wiring.make_runner(self.config, self.store, self.broker, scheduled_reconcile=False,
+                                             reconciler=self.reconciler if self.config.reconcile else None)
             runner = self.runner
             self._thread = threading.Thread(target=self._run, args=(runner, by), name="seamless-runner",
                                             daemon=True)
@@ -128,7 +115,7 @@ class Service:
         if runner is not None:
             runner.halt(by=by)
         else:  # no runner: the state still says so, through the store
-            self.store.commit(TradingStateChanged(state="HALTED", reason="halted by hand", by=by))
+            self.store.commit(TradingStateChanged(state=TradingState.HALTED, reason="halted by hand", by=by))
 
     def _cmd_resume_trading(self, by: str) -> None:
         self._live_runner().resume_trading(by=by)
@@ -161,7 +148,8 @@ class Service:
             runner = self.runner if self._thread is not None and self._thread.is_alive() else None
             if runner is None:
                 return self.reconciler.run(by=by)
-        if runner.store.state.runner.status in ("STARTING", "RECOVERING", "RECONCILING"):
+        if runner.store.state.runner.status in (RunnerStatus.STARTING, RunnerStatus.RECOVERING,
+                                                RunnerStatus.RECONCILING):
             return None  # the runner reconciles as it starts
         return runner.reconcile_now(by=by)
 
@@ -186,7 +174,7 @@ class Service:
 async def reconcile_task() -> None:
     """The server's reconciliation schedule (one per process, sessions or not)."""
     service = current()
-    if service is None or service.closed:
+    if service is None or service.closed or not service.config.reconcile:
         return
     try:
         await asyncio.to_thread(service.reconcile, "schedule")
@@ -213,7 +201,7 @@ def embedded(argv: Sequence[str] = ()) -> Service:
         service = pn.state.cache.get(_CACHE_KEY)
         if service is not None and not service.closed:
             return service
-        config = ServiceConfig.load(argv=argv)
+        config = Config.load(argv=argv)
         service = Service(config)
         pn.state.cache[_CACHE_KEY] = service
     atexit.register(service.close)

@@ -1,0 +1,221 @@
+"""The one configuration: the dashboard, ``seamless run`` and every CLI command read it here.
+
+Each setting comes from its default, then its ``SEAMLESS_<NAME>`` environment variable, then
+its flag ``--<name>`` (``panel serve app.py --args ...`` for the dashboard): the flag wins.
+Everything is validated in :meth:`Config.load`, before anything is opened or written; an
+error is one :class:`ConfigError` line naming the setting, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import param
+
+from .errors import SeamlessError
+from .feeds.base import DEFAULT_SYMBOLS
+
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,15}$")
+
+
+class ConfigError(SeamlessError):
+    """A setting that cannot be used, named with the variable or flag that set it."""
+
+
+def env_name(name: str) -> str:
+    """``daily_loss_limit`` -> ``SEAMLESS_DAILY_LOSS_LIMIT``."""
+    return f"SEAMLESS_{name.upper()}"
+
+
+def flag_name(name: str) -> str:
+    """``daily_loss_limit`` -> ``--daily-loss-limit``."""
+    return f"--{name.replace('_', '-')}"
+
+
+def _positive(**kw: Any) -> dict[str, Any]:
+    return {"bounds": (0, None), "inclusive_bounds": (False, True), **kw}
+
+
+def _fraction(**kw: Any) -> dict[str, Any]:
+    return {"bounds": (0, 1), "inclusive_bounds": (False, False), "allow_None": True, **kw}
+
+
+class Config(param.Parameterized):
+    """Every setting of Seamless; ``SEAMLESS_<NAME>`` or ``--<name>`` sets each one."""
+
+    db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
+    broker = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
+    broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
+    feed = param.Selector(default="sim", objects=["sim", "replay"], doc="Simulated prices or a replayed file")
+    replay_file = param.String("", doc="CSV or Parquet OHLC file for the replay feed (default: sample stocks)")
+    symbols = param.List(list(DEFAULT_SYMBOLS), item_type=str,
+                         doc="Symbols to trade (replay: default every symbol in the file)")
+    seed = param.Integer(0, doc="The simulated feed's seed")
+    volatility = param.Number(0.2, **_positive(doc="The simulated feed's annualized volatility"))
+    speed = param.Number(None, bounds=(0, None), allow_None=True,
+                         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
+                             "sim 1.0, ~1,000 ticks/s; replay flat out)")
+    strategies = param.List(["ma_cross"], item_type=str, doc="Strategies to run: ma_cross, breakout")
+    daily_loss_limit = param.Number(5_000.0, **_positive(doc="Largest daily loss allowed before trading halts"))
+    max_position = param.Number(1_000.0, **_positive(doc="Largest position per symbol, in shares"))
+    stop_loss_pct = param.Number(None, **_fraction(doc="Protective stop on each new position (0.02 = 2%)"))
+    take_profit_pct = param.Number(None, **_fraction(doc="Take-profit on each new position"))
+    trailing_pct = param.Number(None, **_fraction(doc="Trailing stop on each new position"))
+    reconcile = param.Boolean(True, doc="Reconcile with the broker at start and on a schedule")
+    reconcile_interval = param.Number(30.0, **_positive(doc="Seconds between scheduled reconciliations"))
+    autostart = param.Boolean(True, doc="Dashboard: start the runner with the server")
+    max_rate = param.Number(2.0, **_positive(doc="Dashboard: most updates per second per component and "
+                                                 "session (critical events pass at once)"))
+    stale_after = param.Number(5.0, **_positive(doc="Dashboard: seconds after which market data shows as stale"))
+    duration = param.Number(None, **_positive(allow_None=True, doc="seamless run: seconds to run "
+                                                                   "(default: until stopped)"))
+    max_ticks = param.Integer(None, bounds=(1, None), allow_None=True, doc="seamless run: ticks to run")
+    debug = param.Boolean(False, doc="Show tracebacks with errors")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting's name."""
+        return [n for n in cls.param if n != "name"]
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, argv: Sequence[str] = (), *,
+             flags: Mapping[str, str] | None = None) -> "Config":
+        """Defaults, then ``SEAMLESS_*`` variables, then flags; a bad value is a ConfigError.
+
+        ``argv``: ``--name value`` pairs (the dashboard's ``--args``); ``flags``: raw values by
+        setting name, already parsed (the CLI's).
+        """
+        environ = os.environ if environ is None else environ
+        raw: dict[str, tuple[str, str]] = {}  # name -> (raw value, where it came from), for messages
+        values: dict[str, Any] = {}
+        # Each variable is checked even when a flag overrides it: a bad one is a mistake to fix.
+        given = [(n, environ.get(env_name(n)), env_name(n)) for n in cls.names()]
+        given += [(n, v, flag_name(n)) for n, v in {**_parse_argv(cls.names(), argv), **(flags or {})}.items()]
+        for name, value, source in given:
+            if value is not None:
+                values[name] = cls._parse(name, value, source)
+                raw[name] = (value, source)
+        config = cls()
+        with param.parameterized.discard_events(config):
+            config.param.update(values)  # every value was checked by _parse: no partial update
+        config._sources = raw
+        config._check()
+        return config
+
+    def is_set(self, name: str) -> bool:
+        """Whether a variable or a flag set ``name`` (not its default)."""
+        return name in getattr(self, "_sources", {})
+
+    def source(self, name: str) -> str:
+        """Where a setting came from, for messages: ``SEAMLESS_DB``, ``--db`` or ``default``."""
+        return getattr(self, "_sources", {}).get(name, (None, flag_name(name)))[1]
+
+    def fail(self, name: str, why: str) -> ConfigError:
+        """The error for setting ``name``, as it was given: ``--db='x': why``."""
+        raw = getattr(self, "_sources", {}).get(name, (getattr(self, name), ""))[0]
+        return ConfigError(f"{self.source(name)}={raw!r}: {why}")
+
+    @classmethod
+    def _parse(cls, name: str, raw: str, source: str) -> Any:
+        p = cls.param[name]
+
+        def bad(why: str) -> ConfigError:
+            return ConfigError(f"{source}={raw!r}: {why}")
+
+        if isinstance(p, param.Boolean):
+            if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise bad("must be 1/0, true/false or yes/no")
+            return raw.strip().lower() in ("1", "true", "yes")
+        if isinstance(p, (param.Integer, param.Number)):
+            try:
+                value: Any = int(raw) if isinstance(p, param.Integer) else float(raw)
+            except ValueError:
+                raise bad(f"must be {'a whole number' if isinstance(p, param.Integer) else 'a number'}"
+                          f"{_bounds_text(p)}") from None
+            if not math.isfinite(value):
+                raise bad(f"must be a finite number{_bounds_text(p)}")
+            if not _in_bounds(p, value):
+                raise bad(f"must be a number{_bounds_text(p)}")
+            return value
+        if isinstance(p, param.List):
+            items = [s for s in raw.replace(",", " ").split() if s]
+            if not items:
+                raise bad("must name at least one (comma or space separated)")
+            return items
+        if isinstance(p, param.Selector) and raw not in p.objects:
+            raise bad(f"must be one of {', '.join(map(str, p.objects))}")
+        return raw
+
+    def _check(self) -> None:
+        """What one setting's type cannot say: files, names, settings that go together."""
+        db = Path(self.db)
+        if not self.db.strip():
+            raise self.fail("db", "must name a file")
+        if db.is_dir():
+            raise self.fail("db", "is a directory; name the store's file, such as seamless.db")
+        parent = db.parent if str(db.parent) else Path(".")
+        if not parent.is_dir():
+            raise self.fail("db", f"directory {parent} does not exist")
+        if self.broker_db and Path(self.broker_db).is_dir():
+            raise self.fail("broker_db", "is a directory; name the paper broker's file")
+        for s in self.symbols:
+            if not _SYMBOL.match(s):
+                raise self.fail("symbols", f"{s!r} is not a symbol: upper-case letters and digits, such as AAPL")
+        from .engine.strategies import STRATEGIES
+        for s in self.strategies:
+            if s not in STRATEGIES:
+                raise self.fail("strategies", f"unknown strategy {s!r}; known: {', '.join(STRATEGIES)}")
+        if self.feed == "replay" and self.replay_file:
+            f = Path(self.replay_file)
+            if not f.is_file():
+                raise self.fail("replay_file", "no such file" if not f.exists() else "is not a file")
+
+    @property
+    def broker_path(self) -> str:
+        """The paper broker's file: ``broker_db``, or beside the store (``acct.db`` -> ``acct.broker.db``)."""
+        from .brokers.paper import default_broker_db
+        return self.broker_db or default_broker_db(self.db)
+
+
+def _bounds_text(p: param.Number) -> str:
+    lo, hi = p.bounds or (None, None)
+    inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>=' if inc_lo else '>'} {lo:g}")
+    if hi is not None:
+        parts.append(f"{'<=' if inc_hi else '<'} {hi:g}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _in_bounds(p: param.Number, value: float) -> bool:
+    lo, hi = p.bounds or (None, None)
+    inc_lo, inc_hi = getattr(p, "inclusive_bounds", (True, True))
+    if lo is not None and (value < lo or (value == lo and not inc_lo)):
+        return False
+    return not (hi is not None and (value > hi or (value == hi and not inc_hi)))
+
+
+class _ArgvParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit the server
+        raise ConfigError(f"--args: {message}")
+
+
+def _parse_argv(names: list[str], argv: Sequence[str]) -> dict[str, str]:
+    if not argv:
+        return {}
+    parser = _ArgvParser(prog="app.py", add_help=False, allow_abbrev=False, exit_on_error=False)
+    for name in names:
+        parser.add_argument(flag_name(name), dest=name)
+    try:
+        args, unknown = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as e:
+        raise ConfigError(f"--args: {e}") from None
+    if unknown:
+        raise ConfigError(f"--args: unknown setting(s) {' '.join(unknown)}; known: "
+                          + ", ".join(flag_name(n) for n in names))
+    return {k: v for k, v in vars(args).items() if v is not None}

@@ -1,0 +1,120 @@
+"""The composition root: what one :class:`~seamless.config.Config` builds.
+
+The CLI (``seamless run``, ``reconcile``), the dashboard's service, the notebooks' seeded
+runs and the benchmarks all get their store, broker, feed, strategies and runner here, so
+a setting means the same thing wherever it is read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .brokers import Broker, PaperBroker
+from .config import Config
+from .engine.risk import RiskLimits
+from .engine.runner import Runner
+from .engine.strategies import STRATEGIES, Strategy
+from .errors import SeamlessError
+from .feeds import Feed, ReplayFeed, SimFeed
+from .feeds.sim import DEFAULT_START_TS
+from .reconcile import ReconcilePolicy, Reconciler
+from .store import Store
+
+
+def open_store(config: Config, **options: Any) -> Store:
+    """The store at ``config.db`` (created if new), opened for writing."""
+    return Store(config.db, **options)
+
+
+def open_broker(config: Config, *, must_exist: bool = False) -> Broker:
+    """The configured broker. ``must_exist``: a missing paper broker file is an error, not a
+    new broker with fresh cash (commands that inspect one)."""
+    path = config.broker_path
+    if must_exist and not Path(path).is_file():
+        raise SeamlessError(f"no paper broker database at {path}")
+    return PaperBroker(path)
+
+
+def make_feed(config: Config, store: Store | None = None) -> Feed:
+    """The configured feed. A simulated feed restarted on a store goes on from its last
+    prices and exchange time."""
+    if config.feed == "sim":
+        start_ts = resume_ts(store) if store is not None else None
+        prices = resume_prices(store, config.symbols) if store is not None else {}
+        return SimFeed(symbols=config.symbols, seed=config.seed, volatility=config.volatility,
+                       start_ts=start_ts or DEFAULT_START_TS, start_prices=prices or None)
+    symbols = config.symbols if config.is_set("symbols") else None  # default: all in the file
+    return ReplayFeed(source=config.replay_file or None, symbols=symbols)
+
+
+def make_strategies(names: Iterable[str], symbols: Sequence[str] | None = None) -> list[Strategy]:
+    """One strategy per name, each with its defaults (``symbols``: reserved for strategies
+    that trade a subset)."""
+    out = []
+    for name in names:
+        if name not in STRATEGIES:
+            raise SeamlessError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+        out.append(STRATEGIES[name]())
+    return out
+
+
+def make_runner(config: Config, store: Store, broker: Broker, feed: Feed | None = None, *,
+                strategies: Sequence[Strategy] | None = None, reconciler: Reconciler | None = None,
+                scheduled_reconcile: bool = True) -> Runner:
+    """The runner of ``config``'s strategies on ``feed`` (defaults: :func:`make_strategies`,
+    :func:`make_feed`)."""
+    feed = make_feed(config, store) if feed is None else feed
+    if strategies is None:
+        strategies = make_strategies(config.strategies, feed.symbols)
+    reconcile: Reconciler | ReconcilePolicy | None = reconciler
+    if reconcile is None and config.reconcile:
+        reconcile = ReconcilePolicy(interval_s=config.reconcile_interval)
+    return Runner(store, broker, feed, strategies,
+                  RiskLimits(daily_loss_limit=config.daily_loss_limit, max_position=config.max_position),
+                  speed=config.speed, stop_loss_pct=config.stop_loss_pct,
+                  take_profit_pct=config.take_profit_pct, trailing_pct=config.trailing_pct,
+                  reconcile=reconcile, scheduled_reconcile=scheduled_reconcile)
+
+
+@dataclass
+class Trading:
+    """A store, its broker and a runner between them, closed together."""
+
+    store: Store
+    broker: Broker
+    runner: Runner
+
+    def close(self) -> None:
+        """Close the broker, then the store (it flushes and writes a snapshot)."""
+        try:
+            self.broker.close()
+        finally:
+            self.store.close()
+
+
+def trading(config: Config) -> Trading:
+    """Open the store and the broker and build the runner; nothing is left open on an error."""
+    store = open_store(config)
+    broker: Broker | None = None
+    try:
+        broker = open_broker(config)
+        return Trading(store, broker, make_runner(config, store, broker))
+    except BaseException:
+        if broker is not None:
+            broker.close()
+        store.close()
+        raise
+
+
+def resume_prices(store: Store, symbols: Iterable[str]) -> dict[str, float]:
+    """The last price of each symbol in the store: where a restarted simulated feed goes on."""
+    quotes = store.state.market.quotes
+    return {s: quotes[s].last for s in symbols if s in quotes}
+
+
+def resume_ts(store: Store) -> float | None:
+    """Just after the newest quote's exchange time in the store: where a restarted
+    simulated feed must begin, or every quote would go back in time and be refused."""
+    times = [q.exchange_ts for q in store.state.market.quotes.values() if q.exchange_ts is not None]
+    return max(times) + 1.0 if times else None
