@@ -60,6 +60,29 @@ def read_rows(conn: sqlite3.Connection, after: int = 0, until: int | None = None
             yield row
 
 
+def tail_rows(conn: sqlite3.Connection, n: int, until: int | None = None,
+              topics: Iterable[str] | None = None) -> list[Row]:
+    """The last ``n`` rows with seq <= ``until`` (any seq if None), oldest first; with ``topics``
+    (fnmatch patterns: ``*``, ``?``, ``[...]``, ``[!...]``) only rows of a matching topic.
+    Read backwards along the primary key: it stops once ``n`` are found."""
+    where, args = [], []
+    if until is not None:
+        where.append("seq <= ?")
+        args.append(until)
+    if topics is not None:
+        patterns = [p.replace("[!", "[^") for p in topics]  # fnmatch's negated set, in GLOB
+        if not patterns:
+            return []
+        where.append("(" + " OR ".join(["topic GLOB ?"] * len(patterns)) + ")")
+        args += patterns
+    if n <= 0:
+        return []
+    sql = SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC LIMIT ?"
+    rows = conn.execute(sql, (*args, n)).fetchall()
+    rows.reverse()
+    return rows
+
+
 def last_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
 

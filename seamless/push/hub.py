@@ -14,7 +14,7 @@ from typing import Any
 
 from ..bus.stats import LatencyReservoir
 from ..events import Event
-from ..store import Store
+from ..store import StateSource
 from .history import EquityHistory
 from .session import SessionFeed
 
@@ -22,7 +22,7 @@ log = logging.getLogger("seamless.push")
 
 
 class Hub:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StateSource) -> None:
         self.store = store
         self._feeds: tuple[SessionFeed, ...] = ()  # replaced, never mutated: iterate without a lock
         self._lock = threading.Lock()

@@ -1,5 +1,6 @@
-"""The store: the single write path (commit) and the read path (read with age)."""
+"""The store: the single write path (commit) and the read path (read with age; StateSource)."""
 from .follower import Follower
+from .source import StateSource
 from .store import Reading, Store, apply_changes
 
-__all__ = ["Follower", "Store", "Reading", "apply_changes"]
+__all__ = ["Follower", "Store", "StateSource", "Reading", "apply_changes"]

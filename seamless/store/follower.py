@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
+from ..events import Event
 from ..params.state import State
 from ..persist import journal, recovery, schema
 from .store import apply_changes
@@ -31,7 +32,7 @@ class Follower:
         self.state.load(self._proj.values, self._proj.meta)
         self.bus = Bus()
         self.commit_latency = LatencyReservoir()  # commit -> seen here (journal ts to apply)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a bus subscriber (run inside poll) may read the tail
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._opened = time.monotonic()
@@ -53,6 +54,23 @@ class Follower:
                 self.bus.publish(ev)
                 n += 1
             return n
+
+    def tail(self, n: int, topics: Iterable[str] | None = None) -> list[Event]:
+        """The last ``n`` events applied (and published) here, oldest first; with ``topics``
+        (fnmatch patterns) only those of a matching topic. Later ones come by :meth:`poll`."""
+        with self._lock:
+            rows = journal.tail_rows(self._conn, n, until=self._proj.seq,
+                                     topics=None if topics is None else tuple(topics))
+        return [journal.decode_row(row) for row in rows]
+
+    def events_since(self, seq: int, limit: int | None = None) -> list[Event]:
+        """The events after ``seq`` applied (and published) here, oldest first: the first
+        ``limit`` of them, or all."""
+        seq = max(0, seq)
+        with self._lock:
+            until = self._proj.seq if limit is None else min(self._proj.seq, seq + max(0, limit))
+            rows = list(journal.read_rows(self._conn, after=seq, until=until)) if until > seq else []
+        return [journal.decode_row(row) for row in rows]
 
     def start(self) -> "Follower":
         """Poll in the background until :meth:`close`."""

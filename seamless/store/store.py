@@ -6,7 +6,9 @@ to the param objects, and queues it for the journal.  A critical event returns o
 once durable (WAL, ``synchronous=FULL``); critical commits that wait together share
 one transaction (group commit).  Non-critical events are written by a background
 writer within ``flush_interval_s``.  Bus subscribers get every event in sequence
-order, and a critical one only once it is durable.
+order, and a critical one only once it is durable.  ``tail`` and ``events_since`` read the
+journal's end, with the events not yet written, up to the last event published: the bus
+brings every later one (see :mod:`seamless.store.source`).
 
 If a write fails (database locked past the busy timeout, disk full), the events not
 yet durable are dropped, their committers get the error, and the state is rebuilt
@@ -15,6 +17,7 @@ from the journal: the store stays consistent and carries on when the cause clear
 from __future__ import annotations
 
 import collections
+import fnmatch
 import logging
 import threading
 import time
@@ -79,6 +82,14 @@ def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -
         writer.active = prev
 
 
+def _merge(rows: list[journal.Row], pending: list[Event]) -> list[Event]:
+    """Journal rows and events from memory (seq order each), as events in seq order, once each."""
+    by_seq = {row[0]: row for row in rows}
+    for ev in pending:
+        by_seq[ev.seq] = ev
+    return [v if isinstance(v, Event) else journal.decode_row(v) for _, v in sorted(by_seq.items())]
+
+
 class Store:
     """One account's state: journal + snapshots on disk, param objects in memory, a bus."""
 
@@ -107,6 +118,7 @@ class Store:
         self._failure: StoreError | None = None
         self._broken: StoreError | None = None
         self._unwritten: list[Event] = []
+        self._writing: list[Event] = []  # the batch being written: journaled once durable_seq has it
         self._outbox: collections.deque[tuple[int, Event]] = collections.deque()
         self._refreshers: dict[str, Callable[[], Any]] = {}
         self._refreshing: set[str] = set()
@@ -134,6 +146,9 @@ class Store:
         self.replayed_on_open = restored.replayed
         self._install(restored.projection)
         self._durable_seq = self._proj.seq
+        self._published_seq = self._proj.seq  # the last event handed to the bus (tail reads end there)
+        self._reader = None  # the journal's tail reads: a read-only connection, opened when first asked
+        self._read_lock = threading.Lock()
         # Restored through upcasts (an older store): snapshot at the current versions once open.
         self.restored_upcast = restored.upcast
         self._snapshot_seq = 0 if restored.upcast else restored.snapshot_seq
@@ -251,6 +266,7 @@ class Store:
         """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
+            self._writing = batch  # still read from memory by tail() until journaled
         if snapshot is not None and snapshot[1] != self._epoch:
             snapshot = None  # taken before a failed write dropped some of the events it holds
         if not batch and snapshot is None:
@@ -269,6 +285,7 @@ class Store:
         self.counters["events_written"] += len(rows)
         if rows:
             self._durable_seq = rows[-1][0]
+        self._writing = []
         if snapshot is not None:
             self._snapshot_seq = snapshot[0]
             self._snapshot_time = time.monotonic()
@@ -282,6 +299,8 @@ class Store:
             self._epoch += 1
             self._failure = error
             self._unwritten = []
+            self._writing = []
+            self._published_seq = min(self._published_seq, self._durable_seq)
             try:
                 self._install(recovery.restore(self._conn).projection)
             except Exception as e:  # cannot even read back: refuse to go on with a state we can't trust
@@ -368,6 +387,7 @@ class Store:
                     if ev.critical and seq > self._durable_seq:
                         break  # not durable yet; its committer publishes it
                     out.popleft()
+                    self._published_seq = seq
                     self.bus.publish(ev)
             finally:
                 self._draining = None
@@ -416,6 +436,48 @@ class Store:
         with self._lock:
             return {k: dict(v) for k, v in self._proj.values.items()}, dict(self._proj.meta), self._proj.seq
 
+    def tail(self, n: int, topics: Iterable[str] | None = None) -> list[Event]:
+        """The last ``n`` events published so far, oldest first; with ``topics`` (fnmatch
+        patterns) only those of a matching topic. Events not yet journaled come from memory."""
+        bound, pending = self._pending()
+        if topics is not None:
+            topics = tuple(topics)
+            pending = [e for e in pending if any(fnmatch.fnmatchcase(e.topic, p) for p in topics)]
+        if len(pending) >= n:
+            return pending[-n:] if n > 0 else []
+        rows = self._read(lambda conn: journal.tail_rows(conn, n, until=bound, topics=topics))
+        return _merge(rows, pending)[-n:]
+
+    def events_since(self, seq: int, limit: int | None = None) -> list[Event]:
+        """The events after ``seq`` published so far, oldest first: the first ``limit`` of them,
+        or all. Events not yet journaled come from memory."""
+        bound, pending = self._pending()
+        seq = max(0, seq)
+        until = bound if limit is None else min(bound, seq + max(0, limit))
+        pending = [e for e in pending if seq < e.seq <= until]
+        if until <= seq or (pending and pending[0].seq == seq + 1):
+            return pending
+        rows = self._read(lambda conn: list(journal.read_rows(conn, after=seq, until=until)))
+        return _merge(rows, pending)
+
+    def _pending(self) -> tuple[int, list[Event]]:
+        """(the last seq published, the events not yet journaled up to it). Taken before the
+        journal is read: an event written meanwhile is then in both (merged by seq), never in
+        neither."""
+        with self._lock:
+            bound = self._published_seq
+            pending = self._writing + self._unwritten
+        return bound, [e for e in pending if e.seq is not None and e.seq <= bound]
+
+    def _read(self, query: Callable[[Any], list]) -> list:
+        """``query(conn)`` on the store's read-only connection (WAL: never blocks the writer)."""
+        with self._read_lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            if self._reader is None:
+                self._reader = schema.open_reader(self.path)
+            return query(self._reader)
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -444,6 +506,10 @@ class Store:
                 log.warning("final checkpoint of %s failed: %s", self.path, e)
             self._ckpt_conn.close()
             self._conn.close()
+            with self._read_lock:
+                if self._reader is not None:
+                    self._reader.close()
+                    self._reader = None
             self._writer_lock.release()
 
     def __enter__(self) -> "Store":

@@ -18,7 +18,7 @@ import panel as pn
 import param
 
 from ..events import Event
-from ..store import Store
+from ..store import StateSource
 
 
 def ago(seconds: float | None) -> str:
@@ -71,7 +71,7 @@ class BaseView:
     wants_events = False
     stale_after: float | None = None
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StateSource) -> None:
         self.store = store
         self.state = store.state
         self.badge = AgeBadge(self.stale_after)

@@ -8,6 +8,7 @@ import panel as pn
 from ..push import ServerDoc, SessionFeed
 from ..push.ack import BrowserAck
 from ..service import Access, Service, pauses
+from ..store import StateSource
 from . import speedups
 from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
@@ -20,9 +21,9 @@ from .reconciliation import ReconciliationView
 from .system import SystemView
 
 
-def build_views(source, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
+def build_views(source: StateSource, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
                 reconcile_interval: float = 30.0) -> list:
-    """The dashboard's views over ``source`` (a Store, or a Follower of one)."""
+    """The dashboard's views over ``source`` (a Store, or a Follower of one: any StateSource)."""
     views = [OverviewView(source, hub.equity, controls),
              MarketView(source, stale_after=stale_after),
              ReconciliationView(source, controls, interval_s=reconcile_interval),

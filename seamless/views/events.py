@@ -1,16 +1,26 @@
-"""Events: a filterable tail of the journal."""
+"""Events: a filterable tail of the journal.
+
+The view starts from the source's tail (:meth:`~seamless.store.StateSource.tail`: journaled or
+not yet) and goes on with the events the push brings, keeping only those past the last seq it
+has. Events it was not brought (committed between its tail and its session joining the push,
+or more than the push keeps while its tab was closed) it asks the source for, so that every
+event shows once, in seq order.
+"""
 from __future__ import annotations
 
 import collections
 import fnmatch
+import logging
 
 import pandas as pd
 import panel as pn
 
+from ..errors import StoreError
 from ..events import Event
-from ..persist.journal import decode_row, last_seq, read_rows
-from ..persist.schema import open_reader
+from ..store import StateSource
 from .base import BaseView, clock, append_rows, table
+
+log = logging.getLogger("seamless.views")
 
 
 def summary(ev: Event, width: int = 160) -> str:
@@ -23,7 +33,7 @@ class EventsView(BaseView):
     topics = ("*",)
     wants_events = True
 
-    def __init__(self, store, keep: int = 1_000, show: int = 300) -> None:
+    def __init__(self, store: StateSource, keep: int = 1_000, show: int = 300) -> None:
         super().__init__(store)
         self.keep, self.show = keep, show
         self.ring: collections.deque[Event] = collections.deque(maxlen=keep)
@@ -34,23 +44,43 @@ class EventsView(BaseView):
                           sorters=[{"field": "seq", "dir": "desc"}])
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")
-        self._last_seq = self._load_journal_tail(store)
+        self._last_seq = self._load_tail()
         self._built = False
         self.section(pn.Row(self.pattern, self.hide_quotes), self.tail)
 
-    def _load_journal_tail(self, store) -> int:
-        """The journal's last events, read-only (never blocks the writer)."""
+    def _load_tail(self) -> int:
+        """The source's last events (only ``show``: opening a tab must stay cheap); the last seq."""
         try:
-            conn = open_reader(store.path)
-        except Exception:
+            events = self.store.tail(self.show)
+        except StoreError as e:
+            log.warning("events view starts empty: %s", e)
             return 0
+        self.ring.extend(events)
+        return events[-1].seq if events else 0
+
+    def _missed(self, events: list[Event]) -> list[Event]:
+        """The events before ``events`` (the push's, in seq order) that this view never got:
+        at its first refresh, those committed since its tail; else those of a gap (at most
+        ``keep``, the newest). Asked of the source, which ends where the push begins."""
+        if events:
+            if events[0].seq <= self._last_seq + 1:
+                return []
+            upto = events[0].seq - 1
+            after = max(self._last_seq, upto - self.keep)
+            limit = upto - after
+        elif not self.filled:
+            after, limit = self._last_seq, self.keep
+        else:
+            return []
         try:
-            end = last_seq(conn)
-            for row in read_rows(conn, after=max(0, end - self.show)):  # opening a tab must stay cheap
-                self.ring.append(decode_row(row))
-            return end
-        finally:
-            conn.close()
+            return self.store.events_since(after, limit)
+        except StoreError as e:
+            log.warning("events view could not fill a gap after seq %d: %s", after, e)
+            return []
+
+    def refresh(self, events: list[Event]) -> None:
+        missed = self._missed(events)
+        super().refresh(missed + list(events) if missed else events)
 
     def _wanted(self, ev: Event) -> bool:
         if self.hide_quotes.value and ev.topic == "market.quote":

@@ -9,6 +9,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..events import Event
+from ..store import StateSource
 from .base import BaseView, unsynced_ranges, clock, sync_table, table
 
 
@@ -16,7 +17,7 @@ class MarketView(BaseView):
     title = "Market"
     topics = ("market.quote", "signal.*", "monitor.*")
 
-    def __init__(self, store, stale_after: float = 5.0, spark_points: int = 300) -> None:
+    def __init__(self, store: StateSource, stale_after: float = 5.0, spark_points: int = 300) -> None:
         self.stale_after = stale_after
         super().__init__(store)
         self.quotes = table(["symbol", "last:f4", "bid:f4", "ask:f4", "exchange_time", "age_s:f1"],

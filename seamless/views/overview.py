@@ -11,6 +11,7 @@ from bokeh.plotting import figure
 
 from ..events import Event
 from ..push.history import EquityHistory, columns
+from ..store import StateSource
 from .base import BaseView, unsynced_ranges, clock, money, append_rows, sync_table, table
 
 _STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
@@ -29,7 +30,7 @@ class OverviewView(BaseView):
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
     RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
-    def __init__(self, store, history: EquityHistory, controls=None) -> None:
+    def __init__(self, store: StateSource, history: EquityHistory, controls=None) -> None:
         super().__init__(store)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
         # P&L and the loss-limit bar in one pane: one change, one layout in the browser.

@@ -5,6 +5,7 @@ import pandas as pd
 import panel as pn
 
 from ..events import Event
+from ..store import StateSource
 from .base import BaseView, clock, sync_table, table
 
 
@@ -12,7 +13,7 @@ class ReconciliationView(BaseView):
     title = "Reconciliation"
     topics = ("reconcile.*",)
 
-    def __init__(self, store, controls=None, interval_s: float = 30.0) -> None:
+    def __init__(self, store: StateSource, controls=None, interval_s: float = 30.0) -> None:
         self.stale_after = 3 * interval_s  # three missed runs: the schedule is not running
         super().__init__(store)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-reconcile-summary"])

@@ -8,6 +8,7 @@ import pandas as pd
 import panel as pn
 
 from ..events import Event
+from ..store import StateSource
 from .base import BaseView, sync_table, table
 
 
@@ -19,7 +20,7 @@ class SystemView(BaseView):
     title = "System"
     topics = ()  # figures, not events: refreshed with the heartbeat, once a second
 
-    def __init__(self, store, hub=None) -> None:
+    def __init__(self, store: StateSource, hub=None) -> None:
         super().__init__(store)
         self.hub = hub
         self.figures = table(["figure", "value"], css_classes=["seamless-system"], height=330)
