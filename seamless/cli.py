@@ -74,20 +74,10 @@ def _print_state(rep, as_json: bool) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
-    import sqlite3
-
     from .persist import migrations, schema
     path = Path(_existing(config).db)
-    # The plan is read on a read-only connection: a dry run changes nothing.
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        found = schema.check_version(conn, path)
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
-            raise StoreError(f"{path} is not a Seamless store (no journal table)")
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
-    finally:
-        conn.close()
+    conn, found = schema.connect(path, read_only=True)  # the plan: a dry run changes nothing
+    conn.close()
     plan = migrations.plan(path, found)
     print(plan.describe())
     if args.dry_run or not plan.steps:
@@ -96,9 +86,8 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
         return 0
     lock = schema.WriterLock(path)  # refused while a Store has the file open
     try:
-        conn = sqlite3.connect(str(path), timeout=schema.BUSY_TIMEOUT_S, isolation_level=None)
+        conn, found = schema.connect(path)
         try:
-            found = schema.check_version(conn, path)
             done = migrations.migrate(conn, path, found)
         finally:
             conn.close()

@@ -1,5 +1,4 @@
 """Where events are journaled: the SQLite journal, snapshots, recovery and replay."""
-from . import migrations  # noqa: F401  (importing it checks the registry of steps)
 from .recovery import Restored, restore
 from .schema import SCHEMA_VERSION, open_reader, open_writer
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import MigrationFailed, MigrationRegistryError
-from .schema import SCHEMA_VERSION
+from .version import SCHEMA_VERSION
 
 log = logging.getLogger("seamless.persist")
 

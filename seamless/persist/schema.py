@@ -5,7 +5,8 @@ version lives in ``PRAGMA user_version``; a newer one is refused untouched, an o
 one is migrated by ``open_writer`` (see :mod:`seamless.persist.migrations`) and read
 through upcasts by ``open_reader``, which never modifies anything.
 
-Versions: 1 the first; 2 adds the index ``journal_ts`` on journal(ts).
+Every connection to a store is made by :func:`connect` here, which checks the version
+and turns SQLite's "not a database" into a :class:`~seamless.errors.StoreError`.
 """
 from __future__ import annotations
 
@@ -16,24 +17,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..errors import NewerStoreVersion, StoreError, StoreInUse
+from ..errors import StoreError, StoreInUse
+from . import migrations
+from .version import SCHEMA_VERSION, check_version
 
-SCHEMA_VERSION = 2
+__all__ = ["BUSY_TIMEOUT_S", "SCHEMA_VERSION", "WriterLock", "check_version", "connect", "create",
+           "open_checkpointer", "open_reader", "open_writer"]
+
 BUSY_TIMEOUT_S = 5.0
 PAGE_SIZE = 1024
-
-
-def _user_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
-
-
-def check_version(conn: sqlite3.Connection, path: str | Path) -> int:
-    found = _user_version(conn)
-    if found > SCHEMA_VERSION:
-        raise NewerStoreVersion(
-            f"{path} has schema version {found}, written by a newer Seamless; this Seamless "
-            f"knows version {SCHEMA_VERSION}. Upgrade Seamless; the file was not modified.")
-    return found
 
 
 def create(db: sqlite_utils.Database) -> None:
@@ -51,15 +43,39 @@ def create(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """The one read-write connection: WAL, synchronous=FULL, explicit transactions."""
+def connect(path: str | Path, *, read_only: bool = False,
+            busy_timeout_s: float = BUSY_TIMEOUT_S) -> tuple[sqlite3.Connection, int]:
+    """A connection to the store at ``path`` and its schema version (a newer one is refused).
+
+    Read-only: the file must exist and hold a journal. Read-write: the directory must
+    exist; a new file is made (empty: :func:`open_writer` lays out the tables).
+    """
     path = Path(path)
-    if path.parent and not path.parent.exists():
+    if read_only and not path.exists():
+        raise StoreError(f"no store at {path}")
+    if not read_only and path.parent and not path.parent.exists():
         raise StoreError(f"directory {path.parent} does not exist")
-    conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None,
+    target = f"file:{path}?mode=ro" if read_only else str(path)
+    conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout_s, isolation_level=None,
                            check_same_thread=False)
     try:
         found = check_version(conn, path)
+        if read_only and not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
+            raise StoreError(f"{path} is not a Seamless store (no journal table)")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
+    except BaseException:
+        conn.close()
+        raise
+    return conn, found
+
+
+def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """The one read-write connection: WAL, synchronous=FULL, explicit transactions; a new
+    store gets its tables, an older one is migrated."""
+    conn, found = connect(path, busy_timeout_s=busy_timeout_s)
+    try:
         if not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
             # A new file: small pages make each durable commit write less (measured here:
             # 0.90 of the raw fsync floor at 1 KiB pages against 0.83 at 4 KiB).
@@ -72,13 +88,10 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
             create(db)
             conn.execute("COMMIT")
         elif found < SCHEMA_VERSION:
-            from . import migrations
             migrations.migrate(conn, path, found)
     except sqlite3.DatabaseError as e:
         conn.close()
-        if "not a database" in str(e) or "malformed" in str(e):
-            raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
-        raise
+        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
     except BaseException:
         conn.close()
         raise
@@ -87,28 +100,18 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
 
 def open_checkpointer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A second connection of the writer's, that only runs WAL checkpoints."""
-    conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn, _ = connect(path, busy_timeout_s=busy_timeout_s)
     conn.execute("PRAGMA synchronous=FULL")
     return conn
 
 
 def open_reader(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection: never writes, never blocks the writer (WAL)."""
-    path = Path(path)
-    if not path.exists():
-        raise StoreError(f"no store at {path}")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
-                           check_same_thread=False)
+    """A read-only connection: never writes, never blocks the writer (WAL). An older store
+    is read as it is, through upcasts, or refused with a request for ``seamless migrate``."""
+    conn, found = connect(path, read_only=True)
     try:
-        found = check_version(conn, path)
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
-            raise StoreError(f"{path} is not a Seamless store (no journal table)")
-        if found < SCHEMA_VERSION:  # read as it is, through upcasts, or ask for `seamless migrate`
-            from . import migrations
+        if found < SCHEMA_VERSION:
             migrations.check_readable(path, found)
-    except sqlite3.DatabaseError as e:
-        conn.close()
-        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
     except BaseException:
         conn.close()
         raise

@@ -12,7 +12,7 @@ from typing import Iterator
 from ..apply import Projection
 from ..errors import CorruptSnapshot
 from ..params.state import PART_CLASSES
-from .schema import SCHEMA_VERSION
+from .version import SCHEMA_VERSION
 
 log = logging.getLogger("seamless.persist")
 
