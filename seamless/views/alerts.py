@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ..events import Event
+from ..events import Event, TradingState
 
 log = logging.getLogger("seamless.views")
 
@@ -42,9 +42,9 @@ def describe(ev: Event) -> tuple[str, str, int]:
         return ("error", f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f}"
                          " — trading HALTED", 0)
     if t == "risk.trading_state":
-        kind = "error" if ev.state == "HALTED" else "warning" if ev.state == "REDUCING" else "info"
+        kind = "error" if ev.state == TradingState.HALTED else "warning" if ev.state == TradingState.REDUCING else "info"
         return kind, f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""), \
-            0 if ev.state == "HALTED" else 5000
+            0 if ev.state == TradingState.HALTED else 5000
     if t == "reconcile.mismatch":
         return ("warning", f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — "
                            f"{ev.resolution}", 10000)

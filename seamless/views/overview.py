@@ -9,14 +9,14 @@ import panel as pn
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
-from ..events import Event
+from ..events import Event, RunnerStatus, TradingState
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
 from .base import BaseView, unsynced_ranges, clock, money, append_rows, sync_table, table
 
-_STATE_COLORS = {"ACTIVE": "#1e8449", "REDUCING": "#b9770e", "HALTED": "#c0392b"}
-_RUNNER_COLORS = {"RUNNING": "#1e8449", "PAUSED": "#b9770e", "HALTED": "#c0392b", "ERROR": "#c0392b",
-                  "STOPPED": "#555"}
+_STATE_COLORS = {TradingState.ACTIVE: "#1e8449", TradingState.REDUCING: "#b9770e", TradingState.HALTED: "#c0392b"}
+_RUNNER_COLORS = {RunnerStatus.RUNNING: "#1e8449", RunnerStatus.PAUSED: "#b9770e", RunnerStatus.HALTED: "#c0392b",
+                  RunnerStatus.ERROR: "#c0392b", RunnerStatus.STOPPED: "#555"}
 
 
 def badge(label: str, value: str, color: str, css: str) -> str:
