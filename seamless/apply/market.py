@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import InvalidEvent
-from ..events import (MonitorCancelled, MonitorMoved, MonitorSet, MonitorTriggered, QuoteReceived,
+from ..events import (MonitorCancelled, MonitorStatus, MonitorMoved, MonitorSet, MonitorTriggered, QuoteReceived,
                       SignalEmitted)
 from ..params.records import Monitor, Quote, Signal
 from ..params.state import SIGNAL_HISTORY, Values
@@ -45,7 +45,7 @@ def _monitor(values: Values, monitor_id: str, ev) -> Monitor:
     mon = values["monitors"]["by_id"].get(monitor_id)
     if mon is None:
         raise InvalidEvent(f"{type(ev).__name__}: unknown monitor {monitor_id!r}")
-    if mon.status != "active":
+    if mon.status != MonitorStatus.ACTIVE:
         raise InvalidEvent(f"{type(ev).__name__}: monitor {monitor_id!r} is already {mon.status}")
     return mon
 
@@ -70,11 +70,11 @@ def _monitor_moved(values: Values, ev: MonitorMoved) -> Changes:
 @planner(MonitorTriggered)
 def _monitor_triggered(values: Values, ev: MonitorTriggered) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
-    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status="triggered",
+    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.TRIGGERED,
                                         triggered_price=ev.price))
 
 
 @planner(MonitorCancelled)
 def _monitor_cancelled(values: Values, ev: MonitorCancelled) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
-    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status="cancelled"))
+    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.CANCELLED))

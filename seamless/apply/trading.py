@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import InvalidEvent
-from ..events import (CashSet, DayStarted, OrderAccepted, OrderCancelled, OrderFilled, OrderRefused,
+from ..events import (CashSet, OrderStatus, DayStarted, OrderAccepted, OrderCancelled, OrderFilled, OrderRefused,
                       OrderRejected, OrderSubmitting, PositionAdjusted, PositionClosed)
 from ..params.records import Fill, Order, Position
 from ..params.state import RECENT_FILLS, RECENT_ORDERS, Values
@@ -58,13 +58,13 @@ def _submitting(values: Values, ev: OrderSubmitting) -> Changes:
 
 @planner(OrderRefused)
 def _refused(values: Values, ev: OrderRefused) -> Changes:
-    return _new_order(values, ev, status="refused")
+    return _new_order(values, ev, status=OrderStatus.REFUSED)
 
 
 @planner(OrderAccepted)
 def _accepted(values: Values, ev: OrderAccepted) -> Changes:
     order = _order(values, ev.client_order_id, ev)
-    status = order.status if order.status in ("partially_filled",) or not order.is_open else "accepted"
+    status = order.status if order.status == OrderStatus.PARTIALLY_FILLED or not order.is_open else OrderStatus.ACCEPTED
     return _set_order(values, replace(order, seq=ev.seq, updated_at=ev.ts, status=status,
                                       broker_order_id=ev.broker_order_id or order.broker_order_id))
 
@@ -74,7 +74,7 @@ def _closed(values: Values, ev: OrderRejected | OrderCancelled) -> Changes:
     order = _order(values, ev.client_order_id, ev)
     if not order.is_open:
         raise InvalidEvent(f"{type(ev).__name__}: order {ev.client_order_id!r} is already {order.status}")
-    status = "rejected" if isinstance(ev, OrderRejected) else "cancelled"
+    status = OrderStatus.REJECTED if isinstance(ev, OrderRejected) else OrderStatus.CANCELLED
     return _set_order(values, replace(order, seq=ev.seq, updated_at=ev.ts, status=status, reason=ev.reason))
 
 
@@ -144,7 +144,7 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
         filled = order.filled_qty + ev.qty
         avg = ev.price if not order.avg_fill_price else (
             (order.filled_qty * order.avg_fill_price + ev.qty * ev.price) / filled)
-        status = "filled" if abs(filled) >= abs(order.qty) - 1e-12 else "partially_filled"
+        status = OrderStatus.FILLED if abs(filled) >= abs(order.qty) - 1e-12 else OrderStatus.PARTIALLY_FILLED
         changes["orders"]["by_id"] = _set_order(values, replace(
             order, seq=ev.seq, updated_at=ev.ts, filled_qty=filled, avg_fill_price=avg,
             status=status))["orders"]["by_id"]

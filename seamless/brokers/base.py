@@ -24,7 +24,8 @@ from ..errors import SeamlessError
 from ..events.base import SYMBOL_PATTERN
 
 OrderType = Literal["market", "limit"]
-OrderStatus = Literal["accepted", "partially_filled", "filled", "rejected", "cancelled"]
+#: What a broker says of an order (the store adds SUBMITTING before and REFUSED for orders never sent).
+BrokerOrderStatus = Literal["accepted", "partially_filled", "filled", "rejected", "cancelled"]
 ORDER_TYPES: tuple[str, ...] = ("market", "limit")
 OPEN_STATUSES: tuple[str, ...] = ("accepted", "partially_filled")
 
@@ -132,7 +133,7 @@ class BrokerOrder:
     qty: float
     filled_qty: float
     avg_fill_price: float
-    status: OrderStatus
+    status: BrokerOrderStatus
     reason: str = ""
     order_type: OrderType = "market"
     limit_price: float | None = None

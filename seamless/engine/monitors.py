@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from ..events import Event, MonitorMoved, MonitorSet, MonitorTriggered
+from ..events import Event, MonitorMoved, MonitorStatus, MonitorSet, MonitorTriggered
 from ..feeds.base import Tick
 from ..params.records import Monitor
 
@@ -60,7 +60,7 @@ def evaluate(tick: Tick, monitors: Iterable[Monitor], position_qty: float) -> li
     symbol = tick.symbol
     events: list[Event] = []
     for mon in monitors:
-        if mon.status != "active" or mon.symbol != symbol:
+        if mon.status != MonitorStatus.ACTIVE or mon.symbol != symbol:
             continue
         kind, trigger = mon.kind, mon.trigger
         if kind == "stop_loss" or kind == "trailing_stop":

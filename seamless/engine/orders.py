@@ -21,7 +21,7 @@ from typing import Callable
 from ..brokers import (Broker, BrokerDisconnected, BrokerError, BrokerFill, BrokerOrder, BrokerRejected,
                        OrderRequest)
 from ..errors import InvalidEvent
-from ..events import (OrderAccepted, OrderCancelled, OrderFilled, OrderRefused, OrderRejected,
+from ..events import (OrderAccepted, OrderStatus, OrderCancelled, OrderFilled, OrderRefused, OrderRejected,
                       OrderSubmitting)
 from ..params.records import Order
 from ..store import Store
@@ -96,12 +96,12 @@ class OrderManager:
         order = self.store.state.orders.by_id.get(bo.client_order_id)
         if order is None or not order.is_open:
             return
-        if bo.status == "rejected":
+        if bo.status == OrderStatus.REJECTED:
             self._journal_rejected(bo.client_order_id, bo.reason or "rejected by the broker")
             return
-        if order.status == "submitting":
+        if order.status == OrderStatus.SUBMITTING:
             self.store.commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
-        if bo.status == "cancelled":
+        if bo.status == OrderStatus.CANCELLED:
             self.sync_fills()  # fills before the cancel first
             order = self.store.state.orders.by_id[bo.client_order_id]
             if order.is_open:
@@ -166,7 +166,7 @@ class OrderManager:
                 bo = self.broker.order(coid)
                 if bo is not None:
                     self._adopt(bo)
-                elif order.status == "submitting":
+                elif order.status == OrderStatus.SUBMITTING:
                     self.store.commit(OrderCancelled(client_order_id=coid,
                                                      reason="intent journaled but never reached the broker "
                                                             "before a restart; not sent late"))

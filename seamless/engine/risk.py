@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import param
 
-from ..events import DailyLossBreached, DayStarted, LossLimitSet, TradingState
+from ..events import DailyLossBreached, DayStarted, LossLimitSet, OrderStatus, TradingState
 from ..params.records import Order
 from ..store import Store
 
@@ -77,7 +77,7 @@ class RiskManager:
         """Refill the orders-per-minute window from the store after a restart, so that a
         runner restarted in a loop is held to the same rate as one that kept running."""
         self._recent = collections.deque(sorted(
-            o.submitted_at for o in orders if o.status != "refused" and o.submitted_at is not None))
+            o.submitted_at for o in orders if o.status != OrderStatus.REFUSED and o.submitted_at is not None))
 
     def trading_day(self, exchange_ts: float) -> str:
         """The exchange's calendar date at ``exchange_ts``, cached per 15 minutes (every

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
-from ..events import (BreachReset, BrokerStatusChanged, CashSet, MonitorCancelled, MonitorTriggered,
+from ..events import (BreachReset, BrokerStatusChanged, CashSet, MonitorCancelled, MonitorStatus, MonitorTriggered,
                       OrderFilled, QuoteReceived, RunnerStatus, RunnerStatusChanged, TradingState,
                       TradingStateChanged)
 from ..feeds import Feed, Tick, paced
@@ -307,7 +307,7 @@ class Runner:
     def _run_monitors(self, tick: Tick, qty: float) -> None:
         for ev in evaluate(tick, self._monitors[tick.symbol], qty):
             current = self.store.state.monitors.by_id.get(ev.monitor_id)
-            if current is None or current.status != "active":
+            if current is None or current.status != MonitorStatus.ACTIVE:
                 continue  # an earlier trigger of this tick closed the position and cancelled it
             self.store.commit(ev)
             if isinstance(ev, MonitorTriggered):
@@ -334,7 +334,7 @@ class Runner:
     def _index_monitors(self) -> None:
         index: dict[str, list[Monitor]] = {}
         for mon in self.store.state.monitors.by_id.values():
-            if mon.status == "active":
+            if mon.status == MonitorStatus.ACTIVE:
                 index.setdefault(mon.symbol, []).append(mon)
         self._monitors = index
 

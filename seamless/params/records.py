@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from ..errors import ReadOnlyState
+from ..events.catalog import MonitorStatus, OrderStatus
 
 
 class FrozenDict(dict):
@@ -87,7 +88,7 @@ class Monitor(Record):
     trigger: float
     trail: float | None = None
     high_water: float | None = None
-    status: str = "active"  # active | triggered | cancelled
+    status: str = MonitorStatus.ACTIVE
     triggered_price: float | None = None
 
 
@@ -98,7 +99,7 @@ class Order(Record):
     qty: float
     order_type: str = "market"
     limit_price: float | None = None
-    status: str = "submitting"  # submitting | accepted | partially_filled | filled | rejected | cancelled | refused
+    status: str = OrderStatus.SUBMITTING
     filled_qty: float = 0.0
     avg_fill_price: float | None = None
     broker_order_id: str = ""
@@ -106,7 +107,7 @@ class Order(Record):
     reason: str = ""
     submitted_at: float | None = None  # market (exchange) time of the intent, else wall time
 
-    FINAL = ("filled", "rejected", "cancelled", "refused")
+    FINAL = (OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.REFUSED)
 
     @property
     def is_open(self) -> bool:

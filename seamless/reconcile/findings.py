@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..brokers import Broker, BrokerFill, BrokerOrder, BrokerPosition
+from ..events import OrderStatus
 from ..params.records import Order, Position
 from ..store import Store
 
@@ -156,7 +157,7 @@ def compare(store: Store, broker: Broker, *, price_tolerance: float = 1e-6, cash
             found.append(Finding("order_status_differs", coid, store_order_text(so), broker_order_text(bo), size))
     for coid, so in by_id.items():  # intent journaled, the broker's acceptance never journaled
         bo = b_open.get(coid)
-        if bo is not None and so.status == "submitting":
+        if bo is not None and so.status == OrderStatus.SUBMITTING:
             found.append(Finding("order_status_differs", coid, store_order_text(so), broker_order_text(bo), 0.0))
 
     rank = {k: i for i, k in enumerate(KINDS)}
