@@ -1,6 +1,6 @@
 """The event bus: topic subscriptions and state-parameter watches, isolated subscribers.
 
-Cost model (``shared/DESIGN.md``): each param watcher adds ~9 us to every set, so
+Cost model (docs/adr/0001): each param watcher adds ~9 us to every set, so
 the bus owns exactly one param watcher per watched state object and fans out to a
 plain list of subscribers behind it; topic events are dispatched from a cached
 route table (topic -> subscribers) without going through param at all.
