@@ -47,10 +47,14 @@ def _fraction(**kw: Any) -> dict[str, Any]:
 class Config(param.Parameterized):
     """Every setting of Seamless; ``SEAMLESS_<NAME>`` or ``--<name>`` sets each one."""
 
+    #: name -> (raw value, where it came from), of the settings given; set by :meth:`load`.
+    _sources: dict[str, tuple[str, str]]
+
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
-    broker = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
+    broker: param.Selector[str] = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
     broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
-    feed = param.Selector(default="sim", objects=["sim", "replay"], doc="Simulated prices or a replayed file")
+    feed: param.Selector[str] = param.Selector(default="sim", objects=["sim", "replay"],
+                                               doc="Simulated prices or a replayed file")
     replay_file = param.String("", doc="CSV or Parquet OHLC file for the replay feed (default: sample stocks)")
     symbols = param.List(list(DEFAULT_SYMBOLS), item_type=str,
                          doc="Symbols to trade (replay: default every symbol in the file)")

@@ -27,7 +27,7 @@ def open_store(config: Config, **options: Any) -> Store:
     return Store(config.db, **options)
 
 
-def open_broker(config: Config, *, must_exist: bool = False) -> Broker:
+def open_broker(config: Config, *, must_exist: bool = False) -> PaperBroker:
     """The configured broker. ``must_exist``: a missing paper broker file is an error, not a
     new broker with fresh cash (commands that inspect one)."""
     path = config.broker_path

@@ -96,8 +96,8 @@ def events_frame(path: str | Path, until_seq: int | None = None, until_time: Tim
     if not records:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              zip(EVENT_COLUMNS + ("payload", "event"),
-                                 ("int64", object, object, "int64", "datetime64[ns, UTC]",
-                                  "datetime64[ns, UTC]", object, object))})
+                                 ("int64", "object", "object", "int64", "datetime64[ns, UTC]",
+                                  "datetime64[ns, UTC]", "object", "object"))})
     df = pd.DataFrame.from_records(records)
     df["ts"] = to_datetime(df["ts"].astype("float64"))
     df["exchange_ts"] = to_datetime(df["exchange_ts"].astype("float64"))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..apply import Projection
-from ..events import Event
+from ..events import Event, OrderFilled
 from .frames import events_frame, to_datetime
 
 Source = pd.DataFrame | str | Path
@@ -104,7 +104,7 @@ def fills_frame(source: Source) -> pd.DataFrame:
     market_ts = _market_ts(events).to_numpy()
     rows: list[dict[str, Any]] = []
     for i, (ev, proj, changes) in enumerate(_walk(events)):
-        if ev.topic != "order.filled" or not changes:
+        if not isinstance(ev, OrderFilled) or not changes:
             continue  # a fill reported twice (same trade id) is journaled but applied once
         v = proj.values
         quote = v["market"]["quotes"].get(ev.symbol)
@@ -146,7 +146,12 @@ def trades_per_symbol(source: Source | None = None, *, fills: pd.DataFrame | Non
     price), ``commission``, ``realized_pnl`` (net of commission), ``slippage_cost`` and
     the volume-weighted ``slippage_bps``.  Index: symbol, sorted.  Pass ``fills=`` a
     :func:`fills_frame` already made to avoid replaying twice."""
-    f = fills if fills is not None else fills_frame(_events(source))
+    if fills is not None:
+        f = fills
+    elif source is not None:
+        f = fills_frame(_events(source))
+    else:
+        raise TypeError("trades_per_symbol needs a source or fills=")
     cols = ["fills", "orders", "bought", "sold", "net_qty", "notional", "commission", "realized_pnl",
             "slippage_cost", "slippage_bps"]
     if f.empty:

@@ -41,6 +41,7 @@ def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
     from ..config import Config
     from ..engine.strategies import MovingAverageCrossover
     from ..feeds import SimFeed
+    from ..feeds.sim import DEFAULT_START_TS
     from ..replay import replay
 
     path = Path(path)
@@ -54,17 +55,17 @@ def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
     for i, (session_seed, n) in enumerate(sessions):
         if i == 1 and out_of_band_qty:
             last = replay(path).values["market"]["quotes"][symbols[0]].last
-            with PaperBroker(config.broker_path) as broker:  # an order placed by hand, unknown to the store
-                below = min(last, broker.last_mark(symbols[0]) or last) * 0.995  # not filled at once
-                broker.submit(OrderRequest(client_order_id="by-hand-1", symbol=symbols[0], qty=out_of_band_qty,
-                                           order_type="limit", limit_price=round(below, 2)))
+            with PaperBroker(config.broker_path) as paper:  # an order placed by hand, unknown to the store
+                below = min(last, paper.last_mark(symbols[0]) or last) * 0.995  # not filled at once
+                paper.submit(OrderRequest(client_order_id="by-hand-1", symbol=symbols[0], qty=out_of_band_qty,
+                                          order_type="limit", limit_price=round(below, 2)))
         store = wiring.open_store(config)
         broker = wiring.open_broker(config)
         try:
             feed = SimFeed(symbols=symbols, seed=session_seed, volatility=volatility,
                            tick_interval_s=tick_interval_s,
                            start_prices=wiring.resume_prices(store, symbols) or None,
-                           **({"start_ts": ts} if (ts := wiring.resume_ts(store)) is not None else {}))
+                           start_ts=ts if (ts := wiring.resume_ts(store)) is not None else DEFAULT_START_TS)
             runner = wiring.make_runner(config, store, broker, feed,
                                         strategies=[MovingAverageCrossover(fast=fast, slow=slow)])
             runner.run(max_ticks=n)

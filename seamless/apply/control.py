@@ -1,6 +1,8 @@
 """Risk, runner lifecycle and reconciliation status."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import InvalidEvent
 from ..events import (BreachReset, BrokerStatusChanged, DailyLossBreached, LossLimitSet, ReconcileCompleted,
                       ReconcileMismatch, ReconcileStarted, RunnerStatus, RunnerStatusChanged, TradingState,
@@ -59,6 +61,8 @@ def _rec_started(values: Values, ev: ReconcileStarted) -> Changes:
 
 @planner(ReconcileMismatch)
 def _rec_mismatch(values: Values, ev: ReconcileMismatch) -> Changes:
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     m = Mismatch(seq=ev.seq, updated_at=ev.ts, run_id=ev.run_id, kind=ev.kind, subject=ev.subject,
                  store_value=ev.store_value, broker_value=ev.broker_value, resolution=ev.resolution)
     return {"reconcile": {"mismatches": (values["reconcile"]["mismatches"] + (m,))[-RECENT_MISMATCHES:]}}

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidEvent
 from ..events import (MonitorCancelled, MonitorStatus, MonitorMoved, MonitorSet, MonitorTriggered, QuoteReceived,
                       SignalEmitted)
+from ..events.base import Event
 from ..params.records import Monitor, Quote, Signal
 from ..params.state import SIGNAL_HISTORY, Values
 from .projection import Changes, planner
@@ -20,6 +22,8 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
             and ev.exchange_ts < prev.exchange_ts:
         raise InvalidEvent(f"QuoteReceived {ev.symbol}: exchange time {ev.exchange_ts} is before "
                            f"the last quote's {prev.exchange_ts}")
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     q = Quote(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask,
               exchange_ts=ev.exchange_ts)
     changes: Changes = {"market": {"quotes": quotes.with_item(ev.symbol, q)}}
@@ -34,6 +38,8 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
 
 @planner(SignalEmitted)
 def _signal(values: Values, ev: SignalEmitted) -> Changes:
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     sig = Signal(seq=ev.seq, updated_at=ev.ts, strategy=ev.strategy, symbol=ev.symbol,
                  direction=ev.direction, strength=ev.strength, price=ev.price, reason=ev.reason)
     s = values["signals"]
@@ -41,8 +47,8 @@ def _signal(values: Values, ev: SignalEmitted) -> Changes:
                         "history": (s["history"] + (sig,))[-SIGNAL_HISTORY:]}}
 
 
-def _monitor(values: Values, monitor_id: str, ev) -> Monitor:
-    mon = values["monitors"]["by_id"].get(monitor_id)
+def _monitor(values: Values, monitor_id: str, ev: Event) -> Monitor:
+    mon: Monitor | None = values["monitors"]["by_id"].get(monitor_id)
     if mon is None:
         raise InvalidEvent(f"{type(ev).__name__}: unknown monitor {monitor_id!r}")
     if mon.status != MonitorStatus.ACTIVE:
@@ -56,6 +62,8 @@ def _set_monitor(values: Values, mon: Monitor) -> Changes:
 
 @planner(MonitorSet)
 def _monitor_set(values: Values, ev: MonitorSet) -> Changes:
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_monitor(values, Monitor(seq=ev.seq, updated_at=ev.ts, monitor_id=ev.monitor_id,
                                         symbol=ev.symbol, kind=ev.kind, trigger=ev.trigger, trail=ev.trail))
 
@@ -63,6 +71,8 @@ def _monitor_set(values: Values, ev: MonitorSet) -> Changes:
 @planner(MonitorMoved)
 def _monitor_moved(values: Values, ev: MonitorMoved) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, trigger=ev.trigger,
                                         high_water=ev.high_water))
 
@@ -70,6 +80,8 @@ def _monitor_moved(values: Values, ev: MonitorMoved) -> Changes:
 @planner(MonitorTriggered)
 def _monitor_triggered(values: Values, ev: MonitorTriggered) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.TRIGGERED,
                                         triggered_price=ev.price))
 
@@ -77,4 +89,6 @@ def _monitor_triggered(values: Values, ev: MonitorTriggered) -> Changes:
 @planner(MonitorCancelled)
 def _monitor_cancelled(values: Values, ev: MonitorCancelled) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.CANCELLED))

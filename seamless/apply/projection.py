@@ -7,7 +7,7 @@ drive the live store and every replay, which is why replay equals live.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import InvalidEvent
 from ..events import Event
@@ -22,7 +22,8 @@ _PLANNERS: dict[type[Event], Planner] = {}
 E = TypeVar("E", bound=Event)
 
 
-def planner(*event_types: type[Event]):
+def planner(*event_types: type[Event]) -> Callable[[Callable[[Values, E], Changes]],
+                                                   Callable[[Values, E], Changes]]:
     """Register the planner for these event types."""
 
     def wrap(fn: Callable[[Values, E], Changes]) -> Callable[[Values, E], Changes]:
@@ -36,6 +37,10 @@ def planner(*event_types: type[Event]):
 
 
 def plan(values: Values, ev: Event) -> Changes:
+    """The changes ``ev`` makes to ``values``.  Planned events are stamped: the store stamps
+    ``seq`` and ``ts`` before it plans, and a journaled event is read back with both; so
+    planners narrow them from ``int | None`` / ``float | None`` for the type checker only
+    (``if TYPE_CHECKING: assert ...``, nothing at run time on this hot path)."""
     fn = _PLANNERS.get(type(ev))
     if fn is None:
         raise InvalidEvent(f"no planner for event {type(ev).__name__}")
@@ -45,7 +50,7 @@ def plan(values: Values, ev: Event) -> Changes:
 Meta = dict[str, tuple[int, float | None]]
 
 
-def _freeze(fields: dict) -> None:
+def _freeze(fields: dict[str, Any]) -> None:
     for k, v in fields.items():
         if type(v) is dict:
             fields[k] = FrozenDict(v)
@@ -65,6 +70,8 @@ class Projection:
         return plan(self.values, ev)
 
     def advance(self, ev: Event, changes: Changes) -> None:
+        if TYPE_CHECKING:  # stamped, as every planned event: see plan
+            assert ev.seq is not None
         for part, fields in changes.items():
             _freeze(fields)  # in place: the store sets the params from these same changes
             self.values[part].update(fields)

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidEvent
 from ..events import (CashSet, OrderStatus, DayStarted, OrderAccepted, OrderCancelled, OrderFilled, OrderRefused,
                       OrderRejected, OrderSubmitting, PositionAdjusted, PositionClosed)
+from ..events.base import Event
 from ..params.records import Fill, Order, Position
 from ..params.state import RECENT_FILLS, RECENT_ORDERS, Values
 from .projection import Changes, planner
 
 
-def account_figures(values: Values, cash: float, positions: dict[str, Position]) -> dict:
+def account_figures(values: Values, cash: float, positions: dict[str, Position]) -> dict[str, float]:
     """Equity and daily P&L for this cash and these positions."""
     acct = values["account"]
     equity = cash + sum(p.qty * (p.mark if p.mark is not None else p.avg_price) for p in positions.values())
@@ -29,8 +31,8 @@ def _prune(orders: dict[str, Order]) -> dict[str, Order]:
     return {k: o for k, o in orders.items() if k not in drop}
 
 
-def _order(values: Values, coid: str, ev) -> Order:
-    order = values["orders"]["by_id"].get(coid)
+def _order(values: Values, coid: str, ev: Event) -> Order:
+    order: Order | None = values["orders"]["by_id"].get(coid)
     if order is None:
         raise InvalidEvent(f"{type(ev).__name__}: unknown client order id {coid!r}")
     return order
@@ -41,10 +43,12 @@ def _set_order(values: Values, order: Order) -> Changes:
     return {"orders": {"by_id": by_id if order.is_open else _prune(by_id)}}
 
 
-def _new_order(values: Values, ev: OrderSubmitting | OrderRefused, **fields) -> Changes:
+def _new_order(values: Values, ev: OrderSubmitting | OrderRefused, **fields: Any) -> Changes:
     """A new order record; a client order id is used once (a second use is refused)."""
     if ev.client_order_id in values["orders"]["by_id"]:
         raise InvalidEvent(f"{ev.type}: client order id {ev.client_order_id!r} was already used")
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_order(values, Order(
         seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
         strategy=ev.strategy, reason=ev.reason,
@@ -65,6 +69,8 @@ def _refused(values: Values, ev: OrderRefused) -> Changes:
 def _accepted(values: Values, ev: OrderAccepted) -> Changes:
     order = _order(values, ev.client_order_id, ev)
     status = order.status if order.status == OrderStatus.PARTIALLY_FILLED or not order.is_open else OrderStatus.ACCEPTED
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_order(values, replace(order, seq=ev.seq, updated_at=ev.ts, status=status,
                                       broker_order_id=ev.broker_order_id or order.broker_order_id))
 
@@ -75,6 +81,8 @@ def _closed(values: Values, ev: OrderRejected | OrderCancelled) -> Changes:
     if not order.is_open:
         raise InvalidEvent(f"{type(ev).__name__}: order {ev.client_order_id!r} is already {order.status}")
     status = OrderStatus.REJECTED if isinstance(ev, OrderRejected) else OrderStatus.CANCELLED
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     return _set_order(values, replace(order, seq=ev.seq, updated_at=ev.ts, status=status, reason=ev.reason))
 
 
@@ -108,7 +116,7 @@ def opened_at(current: float | None, before: float, after: float, ts: float | No
     return current
 
 
-def _advance_cursor(watermark: int, ahead: frozenset[int], cursor: int | None) -> dict:
+def _advance_cursor(watermark: int, ahead: frozenset[int], cursor: int | None) -> dict[str, Any]:
     """Keep ``fill_cursor`` at the last cursor below which no fill is missing: a fill whose
     report was lost leaves a gap, and catching up from the watermark fetches it."""
     if cursor is None or cursor <= watermark:
@@ -126,6 +134,8 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
     orders = values["orders"]
     if ev.trade_id in orders["trade_ids"]:
         return {}  # the broker reported this trade before: journaled, applied once
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     changes: Changes = {"orders": {
         **_advance_cursor(orders["fill_cursor"], orders["fills_ahead"], ev.cursor),
         "trade_ids": orders["trade_ids"].add(ev.trade_id),
@@ -181,6 +191,8 @@ def _position_adjusted(values: Values, ev: PositionAdjusted) -> Changes:
     by_symbol = values["positions"]["by_symbol"]
     old = by_symbol.get(ev.symbol)
     quote = values["market"]["quotes"].get(ev.symbol)
+    if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
+        assert ev.seq is not None and ev.ts is not None
     pos = Position(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, qty=ev.qty,
                    avg_price=ev.avg_price if ev.qty else 0.0,
                    realized_pnl=old.realized_pnl if old else 0.0,

@@ -52,10 +52,13 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..feeds.base import DEFAULT_SYMBOLS
 from . import print_figures
+
+if TYPE_CHECKING:
+    import sqlite3
 
 CHROMIUM = os.environ.get("SEAMLESS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -334,7 +337,7 @@ class JournalFollower:
 
     def __init__(self, db: Path, topics: Iterable[str]) -> None:
         self.db, self.topics = db, frozenset(topics)
-        self.conn = None
+        self.conn: sqlite3.Connection | None = None
         self.last = 0
         self.rows: list[tuple[int, float]] = []
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Literal, Self
 
 from ..errors import SeamlessError
 # The one symbol rule, shared with the events, so anything a broker accepts can be journaled.
@@ -248,7 +248,7 @@ class Broker(abc.ABC):
     def close(self) -> None:
         """Disconnect. Idempotent; later calls raise :class:`BrokerDisconnected`."""
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

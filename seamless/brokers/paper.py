@@ -178,7 +178,9 @@ class PaperBroker(Broker):
                                      order)
             c.execute("UPDATE orders SET status = 'cancelled', reason = 'cancelled by request', updated_at = ? "
                       "WHERE client_order_id = ?", (self._clock(), client_order_id))
-            return _find_order(c, client_order_id)
+            order = _find_order(c, client_order_id)
+            assert order is not None  # found above, in this same transaction
+            return order
 
     def mark(self, symbol: str, price: float, ts: float | None = None) -> list[BrokerFill]:
         """Record the latest price of ``symbol`` and fill what it makes fillable; returns those fills."""
@@ -311,10 +313,12 @@ class PaperBroker(Broker):
                   (req.client_order_id, req.symbol, req.qty, "rejected" if reason else "accepted", reason,
                    req.order_type, req.limit_price, now, now))
         order = _find_order(c, req.client_order_id)
+        assert order is not None  # inserted just above, in this transaction
         mark = _mark(c, req.symbol)
         if order.is_open and mark is not None:
             self._work(c, order, mark, whole=not self.partial_fills)
             order = _find_order(c, req.client_order_id)
+            assert order is not None
         return order
 
     def _refusal(self, c: sqlite3.Connection, req: OrderRequest) -> str:
@@ -328,9 +332,11 @@ class PaperBroker(Broker):
         buy = order.qty > 0
         slipped = mark * (1 + (1 if buy else -1) * self.slippage_bps / 10_000)
         if order.order_type == "limit":
-            if (mark > order.limit_price) if buy else (mark < order.limit_price):
+            limit = order.limit_price
+            assert limit is not None  # a limit order has one (OrderRequest checks it)
+            if (mark > limit) if buy else (mark < limit):
                 return None  # not crossed: keeps working
-            price = min(slipped, order.limit_price) if buy else max(slipped, order.limit_price)
+            price = min(slipped, limit) if buy else max(slipped, limit)
             qty = order.remaining_qty
         else:
             price = slipped
@@ -371,6 +377,7 @@ class PaperBroker(Broker):
     @staticmethod
     def _advance_order(c: sqlite3.Connection, client_order_id: str, qty: float, price: float, ts: float) -> None:
         o = _find_order(c, client_order_id)
+        assert o is not None  # the caller fills an order it found
         filled = o.filled_qty + qty
         avg = (o.filled_qty * o.avg_fill_price + qty * price) / filled
         done = abs(o.qty - filled) <= _REL_EPS * abs(o.qty)

@@ -17,12 +17,16 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 
 from ..events import Event
+from ..events.base import E
 from ..params.base import StateObject, subscriber_calls
 from .stats import LatencyReservoir, RateCounter
+
+if TYPE_CHECKING:
+    from param.parameterized import Event as ParamEvent, Watcher
 
 log = logging.getLogger("seamless.bus")
 
@@ -46,6 +50,9 @@ class Subscription:
     ``dropped``); critical events are always queued.
     """
 
+    #: the state object a watch subscription watches (set by :meth:`Bus.watch`).
+    target: StateObject
+
     def __init__(self, bus: "Bus", callback: Callback, *, name: str, queued: bool,
                  max_pending: int, match: Callable[[str], bool] | None = None) -> None:
         self.bus, self.callback, self.name, self.queued = bus, callback, name, queued
@@ -54,7 +61,7 @@ class Subscription:
         self.errors = 0
         self.dropped = 0
         self.active = True
-        self._queue: queue.SimpleQueue | None = None
+        self._queue: queue.SimpleQueue[Any] | None = None
         if queued:
             self._queue = queue.SimpleQueue()
             self._thread = threading.Thread(target=self._run, name=f"seamless-sub-{name}", daemon=True)
@@ -81,6 +88,7 @@ class Subscription:
 
     def _run(self) -> None:
         q = self._queue
+        assert q is not None  # the thread runs only for a queued subscriber
         while True:
             item = q.get()
             if item is _STOP:
@@ -123,7 +131,7 @@ class Bus:
         self._lock = threading.Lock()
         self._topic_subs: list[Subscription] = []
         self._routes: dict[str, tuple[Subscription, ...]] = {}
-        self._watches: dict[int, tuple[StateObject, list[Subscription], Any]] = {}
+        self._watches: dict[int, tuple[StateObject, list[Subscription], Watcher]] = {}
         self.rates = RateCounter()
         self.dispatch_latency = LatencyReservoir()
         self.errors = 0
@@ -131,13 +139,17 @@ class Bus:
 
     # -- subscribing -----------------------------------------------------------------------
 
-    def subscribe(self, pattern: str, callback: Callable[[Event], None], *, queued: bool = True,
+    def subscribe(self, pattern: str, callback: Callable[[E], None], *, queued: bool = True,
                   name: str | None = None, max_pending: int = 100_000) -> Subscription:
         """Call ``callback(event)`` for each event whose topic matches ``pattern``
-        (``order.filled``, ``order.*``, ``*``). Queued by default: on its own thread."""
-        sub = Subscription(self, callback, name=name or getattr(callback, "__name__", "subscriber"),
-                           queued=queued, max_pending=max_pending,
-                           match=lambda topic, p=pattern: fnmatch.fnmatchcase(topic, p))
+        (``order.filled``, ``order.*``, ``*``). Queued by default: on its own thread.
+        The pattern decides which events come, so ``callback`` may take the event class of
+        its topic (``Callable[[OrderFilled], None]`` for ``order.filled``)."""
+        def match(topic: str, p: str = pattern) -> bool:
+            return fnmatch.fnmatchcase(topic, p)
+
+        sub = Subscription(self, callback, name=name or str(getattr(callback, "__name__", "subscriber")),
+                           queued=queued, max_pending=max_pending, match=match)
         with self._lock:
             self._topic_subs = [*self._topic_subs, sub]
             self._routes = {}
@@ -150,13 +162,13 @@ class Bus:
         wanted = set(names) if names else None
         part = obj.part
 
-        def on_change(events: list) -> None:
+        def on_change(events: list[ParamEvent]) -> None:
             changes = [StateChange(part, e.name, e.old, e.new, obj.seq) for e in events
                        if wanted is None or e.name in wanted]
             if changes:
                 callback(changes)
 
-        sub = Subscription(self, on_change, name=name or getattr(callback, "__name__", "watcher"),
+        sub = Subscription(self, on_change, name=name or str(getattr(callback, "__name__", "watcher")),
                            queued=queued, max_pending=1_000_000)
         sub.target = obj
         with self._lock:
@@ -171,7 +183,7 @@ class Bus:
             subs.append(sub)
         return sub
 
-    def _fan_out(self, subs: list[Subscription], events: list) -> None:
+    def _fan_out(self, subs: list[Subscription], events: list[ParamEvent]) -> None:
         # Runs inside the store's apply step; subscribers must not write state from here.
         with subscriber_calls():
             for sub in tuple(subs):
@@ -188,7 +200,7 @@ class Bus:
             if entry is not None and sub in entry[1]:
                 entry[1].remove(sub)
                 if not entry[1]:  # last subscriber gone: the param watcher goes too
-                    obj.param.unwatch(entry[2])
+                    entry[0].param.unwatch(entry[2])
                     del self._watches[id(obj)]
 
     # -- publishing ------------------------------------------------------------------------
@@ -213,7 +225,7 @@ class Bus:
 
     def _route(self, topic: str) -> tuple[Subscription, ...]:
         with self._lock:
-            route = tuple(s for s in self._topic_subs if s.match(topic))
+            route = tuple(s for s in self._topic_subs if s.match is not None and s.match(topic))
             self._routes[topic] = route
         return route
 

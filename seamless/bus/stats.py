@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 
 class LatencyReservoir:
@@ -24,7 +24,7 @@ class LatencyReservoir:
 class RateCounter:
     """Counts per key in one-second buckets; rates over the last ``window`` full seconds."""
 
-    def __init__(self, window: int = 5, clock=time.monotonic) -> None:
+    def __init__(self, window: int = 5, clock: Callable[[], float] = time.monotonic) -> None:
         self._window = window
         self._clock = self.clock = clock
         self._sec = int(clock())

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from ..events import Event, MonitorMoved, MonitorStatus, MonitorSet, MonitorTriggered
+from ..events import MonitorMoved, MonitorStatus, MonitorSet, MonitorTriggered
 from ..feeds.base import Tick
 from ..params.records import Monitor
 
@@ -42,7 +42,8 @@ __all__ = ["evaluate", "protective_monitors"]
 _INF = math.inf
 
 
-def evaluate(tick: Tick, monitors: Iterable[Monitor], position_qty: float) -> list[Event]:
+def evaluate(tick: Tick, monitors: Iterable[Monitor],
+             position_qty: float) -> list[MonitorTriggered | MonitorMoved]:
     """The monitor events this tick causes, in the order of ``monitors``.
 
     Only ``active`` monitors of ``tick.symbol`` are looked at; at most one event per
@@ -58,7 +59,7 @@ def evaluate(tick: Tick, monitors: Iterable[Monitor], position_qty: float) -> li
         return []
     ts = tick.exchange_ts if math.isfinite(tick.exchange_ts) else None
     symbol = tick.symbol
-    events: list[Event] = []
+    events: list[MonitorTriggered | MonitorMoved] = []
     for mon in monitors:
         if mon.status != MonitorStatus.ACTIVE or mon.symbol != symbol:
             continue

@@ -327,6 +327,7 @@ class Runner:
                 self.store.commit(MonitorCancelled(monitor_id=mon.monitor_id, reason="position closed"))
         opened = qty != 0 and (before == 0 or (qty > 0) != (before > 0))
         if opened and any(v is not None for v in self.protection.values()):
+            assert pos is not None  # opened: the position is held
             for mon_ev in protective_monitors(ev.symbol, qty, pos.avg_price, id_prefix=f"{ev.symbol}-{ev.seq}",
                                               **self.protection):
                 self.store.commit(mon_ev)

@@ -85,6 +85,8 @@ class Strategy(abc.ABC):
         """
 
     _state: dict
+    #: the symbols it takes (None: every symbol); set with ``symbols`` by each constructor.
+    _allowed: frozenset[str] | None
 
     def reset(self) -> None:
         """Forget every symbol's history, as if no tick had been seen."""

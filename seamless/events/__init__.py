@@ -1,7 +1,7 @@
 """Where events are defined: the base class and the catalog of every topic."""
+from . import catalog as _catalog
 from .base import REGISTRY, TOPICS, Event, decode, event
 from .catalog import *  # noqa: F401,F403  (the catalog is the public surface)
-from .catalog import __dict__ as _catalog
 
 __all__ = ["Event", "event", "decode", "REGISTRY", "TOPICS",
-           *[n for n, v in _catalog.items() if isinstance(v, type) and issubclass(v, Event) and v is not Event]]
+           *[n for n, v in vars(_catalog).items() if isinstance(v, type) and issubclass(v, Event) and v is not Event]]

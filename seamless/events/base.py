@@ -11,13 +11,19 @@ import json
 import math
 import re
 import threading
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar, dataclass_transform
 
 from ..errors import InvalidEvent
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
 
 E = TypeVar("E", bound="Event")
+#: a journaled payload, as its JSON object.
+Payload = dict[str, Any]
+#: turns a payload of one version into the payload of the next; see :func:`upcaster`.
+Upcaster = Callable[[Payload], Payload]
+#: a validation helper such as :func:`positive`: ``check(event, field name, value)``.
+Check = Callable[["Event", str, Any], None]
 
 _decoding = threading.local()
 
@@ -29,7 +35,7 @@ REGISTRY: dict[str, type["Event"]] = {}
 #: topic -> event class.
 TOPICS: dict[str, type["Event"]] = {}
 #: (type name, from version) -> payload dict -> payload dict of version + 1; see :func:`upcaster`.
-UPCASTERS: dict[tuple[str, int], Any] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,6 +54,11 @@ class Event:
     ts: float | None = None
     #: global sequence number; stamped by the store when journaled.
     seq: int | None = None
+
+    if TYPE_CHECKING:
+        # Set once in __post_init__ with object.__setattr__; not a dataclass field.
+        @property
+        def _payload_json(self) -> str: ...
 
     def __post_init__(self) -> None:
         journaled = getattr(_decoding, "payload", None)
@@ -90,7 +101,8 @@ class Event:
             object.__setattr__(self, "ts", None)
 
 
-def event(topic: str, *, critical: bool = True, version: int = 1):
+@dataclass_transform(frozen_default=True)
+def event(topic: str, *, critical: bool = True, version: int = 1) -> Callable[[type[E]], type[E]]:
     """Class decorator: make ``cls`` a frozen event dataclass with this topic and register it."""
 
     def wrap(cls: type[E]) -> type[E]:
@@ -109,11 +121,11 @@ def event(topic: str, *, critical: bool = True, version: int = 1):
     return wrap
 
 
-def upcaster(type_name: str, from_version: int):
+def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     """Decorator: ``fn(payload dict) -> payload dict`` turns a journaled ``type_name`` event of
     ``from_version`` into one of ``from_version + 1``.  Old rows are never rewritten (the
     journal is append-only): they are upcast, one version at a time, each time they are read."""
-    def wrap(fn):
+    def wrap(fn: Upcaster) -> Upcaster:
         if (type_name, from_version) in UPCASTERS:
             raise TypeError(f"upcaster {type_name} v{from_version} registered twice")
         UPCASTERS[(type_name, from_version)] = fn
@@ -121,7 +133,7 @@ def upcaster(type_name: str, from_version: int):
     return wrap
 
 
-def upcast(type_name: str, version: int, payload: dict, target: int) -> dict:
+def upcast(type_name: str, version: int, payload: Payload, target: int) -> Payload:
     """``payload`` of ``version`` upcast to ``target``, one version at a time."""
     while version < target:
         fn = UPCASTERS.get((type_name, version))
@@ -132,7 +144,7 @@ def upcast(type_name: str, version: int, payload: dict, target: int) -> dict:
     return payload
 
 
-def decode(type_name: str, version: int, payload: str | dict, *, seq: int | None = None,
+def decode(type_name: str, version: int, payload: str | Payload, *, seq: int | None = None,
            ts: float | None = None, exchange_ts: float | None = None) -> Event:
     """Rebuild an event from its journaled form (an older version is upcast, then validated)."""
     cls = REGISTRY.get(type_name)
@@ -199,11 +211,11 @@ def text(ev: Event, name: str, value: Any, *, empty: bool = False) -> None:
         _fail(ev, name, value, "must be a non-empty string" if not empty else "must be a string")
 
 
-def one_of(ev: Event, name: str, value: Any, choices: tuple) -> None:
+def one_of(ev: Event, name: str, value: Any, choices: tuple[object, ...]) -> None:
     if value not in choices:
         _fail(ev, name, value, f"must be one of {', '.join(map(str, choices))}")
 
 
-def optional(check, ev: Event, name: str, value: Any) -> None:
+def optional(check: Check, ev: Event, name: str, value: Any) -> None:
     if value is not None:
         check(ev, name, value)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ..errors import InvalidEvent
-from .base import (Event, event, finite, non_negative, nonzero, one_of, optional, positive,
-                   symbol, text, upcaster)
+from .base import (Event, Payload, event, finite, non_negative, nonzero, one_of, optional,
+                   positive, symbol, text, upcaster)
 
 
 
@@ -175,7 +175,7 @@ class OrderSubmitting(Event):
 
 
 @upcaster("OrderSubmitting", 1)
-def _order_submitting_v1_to_v2(payload: dict) -> dict:
+def _order_submitting_v1_to_v2(payload: Payload) -> Payload:
     """v2 added time_in_force; every v1 order was a day order."""
     return {**payload, "time_in_force": "day"}
 
@@ -374,7 +374,7 @@ class ReconcileStarted(Event):
 
 
 @upcaster("ReconcileStarted", 1)
-def _reconcile_started_v1_to_v2(payload: dict) -> dict:
+def _reconcile_started_v1_to_v2(payload: Payload) -> Payload:
     """v2 added who asked; a v1 run was the reconciler's own."""
     return {**payload, "by": "reconciler"}
 

@@ -180,7 +180,7 @@ def _read_bars(path: Path) -> pd.DataFrame:
             raise FeedError(f"reading {path} needs a Parquet engine: pip install pyarrow") from e
     else:
         raw = pd.read_csv(path)  # compression (.gz, .zip, ...) inferred from the name
-    columns = {}
+    columns: dict[str, str] = {}  # normalized name -> the file's column label
     for c in raw.columns:  # the first of "Date" and "date" wins
         columns.setdefault(str(c).strip().lower().replace(" ", "_"), c)
 

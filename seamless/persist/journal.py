@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from ..errors import CorruptJournal, InvalidEvent, StoreFull, StoreLocked, StoreWriteFailed
+from ..errors import CorruptJournal, InvalidEvent, StoreError, StoreFull, StoreLocked, StoreWriteFailed
 from ..events import Event, decode
 
 Row = tuple[int, str, str, int, float, float | None, str, int]
@@ -22,6 +22,8 @@ def row_checksum(seq: int, topic: str, type_: str, version: int, ts: float,
 def encode(ev: Event) -> Row:
     # REAL columns hand ints back as floats: checksum what will be read back.
     ts, xts = ev.ts, ev.exchange_ts
+    if TYPE_CHECKING:  # only stamped events are journaled: Store stamps seq and ts first
+        assert ev.seq is not None and ts is not None
     if type(ts) is not float:
         ts = float(ts)
     if xts is not None and type(xts) is not float:
@@ -65,7 +67,8 @@ def tail_rows(conn: sqlite3.Connection, n: int, until: int | None = None,
     """The last ``n`` rows with seq <= ``until`` (any seq if None), oldest first; with ``topics``
     (fnmatch patterns: ``*``, ``?``, ``[...]``, ``[!...]``) only rows of a matching topic.
     Read backwards along the primary key: it stops once ``n`` are found."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[int | str] = []
     if until is not None:
         where.append("seq <= ?")
         args.append(until)
@@ -84,10 +87,11 @@ def tail_rows(conn: sqlite3.Connection, n: int, until: int | None = None,
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
+    seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
+    return seq
 
 
-def write(conn: sqlite3.Connection, rows: Sequence[Row], extra: Iterable[tuple[str, tuple]] = (),
+def write(conn: sqlite3.Connection, rows: Sequence[Row], extra: Iterable[tuple[str, tuple[Any, ...]]] = (),
           path: str = "") -> None:
     """One durable transaction: the rows, then any extra statements (a snapshot)."""
     try:
@@ -114,7 +118,7 @@ def _span(rows: Sequence[Row]) -> str:
     return f"events seq {rows[0][0]}..{rows[-1][0]}" if rows else "a snapshot"
 
 
-def translate(e: sqlite3.OperationalError, path: str, rows: Sequence[Row]):
+def translate(e: sqlite3.OperationalError, path: str, rows: Sequence[Row]) -> StoreError:
     msg = str(e)
     if "locked" in msg or "busy" in msg:
         return StoreLocked(f"{path} is locked by another process; gave up after the busy timeout "

@@ -29,12 +29,15 @@ from .version import SCHEMA_VERSION
 
 log = logging.getLogger("seamless.persist")
 
+#: a migration step's work, run inside the migration's one transaction.
+StepFn = Callable[[sqlite3.Connection], None]
+
 
 @dataclass(frozen=True)
 class Step:
     from_version: int
     name: str
-    fn: Callable[[sqlite3.Connection], None]
+    fn: StepFn
     #: False when a store not yet through this step cannot be read (a table layout change):
     #: read-only opens then ask for ``seamless migrate`` instead of reading through upcasts.
     read_compatible: bool = True
@@ -51,9 +54,9 @@ class Step:
 STEPS: list[Step] = []
 
 
-def step(from_version: int, *, read_compatible: bool = True):
+def step(from_version: int, *, read_compatible: bool = True) -> Callable[[StepFn], StepFn]:
     """Decorator: register ``fn`` as the step from ``from_version`` to the next version."""
-    def wrap(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    def wrap(fn: StepFn) -> StepFn:
         STEPS.append(Step(from_version, fn.__name__, fn, read_compatible))
         return fn
     return wrap

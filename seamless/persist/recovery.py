@@ -48,6 +48,6 @@ def restore(conn: sqlite3.Connection, *, until_seq: int | None = None, until_ts:
         try:
             proj.apply(ev)
         except InvalidEvent as e:
-            raise CorruptJournal(ev.seq, f"{ev.type} does not apply to the state before it: {e}") from e
+            raise CorruptJournal(row[0], f"{ev.type} does not apply to the state before it: {e}") from e
         out.replayed += 1
     return out

@@ -29,13 +29,14 @@ PAGE_SIZE = 1024
 
 
 def create(db: sqlite_utils.Database) -> None:
-    db["journal"].create({"seq": int, "topic": str, "type": str, "version": int, "ts": float,
-                          "exchange_ts": float, "payload": str, "checksum": int},
-                         pk="seq", not_null={"topic", "type", "version", "ts", "payload", "checksum"})
-    db["snapshots"].create({"id": int, "seq": int, "schema_version": int, "created_at": float,
-                            "payload": str, "checksum": str},
-                           pk="id", not_null={"seq", "schema_version", "created_at", "payload", "checksum"})
-    db["snapshots"].create_index(["seq"])
+    db.table("journal").create({"seq": int, "topic": str, "type": str, "version": int, "ts": float,
+                                "exchange_ts": float, "payload": str, "checksum": int},
+                               pk="seq", not_null={"topic", "type", "version", "ts", "payload", "checksum"})
+    db.table("snapshots").create({"id": int, "seq": int, "schema_version": int, "created_at": float,
+                                  "payload": str, "checksum": str},
+                                 pk="id", not_null={"seq", "schema_version", "created_at", "payload",
+                                                    "checksum"})
+    db.table("snapshots").create_index(["seq"])
     db.execute("CREATE INDEX journal_ts ON journal (ts)")  # replay --until TIME (version 2)
     for op in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER journal_no_{op.lower()} BEFORE {op} ON journal "

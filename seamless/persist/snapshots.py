@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..apply import Projection
 from ..errors import CorruptSnapshot
@@ -19,7 +19,7 @@ log = logging.getLogger("seamless.persist")
 INSERT = "INSERT INTO snapshots (seq, schema_version, created_at, payload, checksum) VALUES (?,?,?,?,?)"
 
 
-def prune_sql(keep: int) -> tuple[str, tuple]:
+def prune_sql(keep: int) -> tuple[str, tuple[int]]:
     return ("DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?)",
             (keep,))
 
@@ -28,7 +28,7 @@ def checksum(seq: int, schema_version: int, payload: str) -> str:
     return hashlib.sha256(f"{seq}|{schema_version}|{payload}".encode()).hexdigest()
 
 
-def encode(proj: Projection) -> tuple[str, tuple]:
+def encode(proj: Projection) -> tuple[str, tuple[Any, ...]]:
     """The INSERT for a snapshot of this projection (values must not change meanwhile)."""
     parts = {name: {"version": PART_CLASSES[name].schema_version,
                     "seq": proj.meta[name][0], "updated_at": proj.meta[name][1],

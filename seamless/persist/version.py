@@ -14,7 +14,7 @@ SCHEMA_VERSION = 2
 
 def check_version(conn: sqlite3.Connection, path: str | Path) -> int:
     """The version of the store on ``conn``; a newer one than this Seamless knows is refused."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise NewerStoreVersion(
             f"{path} has schema version {found}, written by a newer Seamless; this Seamless "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bus.stats import LatencyReservoir
 from ..events import Event
@@ -54,6 +54,8 @@ class Hub:
 
     def _on_event(self, ev: Event) -> None:
         t0 = time.perf_counter()
+        if TYPE_CHECKING:  # published events are stamped
+            assert ev.ts is not None
         if ev.critical:
             self.publish.add(time.time() - ev.ts)
         self.equity.note(ev.ts)

@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 import time
-from typing import Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from ..events import Event
 from .docs import SessionDoc
@@ -243,10 +243,14 @@ class SessionFeed:
             if self.closed or not self._alerts:
                 return
             alerts, self._alerts = self._alerts, []
+        notify = self.notify
+        assert notify is not None  # alerts are noted only when there is someone to notify
         with self.doc.batch():
-            self._guard(self.notify, alerts)  # all at once: a burst is one change, not the last of many
+            self._guard(notify, alerts)  # all at once: a burst is one change, not the last of many
         if self.on_push is not None:
             for ev in alerts:
+                if TYPE_CHECKING:  # published events are stamped
+                    assert ev.ts is not None
                 if ev.ts >= self._live_since:  # not the push's latency: the page's loading time
                     self.on_push(time.time() - ev.ts)
 

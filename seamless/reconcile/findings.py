@@ -118,6 +118,7 @@ def compare(store: Store, broker: Broker, *, price_tolerance: float = 1e-6, cash
     for sym in sorted(set(s_pos) | set(b_pos)):
         sp, bp = s_pos.get(sym), b_pos.get(sym)
         if sp is None:
+            assert bp is not None  # sym is in one of the two
             found.append(Finding("position_missing_in_store", sym, "flat", _pos_text(bp.qty, bp.avg_price),
                                  abs(bp.qty) * price_of(sym, bp.avg_price)))
         elif bp is None:
@@ -139,6 +140,7 @@ def compare(store: Store, broker: Broker, *, price_tolerance: float = 1e-6, cash
     # -- orders -----------------------------------------------------------------------------
     by_id = store.state.orders.by_id
     b_open = {o.client_order_id: o for o in broker.open_orders()}
+    bo: BrokerOrder | None
     for coid, bo in b_open.items():
         so = by_id.get(coid)
         size = abs(bo.remaining_qty) * (bo.limit_price or price_of(bo.symbol))

@@ -16,7 +16,8 @@ class ReconcilePolicy(param.Parameterized):
     size_threshold = param.Number(10_000.0, bounds=(0, None),
                                   doc="Money (|qty| * price, or the cash difference): one finding above it "
                                       "escalates at once")
-    escalate_to = param.Selector(default=TradingState.HALTED, objects=[TradingState.HALTED, TradingState.REDUCING],
-                                 doc="The trading state an escalation sets")
+    escalate_to: param.Selector[TradingState] = param.Selector(
+        default=TradingState.HALTED, objects=[TradingState.HALTED, TradingState.REDUCING],
+        doc="The trading state an escalation sets")
     adopt_broker_positions = param.Boolean(True, doc="Set the store's positions to the broker's (PositionAdjusted)")
     adopt_external_orders = param.Boolean(True, doc="Adopt open broker orders the store lacks, as strategy 'external'")

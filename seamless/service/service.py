@@ -212,8 +212,11 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     period = dt.timedelta(seconds=config.reconcile_interval)
     # Each run is due one period after the last one fired: a loop that was busy delays the
     # schedule instead of firing the missed runs back to back.
-    pn.state.schedule_task("seamless-reconcile", reconcile_task, at=lambda utc_now: utc_now + period)
-    pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")
+    # Panel runs coroutine functions too (state.execute awaits them); its annotation says
+    # Callable[[], None] only.
+    pn.state.schedule_task("seamless-reconcile", reconcile_task,  # type: ignore[arg-type]
+                           at=lambda utc_now: utc_now + period)
+    pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")  # type: ignore[arg-type]
     if config.autostart:
         service.start_runner(by="server start")
     return service
@@ -232,6 +235,8 @@ def _stop_on_sigterm() -> None:
     loop = IOLoop.current()
 
     def on_term(signum: int, frame: Any) -> None:
-        loop.asyncio_loop.call_soon_threadsafe(loop.stop)
+        # Since Tornado 6 the current IOLoop is an AsyncIOLoop; the IOLoop class does not
+        # declare the asyncio_loop its subclasses have.
+        loop.asyncio_loop.call_soon_threadsafe(loop.stop)  # type: ignore[attr-defined]
 
     signal.signal(signal.SIGTERM, on_term)
