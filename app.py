@@ -8,11 +8,13 @@ import sys
 
 import panel as pn
 
+from seamless import compat
 from seamless.errors import SeamlessError
 from seamless.service import embedded
 from seamless.views import Dashboard
 
 pn.extension("tabulator")
+compat.install()  # the private-name shortcuts, each checked against its tested versions; once a process
 
 try:
     service = embedded(sys.argv[1:])

@@ -1,6 +1,8 @@
 """seamless.views.base.sync_table and append_rows on a real Tabulator (no server): what is
 sent (replace, patch, stream), exactly which cells a patch carries, that the widget's value
-ends equal to the new frame, and that the browser's model holds exactly that value."""
+ends equal to the new frame, and that the browser's model holds exactly that value. Each test
+runs on the lean table (seamless.compat.tabulator_table installed) and on the plain one (its
+fallback)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +11,24 @@ import pytest
 
 from bokeh.document import Document
 
+from seamless import compat
 from seamless.views.base import append_rows, sync_table, table
 
 COLUMNS = ["symbol", "last:f", "note"]
+
+
+@pytest.fixture(autouse=True, params=["lean", "plain"])
+def table_kind(request):
+    patch = compat.patch("tabulator_table")
+    was = patch.installed
+    if request.param == "lean":
+        assert patch.install()
+    else:
+        patch.uninstall()
+    yield request.param
+    patch.uninstall()
+    if was:
+        patch.install()
 
 
 def frame(rows) -> pd.DataFrame:
@@ -176,7 +193,7 @@ def test_frame_index_does_not_matter(filled):
                                            ("removed_and_added", [0, 2, 3, 4])])
 def test_removed_rows_keep_the_others_labels_and_new_rows_take_new_ones(filled, change, labels):
     """The page tells rows apart by label: it deletes the rows gone and keeps the others
-    (see views/guard.py) only if every row that stays keeps its label."""
+    (see seamless/compat/tabulator_js.py) only if every row that stays keeps its label."""
     w, first, spy = filled
     if change == "removed_last":
         new = first.iloc[:2]
@@ -227,10 +244,11 @@ def test_a_number_column_stays_numbers_when_empty_or_all_none():
         assert model.configuration == configuration
 
 
-def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame():
+def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame(table_kind):
     w = table(COLUMNS)
     model = rendered(w)
-    assert model.follow is False  # new rows are not scrolled to
+    if table_kind == "lean":
+        assert model.follow is False  # new rows are not scrolled to (the plain table never streams)
     steps = [
         (frame([["A", 1.0, "x"]]), "replace"),
         (frame([["A", 2.0, "x"]]), "patch"),

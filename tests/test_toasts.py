@@ -51,30 +51,3 @@ def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(tmp_path):
     alert(toasts, [odd, good])
     assert [text for _id, _kind, text, _d in changes[0]] == [
         "order.filled #7", f"Trading HALTED #{good.seq} by t: r"]
-
-
-def test_inside_a_hold_a_toast_goes_straight_to_the_page_model_and_out_at_the_release():
-    """The push shows alerts inside the session's hold: the change is set on the Bokeh model
-    directly (Panel's watchers skipped) and sent when the hold is released; outside a hold
-    (a command's result) Panel's own path sends it."""
-    from bokeh.document import Document
-    from bokeh.document.events import ModelChangedEvent
-    doc = Document()
-    toasts = Toasts()
-    model = toasts.get_root(doc)
-    doc.add_root(model)
-    sent = []
-    doc.on_change(lambda e: sent.append(e))
-    watched = []
-    toasts.param.watch(lambda e: watched.append(e.new), "recent")
-
-    doc.hold("combine")
-    toasts.success("Fill #7")
-    assert json.loads(model.data.recent) == [[1, "success", "Fill #7", 5000]]
-    assert toasts.recent == model.data.recent and watched == []
-    assert sent == [], "held: nothing sent yet"
-    doc.unhold()
-    assert [(type(e), e.attr, json.loads(e.new)[0][2]) for e in sent] == [(ModelChangedEvent, "recent", "Fill #7")]
-
-    toasts.error("Halt failed")  # no hold
-    assert json.loads(model.data.recent) == [[2, "error", "Halt failed", 0]] and len(watched) == 1

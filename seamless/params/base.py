@@ -81,7 +81,6 @@ class StateObject(param.Parameterized):
     codecs: ClassVar[dict[str, Codec]] = {}
     #: the state parameters (all but ``name``); set by :func:`state_part`.
     _fields: ClassVar[tuple[str, ...]] = ()
-    _param_objects: ClassVar[dict[str, param.Parameter]] = {}
 
     def __init__(self, **params: Any) -> None:
         with store_writes():
@@ -134,5 +133,4 @@ def state_part(cls: type[StateObject]) -> type[StateObject]:
     """Class decorator for a part: records its parameter names (param sets them up after
     ``__init_subclass__`` runs, so this cannot happen there)."""
     cls._fields = tuple(n for n in cls.param if n != "name")
-    cls._param_objects = {n: cls.param[n] for n in cls._fields}
     return cls

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from param.parameterized import batch_call_watchers
-
 from ..apply import Projection
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
+from ..compat import param_values
 from ..errors import InvalidEvent, StoreClosed, StoreError
 from ..events import Event
 from ..params import base as params_base
@@ -52,9 +51,16 @@ class Reading:
     refreshing: bool = False
 
 
+# How a part's new values are set, decided once (seamless.compat.param_values): straight into
+# param's storage when nobody watches the part, else param's public path. A FrozenDict comes
+# from a planner: a dict already checked.
+_set_values = param_values.setter(trusted=(FrozenDict,))
+
+
 def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
     """Set a planned event's changes on the param state (the one way state changes)."""
     parts = state.parts
+    set_values = _set_values
     writer = params_base._writer  # store_writes(), inlined: this runs once per event
     prev, writer.active = getattr(writer, "active", False), True
     try:
@@ -62,22 +68,7 @@ def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -
             obj = parts[part]
             object.__setattr__(obj, "seq", ev.seq)
             object.__setattr__(obj, "updated_at", ev.ts)
-            private = obj._param__private
-            if not private.watchers and not private.dynamic_watchers:
-                # Nobody watches this part: validate and store, skipping param's
-                # notification machinery (~7 us a set) that would find no one.
-                objects, values = type(obj)._param_objects, private.values
-                for k, v in fields.items():
-                    if type(v) is not FrozenDict:  # a FrozenDict comes from a planner: a dict
-                        objects[k]._validate(v)
-                    values[k] = v
-            elif len(fields) == 1:
-                for k, v in fields.items():
-                    setattr(obj, k, v)
-            else:
-                with batch_call_watchers(obj):
-                    for k, v in fields.items():
-                        setattr(obj, k, v)
+            set_values(obj, fields)
     finally:
         writer.active = prev
 

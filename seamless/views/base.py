@@ -3,7 +3,9 @@
 A view reads the store's state (never writes it) when the push says something it shows
 has changed, and shows how old that is; past ``stale_after`` seconds the badge turns
 stale. Tables change by Tabulator ``patch`` and ``stream``; a table is re-sent whole only
-when rows are removed (the page then deletes just those, see ``guard``) or reordered.
+when rows are removed (the page then deletes just those, see ``guard``) or reordered. (The
+table class is ``seamless.compat.tabulator_table``'s: outside its tested Panel versions every
+change re-sends the table whole.)
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 
+from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..store import StateSource
 
@@ -150,56 +152,8 @@ def unsynced_ranges(fig) -> None:
         r.syncable = False
 
 
-class Table(pn.widgets.Tabulator):
-    """Panel's Tabulator, lean for tables that change many times a second in many tabs.
-
-    These tables are never styled, filtered, sorted by a header click or edited, and hold
-    numbers and text. Per change Panel would: build a pandas Styler, and send ``cell_styles``
-    under a fresh id with no styles (more messages than the patches themselves); convert the
-    frame for the browser through Bokeh's ``from_df`` (narwhals, ~1.5 ms a call, twice per
-    stream); and write a patch into the frame one cell at a time (~0.2 ms a cell). Here the
-    caller hands over the new frame whole (:meth:`patch_to`, :meth:`append`) and the browser's
-    columns are the frame's own arrays. Measured: the overview's update per fill 9.6 -> 4.0 ms
-    a session on the server's loop."""
-
-    def _update_style(self, recompute: bool = True) -> None:
-        pass
-
-    def _validate(self, *events: Any) -> None:
-        pn.widgets.tables.BaseTable._validate(self, *events)  # Tabulator's adds the Styler
-
-    def _process_df_and_convert_to_cds(self, df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-        if self.filters or self._filters or isinstance(df.index, pd.MultiIndex) or df.columns.nlevels > 1 \
-                or "index" in df.columns or any(dt.kind not in "fiuO" for dt in df.dtypes):
-            return super()._process_df_and_convert_to_cds(df)
-        data = {"index": df.index.to_numpy()}
-        for col in df.columns:
-            data[col] = self._process_column(df[col].to_numpy(), col, df)
-        return df, data
-
-    def _get_properties(self, doc: Any = None) -> dict[str, Any]:
-        # A model made later (its tab opened again) starts from the value as it is now:
-        # patch_to and append leave Panel's cached browser data behind.
-        self._processed, self._data = self._get_data()
-        return {**super()._get_properties(doc), "follow": False}  # new rows are not scrolled to
-
-    def patch_to(self, new: pd.DataFrame, patch: dict[str, list[tuple[int, Any]]]) -> None:
-        """Make ``new`` (same rows, same columns) the value; the browser gets only ``patch``,
-        the cells of ``new`` that differ from the value, by row position."""
-        with param.discard_events(self):
-            self.value = new
-        self._processed = new
-        self._patch(patch)
-
-    def append(self, rows: pd.DataFrame) -> None:
-        """Append ``rows`` (labelled after the value's last row); the browser gets only them."""
-        with param.discard_events(self):
-            self.value = pd.concat([self.value, rows])
-        self._stream(self._process_df_and_convert_to_cds(rows)[1])
-
-
 # Tabulator's own row height: fixed, so a changed cell never makes the page measure its row
-# (see views/guard.py).
+# (see seamless/compat/tabulator_js.py).
 ROW_HEIGHT = 28
 
 
@@ -215,7 +169,7 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     for name in numbers:
         decimals = kinds[name][1:]
         formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
-    return Table(frame, disabled=True, show_index=False, formatters=formatters,
+    return table_class()(frame, disabled=True, show_index=False, formatters=formatters,
                  text_align={name: "right" for name in numbers},
                  sizing_mode="stretch_width", height=height, layout="fit_data_fill",
                  configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2}, **kwargs)

@@ -9,11 +9,10 @@ from ..push import ServerDoc, SessionFeed
 from ..push.ack import BrowserAck
 from ..service import Access, Service, pauses
 from ..store import StateSource
-from . import speedups
 from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
-from .guard import TableGuard
+from .guard import table_guard
 from .toasts import Toasts
 from .market import MarketView
 from .overview import OverviewView
@@ -35,10 +34,10 @@ def build_views(source: StateSource, hub, controls: Controls | None = None, *, s
 
 
 class Dashboard:
-    """Everything one browser session shows. Build it inside the session (``app.py``)."""
+    """Everything one browser session shows. Build it inside the session (``app.py``, which
+    installs ``seamless.compat`` first: without it, Panel's and Bokeh's own paths, slower)."""
 
     def __init__(self, service: Service, access: Access | None = None) -> None:
-        speedups.install()
         self.doc = doc = ServerDoc(pn.state.curdoc)  # built on the server's loop, for this session
         self.service = service
         self.access = access or Access.of_session()
@@ -72,7 +71,7 @@ class Dashboard:
         # No busy spinner: it turns on and off (two messages and a repaint) for every message
         # from the page, the push's answers included; commands show their own loading state.
         self.template = pn.template.FastListTemplate(
-            title="Seamless", main=[TableGuard(), self.toasts, self.ack, who, self.tabs],
+            title="Seamless", main=[*table_guard(), self.toasts, self.ack, who, self.tabs],
             header_background="#1f3a5f", busy_indicator=None)
 
     def _destroyed(self, _context) -> None:

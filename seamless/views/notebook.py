@@ -11,6 +11,7 @@ from pathlib import Path
 
 import panel as pn
 
+from .. import compat
 from ..push import Hub, KernelDoc, SessionFeed
 from ..store import Follower
 from .dashboard import build_views
@@ -22,6 +23,7 @@ class LiveViews:
 
     def __init__(self, path: str | Path, *, interval_s: float = 0.2, max_rate: float = 5.0,
                  stale_after: float = 5.0) -> None:
+        compat.install("tabulator_table")  # the dashboard's lean tables (no process-wide patch)
         self.follower = Follower(path, interval_s=interval_s)
         self.hub = Hub(self.follower)
         self.views = build_views(self.follower, self.hub, stale_after=stale_after)

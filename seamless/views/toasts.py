@@ -17,6 +17,8 @@ import json
 import panel as pn
 import param
 
+from ..compat import panel_models
+
 # The last toast shown lives on the page, not the component: should the component render again
 # in the same page, nothing queued meanwhile is skipped; a new page starts after what it was
 # sent with (those toasts were for before it opened).
@@ -71,11 +73,6 @@ for (let i = 0; i < Math.min(older.length, older.length + fresh.size - MAX_SHOWN
 """
 
 
-def _held(model) -> bool:
-    doc = model.document
-    return doc is not None and doc.callbacks.hold_value is not None
-
-
 class Toasts(pn.reactive.ReactiveHTML):
     """``info``/``success``/``warning``/``error(text, duration=ms)``; 0 stays until closed."""
 
@@ -98,18 +95,10 @@ class Toasts(pn.reactive.ReactiveHTML):
             items.append([self._next, kind, text, duration])
         if not items:
             return
-        value = json.dumps(items)
-        models = [model.data for model, _ in self._models.values()]
-        if not models or not all(_held(m) for m in models):  # Panel's own path sends it
-            self.recent = value
-            return
         # Inside the push's hold (SessionFeed), straight to the page's model: Panel's path
         # (watchers, design, sanitizer, lookups) was most of an alert's cost in each session,
-        # and alerts go to every session in turn. The hold's release sends the change.
-        with param.parameterized.discard_events(self):
-            self.recent = value
-        for data in models:
-            data.recent = value
+        # and alerts go to every session in turn (seamless.compat.panel_models).
+        panel_models.held_set(self, "recent", json.dumps(items))
 
     def show(self, kind: str, text: str, duration: int = 5000) -> None:
         self.show_many([(kind, text, duration)])
