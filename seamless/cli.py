@@ -182,7 +182,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage and a line
-        raise ConfigError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("seamless").strip()
+        raise ConfigError(f"{command}: {message}" if command else message)
 
 
 def _settings(parser: argparse.ArgumentParser, *names: str) -> None:
