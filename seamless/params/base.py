@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
 
 import param
 
 from ..errors import ReadOnlyState
+
+if TYPE_CHECKING:
+    from .records import Record
 
 _writer = threading.local()
 
@@ -39,26 +42,28 @@ class Codec:
         self.encode, self.decode = encode, decode
 
 
-def map_of(record: type) -> Codec:
+def map_of(record: type[Record]) -> Codec:
     return Codec(lambda m: {k: v.to_dict() for k, v in m.items()},
                  lambda d: {k: record.from_dict(v) for k, v in d.items()})
 
 
-def tuple_of(record: type) -> Codec:
+def tuple_of(record: type[Record]) -> Codec:
     return Codec(lambda t: [v.to_dict() for v in t], lambda l: tuple(record.from_dict(v) for v in l))
 
 
 
 
-#: (part name, from version) -> encoded part values (JSON dict) -> those of version + 1.
-PART_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+#: encoded part values (JSON dict) -> those of the next version; see :func:`part_upcaster`.
+PartUpcaster = Callable[[dict[str, Any]], dict[str, Any]]
+#: (part name, from version) -> its upcaster.
+PART_UPCASTERS: dict[tuple[str, int], PartUpcaster] = {}
 
 
-def part_upcaster(part: str, from_version: int):
+def part_upcaster(part: str, from_version: int) -> Callable[[PartUpcaster], PartUpcaster]:
     """Decorator: ``fn(encoded values) -> encoded values`` turns a snapshot's ``part`` of
     ``from_version`` into ``from_version + 1`` (snapshots are upcast on load, one version
     at a time; the store then writes a fresh snapshot at the current versions)."""
-    def wrap(fn):
+    def wrap(fn: PartUpcaster) -> PartUpcaster:
         if (part, from_version) in PART_UPCASTERS:
             raise TypeError(f"part upcaster {part} v{from_version} registered twice")
         PART_UPCASTERS[(part, from_version)] = fn
@@ -81,10 +86,14 @@ class StateObject(param.Parameterized):
     codecs: ClassVar[dict[str, Codec]] = {}
     #: the state parameters (all but ``name``); set by :func:`state_part`.
     _fields: ClassVar[tuple[str, ...]] = ()
+    #: seq of the last event that changed this part (0: none yet); set by the store.
+    seq: int
+    #: ts of the last event that changed this part (None: none yet); set by the store.
+    updated_at: float | None
 
     def __init__(self, **params: Any) -> None:
         with store_writes():
-            super().__init__(**params)
+            super().__init__(**params)  # type: ignore[no-untyped-call]  # param leaves it unannotated
         object.__setattr__(self, "seq", 0)
         object.__setattr__(self, "updated_at", None)
 
@@ -129,7 +138,10 @@ class StateObject(param.Parameterized):
         return out
 
 
-def state_part(cls: type[StateObject]) -> type[StateObject]:
+S = TypeVar("S", bound=StateObject)
+
+
+def state_part(cls: type[S]) -> type[S]:
     """Class decorator for a part: records its parameter names (param sets them up after
     ``__init_subclass__`` runs, so this cannot happen there)."""
     cls._fields = tuple(n for n in cls.param if n != "name")

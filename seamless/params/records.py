@@ -7,22 +7,22 @@ Each record carries ``seq`` and ``updated_at`` of the event that last changed it
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NoReturn, Self
 
 from ..errors import ReadOnlyState
 from ..events.catalog import MonitorStatus, OrderStatus
 
 
-class FrozenDict(dict):
+class FrozenDict(dict[Any, Any]):
     """A dict held by a state parameter: read-only, so nobody changes state in place."""
     __slots__ = ()
 
-    def _refuse(self, *args, **kw):
+    def _refuse(self, *args: Any, **kw: Any) -> NoReturn:
         raise ReadOnlyState("state dicts are store-owned and read-only; commit an event through the Store")
 
     __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
         return (FrozenDict, (dict(self),))
 
     def with_item(self, key: Any, value: Any) -> "FrozenDict":
@@ -41,7 +41,7 @@ class Record:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Record":
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         return cls(**data)
 
 

@@ -39,8 +39,9 @@ class Positions(StateObject):
 class Risk(StateObject):
     part: ClassVar[str] = "risk"
     daily_loss_limit = param.Number(None, allow_None=True, doc="Largest daily loss allowed (positive amount)")
-    trading_state = param.Selector(objects=list(TradingState), default=TradingState.ACTIVE,
-                                   doc="ACTIVE trades; REDUCING only reduces risk; HALTED takes none")
+    trading_state: param.Selector[TradingState] = param.Selector(
+        objects=list(TradingState), default=TradingState.ACTIVE,
+        doc="ACTIVE trades; REDUCING only reduces risk; HALTED takes none")
     state_reason = param.String("", doc="Why the trading state is what it is")
     breach = param.Dict(None, allow_None=True, doc="The active daily-loss breach, until reset")
 
@@ -48,7 +49,8 @@ class Risk(StateObject):
 @state_part
 class RunnerState(StateObject):
     part: ClassVar[str] = "runner"
-    status = param.Selector(objects=list(RunnerStatus), default=RunnerStatus.STOPPED, doc="Lifecycle state")
+    status: param.Selector[RunnerStatus] = param.Selector(objects=list(RunnerStatus), default=RunnerStatus.STOPPED,
+                                                          doc="Lifecycle state")
     since = param.Number(None, allow_None=True, doc="When the runner entered this state (epoch s)")
     last_error = param.String("", doc="The last error the runner reported")
     broker_connected = param.Boolean(True, doc="False while the broker is unreachable: positions, "

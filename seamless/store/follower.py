@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
@@ -50,6 +50,8 @@ class Follower:
                 changes = self._proj.plan(ev)
                 self._proj.advance(ev, changes)
                 apply_changes(self.state, ev, changes)
+                if TYPE_CHECKING:  # read from the journal: stamped
+                    assert ev.ts is not None
                 self.commit_latency.add(max(0.0, time.time() - ev.ts))
                 self.bus.publish(ev)
                 n += 1

@@ -23,9 +23,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..apply import Projection
+from ..apply.projection import Changes, Meta
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
 from ..compat import param_values
@@ -33,8 +34,11 @@ from ..errors import InvalidEvent, StoreClosed, StoreError
 from ..events import Event
 from ..params import base as params_base
 from ..params.records import FrozenDict
-from ..params.state import State
+from ..params.state import State, Values
 from ..persist import journal, recovery, schema, snapshots
+
+if TYPE_CHECKING:
+    import sqlite3
 
 log = logging.getLogger("seamless.store")
 
@@ -75,8 +79,10 @@ def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -
 
 def _merge(rows: list[journal.Row], pending: list[Event]) -> list[Event]:
     """Journal rows and events from memory (seq order each), as events in seq order, once each."""
-    by_seq = {row[0]: row for row in rows}
+    by_seq: dict[int, journal.Row | Event] = {row[0]: row for row in rows}
     for ev in pending:
+        if TYPE_CHECKING:  # pending events are stamped (see Store._pending)
+            assert ev.seq is not None
         by_seq[ev.seq] = ev
     return [v if isinstance(v, Event) else journal.decode_row(v) for _, v in sorted(by_seq.items())]
 
@@ -118,7 +124,7 @@ class Store:
         self.bus = Bus()
         self.commit_latency = LatencyReservoir()
         self.write_latency = LatencyReservoir()
-        self.counters = collections.Counter()
+        self.counters: collections.Counter[str] = collections.Counter()
 
         self._writer_lock = schema.WriterLock(self.path)
         try:
@@ -138,7 +144,8 @@ class Store:
         self._install(restored.projection)
         self._durable_seq = self._proj.seq
         self._published_seq = self._proj.seq  # the last event handed to the bus (tail reads end there)
-        self._reader = None  # the journal's tail reads: a read-only connection, opened when first asked
+        # The journal's tail reads: a read-only connection, opened when first asked.
+        self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
         # Restored through upcasts (an older store): snapshot at the current versions once open.
         self.restored_upcast = restored.upcast
@@ -201,6 +208,8 @@ class Store:
             self._unwritten.extend(events)
             pending = len(self._unwritten)
         if critical:
+            if TYPE_CHECKING:  # stamped by _plan
+                assert events[-1].seq is not None
             try:
                 self._flush_through(events[-1].seq, epoch)
             except StoreError:
@@ -213,7 +222,7 @@ class Store:
         self._drain()
         return events if isinstance(events, list) else list(events)
 
-    def _plan(self, events: list[Event]) -> list[dict]:
+    def _plan(self, events: Sequence[Event]) -> list[Changes]:
         seq0 = self._proj.seq + 1
         now = self._clock()
         stamped: list[Event] = []
@@ -247,13 +256,14 @@ class Store:
     def _flush_through(self, seq: int, epoch: int) -> None:
         with self._write_lock:
             if self._epoch != epoch:  # our events were dropped by a failed write
+                assert self._failure is not None  # set by _resync, which ended the epoch
                 raise type(self._failure)(str(self._failure))
             if self._durable_seq >= seq:
                 self.counters["group_committed"] += 1  # another committer's transaction carried ours
                 return
             self._write_pending()
 
-    def _write_pending(self, snapshot: tuple[int, int, tuple[str, tuple]] | None = None) -> None:
+    def _write_pending(self, snapshot: tuple[int, int, tuple[str, tuple[Any, ...]]] | None = None) -> None:
         """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
@@ -375,6 +385,8 @@ class Store:
                     if epoch != self._epoch and (seq is None or seq > self._epoch_end[epoch]):
                         out.popleft()  # dropped by a failed write: never published
                         continue
+                    if TYPE_CHECKING:  # un-stamped only after a failed write, which ended its epoch
+                        assert seq is not None
                     if ev.critical and seq > self._durable_seq:
                         break  # not durable yet; its committer publishes it
                     out.popleft()
@@ -422,7 +434,7 @@ class Store:
         threading.Thread(target=run, name=f"seamless-refresh-{part}", daemon=True).start()
         return True
 
-    def values(self):
+    def values(self) -> tuple[Values, Meta, int]:
         """A consistent copy of the whole state as plain values, with per-part meta."""
         with self._lock:
             return {k: dict(v) for k, v in self._proj.values.items()}, dict(self._proj.meta), self._proj.seq
@@ -445,7 +457,7 @@ class Store:
         bound, pending = self._pending()
         seq = max(0, seq)
         until = bound if limit is None else min(bound, seq + max(0, limit))
-        pending = [e for e in pending if seq < e.seq <= until]
+        pending = [e for e in pending if e.seq is not None and seq < e.seq <= until]
         if until <= seq or (pending and pending[0].seq == seq + 1):
             return pending
         rows = self._read(lambda conn: list(journal.read_rows(conn, after=seq, until=until)))
@@ -460,7 +472,7 @@ class Store:
             pending = self._writing + self._unwritten
         return bound, [e for e in pending if e.seq is not None and e.seq <= bound]
 
-    def _read(self, query: Callable[[Any], list]) -> list:
+    def _read(self, query: Callable[[sqlite3.Connection], list[journal.Row]]) -> list[journal.Row]:
         """``query(conn)`` on the store's read-only connection (WAL: never blocks the writer)."""
         with self._read_lock:
             if self._closed:

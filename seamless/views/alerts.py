@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from ..events import Event, TradingState
+from ..events import (DailyLossBreached, Event, OrderFilled, PositionClosed, ReconcileMismatch, TradingState,
+                      TradingStateChanged)
 
 log = logging.getLogger("seamless.views")
 
@@ -31,21 +33,27 @@ def _described(ev: Event) -> tuple[str, str, int]:
 
 
 def describe(ev: Event) -> tuple[str, str, int]:
-    """(notification kind, text, duration in ms; 0 stays until closed)."""
+    """(notification kind, text, duration in ms; 0 stays until closed).  Told apart by topic,
+    which names the event's class (the casts say which to the type checker)."""
     t = ev.topic
     if t == "order.filled":
+        ev = cast(OrderFilled, ev)
         side = "BUY" if ev.qty > 0 else "SELL"
         return "success", f"Fill #{ev.seq}: {side} {abs(ev.qty):g} {ev.symbol} @ {ev.price:,.2f}", 5000
     if t == "position.closed":
+        ev = cast(PositionClosed, ev)
         return "info", f"Position closed #{ev.seq}: {ev.symbol} {ev.reason}".rstrip(), 5000
     if t == "risk.daily_loss_breached":
+        ev = cast(DailyLossBreached, ev)
         return ("error", f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f}"
                          " — trading HALTED", 0)
     if t == "risk.trading_state":
+        ev = cast(TradingStateChanged, ev)
         kind = "error" if ev.state == TradingState.HALTED else "warning" if ev.state == TradingState.REDUCING else "info"
         return kind, f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""), \
             0 if ev.state == TradingState.HALTED else 5000
     if t == "reconcile.mismatch":
+        ev = cast(ReconcileMismatch, ev)
         return ("warning", f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — "
                            f"{ev.resolution}", 10000)
     return "info", f"{t} #{ev.seq}", 5000

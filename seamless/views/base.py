@@ -165,7 +165,7 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     kinds = dict(c.partition(":")[::2] for c in columns)
     numbers = [name for name, kind in kinds.items() if kind.startswith("f")]
     frame = pd.DataFrame({name: pd.Series(dtype=float if name in numbers else object) for name in kinds})
-    formatters = {name: {"type": "plaintext"} for name in kinds}
+    formatters: dict[str, dict[str, Any]] = {name: {"type": "plaintext"} for name in kinds}
     for name in numbers:
         decimals = kinds[name][1:]
         formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
@@ -257,7 +257,7 @@ def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None 
         widget.value = rows.iloc[-keep:].reset_index(drop=True)
         return
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
-    rows.index = range(start, start + len(rows))
+    rows.index = pd.RangeIndex(start, start + len(rows))
     if len(index) + len(rows) > keep + slack:
         widget.value = pd.concat([widget.value, rows]).iloc[-keep:]
     else:

@@ -44,7 +44,11 @@ class Controls:
 
     def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
         b = self._gated(label, command, button_type, f"seamless-cmd-{command}")
-        b.on_click(lambda _e: self.run(command, b, label))
+
+        def clicked(_e: Any) -> None:
+            self.run(command, b, label)
+
+        b.on_click(clicked)
         self.buttons[command] = b
         return b
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import fnmatch
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import panel as pn
@@ -56,13 +57,19 @@ class EventsView(BaseView):
             log.warning("events view starts empty: %s", e)
             return 0
         self.ring.extend(events)
-        return events[-1].seq if events else 0
+        if not events:
+            return 0
+        if TYPE_CHECKING:  # journaled and published events are stamped (so below too)
+            assert events[-1].seq is not None
+        return events[-1].seq
 
     def _missed(self, events: list[Event]) -> list[Event]:
         """The events before ``events`` (the push's, in seq order) that this view never got:
         at its first refresh, those committed since its tail; else those of a gap (at most
         ``keep``, the newest). Asked of the source, which ends where the push begins."""
         if events:
+            if TYPE_CHECKING:
+                assert events[0].seq is not None
             if events[0].seq <= self._last_seq + 1:
                 return []
             upto = events[0].seq - 1
@@ -85,7 +92,7 @@ class EventsView(BaseView):
     def _wanted(self, ev: Event) -> bool:
         if self.hide_quotes.value and ev.topic == "market.quote":
             return False
-        return fnmatch.fnmatchcase(ev.topic, self.pattern.value.strip() or "*")
+        return fnmatch.fnmatchcase(ev.topic, (self.pattern.value or "").strip() or "*")
 
     def _rows(self, events) -> pd.DataFrame:
         return pd.DataFrame([{"seq": e.seq, "time": clock(e.ts), "topic": e.topic, "summary": summary(e)}
@@ -99,8 +106,10 @@ class EventsView(BaseView):
         return self.ring[-1].ts if self.ring else None
 
     def update(self, events: list[Event]) -> None:
-        fresh = [e for e in events if e.seq > self._last_seq]
+        fresh = [e for e in events if e.seq is not None and e.seq > self._last_seq]
         if fresh:
+            if TYPE_CHECKING:
+                assert fresh[-1].seq is not None
             self._last_seq = fresh[-1].seq
             self.ring.extend(fresh)
         if not self._built:

@@ -39,7 +39,9 @@ class OverviewView(BaseView):
         self.history = history
         self._curve_gen, points, _ = history.since(-1, 0)  # no generation yet: every point
         self._curve_len = len(points)  # points of that generation shown
-        self.equity_source = ColumnDataSource(columns(points))
+        # Bokeh types ``data`` as an (invariant) dict of its own value union: a dict of lists,
+        # which is what it takes, does not match it (here and below).
+        self.equity_source = ColumnDataSource(columns(points))  # type: ignore[arg-type]
         fig = figure(height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None,
                      title="Equity")
         fig.line("t", "equity", source=self.equity_source, line_width=2)
@@ -110,10 +112,10 @@ class OverviewView(BaseView):
         if (h.generation != self._curve_gen or len(h) > self._curve_len) and self.due("equity", 1.0):
             gen, points, whole = h.since(self._curve_gen, self._curve_len)
             if whole:
-                self.equity_source.data = columns(points)
+                self.equity_source.data = columns(points)  # type: ignore[assignment]
                 self._curve_len = len(points)
             elif points:
-                self.equity_source.stream(columns(points))
+                self.equity_source.stream(columns(points))  # type: ignore[arg-type]
                 self._curve_len += len(points)
             self._curve_gen = gen
         # Each table only when its part moved: a quote moves marks, not orders or fills.

@@ -21,7 +21,7 @@ class ReconciliationView(BaseView):
                                 css_classes=["seamless-mismatches"], height=260)
         self.runs = table(["run", "findings"], css_classes=["seamless-runs"], height=160)
         self.controls = controls
-        objects = [self.summary]
+        objects: list[pn.viewable.Viewable] = [self.summary]
         if controls is not None:
             self.button = pn.widgets.Button(name="Reconcile now", button_type="primary",
                                             css_classes=["seamless-cmd-reconcile"])

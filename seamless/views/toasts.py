@@ -100,7 +100,8 @@ class Toasts(pn.reactive.ReactiveHTML):
         # and alerts go to every session in turn (seamless.compat.panel_models).
         panel_models.held_set(self, "recent", json.dumps(items))
 
-    def show(self, kind: str, text: str, duration: int = 5000) -> None:
+    # Shows a toast: it shadows Panel's show() (serve in a new tab), deliberately.
+    def show(self, kind: str, text: str, duration: int = 5000) -> None:  # type: ignore[override]
         self.show_many([(kind, text, duration)])
 
     def info(self, text: str, duration: int = 5000) -> None:
