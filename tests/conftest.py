@@ -1,7 +1,29 @@
+"""Fixtures shared by the tests of every package.
+
+- ``seamless_cmd``: the installed ``seamless`` console script, as a command list;
+- ``seamless_run(*args, **kw)``: run it to the end (output captured as text, 120 s timeout);
+- ``db_path``: ``acct.db`` in the test's temp dir (not created);
+- ``store``: a :class:`~seamless.store.Store` on ``db_path``, closed at teardown;
+- ``open_account(db=None, ...)``: a store and its paper broker beside it, opened as the
+  application opens them (``seamless.wiring``), closed at teardown unless the test closed them.
+"""
+from __future__ import annotations
+
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+
+from seamless import wiring
+from seamless.brokers import PaperBroker
+from seamless.config import Config
+from seamless.engine.risk import RiskLimits
+from seamless.engine.runner import Runner
+from seamless.engine.strategies import MovingAverageCrossover
+from seamless.feeds import Feed
+from seamless.store import Store
 
 
 @pytest.fixture
@@ -10,3 +32,96 @@ def seamless_cmd() -> list[str]:
     script = Path(sys.executable).parent / "seamless"
     assert script.exists(), f"console script missing at {script}; run `make test` to install"
     return [str(script)]
+
+
+@pytest.fixture
+def seamless_run(seamless_cmd) -> Callable[..., subprocess.CompletedProcess]:
+    """``seamless_run(*args, **kw)``: ``seamless ARGS`` as a real process, run to the end; its
+    output captured as text. ``kw`` goes to :func:`subprocess.run` (``env=``, ``timeout=``)."""
+
+    def run(*args: str, **kw: Any) -> subprocess.CompletedProcess:
+        return subprocess.run([*seamless_cmd, *args], **{"capture_output": True, "text": True,
+                                                         "timeout": 120, **kw})
+
+    return run
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """The store's file in the test's temp dir (not created)."""
+    return tmp_path / "acct.db"
+
+
+@pytest.fixture
+def store(db_path):
+    """A new store on ``db_path``, with the default options; closed at teardown."""
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+class OpenAccount:
+    """A store and its paper broker beside it (``acct.db`` -> ``acct.broker.db``).
+
+    ``close()`` closes the broker, then the store (which flushes and writes a snapshot), as
+    :class:`seamless.wiring.Trading` does; closing twice is harmless. A context manager too.
+    """
+
+    def __init__(self, config: Config, store: Store, broker: PaperBroker) -> None:
+        self.config = config
+        self.db = Path(config.db)
+        self.broker_db = Path(config.broker_path)
+        self.store = store
+        self.broker = broker
+
+    def runner(self, feed: Feed, limits: RiskLimits | None = None, **kw: Any) -> Runner:
+        """The tests' runner on this account: one ``MovingAverageCrossover(fast=5, slow=20)``,
+        flat out (``speed=0``); ``limits`` and ``kw`` (``stop_loss_pct=``, ``resolve_every_s=``,
+        ``reconcile=``, ``clock=`` ...) as :class:`~seamless.engine.runner.Runner` takes them.
+
+        Built directly, not by ``wiring.make_runner``: the tests set what no setting does (a
+        feed of their own, the resolve interval, the clock, every risk limit)."""
+        return Runner(self.store, self.broker, feed, [MovingAverageCrossover(fast=5, slow=20)], limits,
+                      speed=0, **kw)
+
+    def close(self) -> None:
+        try:
+            self.broker.close()
+        finally:
+            self.store.close()
+
+    def __enter__(self) -> "OpenAccount":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture
+def open_account(tmp_path) -> Callable[..., OpenAccount]:
+    """``open_account(db=None, broker=None, **broker_kw) -> OpenAccount``: the store at ``db``
+    (default ``acct.db`` in the test's temp dir) and its paper broker beside it, opened by
+    ``seamless.wiring`` from a ``Config(db=...)``. ``broker``: another PaperBroker class (a
+    test double); ``broker_kw``: the broker's options (``partial_fills=True`` ...). Whatever
+    the test left open is closed at teardown."""
+    opened: list[OpenAccount] = []
+
+    def open_(db: str | Path | None = None, broker: type[PaperBroker] | None = None,
+              **broker_kw: Any) -> OpenAccount:
+        config = Config(db=str(tmp_path / "acct.db" if db is None else db))
+        store = wiring.open_store(config)
+        try:
+            if broker is None and not broker_kw:
+                paper = wiring.open_broker(config)
+            else:
+                paper = (broker or PaperBroker)(config.broker_path, **broker_kw)
+        except BaseException:
+            store.close()
+            raise
+        opened.append(OpenAccount(config, store, paper))
+        return opened[-1]
+
+    yield open_
+    for account in reversed(opened):
+        account.close()
+

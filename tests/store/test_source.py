@@ -57,38 +57,36 @@ class Doc:
         return contextlib.nullcontext()
 
 
-def test_a_store_and_a_follower_are_state_sources(tmp_path):
-    with Store(tmp_path / "s.db") as store:
-        follower = Follower(store.path)
-        try:
-            assert isinstance(store, StateSource)
-            assert isinstance(follower, StateSource)
-            assert not isinstance(object(), StateSource)
-        finally:
-            follower.close()
+def test_a_store_and_a_follower_are_state_sources(store):
+    follower = Follower(store.path)
+    try:
+        assert isinstance(store, StateSource)
+        assert isinstance(follower, StateSource)
+        assert not isinstance(object(), StateSource)
+    finally:
+        follower.close()
 
 
-def test_a_store_and_its_follower_give_the_same_tail(tmp_path):
-    with Store(tmp_path / "s.db") as store:
-        for ev in mixed(0, 60):
-            store.commit(ev)
-        store.flush()
-        follower = Follower(store.path)
-        try:
-            assert follower.seq == store.seq == 60
-            for n in (0, 1, 7, 60, 100):
-                assert keys(store.tail(n)) == keys(follower.tail(n))
-            assert seqs(store.tail(7)) == list(range(54, 61))
-            for topics in (["risk.*"], ["market.quote"], ["nothing.*"], [], ["market.[!x]uote", "risk.trading_stat?"]):
-                assert keys(store.tail(10, topics)) == keys(follower.tail(10, topics))
-            assert seqs(store.tail(3, ["risk.*"])) == [46, 51, 56]  # every fifth, from seq 1
-            assert {e.topic for e in store.tail(20, ["market.*"])} == {"market.quote"}
-            for since, limit in ((0, None), (0, 10), (55, None), (58, 10), (60, 5), (70, None), (-3, 4), (5, 0)):
-                assert keys(store.events_since(since, limit)) == keys(follower.events_since(since, limit))
-            assert seqs(store.events_since(10, 5)) == list(range(11, 16))
-            assert seqs(store.events_since(0)) == list(range(1, 61))
-        finally:
-            follower.close()
+def test_a_store_and_its_follower_give_the_same_tail(store):
+    for ev in mixed(0, 60):
+        store.commit(ev)
+    store.flush()
+    follower = Follower(store.path)
+    try:
+        assert follower.seq == store.seq == 60
+        for n in (0, 1, 7, 60, 100):
+            assert keys(store.tail(n)) == keys(follower.tail(n))
+        assert seqs(store.tail(7)) == list(range(54, 61))
+        for topics in (["risk.*"], ["market.quote"], ["nothing.*"], [], ["market.[!x]uote", "risk.trading_stat?"]):
+            assert keys(store.tail(10, topics)) == keys(follower.tail(10, topics))
+        assert seqs(store.tail(3, ["risk.*"])) == [46, 51, 56]  # every fifth, from seq 1
+        assert {e.topic for e in store.tail(20, ["market.*"])} == {"market.quote"}
+        for since, limit in ((0, None), (0, 10), (55, None), (58, 10), (60, 5), (70, None), (-3, 4), (5, 0)):
+            assert keys(store.events_since(since, limit)) == keys(follower.events_since(since, limit))
+        assert seqs(store.events_since(10, 5)) == list(range(11, 16))
+        assert seqs(store.events_since(0)) == list(range(1, 61))
+    finally:
+        follower.close()
 
 
 def test_a_stores_tail_has_the_events_not_yet_journaled(tmp_path, monkeypatch):
@@ -162,32 +160,30 @@ def test_the_tail_and_the_bus_meet_with_no_gap_and_no_overlap(tmp_path):
             writer.join(5)
 
 
-def test_the_events_view_starts_from_a_followers_tail(tmp_path):
-    path = tmp_path / "s.db"
-    with Store(path) as store:
-        for ev in mixed(0, 40):
+def test_the_events_view_starts_from_a_followers_tail(store, db_path):
+    for ev in mixed(0, 40):
+        store.commit(ev)
+    store.flush()
+    follower = Follower(db_path)
+    hub = Hub(follower)
+    try:
+        view = EventsView(follower, show=25)
+        view.prefill()
+        assert keys(view.ring) == keys(follower.tail(25)) and seqs(view.ring) == list(range(16, 41))
+        assert list(view.tail.value["seq"]) == [e.seq for e in view.ring if e.topic != "market.quote"]
+
+        feed = SessionFeed(Doc(), [view], max_rate=1e6)
+        hub.attach(feed)
+        for ev in mixed(40, 30):
             store.commit(ev)
         store.flush()
-        follower = Follower(path)
-        hub = Hub(follower)
-        try:
-            view = EventsView(follower, show=25)
-            view.prefill()
-            assert keys(view.ring) == keys(follower.tail(25)) and seqs(view.ring) == list(range(16, 41))
-            assert list(view.tail.value["seq"]) == [e.seq for e in view.ring if e.topic != "market.quote"]
-
-            feed = SessionFeed(Doc(), [view], max_rate=1e6)
-            hub.attach(feed)
-            for ev in mixed(40, 30):
-                store.commit(ev)
-            store.flush()
-            assert follower.poll() == 30
-            feed.flush_now()
-            assert seqs(view.ring) == list(range(16, 71))
-            assert list(view.tail.value["seq"]) == [e.seq for e in view.ring if e.topic != "market.quote"]
-        finally:
-            hub.close()
-            follower.close()
+        assert follower.poll() == 30
+        feed.flush_now()
+        assert seqs(view.ring) == list(range(16, 71))
+        assert list(view.tail.value["seq"]) == [e.seq for e in view.ring if e.topic != "market.quote"]
+    finally:
+        hub.close()
+        follower.close()
 
 
 def test_the_events_view_shows_every_event_once(tmp_path):

@@ -45,10 +45,6 @@ def broker(db: Path):
         yield b
 
 
-def run(cmd: list[str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -339,13 +335,13 @@ def test_a_callback_may_trade_and_reports_stay_in_order(broker):
 
 # -- the CLI, another process trading at the same broker ---------------------------------------
 
-def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, seamless_cmd):
+def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, seamless_run):
     pushed = []
     broker.on_fill(pushed.append)
     broker.mark("AAPL", 100.0)
     broker.submit(buy("c1", 10))
 
-    proc = run(seamless_cmd, "broker", "trade", "--broker-db", str(db), "--symbol", "AAPL", "--qty", "-4")
+    proc = seamless_run("broker", "trade", "--broker-db", str(db), "--symbol", "AAPL", "--qty", "-4")
     assert proc.returncode == 0, proc.stderr
     assert "T2" in proc.stdout and "AAPL" in proc.stdout and "SELL 4" in proc.stdout
 
@@ -355,8 +351,8 @@ def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, 
     oob = broker.fills_since(1)
     assert [(f.trade_id, f.client_order_id, f.qty, f.price) for f in oob] == [("T2", "", -4, 100.0)]
 
-    proc = run(seamless_cmd, "broker", "trade", "--broker-db", str(db), "--symbol", "MSFT", "--qty", "2",
-               "--price", "250.5")
+    proc = seamless_run("broker", "trade", "--broker-db", str(db), "--symbol", "MSFT", "--qty", "2",
+                        "--price", "250.5")
     assert proc.returncode == 0, proc.stderr
     assert broker.positions()["MSFT"].avg_price == 250.5
 
@@ -366,23 +362,23 @@ def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, 
     assert [f.trade_id for f in pushed] == ["T1", "T2", "T3"]
 
 
-def test_cli_positions_json_and_table(db, broker, seamless_cmd):
+def test_cli_positions_json_and_table(db, broker, seamless_run):
     broker.trade("AAPL", 10, 100.0)
     broker.trade("TSLA", -3, 200.0)
     broker.trade("MSFT", 5, 300.0)
     broker.trade("MSFT", -5, 310.0)  # flat: omitted
-    proc = run(seamless_cmd, "broker", "positions", "--broker-db", str(db), "--json")
+    proc = seamless_run("broker", "positions", "--broker-db", str(db), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"AAPL": {"qty": 10, "avg_price": 100.0},
                                        "TSLA": {"qty": -3, "avg_price": 200.0}}
-    proc = run(seamless_cmd, "broker", "positions", "--broker-db", str(db))
+    proc = seamless_run("broker", "positions", "--broker-db", str(db))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [ln.split()[0] for ln in lines[1:]] == ["AAPL", "TSLA"]
     assert "-3" in lines[2] and "200.0000" in lines[2]
 
 
-def test_cli_errors(db, broker, seamless_cmd, tmp_path):
+def test_cli_errors(db, broker, seamless_run, tmp_path):
     cases = [
         (["trade", "--symbol", "MSFT", "--qty", "1"], "no price for MSFT"),  # no mark, no --price
         (["trade", "--symbol", "aapl", "--qty", "1", "--price", "1"], "symbol='aapl'"),
@@ -394,7 +390,7 @@ def test_cli_errors(db, broker, seamless_cmd, tmp_path):
     ]
     for args, message in cases:
         broker_db = ["--broker-db", str(db)] if message else ["--broker-db", str(tmp_path / "missing.db")]
-        proc = run(seamless_cmd, "broker", args[0], *broker_db, *args[1:])
+        proc = seamless_run("broker", args[0], *broker_db, *args[1:])
         assert proc.returncode == 2, (args, proc.stdout)
         assert proc.stderr.startswith("seamless: error: "), proc.stderr
         assert (message or "no paper broker database at") in proc.stderr
@@ -402,15 +398,15 @@ def test_cli_errors(db, broker, seamless_cmd, tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_a_seamless_store_is_not_mistaken_for_a_broker(tmp_path, seamless_cmd):
+def test_a_seamless_store_is_not_mistaken_for_a_broker(tmp_path, seamless_run):
     path = tmp_path / "account.db"
     with Store(path) as store:
         store.commit(QuoteReceived(symbol="AAPL", last=100.0))
     before = digest(path)
     with pytest.raises(BrokerError, match="not a paper broker database"):
         PaperBroker(path)
-    proc = run(seamless_cmd, "broker", "trade", "--broker-db", str(path), "--symbol", "AAPL", "--qty", "1",
-               "--price", "1")
+    proc = seamless_run("broker", "trade", "--broker-db", str(path), "--symbol", "AAPL", "--qty", "1",
+                        "--price", "1")
     assert proc.returncode == 2 and "not a paper broker database" in proc.stderr
     assert digest(path) == before
 
@@ -478,7 +474,7 @@ def test_state_survives_reopening_and_starting_cash_applies_only_to_a_new_file(d
             b.submit(buy("c2"))
 
 
-def test_a_newer_schema_version_is_refused_untouched(db, seamless_cmd):
+def test_a_newer_schema_version_is_refused_untouched(db, seamless_run):
     PaperBroker(db).close()
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
@@ -486,7 +482,7 @@ def test_a_newer_schema_version_is_refused_untouched(db, seamless_cmd):
     before = digest(db)
     with pytest.raises(NewerBrokerVersion, match="schema version 99"):
         PaperBroker(db)
-    proc = run(seamless_cmd, "broker", "positions", "--broker-db", str(db))
+    proc = seamless_run("broker", "positions", "--broker-db", str(db))
     assert proc.returncode == 2 and "schema version 99" in proc.stderr
     assert digest(db) == before
 

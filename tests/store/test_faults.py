@@ -517,75 +517,69 @@ INVALID = {
 
 
 @pytest.mark.parametrize("name", list(INVALID))
-def test_invalid_event_is_refused_and_nothing_is_journaled(tmp_path, name):
+def test_invalid_event_is_refused_and_nothing_is_journaled(store, db_path, name):
     make, field = INVALID[name]
-    db = tmp_path / "s.db"
-    with Store(db) as store:
-        store.commit(submit("c1"))
-        store.commit(QuoteReceived(symbol="AAPL", last=10.0, exchange_ts=100.0))
-        store.flush()
-        before = store.values()
-        rows_before = journal_rows(db)
-        assert len(rows_before) == 2
-        with pytest.raises(InvalidEvent) as err:
-            store.commit(make())
-        assert field in str(err.value), f"{err.value} does not name {field!r}"
-        store.flush()
-        assert store.seq == store.durable_seq == 2
-        assert store.values() == before
-        assert journal_rows(db) == rows_before
-        assert store.commit(submit("c2")).seq == 3  # the store carries on, no seq was used up
+    store.commit(submit("c1"))
+    store.commit(QuoteReceived(symbol="AAPL", last=10.0, exchange_ts=100.0))
+    store.flush()
+    before = store.values()
+    rows_before = journal_rows(db_path)
+    assert len(rows_before) == 2
+    with pytest.raises(InvalidEvent) as err:
+        store.commit(make())
+    assert field in str(err.value), f"{err.value} does not name {field!r}"
+    store.flush()
+    assert store.seq == store.durable_seq == 2
+    assert store.values() == before
+    assert journal_rows(db_path) == rows_before
+    assert store.commit(submit("c2")).seq == 3  # the store carries on, no seq was used up
 
 
-def test_invalid_event_in_commit_all_refuses_the_whole_unit(tmp_path):
-    db = tmp_path / "s.db"
-    with Store(db) as store:
-        store.commit(submit("c1"))
-        before = store.values()
-        good = submit("c2")
-        with pytest.raises(InvalidEvent, match="'nope'"):
-            store.commit_all([good, OrderAccepted(client_order_id="c2"), OrderAccepted(client_order_id="nope")])
-        assert good.seq is None  # unstamped: it can be committed later
-        assert store.values() == before and "c2" not in store.state.orders.by_id
-        store.flush()
-        assert len(journal_rows(db)) == 1
-        assert store.commit(good).seq == 2
-        # an event is committed once
-        with pytest.raises(InvalidEvent, match="already committed as seq 2"):
-            store.commit(good)
-        store.flush()
-        assert len(journal_rows(db)) == 2
-        assert_matches_journal(store, db)
+def test_invalid_event_in_commit_all_refuses_the_whole_unit(store, db_path):
+    store.commit(submit("c1"))
+    before = store.values()
+    good = submit("c2")
+    with pytest.raises(InvalidEvent, match="'nope'"):
+        store.commit_all([good, OrderAccepted(client_order_id="c2"), OrderAccepted(client_order_id="nope")])
+    assert good.seq is None  # unstamped: it can be committed later
+    assert store.values() == before and "c2" not in store.state.orders.by_id
+    store.flush()
+    assert len(journal_rows(db_path)) == 1
+    assert store.commit(good).seq == 2
+    # an event is committed once
+    with pytest.raises(InvalidEvent, match="already committed as seq 2"):
+        store.commit(good)
+    store.flush()
+    assert len(journal_rows(db_path)) == 2
+    assert_matches_journal(store, db_path)
 
 
 # -- state is read-only ----------------------------------------------------------------------
 
-def test_direct_writes_to_state_raise_read_only_state(tmp_path):
-    db = tmp_path / "s.db"
-    with Store(db) as store:
-        store.commit(submit("c1"))
-        before = store.values()
-        attempts = [
-            lambda: setattr(store.state.account, "cash", 1),
-            lambda: store.state.risk.param.update(trading_state="HALTED"),
-            lambda: store.state.risk.param.update(daily_loss_limit=5.0, state_reason="x"),
-            lambda: setattr(store.state.orders, "by_id", {}),
-            lambda: setattr(store.state.positions, "by_symbol", {}),
-            lambda: setattr(store.state.account, "seq", 99),
-        ]
-        for attempt in attempts:
-            with pytest.raises(ReadOnlyState, match="commit an event"):
-                attempt()
-        with pytest.raises(ReadOnlyState, match=r"Account\.cash"):
-            store.state.account.cash = 1
-        assert store.state.account.cash == 0.0
-        assert store.state.risk.trading_state == "ACTIVE"
-        assert store.state.account.seq == before[1]["account"][0]
-        assert set(store.state.orders.by_id) == {"c1"}
-        assert store.values() == before
-        # the store itself still changes state, through an event
-        store.commit(TradingStateChanged(state="HALTED", reason="test"))
-        assert store.state.risk.trading_state == "HALTED"
+def test_direct_writes_to_state_raise_read_only_state(store, db_path):
+    store.commit(submit("c1"))
+    before = store.values()
+    attempts = [
+        lambda: setattr(store.state.account, "cash", 1),
+        lambda: store.state.risk.param.update(trading_state="HALTED"),
+        lambda: store.state.risk.param.update(daily_loss_limit=5.0, state_reason="x"),
+        lambda: setattr(store.state.orders, "by_id", {}),
+        lambda: setattr(store.state.positions, "by_symbol", {}),
+        lambda: setattr(store.state.account, "seq", 99),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ReadOnlyState, match="commit an event"):
+            attempt()
+    with pytest.raises(ReadOnlyState, match=r"Account\.cash"):
+        store.state.account.cash = 1
+    assert store.state.account.cash == 0.0
+    assert store.state.risk.trading_state == "ACTIVE"
+    assert store.state.account.seq == before[1]["account"][0]
+    assert set(store.state.orders.by_id) == {"c1"}
+    assert store.values() == before
+    # the store itself still changes state, through an event
+    store.commit(TradingStateChanged(state="HALTED", reason="test"))
+    assert store.state.risk.trading_state == "HALTED"
 
 
 def test_state_containers_cannot_be_changed_in_place(tmp_path):

@@ -10,7 +10,6 @@ from seamless.engine.monitors import evaluate, protective_monitors
 from seamless.events import MonitorMoved, MonitorSet, MonitorTriggered
 from seamless.feeds import Tick
 from seamless.params.records import Monitor
-from seamless.store import Store
 
 LONG, SHORT = 10.0, -10.0
 
@@ -182,17 +181,16 @@ def test_protective_monitors_refuse_what_cannot_protect(qty, avg, kw, message):
 
 # -- through the store -------------------------------------------------------------------------
 
-def test_evaluated_events_commit_through_the_store(tmp_path):
+def test_evaluated_events_commit_through_the_store(store):
     """The events evaluate() returns are ones the store's planners accept, in sequence."""
-    with Store(tmp_path / "m.db") as store:
-        store.commit_all(protective_monitors("AAPL", 5.0, 100.0, stop_loss_pct=0.2, take_profit_pct=0.5,
-                                             trailing_pct=0.05, id_prefix="p1"))
-        for price in (100.0, 104.0, 108.0, 106.0, 103.5, 102.0, 101.0):
-            events = evaluate(tick(price), store.state.monitors.by_id.values(), 5.0)
-            if events:
-                store.commit_all(events)
-        by_id = store.state.monitors.by_id
-        trail = by_id["p1:trailing_stop"]
-        assert (trail.status, trail.high_water, trail.triggered_price) == ("triggered", 108.0, 102.0)
-        assert trail.trigger == pytest.approx(103.0)
-        assert by_id["p1:stop_loss"].status == by_id["p1:take_profit"].status == "active"
+    store.commit_all(protective_monitors("AAPL", 5.0, 100.0, stop_loss_pct=0.2, take_profit_pct=0.5,
+                                         trailing_pct=0.05, id_prefix="p1"))
+    for price in (100.0, 104.0, 108.0, 106.0, 103.5, 102.0, 101.0):
+        events = evaluate(tick(price), store.state.monitors.by_id.values(), 5.0)
+        if events:
+            store.commit_all(events)
+    by_id = store.state.monitors.by_id
+    trail = by_id["p1:trailing_stop"]
+    assert (trail.status, trail.high_water, trail.triggered_price) == ("triggered", 108.0, 102.0)
+    assert trail.trigger == pytest.approx(103.0)
+    assert by_id["p1:stop_loss"].status == by_id["p1:take_profit"].status == "active"

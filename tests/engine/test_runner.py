@@ -9,9 +9,7 @@ import pytest
 from seamless.brokers import PaperBroker
 from seamless.engine.risk import RiskLimits
 from seamless.brokers.paper import default_broker_db
-from seamless.engine.runner import Runner
 from seamless.wiring import resume_ts
-from seamless.engine.strategies import MovingAverageCrossover
 from seamless.errors import InvalidEvent
 from seamless.events import BreachReset, TradingStateChanged
 from seamless.feeds import SimFeed
@@ -20,23 +18,24 @@ from seamless.store import Store
 SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
 
 
-def run(db, ticks=3000, seed=0, limits=None, feed=None, broker_kw=None, before=None):
-    """One runner session on `db` (and its broker beside it); returns the runner."""
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(str(db)), **(broker_kw or {}))
-    try:
-        start = resume_ts(store)  # a restart continues exchange time where the store left it
-        feed = feed(start) if callable(feed) else feed
-        runner = Runner(store, broker, feed or SimFeed(symbols=SYMBOLS, seed=seed, volatility=3.0,
-                                                       **({"start_ts": start} if start else {})),
-                        [MovingAverageCrossover(fast=5, slow=20)], limits or RiskLimits(), speed=0)
-        if before:
-            before(runner, broker)
-        runner.run(max_ticks=ticks)
-        return runner
-    finally:
-        broker.close()
-        store.close()
+@pytest.fixture
+def run(open_account):
+    """``run(db, ticks=3000, seed=0, limits=None, feed=None, before=None)``: one runner session
+    on `db` (and its broker beside it), both closed after it; returns the runner."""
+
+    def session(db, ticks=3000, seed=0, limits=None, feed=None, before=None):
+        with open_account(db) as acct:
+            start = resume_ts(acct.store)  # a restart continues exchange time where the store left it
+            feed = feed(start) if callable(feed) else feed
+            runner = acct.runner(feed or SimFeed(symbols=SYMBOLS, seed=seed, volatility=3.0,
+                                                 **({"start_ts": start} if start else {})),
+                                 limits or RiskLimits())
+            if before:
+                before(runner, acct.broker)
+            runner.run(max_ticks=ticks)
+            return runner
+
+    return session
 
 
 def journal(db):
@@ -54,7 +53,7 @@ def broker_positions(db):
         return {s: p.qty for s, p in b.positions().items()}
 
 
-def test_same_seed_same_journal(tmp_path):
+def test_same_seed_same_journal(tmp_path, run):
     run(tmp_path / "a.db", seed=7)
     run(tmp_path / "b.db", seed=7)
     run(tmp_path / "c.db", seed=8)
@@ -65,7 +64,7 @@ def test_same_seed_same_journal(tmp_path):
     assert a != c
 
 
-def test_store_equals_broker_after_runs_and_restarts(tmp_path):
+def test_store_equals_broker_after_runs_and_restarts(tmp_path, run):
     db = tmp_path / "s.db"
     for seed in range(3):
         runner = run(db, ticks=2000, seed=seed)
@@ -77,7 +76,7 @@ def test_store_equals_broker_after_runs_and_restarts(tmp_path):
         assert not [o for o in store.state.orders.by_id.values() if o.is_open]
 
 
-def test_timeout_on_submit_is_resolved_by_client_order_id(tmp_path):
+def test_timeout_on_submit_is_resolved_by_client_order_id(tmp_path, run):
     db = tmp_path / "s.db"
     runner = run(db, ticks=1500, before=lambda r, b: b.inject("timeout", count=3))
     events = journal(db)
@@ -89,7 +88,7 @@ def test_timeout_on_submit_is_resolved_by_client_order_id(tmp_path):
         assert all(b.order(coid) is not None for coid in sent[:3]), "the timed-out orders were placed once"
 
 
-def test_dropped_fill_report_is_recovered(tmp_path):
+def test_dropped_fill_report_is_recovered(tmp_path, run):
     db = tmp_path / "s.db"
     run(db, ticks=1500, before=lambda r, b: b.inject("drop_fill", count=2))
     with PaperBroker(default_broker_db(str(db))) as b:
@@ -99,7 +98,7 @@ def test_dropped_fill_report_is_recovered(tmp_path):
     assert positions(db) == broker_positions(db)
 
 
-def test_rejected_order_is_journaled(tmp_path):
+def test_rejected_order_is_journaled(tmp_path, run):
     db = tmp_path / "s.db"
     run(db, ticks=1500, before=lambda r, b: b.inject("reject", count=1))
     rejected = [json.loads(p) for t, _, p in journal(db) if t == "order.rejected"]
@@ -107,7 +106,7 @@ def test_rejected_order_is_journaled(tmp_path):
     assert positions(db) == broker_positions(db)
 
 
-def test_disconnect_retries_with_the_same_client_order_id(tmp_path):
+def test_disconnect_retries_with_the_same_client_order_id(tmp_path, run):
     db = tmp_path / "s.db"
     runner = run(db, ticks=1500, before=lambda r, b: (b.inject("disconnect", count=1),
                                                       setattr(r.orders, "backoff_s", 0.0)))
@@ -115,7 +114,7 @@ def test_disconnect_retries_with_the_same_client_order_id(tmp_path):
     assert positions(db) == broker_positions(db)
 
 
-def test_bad_ticks_are_counted_and_never_applied(tmp_path):
+def test_bad_ticks_are_counted_and_never_applied(tmp_path, run):
     db = tmp_path / "s.db"
     runner = run(db, ticks=2000, feed=SimFeed(symbols=SYMBOLS, seed=1, volatility=3.0, bad_tick_every=10))
     assert set(runner.rejected) == {"nan", "non_positive", "out_of_order", "unknown_symbol"}
@@ -125,7 +124,7 @@ def test_bad_ticks_are_counted_and_never_applied(tmp_path):
         assert all(q.last > 0 for q in store.state.market.quotes.values())
 
 
-def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path):
+def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path, run):
     db = tmp_path / "s.db"
     tight = RiskLimits(daily_loss_limit=50.0)
     def wild(start):
@@ -150,14 +149,12 @@ def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path):
         assert store.state.risk.trading_state == "ACTIVE"
 
 
-def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path):
+def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path, open_account):
     db = tmp_path / "s.db"
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(str(db)))
-    try:
-        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=5, volatility=30.0),
-                        [MovingAverageCrossover(fast=5, slow=20)], speed=0,
-                        stop_loss_pct=0.0005, take_profit_pct=0.0005)
+    with open_account(db) as acct:
+        store = acct.store
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=5, volatility=30.0),
+                             stop_loss_pct=0.0005, take_profit_pct=0.0005)
         runner.run(max_ticks=3000)
         mons = store.state.monitors.by_id.values()
         triggered = [m for m in mons if m.status == "triggered"]
@@ -167,20 +164,16 @@ def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path):
         # no monitor guards a position that is not held any more
         held = {s for s, p in store.state.positions.by_symbol.items() if p.qty}
         assert {m.symbol for m in mons if m.status == "active"} <= held
-    finally:
-        broker.close()
-        store.close()
     assert positions(db) == broker_positions(db)
 
 
-def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path):
+def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path, open_account):
     from seamless.engine.orders import OrderManager
     from seamless.engine.risk import RiskManager
     from seamless.events import QuoteReceived
     db = tmp_path / "s.db"
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(str(db)))
-    try:
+    with open_account(db) as acct:
+        store, broker = acct.store, acct.broker
         risk = RiskManager(store, RiskLimits(max_order_qty=100, max_position=150, max_orders_per_minute=3))
         om = OrderManager(store, broker, risk)
         store.commit(QuoteReceived(symbol="AAPL", last=100.0, exchange_ts=1000.0))
@@ -203,13 +196,10 @@ def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path):
         assert "REDUCING" in reasons["adds"] and "REDUCING" in reasons["flips"]
         assert "per minute" in reasons["fourth"] and "HALTED" in reasons["halted"]
         assert store.state.positions.by_symbol["AAPL"].qty == 0
-    finally:
-        broker.close()
-        store.close()
     assert positions(db) == broker_positions(db) == {}
 
 
-def test_replay_feed_of_real_prices_trades(tmp_path):
+def test_replay_feed_of_real_prices_trades(tmp_path, run):
     from seamless.feeds import ReplayFeed
     db = tmp_path / "s.db"
     runner = run(db, ticks=4000, feed=ReplayFeed(symbols=["AAPL", "MSFT"]))
@@ -280,15 +270,13 @@ class FlakyBroker(PaperBroker):
         return super().submit(req)
 
 
-def test_broker_outage_is_journaled_retried_and_recovered(tmp_path):
+def test_broker_outage_is_journaled_retried_and_recovered(tmp_path, run, open_account):
     db = tmp_path / "s.db"
     run(db, ticks=1500)  # some history
-    store = Store(db)
-    broker = FlakyBroker(default_broker_db(str(db)))
-    try:
-        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0,
-                                               start_ts=resume_ts(store)),
-                        [MovingAverageCrossover(fast=5, slow=20)], speed=0, resolve_every_s=0.0)
+    with open_account(db, broker=FlakyBroker) as acct:
+        store, broker = acct.store, acct.broker
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0, start_ts=resume_ts(store)),
+                             resolve_every_s=0.0)
         assert runner.start()
         broker.down = True
         ticks = runner.feed.ticks()
@@ -305,15 +293,12 @@ def test_broker_outage_is_journaled_retried_and_recovered(tmp_path):
         assert store.state.runner.broker_connected is True
         assert runner.orders.pending == ()
         runner.shutdown()
-    finally:
-        broker.close()
-        store.close()
     assert positions(db) == broker_positions(db)
     topics = [t for t, _, _ in journal(db) if t == "broker.status"]
     assert len(topics) >= 2
 
 
-def test_trading_day_follows_the_exchange_time_zone(tmp_path):
+def test_trading_day_follows_the_exchange_time_zone(store):
     from datetime import datetime
     from zoneinfo import ZoneInfo
     from seamless.engine.risk import RiskManager
@@ -321,21 +306,20 @@ def test_trading_day_follows_the_exchange_time_zone(tmp_path):
     ny = ZoneInfo("America/New_York")
     before = datetime(2026, 3, 9, 23, 59, 30, tzinfo=ny).timestamp()  # 03:59:30 UTC on the 10th
     after = datetime(2026, 3, 10, 0, 0, 30, tzinfo=ny).timestamp()
-    with Store(tmp_path / "s.db") as store:
-        risk = RiskManager(store, RiskLimits())
-        assert risk.trading_day(before) == "2026-03-09" and risk.trading_day(after) == "2026-03-10"
-        store.commit(CashSet(cash=1000.0, reason="test"))
-        risk.on_tick(before)
-        assert store.state.account.day == "2026-03-09"
-        store.commit(CashSet(cash=900.0, reason="a loss"))
-        risk.on_tick(before + 10)
-        assert store.state.account.day_start_equity == 1000.0  # same day: no new start
-        risk.on_tick(after)
-        acct = store.state.account
-        assert acct.day == "2026-03-10" and acct.day_start_equity == 900.0 and acct.daily_realized_pnl == 0.0
+    risk = RiskManager(store, RiskLimits())
+    assert risk.trading_day(before) == "2026-03-09" and risk.trading_day(after) == "2026-03-10"
+    store.commit(CashSet(cash=1000.0, reason="test"))
+    risk.on_tick(before)
+    assert store.state.account.day == "2026-03-09"
+    store.commit(CashSet(cash=900.0, reason="a loss"))
+    risk.on_tick(before + 10)
+    assert store.state.account.day_start_equity == 1000.0  # same day: no new start
+    risk.on_tick(after)
+    acct = store.state.account
+    assert acct.day == "2026-03-10" and acct.day_start_equity == 900.0 and acct.daily_realized_pnl == 0.0
 
 
-def test_auto_flatten_closes_every_position_after_a_breach(tmp_path):
+def test_auto_flatten_closes_every_position_after_a_breach(tmp_path, run):
     db = tmp_path / "s.db"
 
     def wild(start):
@@ -350,7 +334,7 @@ def test_auto_flatten_closes_every_position_after_a_breach(tmp_path):
     assert positions(db) == broker_positions(db) == {}
 
 
-def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd):
+def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd, seamless_run):
     import subprocess
     import time as _time
     from seamless.replay import replay
@@ -366,8 +350,7 @@ def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd):
             except Exception:
                 pass
             assert _time.monotonic() < deadline
-        second = subprocess.run([*seamless_cmd, "run", "--db", str(db), "--max-ticks", "10"],
-                                capture_output=True, text=True, timeout=60)
+        second = seamless_run("run", "--db", str(db), "--max-ticks", "10", timeout=60)
         assert second.returncode == 2
         assert "already open for writing" in second.stderr and "one writer per store" in second.stderr
         assert first.poll() is None  # the first runner is untouched
@@ -377,21 +360,16 @@ def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd):
     assert first.returncode == 0
 
 
-def test_several_monitors_firing_on_one_tick_do_not_stop_the_runner(tmp_path):
+def test_several_monitors_firing_on_one_tick_do_not_stop_the_runner(tmp_path, open_account):
     """A trigger closes the position and cancels its other monitors: a trailing-stop move or a
     second trigger evaluated on the same tick must be dropped, not committed (InvalidEvent)."""
     db = tmp_path / "s.db"
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(str(db)))
-    try:
-        runner = Runner(store, broker, SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0),
-                        [MovingAverageCrossover(fast=5, slow=20)], speed=0,
-                        stop_loss_pct=0.002, take_profit_pct=0.004, trailing_pct=0.003)
+    with open_account(db) as acct:
+        store = acct.store
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0),
+                             stop_loss_pct=0.002, take_profit_pct=0.004, trailing_pct=0.003)
         runner.run(max_ticks=6000)
         assert store.state.runner.status == "STOPPED", store.state.runner.last_error
         kinds = {m.kind for m in store.state.monitors.by_id.values() if m.status == "triggered"}
         assert kinds, "no monitor fired: the run does not exercise the case"
-    finally:
-        broker.close()
-        store.close()
     assert positions(db) == broker_positions(db)

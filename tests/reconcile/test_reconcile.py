@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 
 import pytest
 
 from seamless.brokers import OrderRequest, PaperBroker
 from seamless.engine.orders import OrderManager
 from seamless.engine.risk import RiskLimits, RiskManager
-from seamless.brokers.paper import default_broker_db
-from seamless.engine.runner import Runner
 from seamless.wiring import resume_ts
-from seamless.engine.strategies import MovingAverageCrossover
 from seamless.events import (CashSet, OrderAccepted, OrderCancelled, OrderSubmitting, PositionAdjusted,
                              PositionClosed, QuoteReceived)
 from seamless.feeds import SimFeed
@@ -24,14 +20,14 @@ RECONCILE_TOPICS = ("reconcile.started", "reconcile.mismatch", "reconcile.comple
 
 
 class Account:
-    """A store and its paper broker on disk, an order manager as the runner has, and a
-    second broker connection for trading "by hand" (out of band)."""
+    """A store and its paper broker on disk (``open_account``'s), an order manager as the
+    runner has, and a second broker connection for trading "by hand" (out of band)."""
 
-    def __init__(self, tmp_path, *, partial_fills=False, setup=True):
-        self.db = str(tmp_path / "acct.db")
-        self.broker_db = default_broker_db(self.db)
-        self.store = Store(self.db)
-        self.broker = PaperBroker(self.broker_db, partial_fills=partial_fills)
+    def __init__(self, opened, *, setup=True):
+        self.db = str(opened.db)
+        self.broker_db = str(opened.broker_db)
+        self.store = opened.store
+        self.broker = opened.broker
         self.hand = PaperBroker(self.broker_db)
         self.om = OrderManager(self.store, self.broker, RiskManager(self.store, RiskLimits()))
         if setup:
@@ -50,12 +46,31 @@ class Account:
         for x in (self.hand, self.broker, self.store):
             x.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 @pytest.fixture
-def acct(tmp_path):
-    a = Account(tmp_path)
-    yield a
-    a.close()
+def account(open_account):
+    """``account(**broker_kw) -> Account`` on ``acct.db`` in the test's temp dir; closed at
+    teardown unless the test closed it."""
+    made = []
+
+    def make(**broker_kw):
+        made.append(Account(open_account(**broker_kw)))
+        return made[-1]
+
+    yield make
+    for a in made:
+        a.close()
+
+
+@pytest.fixture
+def acct(account):
+    return account()
 
 
 def journal(db, after=0):
@@ -146,14 +161,11 @@ def test_position_closed_at_the_broker(acct):
     assert set(store_positions(acct.store)) == {"MSFT"}
 
 
-def test_dropped_fill_report_after_a_runner_session(tmp_path):
-    db = str(tmp_path / "acct.db")
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(db))
-    try:
+def test_dropped_fill_report_after_a_runner_session(open_account):
+    with open_account() as opened:
+        db, store, broker = str(opened.db), opened.store, opened.broker
         feed = SimFeed(symbols=("AAPL", "MSFT"), seed=3, volatility=3.0)
-        Runner(store, broker, feed, [MovingAverageCrossover(fast=5, slow=20)], RiskLimits(), speed=0).run(
-            max_ticks=1500)
+        opened.runner(feed, RiskLimits()).run(max_ticks=1500)
         assert store.state.orders.fills, "the runner should trade"
         assert compare(store, broker) == []  # a clean session agrees
         start = resume_ts(store)
@@ -176,14 +188,10 @@ def test_dropped_fill_report_after_a_runner_session(tmp_path):
         assert kinds(report.findings) == kinds(missing) and report.ok
         assert store.state.orders.by_id["runner-AAPL-x"].status == "filled"
         assert_agree(a)
-    finally:
-        broker.close()
-        store.close()
 
 
-def test_partial_fill_the_store_missed(tmp_path):
-    a = Account(tmp_path, partial_fills=True)
-    try:
+def test_partial_fill_the_store_missed(account):
+    with account(partial_fills=True) as a:
         a.broker.inject("drop_fill")
         a.buy("AAPL", 10, "c1")  # half fills now (report dropped), half at the next mark
         assert a.store.state.orders.by_id["c1"].filled_qty == 0
@@ -198,8 +206,6 @@ def test_partial_fill_the_store_missed(tmp_path):
         a.quote("AAPL", 100.5, 2.0)  # the rest fills, pushed as usual
         assert a.store.state.orders.by_id["c1"].status == "filled"
         assert_agree(a)
-    finally:
-        a.close()
 
 
 def test_cash_difference_adopts_the_brokers_cash(acct):
@@ -283,9 +289,8 @@ def test_position_drift_adopts_the_brokers_position(acct, drift, kind):
 # -- escalation -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("restart", [False, True])
-def test_persistent_mismatch_escalates_after_persistent_runs(tmp_path, restart):
-    a = Account(tmp_path)
-    try:
+def test_persistent_mismatch_escalates_after_persistent_runs(account, restart):
+    with account() as a:
         a.store.commit(PositionAdjusted(symbol="MSFT", qty=7, avg_price=50.0, reason="drift"))
         policy = ReconcilePolicy(adopt_broker_positions=False, persistent_runs=3)
         rec = Reconciler(a.store, a.broker, policy)
@@ -303,8 +308,6 @@ def test_persistent_mismatch_escalates_after_persistent_runs(tmp_path, restart):
             assert a.store.state.risk.trading_state == ("HALTED" if i == 2 else "ACTIVE")
         change = [p for _, t, p in journal(a.db) if t == "risk.trading_state"]
         assert len(change) == 1 and change[0]["by"] == "reconciler" and "3 runs in a row" in change[0]["reason"]
-    finally:
-        a.close()
 
 
 def test_a_clean_run_breaks_the_streak(acct):
@@ -357,18 +360,14 @@ def test_dry_run_journals_nothing(acct):
     assert isinstance(report.findings[0], Finding)
 
 
-def test_cli_reconcile_exit_codes_and_json(tmp_path, seamless_cmd):
-    a = Account(tmp_path)
-    try:
+def test_cli_reconcile_exit_codes_and_json(tmp_path, account, seamless_run):
+    with account() as a:
         a.buy("AAPL", 10, "c1")
         a.hand.trade("AAPL", -4, 99.0)
         a.store.commit(PositionAdjusted(symbol="MSFT", qty=7, avg_price=50.0, reason="drift"))
-    finally:
-        a.close()
 
     def cli(*args):
-        return subprocess.run([*seamless_cmd, "reconcile", "--db", a.db, *args], capture_output=True,
-                              text=True, timeout=120)
+        return seamless_run("reconcile", "--db", a.db, *args)
 
     dry = cli("--dry-run", "--json")
     assert dry.returncode == 1, dry.stderr
@@ -387,14 +386,12 @@ def test_cli_reconcile_exit_codes_and_json(tmp_path, seamless_cmd):
         assert compare(store, broker) == []
         assert store.state.reconcile.status == "ok"
 
-    missing = subprocess.run([*seamless_cmd, "reconcile", "--db", a.db, "--broker-db", str(tmp_path / "nope.db")],
-                             capture_output=True, text=True, timeout=120)
+    missing = seamless_run("reconcile", "--db", a.db, "--broker-db", str(tmp_path / "nope.db"))
     assert missing.returncode == 2 and missing.stderr.startswith("seamless: error: no paper broker database")
 
 
-def test_cli_exit_1_when_a_mismatch_is_left(tmp_path, seamless_cmd):
-    a = Account(tmp_path)
-    try:
+def test_cli_exit_1_when_a_mismatch_is_left(account, seamless_run):
+    with account() as a:
         a.buy("AAPL", 10, "c1")
         # An order closed in the store but still working at the broker: nothing in the store can fix it.
         a.hand.submit(OrderRequest(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=1.0))
@@ -402,34 +399,24 @@ def test_cli_exit_1_when_a_mismatch_is_left(tmp_path, seamless_cmd):
                                        limit_price=1.0))
         a.store.commit(OrderAccepted(client_order_id="c2"))
         a.store.commit(OrderCancelled(client_order_id="c2", reason="cancelled in the store only"))
-    finally:
-        a.close()
-    proc = subprocess.run([*seamless_cmd, "reconcile", "--db", a.db, "--json"], capture_output=True, text=True,
-                          timeout=120)
+    proc = seamless_run("reconcile", "--db", a.db, "--json")
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     assert [(f["kind"], f["subject"]) for f in doc["findings"]] == [("order_status_differs", "c2")]
     assert doc["findings"][0]["resolution"].startswith("not resolved")
 
 
-def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path):
-    from seamless.brokers import PaperBroker
-    from seamless.brokers.paper import default_broker_db
-    from seamless.engine.runner import Runner
-    from seamless.engine.strategies import MovingAverageCrossover
+def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path, open_account):
     from seamless.feeds import SimFeed
     from seamless.reconcile import ReconcilePolicy
-    from seamless.store import Store
     db = tmp_path / "s.db"
     clock = [0.0]
-    store = Store(db)
-    broker = PaperBroker(default_broker_db(str(db)))
-    try:
+    with open_account(db) as opened:
+        store, broker = opened.store, opened.broker
         broker.mark("AAPL", 100.0)
         broker.trade("AAPL", 7, 100.0)  # by hand at the broker, before the runner ever ran
-        runner = Runner(store, broker, SimFeed(symbols=("AAPL", "MSFT"), seed=2, volatility=3.0),
-                        [MovingAverageCrossover(fast=5, slow=20)], speed=0, resolve_every_s=0.0,
-                        reconcile=ReconcilePolicy(interval_s=10.0), clock=lambda: clock[0])
+        runner = opened.runner(SimFeed(symbols=("AAPL", "MSFT"), seed=2, volatility=3.0), resolve_every_s=0.0,
+                               reconcile=ReconcilePolicy(interval_s=10.0), clock=lambda: clock[0])
         assert runner.start()
         runs = [m for m in store.state.reconcile.mismatches]
         assert store.state.reconcile.status == "ok" and runs  # the startup run found and fixed it
@@ -444,9 +431,6 @@ def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path):
         runner._housekeeping()
         assert store.state.reconcile.run_id == second
         runner.shutdown()
-    finally:
-        broker.close()
-        store.close()
 
 
 def test_a_clean_run_between_mismatches_breaks_the_streak_across_restarts(tmp_path):

@@ -1,10 +1,10 @@
-"""Crash-test writer: ``python tests/crash_writer.py DB START_UNIT``.
+"""Crash-test writer: ``python tests/store/crash_writer.py DB START_UNIT``.
 
 Opens ``Store(DB)`` and commits atomic units forever, one ``commit_all`` of three
 critical events per unit (submitting, accepted, filled), with non-critical quotes
 in between.  After each unit's ``commit_all`` returns it prints ``ACK <unit> <seq>``
 (``seq`` of the unit's last event) and flushes: a printed ACK is an acknowledged,
-durable unit.  tests/test_crash.py SIGKILLs it at random moments.
+durable unit.  tests/store/test_crash.py SIGKILLs it at random moments.
 
 The next unit number and the quote clock continue from what the store holds, so
 client order ids stay unique across restarts; START_UNIT is the test's own count

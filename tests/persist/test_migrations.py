@@ -1,6 +1,7 @@
 """Issue 6: schema versions, migrations of the database, upcasts of old events and snapshots.
 
-The v1 fixture was written by running Seamless at schema version 1 (fixtures/make_store_v1.sh).
+The v1 fixture was written by running Seamless at schema version 1 (tests/fixtures/make_store_v1.sh;
+the ``v1`` fixture in conftest.py copies it).
 Its figures below were recorded with `seamless state --json` on that fixture BEFORE version 2
 existed (the v1 code), so a migration that loses or changes state fails here.
 """
@@ -8,7 +9,6 @@ import contextlib
 import hashlib
 import io
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -22,8 +22,6 @@ from seamless.params.state import Positions
 from seamless.persist import SCHEMA_VERSION, journal, migrations, open_reader, restore
 from seamless.persist.migrations import Step, check_registry
 from seamless.store import Store
-
-FIXTURE = Path(__file__).parent / "fixtures" / "store-v1.db"
 
 # -- the fixture's state as the v1 code held it (recorded before any change) ------------------
 V1_SEQ = 3457
@@ -63,14 +61,6 @@ def indexes(path: Path) -> set[str]:
 
 def backups(db: Path) -> list[Path]:
     return sorted(db.parent.glob(db.name + ".v*.bak"))
-
-
-@pytest.fixture
-def v1(tmp_path) -> Path:
-    db = tmp_path / "acct.db"
-    shutil.copy(FIXTURE, db)
-    assert user_version(db) == 1
-    return db
 
 
 def cli_run(*argv: str) -> tuple[int, str, str]:

@@ -3,21 +3,11 @@ from __future__ import annotations
 
 import types
 
-import pytest
-
 from seamless.events.catalog import CashSet
 from seamless.push import Hub
 from seamless.push.history import EquityHistory
-from seamless.store import Store
 from seamless.views import base as views_base
 from seamless.views.overview import OverviewView
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "acct.db"))
-    yield s
-    s.close()
 
 
 def test_a_point_a_second_then_thinned_to_keep_the_whole_run():

@@ -24,6 +24,7 @@ from seamless.persist import journal, open_reader, restore
 from seamless.store import Store
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 WRITER = HERE / "crash_writer.py"
 ITERATIONS = 30
 SEED = int(os.environ.get("SEAMLESS_CRASH_SEED", "20240611"))
@@ -43,7 +44,7 @@ def _units_in_journal(db: Path) -> int:
 def _run_and_kill(db: Path, start_unit: int, rnd: random.Random, errlog: Path) -> tuple[list[str], str]:
     """Start the writer, SIGKILL it at a random moment; returns (stdout lines, how it was killed)."""
     with open(errlog, "w") as err:
-        proc = subprocess.Popen([sys.executable, str(WRITER), str(db), str(start_unit)], cwd=HERE.parent,
+        proc = subprocess.Popen([sys.executable, str(WRITER), str(db), str(start_unit)], cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=err, text=True)
     watchdog = threading.Timer(30.0, proc.kill)  # a hung writer makes readline() see EOF, not hang the test
     watchdog.start()

@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 
 from seamless.analysis import seeded_store
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: Tested here, by name (live.ipynb follows the seeded store: the dashboard's views in a kernel).
 EXPECTED = ["analysis.ipynb", "live.ipynb", "replay.ipynb"]
 NOT_HERE: set[str] = set()

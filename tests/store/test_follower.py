@@ -8,11 +8,10 @@ from seamless.store import Follower
 from seamless.views.notebook import LiveViews
 
 
-def test_follower_tracks_a_runner_in_another_process(tmp_path, seamless_cmd):
+def test_follower_tracks_a_runner_in_another_process(tmp_path, seamless_cmd, seamless_run):
     db = tmp_path / "s.db"
     # Create the store first (the follower opens an existing file), then trade while following.
-    subprocess.run([*seamless_cmd, "run", "--db", str(db), "--max-ticks", "200", "--speed", "0"], check=True,
-                   capture_output=True)
+    seamless_run("run", "--db", str(db), "--max-ticks", "200", "--speed", "0", check=True)
     follower = Follower(db)
     start = follower.seq
     seen: list[int] = []
@@ -37,10 +36,9 @@ def test_follower_tracks_a_runner_in_another_process(tmp_path, seamless_cmd):
         follower.close()
 
 
-def test_live_views_show_the_store(tmp_path, seamless_cmd):
+def test_live_views_show_the_store(tmp_path, seamless_run):
     db = tmp_path / "s.db"
-    subprocess.run([*seamless_cmd, "run", "--db", str(db), "--max-ticks", "3000", "--speed", "0"], check=True,
-                   capture_output=True)
+    seamless_run("run", "--db", str(db), "--max-ticks", "3000", "--speed", "0", check=True)
     live = LiveViews(db)
     try:
         live.refresh()

@@ -323,18 +323,17 @@ def test_integer_ts_survives_the_journal(tmp_path):
     _replay_after(tmp_path, ev.RunnerStatusChanged(status="RUNNING", ts=1_700_000_000))
 
 
-def test_fill_against_the_order_side_is_refused_not_a_crash(tmp_path):
+def test_fill_against_the_order_side_is_refused_not_a_crash(store):
     """A fill that would bring an order's filled qty back to 0 must be refused with InvalidEvent
     (the planner contract), not crash the commit with ZeroDivisionError."""
-    with Store(str(tmp_path / "acct.db")) as store:
-        store.commit(ev.OrderSubmitting(client_order_id="o1", symbol="AAPL", qty=10))
-        store.commit(ev.OrderFilled(trade_id="t1", client_order_id="o1", symbol="AAPL", qty=5, price=10.0))
-        before = store.values()
-        try:
-            store.commit(ev.OrderFilled(trade_id="t2", client_order_id="o1", symbol="AAPL", qty=-5, price=10.0))
-        except InvalidEvent:
-            pass
-        assert store.values() == before
+    store.commit(ev.OrderSubmitting(client_order_id="o1", symbol="AAPL", qty=10))
+    store.commit(ev.OrderFilled(trade_id="t1", client_order_id="o1", symbol="AAPL", qty=5, price=10.0))
+    before = store.values()
+    try:
+        store.commit(ev.OrderFilled(trade_id="t2", client_order_id="o1", symbol="AAPL", qty=-5, price=10.0))
+    except InvalidEvent:
+        pass
+    assert store.values() == before
 
 
 def test_event_that_cannot_be_journaled_is_refused_up_front(tmp_path):

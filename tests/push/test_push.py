@@ -19,7 +19,6 @@ import seamless.push.session as session_mod
 from seamless.events.catalog import OrderRefused, QuoteReceived, TradingStateChanged
 from seamless.push.hub import Hub
 from seamless.push.session import SessionFeed
-from seamless.store import Store
 
 
 class FakeDoc:
@@ -107,13 +106,6 @@ def clock(monkeypatch):
     fake_time = types.SimpleNamespace(monotonic=c, time=_time.time, perf_counter=_time.perf_counter)
     monkeypatch.setattr(session_mod, "time", fake_time)
     return c
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "acct.db"))
-    yield s
-    s.close()
 
 
 def last_aapl(store):

@@ -240,7 +240,7 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
 
 # -- the test ----------------------------------------------------------------------------------
 
-def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_path, seamless_cmd):
+def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_path, seamless_cmd, seamless_run):
     rnd = random.Random(SEED)
     db = tmp_path / "acct.db"
     broker_db = Path(default_broker_db(str(db)))
@@ -294,8 +294,7 @@ def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_p
             got = {r[0] for r in _broker_rows(broker_db, "SELECT client_order_id FROM orders")}
             reached = sum(c in got for c in left_open)
 
-        restart = [*seamless_cmd, "run", "--db", str(db), *RUN_ARGS, "--max-ticks", str(RESTART_TICKS)]
-        done = subprocess.run(restart, capture_output=True, text=True, timeout=120)
+        done = seamless_run("run", "--db", str(db), *RUN_ARGS, "--max-ticks", str(RESTART_TICKS))
         assert done.returncode == 0, (f"restart {rnd_no} failed ({done.returncode}):\n"
                                       f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
@@ -334,7 +333,7 @@ def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_p
     assert report[-1]["fills"] >= 100, f"too little trading to mean anything: {report[-1]}"
 
 
-def test_a_restart_does_not_reset_the_order_rate_limit(tmp_path, seamless_cmd):
+def test_a_restart_does_not_reset_the_order_rate_limit(tmp_path, seamless_cmd, seamless_run):
     """`max_orders_per_minute` means orders sent in any 60 s window. A runner killed once it
     has used up the minute's budget and restarted at once must not get a fresh budget: a
     crash-looping runner under a supervisor would otherwise send 60 orders per restart."""
@@ -354,8 +353,7 @@ def test_a_restart_does_not_reset_the_order_rate_limit(tmp_path, seamless_cmd):
             proc.wait()
     rate_refusals = [p for _, p in _journal(db, "order.refused") if "in the last minute" in p["reason"]]
     assert rate_refusals, "the first run was not stopped by the order-rate limit"
-    done = subprocess.run([*seamless_cmd, "run", "--db", str(db), *RUN_ARGS, "--max-ticks", "3000"],
-                          capture_output=True, text=True, timeout=120)
+    done = seamless_run("run", "--db", str(db), *RUN_ARGS, "--max-ticks", "3000")
     assert done.returncode == 0, done.stderr[-3000:]
     conn = open_reader(db)
     try:

@@ -30,18 +30,6 @@ class Clock:
         return self.t
 
 
-@pytest.fixture
-def path(tmp_path):
-    return str(tmp_path / "acct.db")
-
-
-@pytest.fixture
-def store(path):
-    s = Store(path)
-    yield s
-    s.close()
-
-
 def submitting(i, symbol="AAPL", qty=10):
     return OrderSubmitting(client_order_id=f"o{i}", symbol=symbol, qty=qty)
 
@@ -262,11 +250,11 @@ def test_sync_watcher_may_read_the_store(store):
 # -- durability before publication -----------------------------------------------------------
 
 @pytest.mark.parametrize("queued", [False, True], ids=["sync", "queued"])
-def test_critical_events_are_published_only_once_durable(store, path, queued):
+def test_critical_events_are_published_only_once_durable(store, db_path, queued):
     checks: list[tuple[int, bool]] = []
 
     def in_journal(ev):
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
             found = db.execute("SELECT 1 FROM journal WHERE seq = ?", (ev.seq,)).fetchone() is not None
         checks.append((ev.seq, found))
 
@@ -337,7 +325,7 @@ def test_dispatch_percentiles_after_commits(store):
 
 # -- concurrent committers ------------------------------------------------------------------
 
-def test_concurrent_critical_commits_are_unique_contiguous_and_durable(store, path):
+def test_concurrent_critical_commits_are_unique_contiguous_and_durable(store, db_path):
     published = []
     store.bus.subscribe("*", published.append, queued=False)
     n_threads, per_thread = 4, 200
@@ -366,7 +354,7 @@ def test_concurrent_critical_commits_are_unique_contiguous_and_durable(store, pa
     for ss in seqs.values():
         assert ss == sorted(ss)  # each thread's commits in its own order
     assert store.durable_seq == total
-    assert journal_seqs(path) == list(range(1, total + 1))  # durable before each commit returned
+    assert journal_seqs(db_path) == list(range(1, total + 1))  # durable before each commit returned
     assert [e.seq for e in published] == list(range(1, total + 1))  # published in seq order
     assert len(store.state.orders.by_id) == total
     print(f"group_committed={store.counters['group_committed']} transactions={store.counters['transactions']}")
@@ -400,9 +388,9 @@ def _join_refresh_threads(part):
             assert not t.is_alive()
 
 
-def test_read_reports_age_and_staleness_and_refreshes_once(path):
+def test_read_reports_age_and_staleness_and_refreshes_once(db_path):
     clock = Clock(1_000.0)
-    store = Store(path, clock=clock)
+    store = Store(db_path, clock=clock)
     try:
         r = store.read("account")
         assert (r.part, r.seq, r.updated_at, r.age_s, r.stale, r.refreshing) == ("account", 0, None, None, False, False)

@@ -1,18 +1,13 @@
-"""The committed v1 store (made by running Seamless, see fixtures/make_store_v1.sh) still opens:
+"""The committed v1 store (made by running Seamless, see tests/fixtures/make_store_v1.sh) still opens:
 read-only through upcasts (unchanged), and for writing after its automatic migration."""
 import hashlib
-import shutil
-from pathlib import Path
 
 from seamless.persist import SCHEMA_VERSION, journal, open_reader, restore
 from seamless.store import Store
 
-FIXTURE = Path(__file__).parent / "fixtures" / "store-v1.db"
 
-
-def test_v1_store_opens_and_equals_its_replay(tmp_path):
-    db = tmp_path / "v1.db"
-    shutil.copy(FIXTURE, db)
+def test_v1_store_opens_and_equals_its_replay(v1):
+    db = v1
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
     conn = open_reader(db)
     try:
@@ -37,4 +32,4 @@ def test_v1_store_opens_and_equals_its_replay(tmp_path):
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
-    assert len(list(tmp_path.glob("v1.db.v1-*.bak"))) == 1
+    assert len(list(db.parent.glob(f"{db.name}.v1-*.bak"))) == 1

@@ -19,13 +19,8 @@ def test_a_burst_is_one_change_with_every_toast_uncapped():
     assert changes[-1] == [[151, "error", "Halt failed", 0]], "later toasts go on from the last id"
 
 
-def test_alerts_of_one_flush_are_shown_together(tmp_path):
-    from seamless.store import Store
-    store = Store(str(tmp_path / "a.db"))
-    try:
-        events = [store.commit(TradingStateChanged(state=s, reason="r", by="t")) for s in ("HALTED", "ACTIVE")]
-    finally:
-        store.close()
+def test_alerts_of_one_flush_are_shown_together(store):
+    events = [store.commit(TradingStateChanged(state=s, reason="r", by="t")) for s in ("HALTED", "ACTIVE")]
     toasts = Toasts()
     changes = []
     toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
@@ -35,15 +30,10 @@ def test_alerts_of_one_flush_are_shown_together(tmp_path):
         ("error", f"Trading HALTED #{events[0].seq} by t"), ("info", f"Trading ACTIVE #{events[1].seq} by t")]
 
 
-def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(tmp_path):
+def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(store):
     """One odd event (here a fill without its fields) must not cost the burst its toasts."""
     import types
-    from seamless.store import Store
-    store = Store(str(tmp_path / "a.db"))
-    try:
-        good = store.commit(TradingStateChanged(state="HALTED", reason="r", by="t"))
-    finally:
-        store.close()
+    good = store.commit(TradingStateChanged(state="HALTED", reason="r", by="t"))
     odd = types.SimpleNamespace(topic="order.filled", seq=7)
     toasts = Toasts()
     changes = []
