@@ -7,7 +7,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 PORT   ?= 5006
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench docs clean
+.PHONY: run test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ $(CHROMIUM):
 
 test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q
+
+# Lint, format and types; CI runs it before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check seamless tests app.py
+	$(VENV)/bin/ruff format --check seamless tests app.py
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(VENV)/bin/seamless bench store

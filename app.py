@@ -4,6 +4,7 @@ The runner, store, paper broker and simulated feed run once per server process (
 seamless/service); each browser session gets its own views, pushed by the service's hub.
 Settings: SEAMLESS_* environment variables or `--args --db PATH --speed 0.1 ...`.
 """
+
 import sys
 
 import panel as pn

@@ -4,6 +4,7 @@ Every command reads the one configuration (:mod:`seamless.config`): ``SEAMLESS_*
 variables, then its flags. Every error is one line on stderr (exit status 2 for a setting
 or an input Seamless refuses, 1 for anything unexpected); ``--debug`` shows tracebacks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,14 +12,15 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import param
 
 from . import wiring
 from .config import Config, ConfigError, flag_name
 from .errors import SeamlessError, StoreError
+
 
 def _until(text: str | None) -> dict:
     if text is None:
@@ -37,11 +39,13 @@ def _existing(config: Config) -> Config:
 
 def cmd_state(args: argparse.Namespace, config: Config) -> int:
     from .replay import replay
+
     return _print_state(replay(_existing(config).db), args.json)
 
 
 def cmd_replay(args: argparse.Namespace, config: Config) -> int:
     from .replay import replay
+
     try:
         kw = _until(args.until)
     except ValueError as e:
@@ -65,16 +69,21 @@ def _print_state(rep, as_json: bool) -> int:
     r, a = doc["runner"], doc["account"]
     print(f"runner   {r['status']}" + (f"  since {r['since']:.0f}" if r["since"] else ""))
     print(f"trading  {doc['risk']['trading_state']}  {doc['risk']['state_reason']}")
-    print(f"account  cash {a['cash']:.2f}  equity {a['equity']:.2f}  day P&L "
-          f"{a['daily_realized_pnl'] + a['daily_unrealized_pnl']:.2f}")
+    print(
+        f"account  cash {a['cash']:.2f}  equity {a['equity']:.2f}  day P&L "
+        f"{a['daily_realized_pnl'] + a['daily_unrealized_pnl']:.2f}"
+    )
     for sym, p in sorted(doc["positions"].items()):
-        print(f"  {sym:<8} qty {p['qty']:>12g}  avg {p['avg_price']:>10.4f}  mark {p['mark']}  "
-              f"unrealized {p['unrealized_pnl']:.2f}")
+        print(
+            f"  {sym:<8} qty {p['qty']:>12g}  avg {p['avg_price']:>10.4f}  mark {p['mark']}  "
+            f"unrealized {p['unrealized_pnl']:.2f}"
+        )
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     from .persist import migrations, schema
+
     path = Path(_existing(config).db)
     conn, found = schema.connect(path, read_only=True)  # the plan: a dry run changes nothing
     conn.close()
@@ -105,12 +114,15 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(f"--tabs={' '.join(map(str, args.tabs))}: each must be a whole number >= 1")
     if args.what == "store":
         from .bench.store import main as bench_store
+
         return bench_store(as_json=args.json, scale=args.scale, directory=args.dir)
     if args.what == "engine":
         from .bench.engine import main as bench_engine
+
         return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir)
     if args.what == "push":
         from .bench.push import main as bench_push
+
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
     raise SeamlessError(f"unknown benchmark {args.what!r}")
@@ -121,8 +133,11 @@ def cmd_broker_positions(args: argparse.Namespace, config: Config) -> int:
         positions = broker.positions()
         account = broker.account()
     if args.json:
-        json.dump({s: {"qty": p.qty, "avg_price": p.avg_price} for s, p in positions.items()}, sys.stdout,
-                  separators=(",", ":"))
+        json.dump(
+            {s: {"qty": p.qty, "avg_price": p.avg_price} for s, p in positions.items()},
+            sys.stdout,
+            separators=(",", ":"),
+        )
         print()
         return 0
     print(f"{config.broker_path}  cash {account.cash:.2f}  equity {account.equity:.2f}")
@@ -136,8 +151,10 @@ def cmd_broker_positions(args: argparse.Namespace, config: Config) -> int:
 def cmd_broker_trade(args: argparse.Namespace, config: Config) -> int:
     with wiring.open_broker(config, must_exist=True) as broker:
         f = broker.trade(args.symbol, args.qty, args.price)
-    print(f"{f.trade_id}  {f.symbol}  {'BUY' if f.qty > 0 else 'SELL'} {abs(f.qty):g} @ {f.price:.4f}  "
-          f"commission {f.commission:.2f}  cursor {f.cursor}")
+    print(
+        f"{f.trade_id}  {f.symbol}  {'BUY' if f.qty > 0 else 'SELL'} {abs(f.qty):g} @ {f.price:.4f}  "
+        f"commission {f.commission:.2f}  cursor {f.cursor}"
+    )
     return 0
 
 
@@ -156,9 +173,11 @@ def cmd_reconcile(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(report.to_json())
     else:
-        print(f"{report.run_id}{' (dry run)' if report.dry_run else ''}: {len(report.findings)} finding(s), "
-              f"{'store and broker agree' if report.ok else f'{len(report.remaining)} mismatch(es) left'}"
-              f"{', escalated' if report.escalated else ''}")
+        print(
+            f"{report.run_id}{' (dry run)' if report.dry_run else ''}: {len(report.findings)} finding(s), "
+            f"{'store and broker agree' if report.ok else f'{len(report.remaining)} mismatch(es) left'}"
+            f"{', escalated' if report.escalated else ''}"
+        )
         for f, r in zip(report.findings, report.resolutions):
             print(f"  {f.kind:<28} {f.subject:<16} store {f.store_value} | broker {f.broker_value} -> {r}")
     return 0 if report.ok else 1
@@ -194,11 +213,17 @@ def _settings(parser: argparse.ArgumentParser, *names: str) -> None:
         default = p.default if not isinstance(p.default, list) else ",".join(p.default)
         help_ = f"{p.doc} [{env}; default {default if default not in (None, '') else 'none'}]".replace("%", "%%")
         if name == "reconcile":
-            parser.add_argument("--no-reconcile", dest="cfg_reconcile", action="store_const", const="0",
-                                help=f"no reconciliation with the broker [{env}=0]")
+            parser.add_argument(
+                "--no-reconcile",
+                dest="cfg_reconcile",
+                action="store_const",
+                const="0",
+                help=f"no reconciliation with the broker [{env}=0]",
+            )
         elif name == "strategies":
-            parser.add_argument("--strategies", "--strategy", dest="cfg_strategies", nargs="+", metavar="NAME",
-                                help=help_)
+            parser.add_argument(
+                "--strategies", "--strategy", dest="cfg_strategies", nargs="+", metavar="NAME", help=help_
+            )
         elif isinstance(p, param.List):
             parser.add_argument(flag_name(name), dest=f"cfg_{name}", nargs="+", metavar="NAME", help=help_)
         else:
@@ -214,17 +239,42 @@ def _flags(args: argparse.Namespace) -> dict[str, str]:
     return out
 
 
-RUN_SETTINGS = ("db", "broker", "broker_db", "feed", "replay_file", "symbols", "seed", "strategies", "speed",
-                "volatility", "duration", "max_ticks", "daily_loss_limit", "max_position", "stop_loss_pct",
-                "take_profit_pct", "trailing_pct", "reconcile_interval", "reconcile")
+RUN_SETTINGS = (
+    "db",
+    "broker",
+    "broker_db",
+    "feed",
+    "replay_file",
+    "symbols",
+    "seed",
+    "strategies",
+    "speed",
+    "volatility",
+    "duration",
+    "max_ticks",
+    "daily_loss_limit",
+    "max_position",
+    "stop_loss_pct",
+    "take_profit_pct",
+    "trailing_pct",
+    "reconcile_interval",
+    "reconcile",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="seamless", description="Live-trading state done right. Settings come from SEAMLESS_* "
-                "variables, then flags (flags win).")
+    p = _Parser(
+        prog="seamless",
+        description="Live-trading state done right. Settings come from SEAMLESS_* variables, then flags (flags win).",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
-    p.add_argument("--debug", action="store_const", const="1", dest="cfg_debug",
-                   help="show tracebacks with errors [SEAMLESS_DEBUG=1]")
+    p.add_argument(
+        "--debug",
+        action="store_const",
+        const="1",
+        dest="cfg_debug",
+        help="show tracebacks with errors [SEAMLESS_DEBUG=1]",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(name: str, fn: Callable[..., int], help_: str) -> argparse.ArgumentParser:
@@ -242,10 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-snapshots", action="store_true", help="replay the whole journal")
     s.add_argument("--json", action="store_true")
 
-    s = command("migrate", cmd_migrate, "migrate a store to this Seamless's schema version "
-                                       "(a backup first; stores also migrate when opened for writing)")
+    s = command(
+        "migrate",
+        cmd_migrate,
+        "migrate a store to this Seamless's schema version "
+        "(a backup first; stores also migrate when opened for writing)",
+    )
     _settings(s, "db")
-    s.add_argument("--dry-run", action="store_true", help="show the plan (versions, steps, backup name); change nothing")
+    s.add_argument(
+        "--dry-run", action="store_true", help="show the plan (versions, steps, backup name); change nothing"
+    )
 
     s = command("bench", cmd_bench, "measure; prints figures")
     s.add_argument("what", choices=["store", "engine", "push"])
@@ -279,11 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("SEAMLESS_DEBUG", "").lower() in ("1", "true", "yes") or "--debug" in (
-        sys.argv[1:] if argv is None else argv)
+        sys.argv[1:] if argv is None else argv
+    )
     try:
         args = build_parser().parse_args(argv)
-        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                            format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        )
         config = Config.load(flags=_flags(args))  # nothing is opened before the settings are valid
         return args.fn(args, config)
     except SeamlessError as e:
@@ -300,8 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if debug:
             raise
-        print(f"seamless: error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"seamless: error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr
+        )
         return 1
 
 

@@ -5,14 +5,16 @@ its flag ``--<name>`` (``panel serve app.py --args ...`` for the dashboard): the
 Everything is validated in :meth:`Config.load`, before anything is opened or written; an
 error is one :class:`ConfigError` line naming the setting, the value and what is allowed.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import param
 
@@ -53,16 +55,22 @@ class Config(param.Parameterized):
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
     broker: param.Selector[str] = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
     broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
-    feed: param.Selector[str] = param.Selector(default="sim", objects=["sim", "replay"],
-                                               doc="Simulated prices or a replayed file")
+    feed: param.Selector[str] = param.Selector(
+        default="sim", objects=["sim", "replay"], doc="Simulated prices or a replayed file"
+    )
     replay_file = param.String("", doc="CSV or Parquet OHLC file for the replay feed (default: sample stocks)")
-    symbols = param.List(list(DEFAULT_SYMBOLS), item_type=str,
-                         doc="Symbols to trade (replay: default every symbol in the file)")
+    symbols = param.List(
+        list(DEFAULT_SYMBOLS), item_type=str, doc="Symbols to trade (replay: default every symbol in the file)"
+    )
     seed = param.Integer(0, doc="The simulated feed's seed")
     volatility = param.Number(0.2, **_positive(doc="The simulated feed's annualized volatility"))
-    speed = param.Number(None, bounds=(0, None), allow_None=True,
-                         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
-                             "sim 1.0, ~1,000 ticks/s; replay flat out)")
+    speed = param.Number(
+        None,
+        bounds=(0, None),
+        allow_None=True,
+        doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
+        "sim 1.0, ~1,000 ticks/s; replay flat out)",
+    )
     strategies = param.List(["ma_cross"], item_type=str, doc="Strategies to run: ma_cross, breakout")
     daily_loss_limit = param.Number(5_000.0, **_positive(doc="Largest daily loss allowed before trading halts"))
     max_position = param.Number(1_000.0, **_positive(doc="Largest position per symbol, in shares"))
@@ -72,11 +80,14 @@ class Config(param.Parameterized):
     reconcile = param.Boolean(True, doc="Reconcile with the broker at start and on a schedule")
     reconcile_interval = param.Number(30.0, **_positive(doc="Seconds between scheduled reconciliations"))
     autostart = param.Boolean(True, doc="Dashboard: start the runner with the server")
-    max_rate = param.Number(2.0, **_positive(doc="Dashboard: most updates per second per component and "
-                                                 "session (critical events pass at once)"))
+    max_rate = param.Number(
+        2.0,
+        **_positive(doc="Dashboard: most updates per second per component and session (critical events pass at once)"),
+    )
     stale_after = param.Number(5.0, **_positive(doc="Dashboard: seconds after which market data shows as stale"))
-    duration = param.Number(None, **_positive(allow_None=True, doc="seamless run: seconds to run "
-                                                                   "(default: until stopped)"))
+    duration = param.Number(
+        None, **_positive(allow_None=True, doc="seamless run: seconds to run (default: until stopped)")
+    )
     max_ticks = param.Integer(None, bounds=(1, None), allow_None=True, doc="seamless run: ticks to run")
     debug = param.Boolean(False, doc="Show tracebacks with errors")
 
@@ -86,8 +97,13 @@ class Config(param.Parameterized):
         return [n for n in cls.param if n != "name"]
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, argv: Sequence[str] = (), *,
-             flags: Mapping[str, str] | None = None) -> "Config":
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        argv: Sequence[str] = (),
+        *,
+        flags: Mapping[str, str] | None = None,
+    ) -> Config:
         """Defaults, then ``SEAMLESS_*`` variables, then flags; a bad value is a ConfigError.
 
         ``argv``: ``--name value`` pairs (the dashboard's ``--args``); ``flags``: raw values by
@@ -138,8 +154,9 @@ class Config(param.Parameterized):
             try:
                 value: Any = int(raw) if isinstance(p, param.Integer) else float(raw)
             except ValueError:
-                raise bad(f"must be {'a whole number' if isinstance(p, param.Integer) else 'a number'}"
-                          f"{_bounds_text(p)}") from None
+                raise bad(
+                    f"must be {'a whole number' if isinstance(p, param.Integer) else 'a number'}{_bounds_text(p)}"
+                ) from None
             if not math.isfinite(value):
                 raise bad(f"must be a finite number{_bounds_text(p)}")
             if not _in_bounds(p, value):
@@ -170,6 +187,7 @@ class Config(param.Parameterized):
             if not _SYMBOL.match(s):
                 raise self.fail("symbols", f"{s!r} is not a symbol: upper-case letters and digits, such as AAPL")
         from .engine.strategies import STRATEGIES
+
         for s in self.strategies:
             if s not in STRATEGIES:
                 raise self.fail("strategies", f"unknown strategy {s!r}; known: {', '.join(STRATEGIES)}")
@@ -182,6 +200,7 @@ class Config(param.Parameterized):
     def broker_path(self) -> str:
         """The paper broker's file: ``broker_db``, or beside the store (``acct.db`` -> ``acct.broker.db``)."""
         from .brokers.paper import default_broker_db
+
         return self.broker_db or default_broker_db(self.db)
 
 
@@ -220,6 +239,7 @@ def _parse_argv(names: list[str], argv: Sequence[str]) -> dict[str, str]:
     except argparse.ArgumentError as e:
         raise ConfigError(f"--args: {e}") from None
     if unknown:
-        raise ConfigError(f"--args: unknown setting(s) {' '.join(unknown)}; known: "
-                          + ", ".join(flag_name(n) for n in names))
+        raise ConfigError(
+            f"--args: unknown setting(s) {' '.join(unknown)}; known: " + ", ".join(flag_name(n) for n in names)
+        )
     return {k: v for k, v in vars(args).items() if v is not None}

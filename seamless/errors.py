@@ -1,4 +1,5 @@
 """Every error Seamless raises on purpose, so callers can catch them by kind."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Opens its own read-only connection, so it never blocks (or is blocked by) a running
 writer.  Usable from notebooks and from ``seamless state`` / ``seamless replay``.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,6 +19,7 @@ from .persist import open_reader, restore
 @dataclass
 class Replayed:
     """The state of a store as of ``seq``."""
+
     path: str
     seq: int
     values: Values
@@ -34,8 +36,13 @@ class Replayed:
         return document(self.values, self.meta, self.seq, now)
 
 
-def replay(path: str | Path, *, until_seq: int | None = None, until_time: float | str | datetime | None = None,
-           use_snapshots: bool = True) -> Replayed:
+def replay(
+    path: str | Path,
+    *,
+    until_seq: int | None = None,
+    until_time: float | str | datetime | None = None,
+    use_snapshots: bool = True,
+) -> Replayed:
     """The state as of event ``until_seq`` and/or wall-clock ``until_time`` (default: now)."""
     conn = open_reader(path)
     try:
@@ -56,8 +63,9 @@ def _epoch(t: float | str | datetime | None) -> float | None:
     return t.timestamp()
 
 
-def document(values: Values, meta: dict[str, tuple[int, float | None]], seq: int,
-             now: float | None = None) -> dict[str, Any]:
+def document(
+    values: Values, meta: dict[str, tuple[int, float | None]], seq: int, now: float | None = None
+) -> dict[str, Any]:
     """The state as one JSON-able object: ``seq``, every part with its ``seq``,
     ``updated_at`` and ``age_s``; ``positions`` maps symbol -> position."""
     now = time.time() if now is None else now
@@ -70,8 +78,10 @@ def document(values: Values, meta: dict[str, tuple[int, float | None]], seq: int
         enc = cls.encode(values[name])
         part_seq, updated = meta[name]
         if name == "positions":
-            doc[name] = {sym: {**p, "unrealized_pnl": _unrealized(p), "age_s": age(p["updated_at"])}
-                         for sym, p in enc["by_symbol"].items()}
+            doc[name] = {
+                sym: {**p, "unrealized_pnl": _unrealized(p), "age_s": age(p["updated_at"])}
+                for sym, p in enc["by_symbol"].items()
+            }
         else:
             doc[name] = {**enc, "seq": part_seq, "updated_at": updated, "age_s": age(updated)}
     doc["updated_at"] = {name: meta[name][1] for name in PART_CLASSES}

@@ -4,11 +4,13 @@ The CLI (``seamless run``, ``reconcile``), the dashboard's service, the notebook
 runs and the benchmarks all get their store, broker, feed, strategies and runner here, so
 a setting means the same thing wherever it is read.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .brokers import Broker, PaperBroker
 from .config import Config
@@ -42,8 +44,13 @@ def make_feed(config: Config, store: Store | None = None) -> Feed:
     if config.feed == "sim":
         start_ts = resume_ts(store) if store is not None else None
         prices = resume_prices(store, config.symbols) if store is not None else {}
-        return SimFeed(symbols=config.symbols, seed=config.seed, volatility=config.volatility,
-                       start_ts=start_ts or DEFAULT_START_TS, start_prices=prices or None)
+        return SimFeed(
+            symbols=config.symbols,
+            seed=config.seed,
+            volatility=config.volatility,
+            start_ts=start_ts or DEFAULT_START_TS,
+            start_prices=prices or None,
+        )
     symbols = config.symbols if config.is_set("symbols") else None  # default: all in the file
     return ReplayFeed(source=config.replay_file or None, symbols=symbols)
 
@@ -59,9 +66,16 @@ def make_strategies(names: Iterable[str], symbols: Sequence[str] | None = None) 
     return out
 
 
-def make_runner(config: Config, store: Store, broker: Broker, feed: Feed | None = None, *,
-                strategies: Sequence[Strategy] | None = None, reconciler: Reconciler | None = None,
-                scheduled_reconcile: bool = True) -> Runner:
+def make_runner(
+    config: Config,
+    store: Store,
+    broker: Broker,
+    feed: Feed | None = None,
+    *,
+    strategies: Sequence[Strategy] | None = None,
+    reconciler: Reconciler | None = None,
+    scheduled_reconcile: bool = True,
+) -> Runner:
     """The runner of ``config``'s strategies on ``feed`` (defaults: :func:`make_strategies`,
     :func:`make_feed`)."""
     feed = make_feed(config, store) if feed is None else feed
@@ -70,11 +84,19 @@ def make_runner(config: Config, store: Store, broker: Broker, feed: Feed | None 
     reconcile: Reconciler | ReconcilePolicy | None = reconciler
     if reconcile is None and config.reconcile:
         reconcile = ReconcilePolicy(interval_s=config.reconcile_interval)
-    return Runner(store, broker, feed, strategies,
-                  RiskLimits(daily_loss_limit=config.daily_loss_limit, max_position=config.max_position),
-                  speed=config.speed, stop_loss_pct=config.stop_loss_pct,
-                  take_profit_pct=config.take_profit_pct, trailing_pct=config.trailing_pct,
-                  reconcile=reconcile, scheduled_reconcile=scheduled_reconcile)
+    return Runner(
+        store,
+        broker,
+        feed,
+        strategies,
+        RiskLimits(daily_loss_limit=config.daily_loss_limit, max_position=config.max_position),
+        speed=config.speed,
+        stop_loss_pct=config.stop_loss_pct,
+        take_profit_pct=config.take_profit_pct,
+        trailing_pct=config.trailing_pct,
+        reconcile=reconcile,
+        scheduled_reconcile=scheduled_reconcile,
+    )
 
 
 @dataclass

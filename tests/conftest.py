@@ -5,14 +5,19 @@
 - ``db_path``: ``acct.db`` in the test's temp dir (not created);
 - ``store``: a :class:`~seamless.store.Store` on ``db_path``, closed at teardown;
 - ``open_account(db=None, ...)``: a store and its paper broker beside it, opened as the
-  application opens them (``seamless.wiring``), closed at teardown unless the test closed them.
+  application opens them (``seamless.wiring``), closed at teardown unless the test closed them;
+- ``browser``: one headless Chromium (Debian's) for the whole run, shared by every folder's
+  browser tests (Playwright's sync API allows one at a time in a process).
 """
+
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -40,8 +45,7 @@ def seamless_run(seamless_cmd) -> Callable[..., subprocess.CompletedProcess]:
     output captured as text. ``kw`` goes to :func:`subprocess.run` (``env=``, ``timeout=``)."""
 
     def run(*args: str, **kw: Any) -> subprocess.CompletedProcess:
-        return subprocess.run([*seamless_cmd, *args], **{"capture_output": True, "text": True,
-                                                         "timeout": 120, **kw})
+        return subprocess.run([*seamless_cmd, *args], **{"capture_output": True, "text": True, "timeout": 120, **kw})
 
     return run
 
@@ -81,8 +85,7 @@ class OpenAccount:
 
         Built directly, not by ``wiring.make_runner``: the tests set what no setting does (a
         feed of their own, the resolve interval, the clock, every risk limit)."""
-        return Runner(self.store, self.broker, feed, [MovingAverageCrossover(fast=5, slow=20)], limits,
-                      speed=0, **kw)
+        return Runner(self.store, self.broker, feed, [MovingAverageCrossover(fast=5, slow=20)], limits, speed=0, **kw)
 
     def close(self) -> None:
         try:
@@ -90,7 +93,7 @@ class OpenAccount:
         finally:
             self.store.close()
 
-    def __enter__(self) -> "OpenAccount":
+    def __enter__(self) -> OpenAccount:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -106,8 +109,7 @@ def open_account(tmp_path) -> Callable[..., OpenAccount]:
     the test left open is closed at teardown."""
     opened: list[OpenAccount] = []
 
-    def open_(db: str | Path | None = None, broker: type[PaperBroker] | None = None,
-              **broker_kw: Any) -> OpenAccount:
+    def open_(db: str | Path | None = None, broker: type[PaperBroker] | None = None, **broker_kw: Any) -> OpenAccount:
         config = Config(db=str(tmp_path / "acct.db" if db is None else db))
         store = wiring.open_store(config)
         try:
@@ -125,3 +127,24 @@ def open_account(tmp_path) -> Callable[..., OpenAccount]:
     for account in reversed(opened):
         account.close()
 
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session. No browser is a failure, not a skip: `make test`
+    installs Debian's chromium when run as root."""
+    from seamless.bench.push import CHROMIUM, launch_browser
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; "
+            f"`make test` does it when run as root)",
+            pytrace=False,
+        )
+    pw, chromium = launch_browser()
+    try:
+        yield chromium
+    finally:
+        try:
+            chromium.close()
+        finally:
+            pw.stop()

@@ -3,6 +3,7 @@
 A package may import only packages of lower layers (imports inside functions count too),
 and no module imports itself back through others at import time.
 """
+
 from __future__ import annotations
 
 import ast
@@ -57,8 +58,7 @@ def imports(path: Path, *, top_level_only: bool) -> set[str]:
             if target.split(".")[0] != "seamless":
                 continue
             folder = PACKAGE.parent / target.replace(".", "/")
-            modules = {a.name for a in node.names
-                       if (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir()}
+            modules = {a.name for a in node.names if (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir()}
             out |= {f"{target}.{m}" for m in modules}
             if len(modules) < len(node.names):
                 out.add(target)
@@ -72,8 +72,11 @@ def layer_of(module: str) -> tuple[str, int]:
 
 
 def test_every_package_has_a_layer():
-    packages = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-                if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    packages = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
     assert packages - set(LAYER) == set()
     assert set(LAYER) - packages == set()  # the table names only what exists
 
@@ -102,7 +105,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state[nxt] == 1:
-                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
             elif state[nxt] == 0:
                 visit(nxt, path + [nxt])
         state[node] = 2

@@ -1,10 +1,19 @@
 """The `seamless state`, `seamless replay` and `seamless bench store` commands, run as real processes."""
+
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from seamless.events import (CashSet, DayStarted, OrderAccepted, OrderFilled, OrderSubmitting,
-                             QuoteReceived, RunnerStatusChanged, TradingStateChanged)
+from seamless.events import (
+    CashSet,
+    DayStarted,
+    OrderAccepted,
+    OrderFilled,
+    OrderSubmitting,
+    QuoteReceived,
+    RunnerStatusChanged,
+    TradingStateChanged,
+)
 from seamless.store import Store
 
 
@@ -57,7 +66,7 @@ def test_replay_until_seq_and_time(tmp_path, seamless_run):
         store.commit(OrderFilled(trade_id="t2", client_order_id="c2", symbol="AAPL", qty=-5, price=103.0))
     doc = json.loads(ok(seamless_run("replay", "--db", str(db), "--until", "4", "--json")).stdout)
     assert doc["seq"] == 4 and doc["positions"] == {} and doc["market"]["quotes"]["AAPL"]["last"] == 100.0
-    iso = datetime.fromtimestamp(cut, timezone.utc).isoformat()
+    iso = datetime.fromtimestamp(cut, UTC).isoformat()
     doc = json.loads(ok(seamless_run("replay", "--db", str(db), "--until", iso, "--json")).stdout)
     assert doc["seq"] == 7 and doc["positions"]["AAPL"]["qty"] == 5
     doc = json.loads(ok(seamless_run("replay", "--db", str(db), "--no-snapshots", "--json")).stdout)
@@ -82,12 +91,21 @@ def test_cli_errors_are_clear(tmp_path, seamless_run):
 
 def test_bench_store_prints_every_figure(seamless_run, tmp_path):
     # Figures only (no timing asserts): the benchmark runs end to end and reports each key.
-    out = json.loads(ok(seamless_run("bench", "store", "--json", "--scale", "0.002",
-                                     "--dir", str(tmp_path))).stdout)
-    for key in ("fsync_per_s", "critical_commits_per_s", "critical_ratio", "sqlite_commits_per_s",
-                "sqlite_ratio", "noncritical_events_per_s",
-                "commit_to_subscriber_p50_ms", "commit_to_subscriber_p99_ms", "restore_100k_tail_s",
-                "replay_1m_s", "bus_us_per_event_1_sub", "bus_us_per_event_10_subs"):
+    out = json.loads(ok(seamless_run("bench", "store", "--json", "--scale", "0.002", "--dir", str(tmp_path))).stdout)
+    for key in (
+        "fsync_per_s",
+        "critical_commits_per_s",
+        "critical_ratio",
+        "sqlite_commits_per_s",
+        "sqlite_ratio",
+        "noncritical_events_per_s",
+        "commit_to_subscriber_p50_ms",
+        "commit_to_subscriber_p99_ms",
+        "restore_100k_tail_s",
+        "replay_1m_s",
+        "bus_us_per_event_1_sub",
+        "bus_us_per_event_10_subs",
+    ):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
     assert out["sqlite_ratio"] == round(out["sqlite_commits_per_s"] / out["fsync_per_s"], 3)
@@ -95,8 +113,7 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
 
 
 def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
-    out = json.loads(ok(seamless_run("bench", "engine", "--json", "--scale", "0.02",
-                                     "--dir", str(tmp_path))).stdout)
+    out = json.loads(ok(seamless_run("bench", "engine", "--json", "--scale", "0.02", "--dir", str(tmp_path))).stdout)
     assert out["ticks"] == 2000 and out["orders"] > 0
     for key in ("ticks_per_s", "tick_to_order_p50_ms", "tick_to_order_p99_ms"):
         assert isinstance(out[key], float) and out[key] > 0, key
@@ -105,6 +122,7 @@ def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
 
 
 # -- settings: SEAMLESS_* then flags, one line per error, nothing written ------------------------
+
 
 def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
@@ -116,11 +134,14 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
 
 def test_bad_settings_are_one_line_and_write_nothing(tmp_path, seamless_run):
     db = tmp_path / "new.db"
-    for args, says in [(["--daily-loss-limit", "inf"], "--daily-loss-limit='inf': must be a finite number > 0"),
-                       (["--daily-loss-limit", "-100"], "--daily-loss-limit='-100': must be a number > 0"),
-                       (["--strategy", "nope"], "unknown strategy 'nope'"),
-                       (["--duration", "-1"], "--duration='-1'"), (["--max-position", "0"], "--max-position='0'"),
-                       (["--max-ticks", "x"], "--max-ticks='x': must be a whole number")]:
+    for args, says in [
+        (["--daily-loss-limit", "inf"], "--daily-loss-limit='inf': must be a finite number > 0"),
+        (["--daily-loss-limit", "-100"], "--daily-loss-limit='-100': must be a number > 0"),
+        (["--strategy", "nope"], "unknown strategy 'nope'"),
+        (["--duration", "-1"], "--duration='-1'"),
+        (["--max-position", "0"], "--max-position='0'"),
+        (["--max-ticks", "x"], "--max-ticks='x': must be a whole number"),
+    ]:
         line = _one_line_error(seamless_run("run", "--db", str(db), *args))
         assert says in line, line
     assert list(tmp_path.iterdir()) == []  # no store, no broker, no lock file
@@ -132,8 +153,14 @@ def test_bad_settings_are_one_line_and_write_nothing(tmp_path, seamless_run):
 
 def test_the_environment_sets_what_flags_do_not(tmp_path, seamless_run):
     import os
-    env = {**os.environ, "SEAMLESS_DB": str(tmp_path / "env.db"), "SEAMLESS_MAX_TICKS": "50",
-           "SEAMLESS_SPEED": "0", "SEAMLESS_SYMBOLS": "AAPL"}
+
+    env = {
+        **os.environ,
+        "SEAMLESS_DB": str(tmp_path / "env.db"),
+        "SEAMLESS_MAX_TICKS": "50",
+        "SEAMLESS_SPEED": "0",
+        "SEAMLESS_SYMBOLS": "AAPL",
+    }
     proc = seamless_run("run", env=env)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "env.db").is_file() and (tmp_path / "env.broker.db").is_file()
@@ -155,8 +182,12 @@ def test_a_closed_pipe_is_not_an_error(tmp_path, seamless_cmd):
     with Store(tmp_path / "p.db") as store:
         trade(store)
     # The reader is gone before anything is written (`seamless state --json | head` that stopped reading).
-    proc = subprocess.Popen([*seamless_cmd, "state", "--db", str(tmp_path / "p.db"), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*seamless_cmd, "state", "--db", str(tmp_path / "p.db"), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0 and err == "", err

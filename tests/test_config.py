@@ -1,4 +1,5 @@
 """The one configuration (seamless.config): defaults, environment, flags, and one-line errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,10 @@ def test_a_bad_environment_value_is_an_error_even_when_argv_sets_it():
 def test_dashed_flags_and_underscored_variables(tmp_path):
     bars = tmp_path / "x.csv"
     bars.write_text("date,open,high,low,close\n")
-    c = Config.load({"SEAMLESS_MAX_RATE": "20", "SEAMLESS_DAILY_LOSS_LIMIT": "100"},
-                    ["--stale-after", "2.5", "--replay-file", str(bars), "--feed", "replay"])
+    c = Config.load(
+        {"SEAMLESS_MAX_RATE": "20", "SEAMLESS_DAILY_LOSS_LIMIT": "100"},
+        ["--stale-after", "2.5", "--replay-file", str(bars), "--feed", "replay"],
+    )
     assert (c.max_rate, c.daily_loss_limit, c.stale_after) == (20.0, 100.0, 2.5)
     assert (c.replay_file, c.feed) == (str(bars), "replay")
 
@@ -53,8 +56,9 @@ def test_list_argv_wins():
     assert c.strategies == ["breakout", "ma_cross"]
 
 
-@pytest.mark.parametrize("raw, value", [("1", True), ("0", False), ("true", True), ("FALSE", False),
-                                        ("Yes", True), ("no", False)])
+@pytest.mark.parametrize(
+    "raw, value", [("1", True), ("0", False), ("true", True), ("FALSE", False), ("Yes", True), ("no", False)]
+)
 def test_booleans(raw, value):
     assert Config.load({"SEAMLESS_AUTOSTART": raw}, []).autostart is value
     assert Config.load({}, ["--autostart", raw]).autostart is value
@@ -71,18 +75,40 @@ def _error(environ, argv) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize("name, raw", [("SPEED", "fast"), ("SPEED", "NaN"), ("SPEED", "nan"), ("SPEED", ""),
-                                       ("SEED", "1.5"), ("SEED", "x"), ("AUTOSTART", "maybe"),
-                                       ("AUTOSTART", ""), ("SYMBOLS", " , "), ("FEED", "live"),
-                                       ("BROKER", "ib"), ("MAX_RATE", "ten")])
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("SPEED", "fast"),
+        ("SPEED", "NaN"),
+        ("SPEED", "nan"),
+        ("SPEED", ""),
+        ("SEED", "1.5"),
+        ("SEED", "x"),
+        ("AUTOSTART", "maybe"),
+        ("AUTOSTART", ""),
+        ("SYMBOLS", " , "),
+        ("FEED", "live"),
+        ("BROKER", "ib"),
+        ("MAX_RATE", "ten"),
+    ],
+)
 def test_bad_environment_values_name_the_variable_and_the_value(name, raw):
     msg = _error({f"SEAMLESS_{name}": raw}, [])
     assert f"SEAMLESS_{name}" in msg and repr(raw) in msg, msg
 
 
-@pytest.mark.parametrize("flag, raw", [("--speed", "fast"), ("--speed", "nan"), ("--seed", "1.5"),
-                                       ("--autostart", "maybe"), ("--feed", "live"), ("--symbols", ","),
-                                       ("--max-rate", "NaN")])
+@pytest.mark.parametrize(
+    "flag, raw",
+    [
+        ("--speed", "fast"),
+        ("--speed", "nan"),
+        ("--seed", "1.5"),
+        ("--autostart", "maybe"),
+        ("--feed", "live"),
+        ("--symbols", ","),
+        ("--max-rate", "NaN"),
+    ],
+)
 def test_bad_flag_values_name_the_flag_and_the_value(flag, raw):
     msg = _error({}, [flag, raw])
     assert flag in msg and repr(raw) in msg, msg
@@ -105,9 +131,16 @@ def test_flag_without_value():
     assert "--speed" in msg
 
 
-OUT_OF_BOUNDS = [("SPEED", "-1"), ("VOLATILITY", "-0.5"), ("MAX_RATE", "0"), ("MAX_RATE", "-2"),
-                 ("DAILY_LOSS_LIMIT", "0"), ("MAX_POSITION", "-10"), ("RECONCILE_INTERVAL", "0"),
-                 ("STALE_AFTER", "-1")]
+OUT_OF_BOUNDS = [
+    ("SPEED", "-1"),
+    ("VOLATILITY", "-0.5"),
+    ("MAX_RATE", "0"),
+    ("MAX_RATE", "-2"),
+    ("DAILY_LOSS_LIMIT", "0"),
+    ("MAX_POSITION", "-10"),
+    ("RECONCILE_INTERVAL", "0"),
+    ("STALE_AFTER", "-1"),
+]
 
 
 @pytest.mark.parametrize("name, raw", OUT_OF_BOUNDS)
@@ -140,14 +173,25 @@ def test_ambiguous_flag_is_a_config_error_not_an_exit():
 
 def test_ipv4_mapped_loopback_is_local():
     from seamless.service.access import Access
+
     assert Access.of(None, "::ffff:127.0.0.1", {}).may("flatten")
     assert not Access.of(None, "::ffff:203.0.113.9", {}).may("flatten")
 
 
 # -- what one value's type cannot say -----------------------------------------------------------
 
-@pytest.mark.parametrize("name, raw", [("DAILY_LOSS_LIMIT", "inf"), ("MAX_POSITION", "-inf"), ("SPEED", "inf"),
-                                       ("DURATION", "-1"), ("MAX_TICKS", "0"), ("STOP_LOSS_PCT", "1.5")])
+
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("DAILY_LOSS_LIMIT", "inf"),
+        ("MAX_POSITION", "-inf"),
+        ("SPEED", "inf"),
+        ("DURATION", "-1"),
+        ("MAX_TICKS", "0"),
+        ("STOP_LOSS_PCT", "1.5"),
+    ],
+)
 def test_infinite_and_out_of_range_values_are_refused(name, raw):
     msg = _error({f"SEAMLESS_{name}": raw}, [])
     assert msg.startswith(f"SEAMLESS_{name}={raw!r}: must be"), msg

@@ -4,13 +4,15 @@ Analysis wants tables, the store holds events and immutable records: these funct
 turn one into the other without touching the store (a read-only connection, like
 :func:`seamless.replay.replay`), so a notebook can look at a live account while it trades.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -24,8 +26,17 @@ Time = float | str | datetime
 #: Columns every events frame has, before the payload columns.
 EVENT_COLUMNS = ("seq", "topic", "type", "version", "ts", "exchange_ts")
 #: Record fields held as epoch seconds that frames show as UTC datetimes.
-TIME_FIELDS = ("ts", "exchange_ts", "updated_at", "opened_at", "submitted_at", "since", "broker_since",
-               "started_at", "completed_at")
+TIME_FIELDS = (
+    "ts",
+    "exchange_ts",
+    "updated_at",
+    "opened_at",
+    "submitted_at",
+    "since",
+    "broker_since",
+    "started_at",
+    "completed_at",
+)
 
 
 def epoch(t: Time | None) -> float | None:
@@ -60,8 +71,12 @@ def _matcher(topics: str | Iterable[str] | None):
     return lambda topic: topic in exact or any(fnmatch.fnmatchcase(topic, p) for p in wild)
 
 
-def events_frame(path: str | Path, until_seq: int | None = None, until_time: Time | None = None,
-                 topics: str | Iterable[str] | None = None) -> pd.DataFrame:
+def events_frame(
+    path: str | Path,
+    until_seq: int | None = None,
+    until_time: Time | None = None,
+    topics: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
     """One row per journaled event, in seq order, up to ``until_seq`` / ``until_time``.
 
     Columns: ``seq``, ``topic``, ``type``, ``version`` (as journaled), ``ts`` and
@@ -79,8 +94,9 @@ def events_frame(path: str | Path, until_seq: int | None = None, until_time: Tim
     try:
         until = until_seq
         if until_time is not None:
-            seq_at = conn.execute("SELECT coalesce(max(seq), 0) FROM journal WHERE ts <= ?",
-                                  (epoch(until_time),)).fetchone()[0]
+            seq_at = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM journal WHERE ts <= ?", (epoch(until_time),)
+            ).fetchone()[0]
             until = seq_at if until is None else min(until, seq_at)
         records: list[dict[str, Any]] = []
         for row in journal.read_rows(conn, until=until):
@@ -88,16 +104,40 @@ def events_frame(path: str | Path, until_seq: int | None = None, until_time: Tim
                 continue
             ev = journal.decode_row(row)
             payload = ev.payload()
-            records.append({"seq": ev.seq, "topic": ev.topic, "type": ev.type, "version": row[3],
-                            "ts": ev.ts, "exchange_ts": ev.exchange_ts, **payload,
-                            "payload": payload, "event": ev})
+            records.append(
+                {
+                    "seq": ev.seq,
+                    "topic": ev.topic,
+                    "type": ev.type,
+                    "version": row[3],
+                    "ts": ev.ts,
+                    "exchange_ts": ev.exchange_ts,
+                    **payload,
+                    "payload": payload,
+                    "event": ev,
+                }
+            )
     finally:
         conn.close()
     if not records:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(EVENT_COLUMNS + ("payload", "event"),
-                                 ("int64", "object", "object", "int64", "datetime64[ns, UTC]",
-                                  "datetime64[ns, UTC]", "object", "object"))})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(
+                    EVENT_COLUMNS + ("payload", "event"),
+                    (
+                        "int64",
+                        "object",
+                        "object",
+                        "int64",
+                        "datetime64[ns, UTC]",
+                        "datetime64[ns, UTC]",
+                        "object",
+                        "object",
+                    ),
+                )
+            }
+        )
     df = pd.DataFrame.from_records(records)
     df["ts"] = to_datetime(df["ts"].astype("float64"))
     df["exchange_ts"] = to_datetime(df["exchange_ts"].astype("float64"))
@@ -108,8 +148,10 @@ def events_frame(path: str | Path, until_seq: int | None = None, until_time: Tim
 
 # -- the state as frames ---------------------------------------------------------------------
 
-def _records_frame(records: Iterable[Any], cls: type, sort: str | None = "seq",
-                   extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
+
+def _records_frame(
+    records: Iterable[Any], cls: type, sort: str | None = "seq", extra: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """A frame of immutable records, one column per field (present even when empty)."""
     fields = [f.name for f in dataclasses.fields(cls)]
     rows = [r.to_dict() for r in records]
@@ -156,14 +198,19 @@ def state_frames(state: Replayed | State | Values) -> dict[str, pd.DataFrame]:
     """
     v = _values_of(state)
     rec = v["reconcile"]
-    runs = pd.DataFrame([{"run_id": run_id, "mismatches": len(found), "found": list(found)}
-                         for run_id, found in rec["recent_runs"]], columns=["run_id", "mismatches", "found"])
+    runs = pd.DataFrame(
+        [{"run_id": run_id, "mismatches": len(found), "found": list(found)} for run_id, found in rec["recent_runs"]],
+        columns=["run_id", "mismatches", "found"],
+    )
     return {
         "account": _one_row(v["account"]),
-        "positions": _records_frame(v["positions"]["by_symbol"].values(), Position, sort="symbol",
-                                    extra={"unrealized_pnl": lambda p: p.unrealized_pnl}),
-        "orders": _records_frame(v["orders"]["by_id"].values(), Order,
-                                 extra={"is_open": lambda o: o.is_open}),
+        "positions": _records_frame(
+            v["positions"]["by_symbol"].values(),
+            Position,
+            sort="symbol",
+            extra={"unrealized_pnl": lambda p: p.unrealized_pnl},
+        ),
+        "orders": _records_frame(v["orders"]["by_id"].values(), Order, extra={"is_open": lambda o: o.is_open}),
         "fills": _records_frame(v["orders"]["fills"], Fill),
         "quotes": _records_frame(v["market"]["quotes"].values(), Quote, sort="symbol"),
         "signals": _records_frame(v["signals"]["history"], Signal),
@@ -172,6 +219,7 @@ def state_frames(state: Replayed | State | Values) -> dict[str, pd.DataFrame]:
         "reconcile_runs": runs,
         "risk": _one_row(v["risk"], exclude=("breach",)).assign(breach=[v["risk"]["breach"]]),
         "runner": _one_row(v["runner"]),
-        "reconcile": _one_row(rec, exclude=("mismatches", "recent_runs", "last_result"))
-        .assign(last_result=[rec["last_result"]]),
+        "reconcile": _one_row(rec, exclude=("mismatches", "recent_runs", "last_result")).assign(
+            last_result=[rec["last_result"]]
+        ),
     }

@@ -7,11 +7,13 @@ the quote a fill met, realized P&L) come from applying the journaled events with
 store's own planners (:class:`seamless.apply.Projection`), so they are what the live
 store showed, not a second bookkeeping that could disagree with it.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +37,10 @@ def _walk(events: pd.DataFrame) -> Iterator[tuple[Event, Projection, dict]]:
     — the projection is advanced after the consumer has looked at it."""
     seqs = events["seq"].to_numpy()
     if len(seqs) and (seqs[0] != 1 or (np.diff(seqs) != 1).any()):
-        raise ValueError("this metric replays the state: it needs the whole journal from seq 1 "
-                         "(an events_frame read without topics=)")
+        raise ValueError(
+            "this metric replays the state: it needs the whole journal from seq 1 "
+            "(an events_frame read without topics=)"
+        )
     proj = Projection()
     for ev in events["event"]:
         changes = proj.plan(ev)
@@ -73,10 +77,22 @@ def equity_curve(source: Source) -> pd.DataFrame:
         if acct is None:
             continue
         a = {**proj.values["account"], **acct}
-        rows.append((ev.seq, ev.topic, ev.ts, market_ts[i], a["cash"], a["equity"],
-                     a["daily_realized_pnl"], a["daily_unrealized_pnl"]))
-    df = pd.DataFrame(rows, columns=["seq", "topic", "ts", "market_ts", "cash", "equity",
-                                     "daily_realized_pnl", "daily_unrealized_pnl"])
+        rows.append(
+            (
+                ev.seq,
+                ev.topic,
+                ev.ts,
+                market_ts[i],
+                a["cash"],
+                a["equity"],
+                a["daily_realized_pnl"],
+                a["daily_unrealized_pnl"],
+            )
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=["seq", "topic", "ts", "market_ts", "cash", "equity", "daily_realized_pnl", "daily_unrealized_pnl"],
+    )
     df["ts"] = to_datetime(df["ts"].astype("float64"))
     df["market_ts"] = pd.to_datetime(df["market_ts"], utc=True)
     df.insert(6, "pnl", df["equity"] - (df["equity"].iloc[0] if len(df) else 0.0))
@@ -110,28 +126,64 @@ def fills_frame(source: Source) -> pd.DataFrame:
         quote = v["market"]["quotes"].get(ev.symbol)
         before = v["positions"]["by_symbol"].get(ev.symbol)
         after = changes.get("positions", {}).get("by_symbol", {}).get(ev.symbol)
-        realized = (after.realized_pnl if after is not None else 0.0) - \
-            (before.realized_pnl if before is not None else 0.0)
+        realized = (after.realized_pnl if after is not None else 0.0) - (
+            before.realized_pnl if before is not None else 0.0
+        )
         order = v["orders"]["by_id"].get(ev.client_order_id)
         side = 1 if ev.qty > 0 else -1
         bid, ask, last = (quote.bid, quote.ask, quote.last) if quote is not None else (None, None, None)
-        ref = (ask if side > 0 else bid)
+        ref = ask if side > 0 else bid
         if ref is None:
             ref = last
         slip = side * (ev.price - ref) if ref is not None else math.nan
-        rows.append({
-            "seq": ev.seq, "ts": ev.ts, "market_ts": market_ts[i], "trade_id": ev.trade_id,
-            "client_order_id": ev.client_order_id, "strategy": order.strategy if order is not None else "",
-            "symbol": ev.symbol, "qty": ev.qty, "side": side, "price": ev.price, "commission": ev.commission,
-            "quote_seq": quote.seq if quote is not None else None,
-            "bid": bid, "ask": ask, "last": last, "reference": ref, "slippage": slip,
-            "slippage_bps": slip / ref * 1e4 if ref else math.nan,
-            "slippage_cost": slip * abs(ev.qty),
-            "vs_last": side * (ev.price - last) if last is not None else math.nan,
-            "realized_pnl": realized})
-    cols = ["seq", "ts", "market_ts", "trade_id", "client_order_id", "strategy", "symbol", "qty", "side",
-            "price", "commission", "quote_seq", "bid", "ask", "last", "reference", "slippage",
-            "slippage_bps", "slippage_cost", "vs_last", "realized_pnl"]
+        rows.append(
+            {
+                "seq": ev.seq,
+                "ts": ev.ts,
+                "market_ts": market_ts[i],
+                "trade_id": ev.trade_id,
+                "client_order_id": ev.client_order_id,
+                "strategy": order.strategy if order is not None else "",
+                "symbol": ev.symbol,
+                "qty": ev.qty,
+                "side": side,
+                "price": ev.price,
+                "commission": ev.commission,
+                "quote_seq": quote.seq if quote is not None else None,
+                "bid": bid,
+                "ask": ask,
+                "last": last,
+                "reference": ref,
+                "slippage": slip,
+                "slippage_bps": slip / ref * 1e4 if ref else math.nan,
+                "slippage_cost": slip * abs(ev.qty),
+                "vs_last": side * (ev.price - last) if last is not None else math.nan,
+                "realized_pnl": realized,
+            }
+        )
+    cols = [
+        "seq",
+        "ts",
+        "market_ts",
+        "trade_id",
+        "client_order_id",
+        "strategy",
+        "symbol",
+        "qty",
+        "side",
+        "price",
+        "commission",
+        "quote_seq",
+        "bid",
+        "ask",
+        "last",
+        "reference",
+        "slippage",
+        "slippage_bps",
+        "slippage_cost",
+        "vs_last",
+        "realized_pnl",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     for c in ("bid", "ask", "last", "reference", "quote_seq"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
@@ -152,18 +204,41 @@ def trades_per_symbol(source: Source | None = None, *, fills: pd.DataFrame | Non
         f = fills_frame(_events(source))
     else:
         raise TypeError("trades_per_symbol needs a source or fills=")
-    cols = ["fills", "orders", "bought", "sold", "net_qty", "notional", "commission", "realized_pnl",
-            "slippage_cost", "slippage_bps"]
+    cols = [
+        "fills",
+        "orders",
+        "bought",
+        "sold",
+        "net_qty",
+        "notional",
+        "commission",
+        "realized_pnl",
+        "slippage_cost",
+        "slippage_bps",
+    ]
     if f.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="symbol"))
-    f = f.assign(notional=f["qty"].abs() * f["price"], bought=f["qty"].clip(lower=0),
-                 sold=(-f["qty"]).clip(lower=0), order=f["client_order_id"].where(f["client_order_id"] != ""),
-                 ref_notional=f["qty"].abs() * f["reference"])
+    f = f.assign(
+        notional=f["qty"].abs() * f["price"],
+        bought=f["qty"].clip(lower=0),
+        sold=(-f["qty"]).clip(lower=0),
+        order=f["client_order_id"].where(f["client_order_id"] != ""),
+        ref_notional=f["qty"].abs() * f["reference"],
+    )
     g = f.groupby("symbol", sort=True)
-    out = pd.DataFrame({
-        "fills": g.size(), "orders": g["order"].nunique(), "bought": g["bought"].sum(), "sold": g["sold"].sum(),
-        "net_qty": g["qty"].sum(), "notional": g["notional"].sum(), "commission": g["commission"].sum(),
-        "realized_pnl": g["realized_pnl"].sum(), "slippage_cost": g["slippage_cost"].sum()})
+    out = pd.DataFrame(
+        {
+            "fills": g.size(),
+            "orders": g["order"].nunique(),
+            "bought": g["bought"].sum(),
+            "sold": g["sold"].sum(),
+            "net_qty": g["qty"].sum(),
+            "notional": g["notional"].sum(),
+            "commission": g["commission"].sum(),
+            "realized_pnl": g["realized_pnl"].sum(),
+            "slippage_cost": g["slippage_cost"].sum(),
+        }
+    )
     out["slippage_bps"] = out["slippage_cost"] / g["ref_notional"].sum() * 1e4
     out.index.name = "symbol"
     return out[cols]
@@ -185,11 +260,13 @@ def signal_outcomes(source: Source, horizon: int = HIT_HORIZON) -> pd.DataFrame:
     events = _events(source)
     quotes = events[events["topic"] == "market.quote"]
     signals = events[events["topic"] == "signal.emitted"]
-    by_symbol = {s: (q["seq"].to_numpy(), q["last"].to_numpy(dtype="float64"))
-                 for s, q in quotes.groupby("symbol", sort=False)}
+    by_symbol = {
+        s: (q["seq"].to_numpy(), q["last"].to_numpy(dtype="float64")) for s, q in quotes.groupby("symbol", sort=False)
+    }
     rows = []
-    for seq, ts, strategy, symbol, direction in zip(signals["seq"], signals["ts"], signals["strategy"],
-                                                    signals["symbol"], signals["direction"]):
+    for seq, ts, strategy, symbol, direction in zip(
+        signals["seq"], signals["ts"], signals["strategy"], signals["symbol"], signals["direction"]
+    ):
         qseq, last = by_symbol.get(symbol, (np.empty(0, dtype="int64"), np.empty(0)))
         i = int(np.searchsorted(qseq, seq, side="right")) - 1  # the latest quote at the signal
         price = last[i] if i >= 0 else math.nan
@@ -197,11 +274,23 @@ def signal_outcomes(source: Source, horizon: int = HIT_HORIZON) -> pd.DataFrame:
         after = last[j] if i >= 0 and j < len(last) else math.nan
         scored = int(direction) != 0 and not math.isnan(price) and not math.isnan(after)
         move = after - price
-        rows.append({"seq": seq, "ts": ts, "strategy": strategy, "symbol": symbol, "direction": int(direction),
-                     "price": price, "price_after": after, "move": move, "scored": scored,
-                     "hit": bool(direction * move > 0) if scored else None})
-    df = pd.DataFrame(rows, columns=["seq", "ts", "strategy", "symbol", "direction", "price", "price_after",
-                                     "move", "scored", "hit"])
+        rows.append(
+            {
+                "seq": seq,
+                "ts": ts,
+                "strategy": strategy,
+                "symbol": symbol,
+                "direction": int(direction),
+                "price": price,
+                "price_after": after,
+                "move": move,
+                "scored": scored,
+                "hit": bool(direction * move > 0) if scored else None,
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["seq", "ts", "strategy", "symbol", "direction", "price", "price_after", "move", "scored", "hit"]
+    )
     df["hit"] = df["hit"].astype("boolean")
     df["scored"] = df["scored"].astype(bool)
     return df
@@ -225,10 +314,24 @@ def reconcile_runs(source: Source) -> pd.DataFrame:
     cols = ["run_id", "started_seq", "started", "completed", "duration_s", "mismatches", "resolved", "ok", "by"]
     if started.empty and done.empty:
         return pd.DataFrame(columns=cols)
-    runs = pd.DataFrame({"run_id": started["run_id"], "started_seq": started["seq"], "started": started["ts"],
-                         "by": started["by"] if "by" in started.columns else None})
-    ends = pd.DataFrame({"run_id": done["run_id"], "completed": done["ts"], "duration_s": done["duration_s"],
-                         "mismatches": done["mismatches"], "resolved": done["resolved"], "ok": done["ok"]})
+    runs = pd.DataFrame(
+        {
+            "run_id": started["run_id"],
+            "started_seq": started["seq"],
+            "started": started["ts"],
+            "by": started["by"] if "by" in started.columns else None,
+        }
+    )
+    ends = pd.DataFrame(
+        {
+            "run_id": done["run_id"],
+            "completed": done["ts"],
+            "duration_s": done["duration_s"],
+            "mismatches": done["mismatches"],
+            "resolved": done["resolved"],
+            "ok": done["ok"],
+        }
+    )
     out = runs.merge(ends, on="run_id", how="outer", sort=False)
     out = out.sort_values(["started_seq"], kind="stable", na_position="last").reset_index(drop=True)
     for c in ("mismatches", "resolved"):

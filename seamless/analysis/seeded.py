@@ -3,12 +3,13 @@
 The run is the real thing (``Store``, ``PaperBroker``, ``SimFeed``, ``Runner``), not a
 fabricated journal: what a notebook shows of it is what a live account would show.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..feeds.base import DEFAULT_SYMBOLS
 
@@ -16,13 +17,22 @@ from ..feeds.base import DEFAULT_SYMBOLS
 DB_ENV = "SEAMLESS_DB"
 
 
-
-def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
-                 symbols: Sequence[str] = DEFAULT_SYMBOLS, volatility: float = 2.0,
-                 tick_interval_s: float = 0.25, stop_loss_pct: float | None = 0.003,
-                 take_profit_pct: float | None = 0.005, trailing_pct: float | None = None,
-                 out_of_band_qty: float = 7.0, restart_ticks: int | None = None,
-                 fast: int = 10, slow: int = 40) -> Path:
+def seeded_store(
+    path: str | Path,
+    seed: int = 0,
+    ticks: int = 10_000,
+    *,
+    symbols: Sequence[str] = DEFAULT_SYMBOLS,
+    volatility: float = 2.0,
+    tick_interval_s: float = 0.25,
+    stop_loss_pct: float | None = 0.003,
+    take_profit_pct: float | None = 0.005,
+    trailing_pct: float | None = None,
+    out_of_band_qty: float = 7.0,
+    restart_ticks: int | None = None,
+    fast: int = 10,
+    slow: int = 40,
+) -> Path:
     """Make a store at ``path`` (it must not exist) by two seeded runner sessions.
 
     The first session trades ``ticks`` ticks of a simulated feed with protective monitors
@@ -49,25 +59,44 @@ def seeded_store(path: str | Path, seed: int = 0, ticks: int = 10_000, *,
         raise FileExistsError(f"{path} exists; seeded_store makes a new store")
     # reconcile_interval is wall time: a huge one keeps the runs to the forced one at start,
     # so the journal does not depend on how fast this machine is.
-    config = Config(db=str(path), symbols=list(symbols), speed=0, stop_loss_pct=stop_loss_pct,
-                    take_profit_pct=take_profit_pct, trailing_pct=trailing_pct, reconcile_interval=1e9)
+    config = Config(
+        db=str(path),
+        symbols=list(symbols),
+        speed=0,
+        stop_loss_pct=stop_loss_pct,
+        take_profit_pct=take_profit_pct,
+        trailing_pct=trailing_pct,
+        reconcile_interval=1e9,
+    )
     sessions = [(seed, ticks), (seed + 1, restart_ticks if restart_ticks is not None else max(1, ticks // 4))]
     for i, (session_seed, n) in enumerate(sessions):
         if i == 1 and out_of_band_qty:
             last = replay(path).values["market"]["quotes"][symbols[0]].last
             with PaperBroker(config.broker_path) as paper:  # an order placed by hand, unknown to the store
                 below = min(last, paper.last_mark(symbols[0]) or last) * 0.995  # not filled at once
-                paper.submit(OrderRequest(client_order_id="by-hand-1", symbol=symbols[0], qty=out_of_band_qty,
-                                          order_type="limit", limit_price=round(below, 2)))
+                paper.submit(
+                    OrderRequest(
+                        client_order_id="by-hand-1",
+                        symbol=symbols[0],
+                        qty=out_of_band_qty,
+                        order_type="limit",
+                        limit_price=round(below, 2),
+                    )
+                )
         store = wiring.open_store(config)
         broker = wiring.open_broker(config)
         try:
-            feed = SimFeed(symbols=symbols, seed=session_seed, volatility=volatility,
-                           tick_interval_s=tick_interval_s,
-                           start_prices=wiring.resume_prices(store, symbols) or None,
-                           start_ts=ts if (ts := wiring.resume_ts(store)) is not None else DEFAULT_START_TS)
-            runner = wiring.make_runner(config, store, broker, feed,
-                                        strategies=[MovingAverageCrossover(fast=fast, slow=slow)])
+            feed = SimFeed(
+                symbols=symbols,
+                seed=session_seed,
+                volatility=volatility,
+                tick_interval_s=tick_interval_s,
+                start_prices=wiring.resume_prices(store, symbols) or None,
+                start_ts=ts if (ts := wiring.resume_ts(store)) is not None else DEFAULT_START_TS,
+            )
+            runner = wiring.make_runner(
+                config, store, broker, feed, strategies=[MovingAverageCrossover(fast=fast, slow=slow)]
+            )
             runner.run(max_ticks=n)
         finally:
             broker.close()

@@ -1,12 +1,23 @@
 """Risk, runner lifecycle and reconciliation status."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidEvent
-from ..events import (BreachReset, BrokerStatusChanged, DailyLossBreached, LossLimitSet, ReconcileCompleted,
-                      ReconcileMismatch, ReconcileStarted, RunnerStatus, RunnerStatusChanged, TradingState,
-                      TradingStateChanged)
+from ..events import (
+    BreachReset,
+    BrokerStatusChanged,
+    DailyLossBreached,
+    LossLimitSet,
+    ReconcileCompleted,
+    ReconcileMismatch,
+    ReconcileStarted,
+    RunnerStatus,
+    RunnerStatusChanged,
+    TradingState,
+    TradingStateChanged,
+)
 from ..params.records import Mismatch
 from ..params.state import RECENT_MISMATCHES, RECENT_RUNS, Values
 from .projection import Changes, planner
@@ -19,17 +30,29 @@ def _limit(values: Values, ev: LossLimitSet) -> Changes:
 
 @planner(DailyLossBreached)
 def _breached(values: Values, ev: DailyLossBreached) -> Changes:
-    return {"risk": {"trading_state": TradingState.HALTED,
-                     "state_reason": f"daily loss {ev.loss:.2f} breached limit {ev.limit:.2f}",
-                     "breach": {"loss": ev.loss, "limit": ev.limit, "equity": ev.equity,
-                                "day": ev.day, "seq": ev.seq, "at": ev.ts}}}
+    return {
+        "risk": {
+            "trading_state": TradingState.HALTED,
+            "state_reason": f"daily loss {ev.loss:.2f} breached limit {ev.limit:.2f}",
+            "breach": {
+                "loss": ev.loss,
+                "limit": ev.limit,
+                "equity": ev.equity,
+                "day": ev.day,
+                "seq": ev.seq,
+                "at": ev.ts,
+            },
+        }
+    }
 
 
 @planner(TradingStateChanged)
 def _trading_state(values: Values, ev: TradingStateChanged) -> Changes:
     if values["risk"]["breach"] is not None and ev.state != TradingState.HALTED:
-        raise InvalidEvent(f"trading stays HALTED after a daily-loss breach until the breach is reset "
-                           f"(asked for {ev.state} by {ev.by})")
+        raise InvalidEvent(
+            f"trading stays HALTED after a daily-loss breach until the breach is reset "
+            f"(asked for {ev.state} by {ev.by})"
+        )
     return {"risk": {"trading_state": ev.state, "state_reason": ev.reason or f"set by {ev.by}"}}
 
 
@@ -37,8 +60,13 @@ def _trading_state(values: Values, ev: TradingStateChanged) -> Changes:
 def _reset(values: Values, ev: BreachReset) -> Changes:
     if values["risk"]["breach"] is None:
         raise InvalidEvent("BreachReset: there is no daily-loss breach to reset")
-    return {"risk": {"breach": None, "trading_state": TradingState.ACTIVE,
-                     "state_reason": f"breach reset by {ev.by}" + (f": {ev.reason}" if ev.reason else "")}}
+    return {
+        "risk": {
+            "breach": None,
+            "trading_state": TradingState.ACTIVE,
+            "state_reason": f"breach reset by {ev.by}" + (f": {ev.reason}" if ev.reason else ""),
+        }
+    }
 
 
 @planner(RunnerStatusChanged)
@@ -63,8 +91,16 @@ def _rec_started(values: Values, ev: ReconcileStarted) -> Changes:
 def _rec_mismatch(values: Values, ev: ReconcileMismatch) -> Changes:
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    m = Mismatch(seq=ev.seq, updated_at=ev.ts, run_id=ev.run_id, kind=ev.kind, subject=ev.subject,
-                 store_value=ev.store_value, broker_value=ev.broker_value, resolution=ev.resolution)
+    m = Mismatch(
+        seq=ev.seq,
+        updated_at=ev.ts,
+        run_id=ev.run_id,
+        kind=ev.kind,
+        subject=ev.subject,
+        store_value=ev.store_value,
+        broker_value=ev.broker_value,
+        resolution=ev.resolution,
+    )
     return {"reconcile": {"mismatches": (values["reconcile"]["mismatches"] + (m,))[-RECENT_MISMATCHES:]}}
 
 
@@ -72,8 +108,17 @@ def _rec_mismatch(values: Values, ev: ReconcileMismatch) -> Changes:
 def _rec_completed(values: Values, ev: ReconcileCompleted) -> Changes:
     rec = values["reconcile"]
     keys = tuple(sorted({f"{m.kind}|{m.subject}" for m in rec["mismatches"] if m.run_id == ev.run_id}))
-    return {"reconcile": {"status": "ok" if ev.ok else "mismatch", "run_id": ev.run_id,
-                          "recent_runs": (rec["recent_runs"] + ((ev.run_id, keys),))[-RECENT_RUNS:],
-                          "completed_at": ev.ts,
-                          "last_result": {"mismatches": ev.mismatches, "resolved": ev.resolved,
-                                          "duration_s": ev.duration_s, "ok": ev.ok}}}
+    return {
+        "reconcile": {
+            "status": "ok" if ev.ok else "mismatch",
+            "run_id": ev.run_id,
+            "recent_runs": (rec["recent_runs"] + ((ev.run_id, keys),))[-RECENT_RUNS:],
+            "completed_at": ev.ts,
+            "last_result": {
+                "mismatches": ev.mismatches,
+                "resolved": ev.resolved,
+                "duration_s": ev.duration_s,
+                "ok": ev.ok,
+            },
+        }
+    }

@@ -1,12 +1,20 @@
 """Quotes, signals and monitors."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidEvent
-from ..events import (MonitorCancelled, MonitorStatus, MonitorMoved, MonitorSet, MonitorTriggered, QuoteReceived,
-                      SignalEmitted)
+from ..events import (
+    MonitorCancelled,
+    MonitorMoved,
+    MonitorSet,
+    MonitorStatus,
+    MonitorTriggered,
+    QuoteReceived,
+    SignalEmitted,
+)
 from ..events.base import Event
 from ..params.records import Monitor, Quote, Signal
 from ..params.state import SIGNAL_HISTORY, Values
@@ -18,14 +26,20 @@ from .trading import account_figures
 def _quote(values: Values, ev: QuoteReceived) -> Changes:
     quotes = values["market"]["quotes"]
     prev = quotes.get(ev.symbol)
-    if prev is not None and ev.exchange_ts is not None and prev.exchange_ts is not None \
-            and ev.exchange_ts < prev.exchange_ts:
-        raise InvalidEvent(f"QuoteReceived {ev.symbol}: exchange time {ev.exchange_ts} is before "
-                           f"the last quote's {prev.exchange_ts}")
+    if (
+        prev is not None
+        and ev.exchange_ts is not None
+        and prev.exchange_ts is not None
+        and ev.exchange_ts < prev.exchange_ts
+    ):
+        raise InvalidEvent(
+            f"QuoteReceived {ev.symbol}: exchange time {ev.exchange_ts} is before the last quote's {prev.exchange_ts}"
+        )
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    q = Quote(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask,
-              exchange_ts=ev.exchange_ts)
+    q = Quote(
+        seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask, exchange_ts=ev.exchange_ts
+    )
     changes: Changes = {"market": {"quotes": quotes.with_item(ev.symbol, q)}}
     by_symbol = values["positions"]["by_symbol"]
     pos = by_symbol.get(ev.symbol)
@@ -40,11 +54,23 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
 def _signal(values: Values, ev: SignalEmitted) -> Changes:
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    sig = Signal(seq=ev.seq, updated_at=ev.ts, strategy=ev.strategy, symbol=ev.symbol,
-                 direction=ev.direction, strength=ev.strength, price=ev.price, reason=ev.reason)
+    sig = Signal(
+        seq=ev.seq,
+        updated_at=ev.ts,
+        strategy=ev.strategy,
+        symbol=ev.symbol,
+        direction=ev.direction,
+        strength=ev.strength,
+        price=ev.price,
+        reason=ev.reason,
+    )
     s = values["signals"]
-    return {"signals": {"latest": s["latest"].with_item(f"{ev.strategy}/{ev.symbol}", sig),
-                        "history": (s["history"] + (sig,))[-SIGNAL_HISTORY:]}}
+    return {
+        "signals": {
+            "latest": s["latest"].with_item(f"{ev.strategy}/{ev.symbol}", sig),
+            "history": (s["history"] + (sig,))[-SIGNAL_HISTORY:],
+        }
+    }
 
 
 def _monitor(values: Values, monitor_id: str, ev: Event) -> Monitor:
@@ -64,8 +90,18 @@ def _set_monitor(values: Values, mon: Monitor) -> Changes:
 def _monitor_set(values: Values, ev: MonitorSet) -> Changes:
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    return _set_monitor(values, Monitor(seq=ev.seq, updated_at=ev.ts, monitor_id=ev.monitor_id,
-                                        symbol=ev.symbol, kind=ev.kind, trigger=ev.trigger, trail=ev.trail))
+    return _set_monitor(
+        values,
+        Monitor(
+            seq=ev.seq,
+            updated_at=ev.ts,
+            monitor_id=ev.monitor_id,
+            symbol=ev.symbol,
+            kind=ev.kind,
+            trigger=ev.trigger,
+            trail=ev.trail,
+        ),
+    )
 
 
 @planner(MonitorMoved)
@@ -73,8 +109,9 @@ def _monitor_moved(values: Values, ev: MonitorMoved) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, trigger=ev.trigger,
-                                        high_water=ev.high_water))
+    return _set_monitor(
+        values, replace(mon, seq=ev.seq, updated_at=ev.ts, trigger=ev.trigger, high_water=ev.high_water)
+    )
 
 
 @planner(MonitorTriggered)
@@ -82,8 +119,9 @@ def _monitor_triggered(values: Values, ev: MonitorTriggered) -> Changes:
     mon = _monitor(values, ev.monitor_id, ev)
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    return _set_monitor(values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.TRIGGERED,
-                                        triggered_price=ev.price))
+    return _set_monitor(
+        values, replace(mon, seq=ev.seq, updated_at=ev.ts, status=MonitorStatus.TRIGGERED, triggered_price=ev.price)
+    )
 
 
 @planner(MonitorCancelled)

@@ -5,9 +5,11 @@ event changes; it never mutates anything and raises :class:`InvalidEvent` when
 the event does not fit the state (so nothing is journaled).  The same planners
 drive the live store and every replay, which is why replay equals live.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidEvent
 from ..events import Event
@@ -22,8 +24,7 @@ _PLANNERS: dict[type[Event], Planner] = {}
 E = TypeVar("E", bound=Event)
 
 
-def planner(*event_types: type[Event]) -> Callable[[Callable[[Values, E], Changes]],
-                                                   Callable[[Values, E], Changes]]:
+def planner(*event_types: type[Event]) -> Callable[[Callable[[Values, E], Changes]], Callable[[Values, E], Changes]]:
     """Register the planner for these event types."""
 
     def wrap(fn: Callable[[Values, E], Changes]) -> Callable[[Values, E], Changes]:
@@ -87,6 +88,7 @@ class Projection:
 def check_complete() -> None:
     """Every registered event type has a planner (checked at import of seamless.apply)."""
     from ..events import REGISTRY
+
     missing = [n for n, t in REGISTRY.items() if t not in _PLANNERS]
     if missing:
         raise TypeError(f"events without a planner: {', '.join(sorted(missing))}")

@@ -1,12 +1,24 @@
 """Orders, fills, positions and the account figures that follow from them."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidEvent
-from ..events import (CashSet, OrderStatus, DayStarted, OrderAccepted, OrderCancelled, OrderFilled, OrderRefused,
-                      OrderRejected, OrderSubmitting, PositionAdjusted, PositionClosed)
+from ..events import (
+    CashSet,
+    DayStarted,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRefused,
+    OrderRejected,
+    OrderStatus,
+    OrderSubmitting,
+    PositionAdjusted,
+    PositionClosed,
+)
 from ..events.base import Event
 from ..params.records import Fill, Order, Position
 from ..params.state import RECENT_FILLS, RECENT_ORDERS, Values
@@ -17,8 +29,11 @@ def account_figures(values: Values, cash: float, positions: dict[str, Position])
     """Equity and daily P&L for this cash and these positions."""
     acct = values["account"]
     equity = cash + sum(p.qty * (p.mark if p.mark is not None else p.avg_price) for p in positions.values())
-    return {"cash": cash, "equity": equity,
-            "daily_unrealized_pnl": equity - acct["day_start_equity"] - acct["daily_realized_pnl"]}
+    return {
+        "cash": cash,
+        "equity": equity,
+        "daily_unrealized_pnl": equity - acct["day_start_equity"] - acct["daily_realized_pnl"],
+    }
 
 
 def _prune(orders: dict[str, Order]) -> dict[str, Order]:
@@ -49,10 +64,20 @@ def _new_order(values: Values, ev: OrderSubmitting | OrderRefused, **fields: Any
         raise InvalidEvent(f"{ev.type}: client order id {ev.client_order_id!r} was already used")
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    return _set_order(values, Order(
-        seq=ev.seq, updated_at=ev.ts, client_order_id=ev.client_order_id, symbol=ev.symbol, qty=ev.qty,
-        strategy=ev.strategy, reason=ev.reason,
-        submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts, **fields))
+    return _set_order(
+        values,
+        Order(
+            seq=ev.seq,
+            updated_at=ev.ts,
+            client_order_id=ev.client_order_id,
+            symbol=ev.symbol,
+            qty=ev.qty,
+            strategy=ev.strategy,
+            reason=ev.reason,
+            submitted_at=ev.exchange_ts if ev.exchange_ts is not None else ev.ts,
+            **fields,
+        ),
+    )
 
 
 @planner(OrderSubmitting)
@@ -71,8 +96,16 @@ def _accepted(values: Values, ev: OrderAccepted) -> Changes:
     status = order.status if order.status == OrderStatus.PARTIALLY_FILLED or not order.is_open else OrderStatus.ACCEPTED
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    return _set_order(values, replace(order, seq=ev.seq, updated_at=ev.ts, status=status,
-                                      broker_order_id=ev.broker_order_id or order.broker_order_id))
+    return _set_order(
+        values,
+        replace(
+            order,
+            seq=ev.seq,
+            updated_at=ev.ts,
+            status=status,
+            broker_order_id=ev.broker_order_id or order.broker_order_id,
+        ),
+    )
 
 
 @planner(OrderRejected, OrderCancelled)
@@ -136,43 +169,73 @@ def _filled(values: Values, ev: OrderFilled) -> Changes:
         return {}  # the broker reported this trade before: journaled, applied once
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    changes: Changes = {"orders": {
-        **_advance_cursor(orders["fill_cursor"], orders["fills_ahead"], ev.cursor),
-        "trade_ids": orders["trade_ids"].add(ev.trade_id),
-        "fills": (orders["fills"] + (Fill(seq=ev.seq, updated_at=ev.ts, trade_id=ev.trade_id,
-                                          client_order_id=ev.client_order_id, symbol=ev.symbol,
-                                          qty=ev.qty, price=ev.price, commission=ev.commission),))[-RECENT_FILLS:],
-    }}
+    changes: Changes = {
+        "orders": {
+            **_advance_cursor(orders["fill_cursor"], orders["fills_ahead"], ev.cursor),
+            "trade_ids": orders["trade_ids"].add(ev.trade_id),
+            "fills": (
+                orders["fills"]
+                + (
+                    Fill(
+                        seq=ev.seq,
+                        updated_at=ev.ts,
+                        trade_id=ev.trade_id,
+                        client_order_id=ev.client_order_id,
+                        symbol=ev.symbol,
+                        qty=ev.qty,
+                        price=ev.price,
+                        commission=ev.commission,
+                    ),
+                )
+            )[-RECENT_FILLS:],
+        }
+    }
     order = orders["by_id"].get(ev.client_order_id) if ev.client_order_id else None
     if order is not None:
         if order.symbol != ev.symbol:
-            raise InvalidEvent(f"OrderFilled {ev.trade_id}: symbol {ev.symbol} but order "
-                               f"{order.client_order_id} is for {order.symbol}")
+            raise InvalidEvent(
+                f"OrderFilled {ev.trade_id}: symbol {ev.symbol} but order {order.client_order_id} is for {order.symbol}"
+            )
         if (ev.qty > 0) != (order.qty > 0):
-            raise InvalidEvent(f"OrderFilled {ev.trade_id}: qty {ev.qty} is on the other side of order "
-                               f"{order.client_order_id} (qty {order.qty})")
+            raise InvalidEvent(
+                f"OrderFilled {ev.trade_id}: qty {ev.qty} is on the other side of order "
+                f"{order.client_order_id} (qty {order.qty})"
+            )
         filled = order.filled_qty + ev.qty
-        avg = ev.price if not order.avg_fill_price else (
-            (order.filled_qty * order.avg_fill_price + ev.qty * ev.price) / filled)
+        avg = (
+            ev.price
+            if not order.avg_fill_price
+            else ((order.filled_qty * order.avg_fill_price + ev.qty * ev.price) / filled)
+        )
         status = OrderStatus.FILLED if abs(filled) >= abs(order.qty) - 1e-12 else OrderStatus.PARTIALLY_FILLED
-        changes["orders"]["by_id"] = _set_order(values, replace(
-            order, seq=ev.seq, updated_at=ev.ts, filled_qty=filled, avg_fill_price=avg,
-            status=status))["orders"]["by_id"]
+        changes["orders"]["by_id"] = _set_order(
+            values, replace(order, seq=ev.seq, updated_at=ev.ts, filled_qty=filled, avg_fill_price=avg, status=status)
+        )["orders"]["by_id"]
 
     by_symbol = values["positions"]["by_symbol"]
     pos = by_symbol.get(ev.symbol) or Position(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol)
     quote = values["market"]["quotes"].get(ev.symbol)
     before = pos.qty
     pos, realized = fill_position(pos, ev.qty, ev.price, ev.commission)
-    pos = replace(pos, seq=ev.seq, updated_at=ev.ts, mark=quote.last if quote else ev.price,
-                  opened_at=opened_at(pos.opened_at, before, pos.qty, ev.ts))
+    pos = replace(
+        pos,
+        seq=ev.seq,
+        updated_at=ev.ts,
+        mark=quote.last if quote else ev.price,
+        opened_at=opened_at(pos.opened_at, before, pos.qty, ev.ts),
+    )
     positions = by_symbol.with_item(ev.symbol, pos)
     changes["positions"] = {"by_symbol": positions}
     acct = values["account"]
     daily_realized = acct["daily_realized_pnl"] + realized
-    changes["account"] = {"daily_realized_pnl": daily_realized, **account_figures(
-        {"account": {**acct, "daily_realized_pnl": daily_realized}},
-        acct["cash"] - ev.qty * ev.price - ev.commission, positions)}
+    changes["account"] = {
+        "daily_realized_pnl": daily_realized,
+        **account_figures(
+            {"account": {**acct, "daily_realized_pnl": daily_realized}},
+            acct["cash"] - ev.qty * ev.price - ev.commission,
+            positions,
+        ),
+    }
     return changes
 
 
@@ -193,15 +256,21 @@ def _position_adjusted(values: Values, ev: PositionAdjusted) -> Changes:
     quote = values["market"]["quotes"].get(ev.symbol)
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    pos = Position(seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, qty=ev.qty,
-                   avg_price=ev.avg_price if ev.qty else 0.0,
-                   realized_pnl=old.realized_pnl if old else 0.0,
-                   mark=quote.last if quote else (old.mark if old else None),
-                   opened_at=opened_at(old.opened_at if old else None, old.qty if old else 0.0,
-                                       ev.qty, ev.ts))
+    pos = Position(
+        seq=ev.seq,
+        updated_at=ev.ts,
+        symbol=ev.symbol,
+        qty=ev.qty,
+        avg_price=ev.avg_price if ev.qty else 0.0,
+        realized_pnl=old.realized_pnl if old else 0.0,
+        mark=quote.last if quote else (old.mark if old else None),
+        opened_at=opened_at(old.opened_at if old else None, old.qty if old else 0.0, ev.qty, ev.ts),
+    )
     positions = by_symbol.with_item(ev.symbol, pos)
-    return {"positions": {"by_symbol": positions},
-            "account": account_figures(values, values["account"]["cash"], positions)}
+    return {
+        "positions": {"by_symbol": positions},
+        "account": account_figures(values, values["account"]["cash"], positions),
+    }
 
 
 @planner(CashSet)
@@ -212,5 +281,6 @@ def _cash_set(values: Values, ev: CashSet) -> Changes:
 @planner(DayStarted)
 def _day_started(values: Values, ev: DayStarted) -> Changes:
     equity = values["account"]["equity"]
-    return {"account": {"day": ev.day, "day_start_equity": equity,
-                        "daily_realized_pnl": 0.0, "daily_unrealized_pnl": 0.0}}
+    return {
+        "account": {"day": ev.day, "day_start_equity": equity, "daily_realized_pnl": 0.0, "daily_unrealized_pnl": 0.0}
+    }

@@ -1,4 +1,5 @@
 """Benchmarks: `seamless bench ...`; each prints figures beside a floor measured in the same run."""
+
 from __future__ import annotations
 
 import json

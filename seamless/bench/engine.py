@@ -5,6 +5,7 @@ strategy, against a paper broker, every change through a real store on this disk
 is from the start of a tick's handling to the moment its order intent is durable and
 published (``order.submitting`` reaches a subscriber).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -22,15 +23,20 @@ from . import print_figures
 SYMBOLS = tuple(f"S{i:02d}" for i in range(10))
 
 
-def run(ticks: int = 100_000, directory: str | None = None, volatility: float = 0.5,
-        tick_interval_s: float = 0.05) -> dict[str, Any]:
+def run(
+    ticks: int = 100_000, directory: str | None = None, volatility: float = 0.5, tick_interval_s: float = 0.05
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="seamless-bench-engine-", dir=directory))
     try:
         config = Config(db=str(work / "engine.db"), symbols=list(SYMBOLS), speed=0, reconcile=False)
         store = wiring.open_store(config)
         broker = PaperBroker(config.broker_path, starting_cash=1_000_000.0)
-        runner = wiring.make_runner(config, store, broker, SimFeed(symbols=SYMBOLS, seed=1, volatility=volatility,
-                                                                   tick_interval_s=tick_interval_s))
+        runner = wiring.make_runner(
+            config,
+            store,
+            broker,
+            SimFeed(symbols=SYMBOLS, seed=1, volatility=volatility, tick_interval_s=tick_interval_s),
+        )
         latencies: list[float] = []
         started = [0.0]
         on_tick = runner.on_tick
@@ -40,14 +46,19 @@ def run(ticks: int = 100_000, directory: str | None = None, volatility: float = 
             on_tick(tick)
 
         runner.on_tick = timed_tick  # type: ignore[method-assign]
-        store.bus.subscribe("order.submitting", lambda ev: latencies.append(time.perf_counter() - started[0]),
-                            queued=False)
+        store.bus.subscribe(
+            "order.submitting", lambda ev: latencies.append(time.perf_counter() - started[0]), queued=False
+        )
         t0 = time.perf_counter()
         runner.run(max_ticks=ticks)
         elapsed = time.perf_counter() - t0
         store.flush()
-        out = {"ticks_per_s": round(runner.ticks / elapsed, 1), "ticks": runner.ticks,
-               "orders": len(latencies), "symbols": len(SYMBOLS)}
+        out = {
+            "ticks_per_s": round(runner.ticks / elapsed, 1),
+            "ticks": runner.ticks,
+            "orders": len(latencies),
+            "symbols": len(SYMBOLS),
+        }
         broker.close()
         store.close(snapshot=False)
         latencies.sort()

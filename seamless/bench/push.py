@@ -34,6 +34,7 @@ is live in all and the server pushes to each), ``fanout_ms_per_event_<N>tabs`` (
 Progress goes to stderr.  The serving and browser helpers here are shared with the browser
 tests (tests/browser/conftest.py).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -61,8 +62,15 @@ if TYPE_CHECKING:
     import sqlite3
 
 CHROMIUM = os.environ.get("SEAMLESS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
@@ -142,6 +150,7 @@ FRAME_OBSERVER_JS = r"""(() => {
 
 # -- serving ------------------------------------------------------------------------------------
 
+
 def free_port(host: str = HOST) -> int:
     """A port nobody listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -152,6 +161,7 @@ def free_port(host: str = HOST) -> int:
 @dataclass
 class Served:
     """A ``panel serve`` subprocess: its port, page URL, store and stderr log."""
+
     proc: subprocess.Popen
     port: int
     url: str
@@ -204,9 +214,15 @@ def _http_ok(url: str, timeout_s: float) -> bool:
         return False
 
 
-def serve(app: str | os.PathLike = REPO / "app.py", work: str | os.PathLike | None = None,
-          env: Mapping[str, str] | None = None, cwd: str | os.PathLike = REPO,
-          timeout_s: float = 60.0, port: int | None = None, extra_args: Sequence[str] = ()) -> Served:
+def serve(
+    app: str | os.PathLike = REPO / "app.py",
+    work: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike = REPO,
+    timeout_s: float = 60.0,
+    port: int | None = None,
+    extra_args: Sequence[str] = (),
+) -> Served:
     """Start ``panel serve APP`` on a free port with SEAMLESS_DB=<work>/store.db (plus ``env``),
     and return once it answers HTTP 200 on / (or raise ``ServerFailed`` with its stderr)."""
     app = Path(app)
@@ -218,12 +234,29 @@ def serve(app: str | os.PathLike = REPO / "app.py", work: str | os.PathLike | No
         full_env = {**os.environ, "SEAMLESS_DB": str(work / "store.db"), **(env or {})}
         log = work / f"panel-serve-{p}.log"
         log_file = open(log, "wb")
-        cmd = [str(panel) if panel.exists() else "panel", "serve", str(app), "--address", HOST,
-               "--port", str(p), "--allow-websocket-origin", f"{HOST}:{p}", "--warm", *extra_args]
-        proc = subprocess.Popen(cmd, cwd=str(cwd), env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        served = Served(proc, p, f"http://{HOST}:{p}/{app.stem}", Path(full_env["SEAMLESS_DB"]),
-                        work, log, log_file)
+        cmd = [
+            str(panel) if panel.exists() else "panel",
+            "serve",
+            str(app),
+            "--address",
+            HOST,
+            "--port",
+            str(p),
+            "--allow-websocket-origin",
+            f"{HOST}:{p}",
+            "--warm",
+            *extra_args,
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            cwd=str(cwd),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        served = Served(proc, p, f"http://{HOST}:{p}/{app.stem}", Path(full_env["SEAMLESS_DB"]), work, log, log_file)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not served.alive():
@@ -243,9 +276,11 @@ def serve(app: str | os.PathLike = REPO / "app.py", work: str | os.PathLike | No
 
 # -- browser ------------------------------------------------------------------------------------
 
+
 def launch_browser(executable: str = CHROMIUM, args: Iterable[str] = CHROMIUM_ARGS):
     """(playwright, browser): headless Debian Chromium.  Close the browser, then stop playwright."""
     from playwright.sync_api import sync_playwright
+
     pw = sync_playwright().start()
     try:
         return pw, pw.chromium.launch(executable_path=executable, args=list(args), headless=True)
@@ -319,13 +354,19 @@ def clock_skew_ms(page) -> float:
 # -- the benchmark ------------------------------------------------------------------------------
 
 # The critical events the dashboard toasts (seamless/views/alerts.py), when it cannot be imported.
-ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "risk.trading_state",
-                "reconcile.mismatch")
+ALERT_TOPICS = (
+    "order.filled",
+    "position.closed",
+    "risk.daily_loss_breached",
+    "risk.trading_state",
+    "reconcile.mismatch",
+)
 
 
 def alert_topics() -> tuple[str, ...]:
     try:
         from ..views.alerts import ALERT_TOPICS as topics
+
         return tuple(topics)
     except ImportError:
         return ALERT_TOPICS
@@ -344,6 +385,7 @@ class JournalFollower:
     def poll(self) -> list[tuple[int, float]]:
         from ..errors import SeamlessError
         from ..persist import journal, open_reader
+
         if self.conn is None:
             try:
                 self.conn = open_reader(self.db)
@@ -399,17 +441,19 @@ class TradeDriver:
 
     def __init__(self, broker_db: Path, symbols: tuple[str, ...] = DEFAULT_SYMBOLS, every_s: float = 1.0) -> None:
         import threading
+
         self.broker_db, self.symbols, self.every_s = broker_db, symbols, every_s
         self.trades = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-trades", daemon=True)
 
-    def start(self) -> "TradeDriver":
+    def start(self) -> TradeDriver:
         self._thread.start()
         return self
 
     def _run(self) -> None:
         from ..brokers import BrokerError, PaperBroker
+
         broker = PaperBroker(self.broker_db)
         try:
             i = 0
@@ -429,26 +473,42 @@ class TradeDriver:
         self._thread.join(10)
 
 
-def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duration_s: float, grace_s: float,
-             work: Path, app: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def run_tabs(
+    tabs: int,
+    browser,
+    duration_s: float,
+    min_events: int,
+    max_duration_s: float,
+    grace_s: float,
+    work: Path,
+    app: Path,
+    env: Mapping[str, str],
+) -> dict[str, Any]:
     """One server, ``tabs`` tabs: the latency of every (tab, critical event) committed once
     all tabs were live, until ``duration_s`` has passed and ``min_events`` were committed (or
     ``max_duration_s``); then up to ``grace_s`` for the last toasts to land.  A (tab, event)
     with no toast by then counts as missed."""
     stats_path = work / f"push-stats-{tabs}.json"
-    served = serve(app, work / f"tabs{tabs}", timeout_s=120.0,
-                   env={"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path), **env})
+    served = serve(
+        app,
+        work / f"tabs{tabs}",
+        timeout_s=120.0,
+        env={"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path), **env},
+    )
     follower = JournalFollower(served.db, alert_topics())
     pages = []
     try:
         t0 = time.time()
         for _ in range(tabs):  # all load at once; each counts from its own start
-            pages.append(start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS + FRAME_OBSERVER_JS))
+            pages.append(
+                start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS + FRAME_OBSERVER_JS)
+            )
         for p in pages:
             wait_live(p, timeout_s=300.0)
             p.wait_for_function(PUSHED_JS, timeout=300e3, polling=100)
         t_live = time.time()  # events committed from here on count, in every tab
         from ..brokers.paper import default_broker_db
+
         driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
         _say(f"{tabs} tab(s) live in {t_live - t0:.1f} s; collecting >= {min_events} critical events")
         while True:
@@ -494,24 +554,42 @@ def run_tabs(tabs: int, browser, duration_s: float, min_events: int, max_duratio
     # commit -> the message naming the event handled by the page (server, wire, the page's queue)
     reach = [t - expected[s] * 1e3 for ts in arrived for s, t in zip(seqs, ts) if t is not None]
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
-    return {"p50": _pct(lat, 0.5), "p99": _pct(lat, 0.99), "samples": len(lat), "events": len(seqs),
-            "missed": len(seqs) * tabs - len(lat), "fanout": fan,
-            # missed pairs whose message did reach the page: lost in the page, not the server
-            "missed_arrived": sum(1 for ts, got in zip(times, arrived) for t, a in zip(ts, got)
-                                  if t is None and a is not None),
-            "reach_p50": _pct(reach, 0.5), "reach_p99": _pct(reach, 0.99),
-            "alone_p99": _pct(split["alone"], 0.99), "burst_p99": _pct(split["burst"], 0.99),
-            "burst_events": len(seqs) - len(alone),
-            "run_s": round(t_cut - t_live, 1), "sessions_max": stats.get("sessions_max"),
-            "live_s": round(t_live - t0, 1),
-            "server_push": stats.get("push_ms") or {}, "flush": stats.get("flush_ms") or {},
-            "publish": stats.get("publish_ms") or {}}
+    return {
+        "p50": _pct(lat, 0.5),
+        "p99": _pct(lat, 0.99),
+        "samples": len(lat),
+        "events": len(seqs),
+        "missed": len(seqs) * tabs - len(lat),
+        "fanout": fan,
+        # missed pairs whose message did reach the page: lost in the page, not the server
+        "missed_arrived": sum(
+            1 for ts, got in zip(times, arrived) for t, a in zip(ts, got) if t is None and a is not None
+        ),
+        "reach_p50": _pct(reach, 0.5),
+        "reach_p99": _pct(reach, 0.99),
+        "alone_p99": _pct(split["alone"], 0.99),
+        "burst_p99": _pct(split["burst"], 0.99),
+        "burst_events": len(seqs) - len(alone),
+        "run_s": round(t_cut - t_live, 1),
+        "sessions_max": stats.get("sessions_max"),
+        "live_s": round(t_live - t0, 1),
+        "server_push": stats.get("push_ms") or {},
+        "flush": stats.get("flush_ms") or {},
+        "publish": stats.get("publish_ms") or {},
+    }
 
 
-def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, directory: str | None = None,
-        min_events: int = 50, max_duration_s: float | None = None, grace_s: float = 120.0,
-        app: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
-        browser=None) -> dict[str, Any]:
+def run(
+    tab_counts: Iterable[int] = (1, 10, 25),
+    duration_s: float = 60.0,
+    directory: str | None = None,
+    min_events: int = 50,
+    max_duration_s: float | None = None,
+    grace_s: float = 120.0,
+    app: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    browser=None,
+) -> dict[str, Any]:
     """The figures (see the module's doc).  ``browser``: a Playwright Chromium already running
     (one process may run one sync Playwright); by default one is launched and closed here."""
     work = Path(tempfile.mkdtemp(prefix="seamless-bench-push-", dir=directory))
@@ -568,8 +646,12 @@ def run(tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0, direc
             shutil.rmtree(work, ignore_errors=True)
 
 
-def main(as_json: bool = False, tab_counts: Iterable[int] = (1, 10, 25), duration_s: float = 60.0,
-         directory: str | None = None) -> int:
+def main(
+    as_json: bool = False,
+    tab_counts: Iterable[int] = (1, 10, 25),
+    duration_s: float = 60.0,
+    directory: str | None = None,
+) -> int:
     # A SIGTERM (a CI timeout) unwinds like Ctrl-C: servers and the browser are stopped.
     previous = signal.getsignal(signal.SIGTERM)
     try:
@@ -577,8 +659,7 @@ def main(as_json: bool = False, tab_counts: Iterable[int] = (1, 10, 25), duratio
     except ValueError:  # not the main thread
         previous = None
     try:
-        return print_figures(run(tab_counts=tuple(tab_counts), duration_s=duration_s, directory=directory),
-                             as_json)
+        return print_figures(run(tab_counts=tuple(tab_counts), duration_s=duration_s, directory=directory), as_json)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -3,6 +3,7 @@
 Floors: raw 4 KiB ``pwrite`` + ``fdatasync`` into a pre-allocated file on the same disk
 (for durable commits), and a plain callback loop (for bus dispatch).
 """
+
 from __future__ import annotations
 
 import os
@@ -10,14 +11,14 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 from ..apply import Projection
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
-from ..events import (CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived,
-                      RunnerStatusChanged)
+from ..events import CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived, RunnerStatusChanged
 from ..persist import journal, open_reader, open_writer, restore
 from ..store import Store
 from . import print_figures
@@ -78,8 +79,9 @@ class SqliteAlone:
         self.conn.close()
 
 
-def durable_commits_per_s(directory: Path, rounds: int = 8,
-                          slice_s: float = 0.25) -> tuple[dict[str, float], dict[str, float | None]]:
+def durable_commits_per_s(
+    directory: Path, rounds: int = 8, slice_s: float = 0.25
+) -> tuple[dict[str, float], dict[str, float | None]]:
     """Durable commits per second of the floor, of SQLite alone and of the store (one
     critical event per commit through the full path: plan, apply, journal, publish), and
     the store's commit latency percentiles.  Measured in alternating slices, each warm,
@@ -182,8 +184,9 @@ def _event(seq: int):
             return OrderSubmitting(client_order_id=cid, symbol=SYMBOLS[seq % 10], qty=1.0)
         if k == 51:
             return OrderAccepted(client_order_id=cid)
-        return OrderFilled(trade_id=f"t{seq}", client_order_id=cid, symbol=SYMBOLS[(seq - 2) % 10],
-                           qty=1.0, price=100.0)
+        return OrderFilled(
+            trade_id=f"t{seq}", client_order_id=cid, symbol=SYMBOLS[(seq - 2) % 10], qty=1.0, price=100.0
+        )
     return _quote(seq)
 
 
@@ -206,14 +209,15 @@ def _journal_rows(n: int, start: int = 1, proj: Projection | None = None, batch:
 def restore_tail_s(directory: Path, tail: int) -> float:
     """Open (newest snapshot + replay of a ``tail``-event journal suffix)."""
     from ..persist import snapshots
+
     path = directory / "restore.db"
     conn = open_writer(path)
     proj = Projection()
     base = 10_000
-    for rows, proj in _journal_rows(base, proj=proj):
+    for rows, _ in _journal_rows(base, proj=proj):  # proj is applied in place
         journal.write(conn, rows)
     journal.write(conn, [], [snapshots.encode(proj)])
-    for rows, proj in _journal_rows(tail, start=base + 1, proj=proj):
+    for rows, _ in _journal_rows(tail, start=base + 1, proj=proj):
         journal.write(conn, rows)
     conn.close()
     t0 = time.perf_counter()

@@ -12,14 +12,17 @@ and cannot promise:
 - Fill reports are pushed (``on_fill``) but pushes can be lost; ``fills_since(cursor)`` is
   the complete, ordered record a runner catches up from.
 """
+
 from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Self
+from typing import Literal, Self
 
 from ..errors import SeamlessError
+
 # The one symbol rule, shared with the events, so anything a broker accepts can be journaled.
 from ..events.base import SYMBOL_PATTERN
 
@@ -31,6 +34,7 @@ OPEN_STATUSES: tuple[str, ...] = ("accepted", "partially_filled")
 
 
 # -- errors --------------------------------------------------------------------------------
+
 
 class BrokerError(SeamlessError):
     """The broker could not do what was asked.
@@ -62,13 +66,14 @@ class BrokerRejected(BrokerError):
     submit is recorded, so ``order(client_order_id)`` finds it after a lost response).
     """
 
-    def __init__(self, reason: str, order: "BrokerOrder | None" = None) -> None:
+    def __init__(self, reason: str, order: BrokerOrder | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.order = order
 
 
 # -- validation helpers (raise InvalidBrokerRequest naming the field) -------------------------
+
 
 def check_symbol(value: object, what: str = "symbol") -> str:
     if not isinstance(value, str) or not SYMBOL_PATTERN.match(value):
@@ -98,6 +103,7 @@ def check_qty(value: object, what: str = "qty") -> float:
 
 # -- what goes to the broker and what comes back ---------------------------------------------
 
+
 @dataclass(frozen=True)
 class OrderRequest:
     """An order to place. ``qty`` is signed: > 0 buys, < 0 sells.
@@ -105,6 +111,7 @@ class OrderRequest:
     Validated at construction (raises :class:`InvalidBrokerRequest`), so an adapter never
     sends a malformed request.
     """
+
     client_order_id: str
     symbol: str
     qty: float
@@ -127,6 +134,7 @@ class OrderRequest:
 @dataclass(frozen=True)
 class BrokerOrder:
     """The broker's record of an order. ``avg_fill_price`` is 0.0 until something fills."""
+
     client_order_id: str
     broker_order_id: str
     symbol: str
@@ -152,6 +160,7 @@ class BrokerOrder:
 @dataclass(frozen=True)
 class BrokerPosition:
     """A position as the broker holds it: signed ``qty``, average entry price."""
+
     symbol: str
     qty: float
     avg_price: float
@@ -160,6 +169,7 @@ class BrokerPosition:
 @dataclass(frozen=True)
 class BrokerAccount:
     """Cash, and equity = cash + positions at their marks."""
+
     cash: float
     equity: float
 
@@ -172,6 +182,7 @@ class BrokerFill:
     hand in the broker's own app).  ``cursor`` is the broker-side sequence number: strictly
     increasing, the position to resume from with ``fills_since``.
     """
+
     trade_id: str
     client_order_id: str
     symbol: str
@@ -186,6 +197,7 @@ FillCallback = Callable[[BrokerFill], None]
 
 
 # -- the interface -----------------------------------------------------------------------------
+
 
 class Broker(abc.ABC):
     """A connection to one broker account. Safe to call from several threads."""

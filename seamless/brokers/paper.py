@@ -20,6 +20,7 @@ Execution model:
   mutating calls (submit, cancel, mark, trade), for every fill since the last push, whoever
   made it: a fill made by another process is pushed at this connection's next call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,27 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .base import (Broker, BrokerAccount, BrokerDisconnected, BrokerError, BrokerFill, BrokerOrder,
-                   BrokerPosition, BrokerRejected, BrokerTimeout, FillCallback, InvalidBrokerRequest,
-                   OrderRequest, check_finite, check_price, check_qty, check_symbol)
+from .base import (
+    Broker,
+    BrokerAccount,
+    BrokerDisconnected,
+    BrokerError,
+    BrokerFill,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerRejected,
+    BrokerTimeout,
+    FillCallback,
+    InvalidBrokerRequest,
+    OrderRequest,
+    check_finite,
+    check_price,
+    check_qty,
+    check_symbol,
+)
 from .paperdb import PaperDatabase
 
 log = logging.getLogger("seamless.brokers.paper")
@@ -40,8 +56,10 @@ log = logging.getLogger("seamless.brokers.paper")
 #: What ``inject`` can arm.  reject/timeout/disconnect act on submits, drop_fill on fills.
 FAULT_KINDS: tuple[str, ...] = ("reject", "timeout", "disconnect", "drop_fill")
 
-_ORDER_COLUMNS = ("client_order_id, 'P' || seq AS broker_order_id, symbol, qty, filled_qty, "
-                  "avg_fill_price, status, reason, order_type, limit_price")
+_ORDER_COLUMNS = (
+    "client_order_id, 'P' || seq AS broker_order_id, symbol, qty, filled_qty, "
+    "avg_fill_price, status, reason, order_type, limit_price"
+)
 _FILL_COLUMNS = "trade_id, client_order_id, symbol, qty, price, commission, ts, cursor"
 # A quantity this small relative to the order or position is float residue, not shares.
 _REL_EPS = 1e-9
@@ -76,12 +94,25 @@ def default_broker_db(db: str | Path) -> str:
 class PaperBroker(Broker):
     """A paper venue in the SQLite file at ``path`` (created with ``starting_cash`` if new)."""
 
-    def __init__(self, path: str | Path, *, starting_cash: float = 100_000.0, latency_s: float = 0.0,
-                 slippage_bps: float = 0.0, commission_per_share: float = 0.0, min_commission: float = 0.0,
-                 partial_fills: bool = False, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        starting_cash: float = 100_000.0,
+        latency_s: float = 0.0,
+        slippage_bps: float = 0.0,
+        commission_per_share: float = 0.0,
+        min_commission: float = 0.0,
+        partial_fills: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         check_finite(starting_cash, "starting_cash")
-        for name, value in (("latency_s", latency_s), ("slippage_bps", slippage_bps),
-                            ("commission_per_share", commission_per_share), ("min_commission", min_commission)):
+        for name, value in (
+            ("latency_s", latency_s),
+            ("slippage_bps", slippage_bps),
+            ("commission_per_share", commission_per_share),
+            ("min_commission", min_commission),
+        ):
             if check_finite(value, name) < 0:
                 raise InvalidBrokerRequest(f"{name}={value!r}: must be >= 0")
         self.latency_s = float(latency_s)
@@ -108,8 +139,10 @@ class PaperBroker(Broker):
     def account(self) -> BrokerAccount:
         with self._db.read() as c:
             cash = c.execute("SELECT cash FROM account").fetchone()[0]
-            held = c.execute("SELECT COALESCE(SUM(p.qty * COALESCE(m.price, p.avg_price)), 0) "
-                             "FROM positions p LEFT JOIN marks m USING (symbol)").fetchone()[0]
+            held = c.execute(
+                "SELECT COALESCE(SUM(p.qty * COALESCE(m.price, p.avg_price)), 0) "
+                "FROM positions p LEFT JOIN marks m USING (symbol)"
+            ).fetchone()[0]
         return BrokerAccount(cash=cash, equity=cash + held)
 
     def positions(self) -> dict[str, BrokerPosition]:
@@ -119,8 +152,9 @@ class PaperBroker(Broker):
 
     def open_orders(self) -> list[BrokerOrder]:
         with self._db.read() as c:
-            rows = c.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN "
-                             f"('accepted', 'partially_filled') ORDER BY seq").fetchall()
+            rows = c.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN ('accepted', 'partially_filled') ORDER BY seq"
+            ).fetchall()
         return [BrokerOrder(**dict(r)) for r in rows]
 
     def order(self, client_order_id: str) -> BrokerOrder | None:
@@ -156,11 +190,15 @@ class PaperBroker(Broker):
         if disconnected:
             raise BrokerDisconnected(f"disconnected (injected): order {req.client_order_id!r} was not placed")
         if lost:
-            raise BrokerTimeout(f"no response to the submit of {req.client_order_id!r} (injected timeout); "
-                                f"it may have been placed: ask order({req.client_order_id!r})")
+            raise BrokerTimeout(
+                f"no response to the submit of {req.client_order_id!r} (injected timeout); "
+                f"it may have been placed: ask order({req.client_order_id!r})"
+            )
         if not _same_order(order, req):
-            raise BrokerError(f"client_order_id {req.client_order_id!r} is already used by a different order "
-                              f"({order.symbol} {order.qty:g} {order.order_type}); nothing was placed")
+            raise BrokerError(
+                f"client_order_id {req.client_order_id!r} is already used by a different order "
+                f"({order.symbol} {order.qty:g} {order.order_type}); nothing was placed"
+            )
         if order.status == "rejected":
             raise BrokerRejected(order.reason, order)
         return order
@@ -174,10 +212,12 @@ class PaperBroker(Broker):
             if order.status == "cancelled":
                 return order  # idempotent, like submit
             if not order.is_open:
-                raise BrokerRejected(f"order {client_order_id!r} is already {order.status}; nothing to cancel",
-                                     order)
-            c.execute("UPDATE orders SET status = 'cancelled', reason = 'cancelled by request', updated_at = ? "
-                      "WHERE client_order_id = ?", (self._clock(), client_order_id))
+                raise BrokerRejected(f"order {client_order_id!r} is already {order.status}; nothing to cancel", order)
+            c.execute(
+                "UPDATE orders SET status = 'cancelled', reason = 'cancelled by request', updated_at = ? "
+                "WHERE client_order_id = ?",
+                (self._clock(), client_order_id),
+            )
             order = _find_order(c, client_order_id)
             assert order is not None  # found above, in this same transaction
             return order
@@ -190,13 +230,21 @@ class PaperBroker(Broker):
         # A mark that can fill nothing need not be fsynced. Working orders are placed through
         # this connection (the CLI only trades at once), so none can appear in between.
         with self._db.read() as c:
-            working = c.execute("SELECT 1 FROM orders WHERE symbol = ? AND status IN "
-                                "('accepted', 'partially_filled') LIMIT 1", (symbol,)).fetchone()
+            working = c.execute(
+                "SELECT 1 FROM orders WHERE symbol = ? AND status IN ('accepted', 'partially_filled') LIMIT 1",
+                (symbol,),
+            ).fetchone()
         with self._db.write(durable=working is not None) as c:
-            c.execute("INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
-                      "DO UPDATE SET price = excluded.price, ts = excluded.ts", (symbol, price, ts))
-            working = c.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
-                                f"('accepted', 'partially_filled') ORDER BY seq", (symbol,)).fetchall()
+            c.execute(
+                "INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
+                "DO UPDATE SET price = excluded.price, ts = excluded.ts",
+                (symbol, price, ts),
+            )
+            working = c.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
+                f"('accepted', 'partially_filled') ORDER BY seq",
+                (symbol,),
+            ).fetchall()
             fills = []
             for row in working:
                 fill = self._work(c, BrokerOrder(**dict(row)), price, whole=True)
@@ -215,8 +263,7 @@ class PaperBroker(Broker):
             if price is None:
                 price = _mark(c, symbol)
                 if price is None:
-                    raise BrokerRejected(f"no price for {symbol}: the broker has no mark for it yet; "
-                                         f"give a price")
+                    raise BrokerRejected(f"no price for {symbol}: the broker has no mark for it yet; give a price")
             fill = self._fill(c, "", symbol, qty, price)
         self._push_new_fills()
         return fill
@@ -308,10 +355,21 @@ class PaperBroker(Broker):
     def _place(self, c: sqlite3.Connection, req: OrderRequest) -> BrokerOrder:
         reason = "injected reject" if self._take_fault(c, "reject", req.symbol) else self._refusal(c, req)
         now = self._clock()
-        c.execute("INSERT INTO orders (client_order_id, symbol, qty, status, reason, order_type, limit_price, "
-                  "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (req.client_order_id, req.symbol, req.qty, "rejected" if reason else "accepted", reason,
-                   req.order_type, req.limit_price, now, now))
+        c.execute(
+            "INSERT INTO orders (client_order_id, symbol, qty, status, reason, order_type, limit_price, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                req.client_order_id,
+                req.symbol,
+                req.qty,
+                "rejected" if reason else "accepted",
+                reason,
+                req.order_type,
+                req.limit_price,
+                now,
+                now,
+            ),
+        )
         order = _find_order(c, req.client_order_id)
         assert order is not None  # inserted just above, in this transaction
         mark = _mark(c, req.symbol)
@@ -343,17 +401,26 @@ class PaperBroker(Broker):
             qty = order.remaining_qty if whole or order.filled_qty else first_part(order.qty)
         return self._fill(c, order.client_order_id, order.symbol, qty, price)
 
-    def _fill(self, c: sqlite3.Connection, client_order_id: str, symbol: str, qty: float,
-              price: float) -> BrokerFill:
+    def _fill(self, c: sqlite3.Connection, client_order_id: str, symbol: str, qty: float, price: float) -> BrokerFill:
         """One execution: the fill row, cash, the position and the order, all in this transaction."""
         commission = self._commission(qty)
         # Fills are never deleted, so MAX + 1 under the write lock is unique and increasing.
         cursor = c.execute("SELECT COALESCE(MAX(cursor), 0) + 1 FROM fills").fetchone()[0]
-        fill = BrokerFill(trade_id=f"T{cursor}", client_order_id=client_order_id, symbol=symbol, qty=qty,
-                          price=price, commission=commission, ts=self._clock(), cursor=cursor)
+        fill = BrokerFill(
+            trade_id=f"T{cursor}",
+            client_order_id=client_order_id,
+            symbol=symbol,
+            qty=qty,
+            price=price,
+            commission=commission,
+            ts=self._clock(),
+            cursor=cursor,
+        )
         dropped = self._take_fault(c, "drop_fill", symbol)
-        c.execute(f"INSERT INTO fills ({_FILL_COLUMNS}, report_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (fill.trade_id, client_order_id, symbol, qty, price, commission, fill.ts, cursor, dropped))
+        c.execute(
+            f"INSERT INTO fills ({_FILL_COLUMNS}, report_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (fill.trade_id, client_order_id, symbol, qty, price, commission, fill.ts, cursor, dropped),
+        )
         c.execute("UPDATE account SET cash = cash - ?", (qty * price + commission,))
         self._move_position(c, symbol, qty, price)
         if client_order_id:
@@ -370,9 +437,11 @@ class PaperBroker(Broker):
         if new_qty == 0:
             c.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))  # flat positions are not held
         else:
-            c.execute("INSERT INTO positions (symbol, qty, avg_price) VALUES (?, ?, ?) ON CONFLICT (symbol) "
-                      "DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price",
-                      (symbol, new_qty, new_avg))
+            c.execute(
+                "INSERT INTO positions (symbol, qty, avg_price) VALUES (?, ?, ?) ON CONFLICT (symbol) "
+                "DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price",
+                (symbol, new_qty, new_avg),
+            )
 
     @staticmethod
     def _advance_order(c: sqlite3.Connection, client_order_id: str, qty: float, price: float, ts: float) -> None:
@@ -381,15 +450,19 @@ class PaperBroker(Broker):
         filled = o.filled_qty + qty
         avg = (o.filled_qty * o.avg_fill_price + qty * price) / filled
         done = abs(o.qty - filled) <= _REL_EPS * abs(o.qty)
-        c.execute("UPDATE orders SET filled_qty = ?, avg_fill_price = ?, status = ?, updated_at = ? "
-                  "WHERE client_order_id = ?",
-                  (o.qty if done else filled, avg, "filled" if done else "partially_filled", ts, client_order_id))
+        c.execute(
+            "UPDATE orders SET filled_qty = ?, avg_fill_price = ?, status = ?, updated_at = ? "
+            "WHERE client_order_id = ?",
+            (o.qty if done else filled, avg, "filled" if done else "partially_filled", ts, client_order_id),
+        )
 
     @staticmethod
     def _take_fault(c: sqlite3.Connection, kind: str, symbol: str) -> bool:
         """Consume one armed fault of ``kind`` for ``symbol`` (oldest first); True if there was one."""
-        row = c.execute("SELECT id, remaining FROM faults WHERE kind = ? AND (symbol IS NULL OR symbol = ?) "
-                        "ORDER BY id LIMIT 1", (kind, symbol)).fetchone()
+        row = c.execute(
+            "SELECT id, remaining FROM faults WHERE kind = ? AND (symbol IS NULL OR symbol = ?) ORDER BY id LIMIT 1",
+            (kind, symbol),
+        ).fetchone()
         if row is None:
             return False
         if row["remaining"] > 1:
@@ -400,6 +473,7 @@ class PaperBroker(Broker):
 
 
 # -- row helpers ---------------------------------------------------------------------------------
+
 
 def _find_order(c: sqlite3.Connection, client_order_id: str) -> BrokerOrder | None:
     row = c.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
@@ -413,12 +487,18 @@ def _mark(c: sqlite3.Connection, symbol: str) -> float | None:
 
 def _fills_after(c: sqlite3.Connection, cursor: int) -> list[tuple[BrokerFill, bool]]:
     """Fills with a cursor above ``cursor``, in order, each with whether its report is dropped."""
-    rows = c.execute(f"SELECT {_FILL_COLUMNS}, report_dropped FROM fills WHERE cursor > ? ORDER BY cursor",
-                     (cursor,)).fetchall()
-    return [(BrokerFill(**{k: r[k] for k in r.keys() if k != "report_dropped"}), bool(r["report_dropped"]))
-            for r in rows]
+    rows = c.execute(
+        f"SELECT {_FILL_COLUMNS}, report_dropped FROM fills WHERE cursor > ? ORDER BY cursor", (cursor,)
+    ).fetchall()
+    return [
+        (BrokerFill(**{k: r[k] for k in r.keys() if k != "report_dropped"}), bool(r["report_dropped"])) for r in rows
+    ]
 
 
 def _same_order(order: BrokerOrder, req: OrderRequest) -> bool:
-    return (order.symbol, order.qty, order.order_type, order.limit_price) == \
-        (req.symbol, req.qty, req.order_type, req.limit_price)
+    return (order.symbol, order.qty, order.order_type, order.limit_price) == (
+        req.symbol,
+        req.qty,
+        req.order_type,
+        req.limit_price,
+    )

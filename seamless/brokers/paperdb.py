@@ -4,13 +4,14 @@ The venue's truth lives here, not in memory, so several processes (a runner, the
 trade at the same simulated broker: WAL, ``synchronous=FULL``, a busy timeout, every read
 straight from the file and every mutation in one ``BEGIN IMMEDIATE`` transaction.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .base import BrokerDisconnected, BrokerError
 
@@ -85,8 +86,9 @@ class PaperDatabase:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as e:
             raise BrokerError(f"cannot open paper broker database {self.path}: {e}") from e
         conn.row_factory = sqlite3.Row
@@ -108,13 +110,15 @@ class PaperDatabase:
             return  # empty: created below
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         if app_id != APPLICATION_ID:
-            raise BrokerError(f"{self.path} is not a paper broker database (application_id {app_id}); "
-                              f"refusing to touch it")
+            raise BrokerError(
+                f"{self.path} is not a paper broker database (application_id {app_id}); refusing to touch it"
+            )
         found = conn.execute("PRAGMA user_version").fetchone()[0]
         if found > SCHEMA_VERSION:
             raise NewerBrokerVersion(
                 f"{self.path} has paper broker schema version {found}, written by a newer Seamless; "
-                f"this Seamless knows version {SCHEMA_VERSION}. Upgrade Seamless; the file was not modified.")
+                f"this Seamless knows version {SCHEMA_VERSION}. Upgrade Seamless; the file was not modified."
+            )
 
     def _create_if_new(self, conn: sqlite3.Connection, starting_cash: float) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,5 @@
 """Where events are pushed to subscribers: topics, state watches, isolation, counters."""
+
 from .bus import Bus, StateChange, Subscription
 
 __all__ = ["Bus", "StateChange", "Subscription"]

@@ -9,6 +9,7 @@ Subscribers are isolated: one that raises is logged with the event that broke it
 and counted, and the others still run; a queued subscriber runs on its own thread,
 so a slow one delays nobody but itself.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -16,9 +17,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
-
+from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..events.base import E
@@ -26,7 +27,8 @@ from ..params.base import StateObject, subscriber_calls
 from .stats import LatencyReservoir, RateCounter
 
 if TYPE_CHECKING:
-    from param.parameterized import Event as ParamEvent, Watcher
+    from param.parameterized import Event as ParamEvent
+    from param.parameterized import Watcher
 
 log = logging.getLogger("seamless.bus")
 
@@ -36,6 +38,7 @@ Callback = Callable[[Any], None]
 @dataclass(frozen=True)
 class StateChange:
     """One state parameter changed (what a state watch delivers)."""
+
     part: str
     name: str
     old: Any
@@ -53,8 +56,16 @@ class Subscription:
     #: the state object a watch subscription watches (set by :meth:`Bus.watch`).
     target: StateObject
 
-    def __init__(self, bus: "Bus", callback: Callback, *, name: str, queued: bool,
-                 max_pending: int, match: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        callback: Callback,
+        *,
+        name: str,
+        queued: bool,
+        max_pending: int,
+        match: Callable[[str], bool] | None = None,
+    ) -> None:
         self.bus, self.callback, self.name, self.queued = bus, callback, name, queued
         self.match = match
         self.max_pending = max_pending
@@ -139,44 +150,69 @@ class Bus:
 
     # -- subscribing -----------------------------------------------------------------------
 
-    def subscribe(self, pattern: str, callback: Callable[[E], None], *, queued: bool = True,
-                  name: str | None = None, max_pending: int = 100_000) -> Subscription:
+    def subscribe(
+        self,
+        pattern: str,
+        callback: Callable[[E], None],
+        *,
+        queued: bool = True,
+        name: str | None = None,
+        max_pending: int = 100_000,
+    ) -> Subscription:
         """Call ``callback(event)`` for each event whose topic matches ``pattern``
         (``order.filled``, ``order.*``, ``*``). Queued by default: on its own thread.
         The pattern decides which events come, so ``callback`` may take the event class of
         its topic (``Callable[[OrderFilled], None]`` for ``order.filled``)."""
+
         def match(topic: str, p: str = pattern) -> bool:
             return fnmatch.fnmatchcase(topic, p)
 
-        sub = Subscription(self, callback, name=name or str(getattr(callback, "__name__", "subscriber")),
-                           queued=queued, max_pending=max_pending, match=match)
+        sub = Subscription(
+            self,
+            callback,
+            name=name or str(getattr(callback, "__name__", "subscriber")),
+            queued=queued,
+            max_pending=max_pending,
+            match=match,
+        )
         with self._lock:
             self._topic_subs = [*self._topic_subs, sub]
             self._routes = {}
         return sub
 
-    def watch(self, obj: StateObject, callback: Callable[[list[StateChange]], None], *,
-              names: list[str] | None = None, queued: bool = False,
-              name: str | None = None) -> Subscription:
+    def watch(
+        self,
+        obj: StateObject,
+        callback: Callable[[list[StateChange]], None],
+        *,
+        names: list[str] | None = None,
+        queued: bool = False,
+        name: str | None = None,
+    ) -> Subscription:
         """Call ``callback(changes)`` when parameters of a state object change (all, or ``names``)."""
         wanted = set(names) if names else None
         part = obj.part
 
         def on_change(events: list[ParamEvent]) -> None:
-            changes = [StateChange(part, e.name, e.old, e.new, obj.seq) for e in events
-                       if wanted is None or e.name in wanted]
+            changes = [
+                StateChange(part, e.name, e.old, e.new, obj.seq) for e in events if wanted is None or e.name in wanted
+            ]
             if changes:
                 callback(changes)
 
-        sub = Subscription(self, on_change, name=name or str(getattr(callback, "__name__", "watcher")),
-                           queued=queued, max_pending=1_000_000)
+        sub = Subscription(
+            self,
+            on_change,
+            name=name or str(getattr(callback, "__name__", "watcher")),
+            queued=queued,
+            max_pending=1_000_000,
+        )
         sub.target = obj
         with self._lock:
             entry = self._watches.get(id(obj))
             if entry is None:
                 subs: list[Subscription] = []
-                watcher = obj.param.watch(lambda *evs, s=subs: self._fan_out(s, list(evs)),
-                                          list(obj._fields))
+                watcher = obj.param.watch(lambda *evs, s=subs: self._fan_out(s, list(evs)), list(obj._fields))
                 self._watches[id(obj)] = (obj, subs, watcher)
             else:
                 subs = entry[1]
@@ -232,10 +268,14 @@ class Bus:
     def _subscriber_failed(self, sub: Subscription, item: Any) -> None:
         self.errors += 1
         if sub.errors <= 10 or sub.errors % 1000 == 0:
-            what = (f"{item.topic} seq={item.seq}" if isinstance(item, Event)
-                    else f"state change {[getattr(e, 'name', e) for e in item]}")
-            log.exception("subscriber %r failed on %s (error #%d; other subscribers carry on)",
-                          sub.name, what, sub.errors)
+            what = (
+                f"{item.topic} seq={item.seq}"
+                if isinstance(item, Event)
+                else f"state change {[getattr(e, 'name', e) for e in item]}"
+            )
+            log.exception(
+                "subscriber %r failed on %s (error #%d; other subscribers carry on)", sub.name, what, sub.errors
+            )
 
     # -- introspection ---------------------------------------------------------------------
 
@@ -249,11 +289,13 @@ class Bus:
         return len(self._watches)
 
     def stats(self) -> dict[str, Any]:
-        return {"events_per_s": self.rates.rates(),
-                "dispatch": self.dispatch_latency.percentiles_ms(),
-                "subscriber_errors": self.errors,
-                "subscribers": len(self.subscriptions),
-                "pending": {s.name: s.pending for s in self.subscriptions if s.queued}}
+        return {
+            "events_per_s": self.rates.rates(),
+            "dispatch": self.dispatch_latency.percentiles_ms(),
+            "subscriber_errors": self.errors,
+            "subscribers": len(self.subscriptions),
+            "pending": {s.name: s.pending for s in self.subscriptions if s.queued},
+        }
 
     def close(self, drain_timeout_s: float = 2.0) -> None:
         """Let queued subscribers finish what they were given (up to a bound), then stop them."""

@@ -1,9 +1,10 @@
 """Cheap counters for the bus: events per second by topic, latency percentiles."""
+
 from __future__ import annotations
 
 import collections
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 class LatencyReservoir:

@@ -22,6 +22,7 @@ function, patches nothing), since it also runs headless.
 - :mod:`.panel_models`: toasts straight to the page's models inside the push's hold;
 - :mod:`.param_values`: the store's write of param values.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -51,9 +52,11 @@ def install(*names: str) -> list[str]:
     fresh = [p for p in patches if not p.tried]
     installed = [p.name for p in patches if p.install()]
     if fresh:
-        log.info("compat: installed %s; fell back to the library's own path: %s",
-                 ", ".join(p.name for p in fresh if p.installed) or "none",
-                 ", ".join(p.name for p in fresh if not p.installed) or "none")
+        log.info(
+            "compat: installed %s; fell back to the library's own path: %s",
+            ", ".join(p.name for p in fresh if p.installed) or "none",
+            ", ".join(p.name for p in fresh if not p.installed) or "none",
+        )
     return installed
 
 

@@ -17,9 +17,11 @@ signatures, ``add_ref`` and that the serializer's state is the five attributes s
 :class:`~seamless.compat.check.CompatFallbackWarning`): the same messages, every model's
 reference made for each.
 """
+
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from bokeh.core.serialization import Serializer
 from bokeh.model import Model
@@ -32,8 +34,9 @@ _STATE = {"_references", "_deferred", "_check_circular", "_circular", "_buffers"
 _original = {name: Serializer.__dict__.get(name) for name in ("__init__", "get_ref", "has_ref")}
 
 
-def _serializer_init(self: Any, *, references: Collection[Model] = frozenset(), deferred: bool = True,
-                     check_circular: bool = False) -> None:
+def _serializer_init(
+    self: Any, *, references: Collection[Model] = frozenset(), deferred: bool = True, check_circular: bool = False
+) -> None:
     self._known = references  # the document's models: each encoded as a reference, made when asked
     self._references = {}
     self._deferred = deferred
@@ -55,19 +58,20 @@ def _has_ref(self: Any, obj: Any) -> bool:
 
 def _check() -> str | None:
     state = {k for k in getattr(Serializer, "__annotations__", {}) if not k.startswith("__")} - {"_encoders"}
-    return first(signature_is("Serializer.__init__", _original["__init__"],
-                              "self", "references", "deferred", "check_circular"),
-                 signature_is("Serializer.get_ref", _original["get_ref"], "self", "obj"),
-                 signature_is("Serializer.has_ref", _original["has_ref"], "self", "obj"),
-                 signature_is("Serializer.add_ref", Serializer.__dict__.get("add_ref"), "self", "obj", "ref"),
-                 None if state == _STATE else f"Serializer's state is {sorted(state)}, not {sorted(_STATE)}",
-                 None if isinstance(getattr(Model, "ref", None), property) else "Model.ref is not a property")
+    return first(
+        signature_is("Serializer.__init__", _original["__init__"], "self", "references", "deferred", "check_circular"),
+        signature_is("Serializer.get_ref", _original["get_ref"], "self", "obj"),
+        signature_is("Serializer.has_ref", _original["has_ref"], "self", "obj"),
+        signature_is("Serializer.add_ref", Serializer.__dict__.get("add_ref"), "self", "obj", "ref"),
+        None if state == _STATE else f"Serializer's state is {sorted(state)}, not {sorted(_STATE)}",
+        None if isinstance(getattr(Model, "ref", None), property) else "Model.ref is not a property",
+    )
 
 
 def _apply() -> None:
-    setattr(Serializer, "__init__", _serializer_init)
-    setattr(Serializer, "get_ref", _get_ref)
-    setattr(Serializer, "has_ref", _has_ref)
+    Serializer.__init__ = _serializer_init  # type: ignore[method-assign]  # the patch
+    Serializer.get_ref = _get_ref  # type: ignore[method-assign]  # the patch
+    Serializer.has_ref = _has_ref  # type: ignore[method-assign]  # the patch
 
 
 def _revert() -> None:

@@ -6,12 +6,14 @@ replaces or reads, with the signatures it expects; otherwise it keeps the librar
 and warns once (:class:`CompatFallbackWarning`), naming the patch, the version found and the
 range tested.
 """
+
 from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Callable
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -24,6 +26,7 @@ class CompatFallbackWarning(UserWarning):
 def _tabulator() -> str:
     """The version of the Tabulator (JavaScript) Panel ships."""
     from panel.models.tabulator import TABULATOR_VERSION
+
     return str(TABULATOR_VERSION)
 
 
@@ -82,8 +85,14 @@ class Patch:
     """One patch: ``check()`` (None when the names it relies on are as expected, else what is
     not), ``apply()`` and ``revert()`` (tests run both paths in one process)."""
 
-    def __init__(self, name: str, tested: dict[str, str], check: Callable[[], str | None],
-                 apply: Callable[[], None], revert: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        tested: dict[str, str],
+        check: Callable[[], str | None],
+        apply: Callable[[], None],
+        revert: Callable[[], None],
+    ) -> None:
         self.name, self.tested = name, tested
         self._check, self._apply, self._revert = check, apply, revert
         self.installed = False
@@ -102,8 +111,12 @@ class Patch:
             why = f"its check failed: {type(e).__name__}: {e}"
         if why:
             self.reason = why
-            warnings.warn(f"seamless.compat.{self.name} not installed: {why}; the library's own "
-                          f"path is used (slower, same result)", CompatFallbackWarning, stacklevel=2)
+            warnings.warn(
+                f"seamless.compat.{self.name} not installed: {why}; the library's own "
+                f"path is used (slower, same result)",
+                CompatFallbackWarning,
+                stacklevel=2,
+            )
             return False
         self._apply()
         self.installed = True

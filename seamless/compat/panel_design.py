@@ -17,6 +17,7 @@ are there with the signatures it expects.
 :class:`~seamless.compat.check.CompatFallbackWarning`): the same property changes reach the
 page, with the design step paid on each.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,17 +38,20 @@ def _update_properties(self: Any, *events: Any, doc: Any) -> dict[str, Any]:
 
 
 def _check() -> str | None:
-    return first(signature_is("Reactive._update_properties", _original, "self", "*events", "doc"),
-                 signature_is("Reactive._process_param_change", getattr(Reactive, "_process_param_change", None),
-                              "self", "params"))
+    return first(
+        signature_is("Reactive._update_properties", _original, "self", "*events", "doc"),
+        signature_is(
+            "Reactive._process_param_change", getattr(Reactive, "_process_param_change", None), "self", "params"
+        ),
+    )
 
 
 def _apply() -> None:
-    setattr(Reactive, "_update_properties", _update_properties)
+    Reactive._update_properties = _update_properties  # type: ignore[method-assign]  # the patch
 
 
 def _revert() -> None:
-    setattr(Reactive, "_update_properties", _original)
+    Reactive._update_properties = _original  # type: ignore[method-assign]  # the patch
 
 
 PATCH = Patch("panel_design", TESTED, _check, _apply, _revert)

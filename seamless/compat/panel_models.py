@@ -17,6 +17,7 @@ Bokeh's document callbacks tell ``hold_value``.
 **Fallback.** Outside them (and before :func:`install`, or when a document is not held) the
 parameter is set through Panel's public path; the page gets the same change.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,10 +54,13 @@ def _check() -> str | None:
     from bokeh.document.callbacks import DocumentCallbackManager
     from panel.models.reactive_html import ReactiveHTML as Model
 
-    return first(None if isinstance(getattr(pn.Spacer(), "_models", None), dict) else "a component has no _models dict",
-                 None if "data" in Model.properties() else "Panel's ReactiveHTML model has no data",
-                 None if isinstance(getattr(DocumentCallbackManager, "hold_value", None), property)
-                 else "Bokeh's document callbacks have no hold_value")
+    return first(
+        None if isinstance(getattr(pn.Spacer(), "_models", None), dict) else "a component has no _models dict",
+        None if "data" in Model.properties() else "Panel's ReactiveHTML model has no data",
+        None
+        if isinstance(getattr(DocumentCallbackManager, "hold_value", None), property)
+        else "Bokeh's document callbacks have no hold_value",
+    )
 
 
 PATCH = Patch("panel_models", TESTED, _check, lambda: None, lambda: None)

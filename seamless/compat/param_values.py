@@ -21,9 +21,11 @@ checks and notifications paid on every set.
 The store installs this one itself (it is used headless, by the CLI, as well as by the
 dashboard): nothing is patched, only the function chosen.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import param
 from param.parameterized import batch_call_watchers
@@ -33,6 +35,7 @@ from .check import Patch, first, signature_is
 TESTED = {"param": ">=2.4,<2.5"}
 
 Setter = Callable[[param.Parameterized, dict[str, Any]], None]
+
 
 class _Parameters(dict):
     """class -> its parameters by name, filled when first asked."""
@@ -84,10 +87,13 @@ def setter(trusted: tuple[type, ...] = ()) -> Setter:
 
 def _check() -> str | None:
     from param.parameterized import _InstancePrivate
+
     slots = set(getattr(_InstancePrivate, "__slots__", ()))
     missing = {"values", "watchers", "dynamic_watchers"} - slots
-    return first(f"param's instance storage has no {', '.join(sorted(missing))}" if missing else None,
-                 signature_is("Parameter._validate", getattr(param.Parameter, "_validate", None), "self", "val"))
+    return first(
+        f"param's instance storage has no {', '.join(sorted(missing))}" if missing else None,
+        signature_is("Parameter._validate", getattr(param.Parameter, "_validate", None), "self", "val"),
+    )
 
 
 PATCH = Patch("param_values", TESTED, _check, lambda: None, lambda: None)

@@ -35,6 +35,7 @@ here beyond the versions: it wraps only the prototype methods that exist.
 (``views.guard.table_guard``): the page keeps Tabulator's own prototype, Panel's
 whole-table ``setData`` for each change, and the lost early update.
 """
+
 from __future__ import annotations
 
 from .check import Patch

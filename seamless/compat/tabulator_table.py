@@ -26,6 +26,7 @@ value whole (public API; the page gets the whole table each time). Not Panel's p
 ``patch()``/``stream()``: on Panel 1.9 they leave behind the data a model made later starts
 from (a tab opened again would show the rows as they were before).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,8 +67,14 @@ class LeanTable(Table):
         _BaseTable._validate(self, *events)  # Tabulator's adds the Styler
 
     def _process_df_and_convert_to_cds(self, df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-        if self.filters or self._filters or isinstance(df.index, pd.MultiIndex) or df.columns.nlevels > 1 \
-                or "index" in df.columns or any(dt.kind not in "fiuO" for dt in df.dtypes):
+        if (
+            self.filters
+            or self._filters
+            or isinstance(df.index, pd.MultiIndex)
+            or df.columns.nlevels > 1
+            or "index" in df.columns
+            or any(dt.kind not in "fiuO" for dt in df.dtypes)
+        ):
             return super()._process_df_and_convert_to_cds(df)
         data = {"index": df.index.to_numpy()}
         for col in df.columns:
@@ -116,7 +123,9 @@ def _check() -> str | None:
         sig(_Tabulator, "_get_properties", "self", "doc"),
         sig(_Tabulator, "_get_data", "self"),
         sig(_Tabulator, "_process_column", "self", "values", "col", "df"),
-        _callable("_patch"), _callable("_stream"))  # both wrapped by Panel's @updating
+        _callable("_patch"),
+        _callable("_stream"),
+    )  # both wrapped by Panel's @updating
     if problem:
         return problem
     probe = _Tabulator(pd.DataFrame({"x": [1.0]}))

@@ -28,12 +28,13 @@ when a long's price makes ``price - trail`` exceed the trigger, it moves up
 (``MonitorMoved`` with the new trigger and ``high_water`` = that price); it never moves
 back. For a short, ``high_water`` holds the low-water mark and the trigger moves down.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
-from ..events import MonitorMoved, MonitorStatus, MonitorSet, MonitorTriggered
+from ..events import MonitorMoved, MonitorSet, MonitorStatus, MonitorTriggered
 from ..feeds.base import Tick
 from ..params.records import Monitor
 
@@ -42,8 +43,7 @@ __all__ = ["evaluate", "protective_monitors"]
 _INF = math.inf
 
 
-def evaluate(tick: Tick, monitors: Iterable[Monitor],
-             position_qty: float) -> list[MonitorTriggered | MonitorMoved]:
+def evaluate(tick: Tick, monitors: Iterable[Monitor], position_qty: float) -> list[MonitorTriggered | MonitorMoved]:
     """The monitor events this tick causes, in the order of ``monitors``.
 
     Only ``active`` monitors of ``tick.symbol`` are looked at; at most one event per
@@ -78,16 +78,20 @@ def evaluate(tick: Tick, monitors: Iterable[Monitor],
             # only ratchet, and it also covers a stop not yet moved (high_water None).
             moved = price - mon.trail if side > 0 else price + mon.trail
             if (moved > trigger) if side > 0 else (moved < trigger):
-                events.append(MonitorMoved(monitor_id=mon.monitor_id, trigger=moved,
-                                           high_water=price, exchange_ts=ts))
+                events.append(MonitorMoved(monitor_id=mon.monitor_id, trigger=moved, high_water=price, exchange_ts=ts))
     return events
 
 
-def protective_monitors(symbol: str, qty: float, avg_price: float, *,
-                        stop_loss_pct: float | None = None,
-                        take_profit_pct: float | None = None,
-                        trailing_pct: float | None = None,
-                        id_prefix: str) -> list[MonitorSet]:
+def protective_monitors(
+    symbol: str,
+    qty: float,
+    avg_price: float,
+    *,
+    stop_loss_pct: float | None = None,
+    take_profit_pct: float | None = None,
+    trailing_pct: float | None = None,
+    id_prefix: str,
+) -> list[MonitorSet]:
     """``MonitorSet`` events protecting a newly opened position.
 
     Percentages are fractions of ``avg_price`` (0.02 = 2 %), each optional; for a long
@@ -109,18 +113,21 @@ def protective_monitors(symbol: str, qty: float, avg_price: float, *,
     side = 1 if qty > 0 else -1
     out: list[MonitorSet] = []
     # (kind, fraction, which way the trigger sits from avg_price for a long)
-    for kind, pct, long_sign in (("stop_loss", stop_loss_pct, -1),
-                                 ("take_profit", take_profit_pct, +1),
-                                 ("trailing_stop", trailing_pct, -1)):
+    for kind, pct, long_sign in (
+        ("stop_loss", stop_loss_pct, -1),
+        ("take_profit", take_profit_pct, +1),
+        ("trailing_stop", trailing_pct, -1),
+    ):
         if pct is None:
             continue
         if not 0 < pct < _INF:
             raise ValueError(f"protective_monitors: {kind} percentage must be positive, not {pct}")
         trigger = avg_price * (1 + side * long_sign * pct)
         if trigger <= 0:
-            raise ValueError(f"protective_monitors: a {kind} of {pct:.0%} puts the trigger at "
-                             f"{trigger} for a {'long' if side > 0 else 'short'} at {avg_price}")
+            raise ValueError(
+                f"protective_monitors: a {kind} of {pct:.0%} puts the trigger at "
+                f"{trigger} for a {'long' if side > 0 else 'short'} at {avg_price}"
+            )
         trail = avg_price * pct if kind == "trailing_stop" else None
-        out.append(MonitorSet(monitor_id=f"{id_prefix}:{kind}", symbol=symbol, kind=kind,
-                              trigger=trigger, trail=trail))
+        out.append(MonitorSet(monitor_id=f"{id_prefix}:{kind}", symbol=symbol, kind=kind, trigger=trigger, trail=trail))
     return out

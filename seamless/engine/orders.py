@@ -10,19 +10,26 @@ and :meth:`OrderManager.resolve` asks the broker by client order id, re-sending 
 what the broker never received (its ``submit`` is idempotent by client order id), with
 backoff, and gives up with a journaled cancel after ``max_attempts``.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from ..brokers import (Broker, BrokerDisconnected, BrokerError, BrokerFill, BrokerOrder, BrokerRejected,
-                       OrderRequest)
+from ..brokers import Broker, BrokerDisconnected, BrokerError, BrokerFill, BrokerOrder, BrokerRejected, OrderRequest
 from ..errors import InvalidEvent
-from ..events import (OrderAccepted, OrderStatus, OrderCancelled, OrderFilled, OrderRefused, OrderRejected,
-                      OrderSubmitting)
+from ..events import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRefused,
+    OrderRejected,
+    OrderStatus,
+    OrderSubmitting,
+)
 from ..params.records import Order
 from ..store import Store
 from .risk import RiskManager
@@ -40,8 +47,16 @@ class _Pending:
 class OrderManager:
     """Sends orders for the runner and the trader's commands, and journals what happens."""
 
-    def __init__(self, store: Store, broker: Broker, risk: RiskManager, *, max_attempts: int = 5,
-                 backoff_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        risk: RiskManager,
+        *,
+        max_attempts: int = 5,
+        backoff_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store, self.broker, self.risk = store, broker, risk
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -52,9 +67,18 @@ class OrderManager:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def submit(self, symbol: str, qty: float, *, client_order_id: str, strategy: str = "",
-               reason: str = "", flatten: bool = False, by: str = "runner",
-               market_time: float | None = None) -> Order | None:
+    def submit(
+        self,
+        symbol: str,
+        qty: float,
+        *,
+        client_order_id: str,
+        strategy: str = "",
+        reason: str = "",
+        flatten: bool = False,
+        by: str = "runner",
+        market_time: float | None = None,
+    ) -> Order | None:
         """Check, journal the intent, send. Returns the order as the store holds it, or None
         when a pre-trade check refused it (the refusal is journaled).
 
@@ -68,19 +92,42 @@ class OrderManager:
             now = market_time
             refusal = self.risk.check(symbol, qty, pos.qty if pos else 0.0, now, flatten=flatten)
             if refusal:
-                self.store.commit(OrderRefused(client_order_id=client_order_id, symbol=symbol, qty=qty,
-                                               reason=refusal, strategy=strategy, by=by, exchange_ts=now))
+                self.store.commit(
+                    OrderRefused(
+                        client_order_id=client_order_id,
+                        symbol=symbol,
+                        qty=qty,
+                        reason=refusal,
+                        strategy=strategy,
+                        by=by,
+                        exchange_ts=now,
+                    )
+                )
                 return None
-            self.store.commit(OrderSubmitting(client_order_id=client_order_id, symbol=symbol, qty=qty,
-                                              strategy=strategy, reason=reason, by=by, exchange_ts=now))
+            self.store.commit(
+                OrderSubmitting(
+                    client_order_id=client_order_id,
+                    symbol=symbol,
+                    qty=qty,
+                    strategy=strategy,
+                    reason=reason,
+                    by=by,
+                    exchange_ts=now,
+                )
+            )
             self.risk.record_sent(now)
             self._send(client_order_id, attempt=1)
             return self.store.state.orders.by_id.get(client_order_id)
 
     def _send(self, coid: str, attempt: int) -> None:
         order = self.store.state.orders.by_id[coid]
-        req = OrderRequest(client_order_id=coid, symbol=order.symbol, qty=order.qty,
-                           order_type=order.order_type, limit_price=order.limit_price)
+        req = OrderRequest(
+            client_order_id=coid,
+            symbol=order.symbol,
+            qty=order.qty,
+            order_type=order.order_type,
+            limit_price=order.limit_price,
+        )
         try:
             self._adopt(self.broker.submit(req))
         except BrokerRejected as e:
@@ -105,8 +152,9 @@ class OrderManager:
             self.sync_fills()  # fills before the cancel first
             order = self.store.state.orders.by_id[bo.client_order_id]
             if order.is_open:
-                self.store.commit(OrderCancelled(client_order_id=bo.client_order_id,
-                                                 reason=bo.reason or "cancelled at the broker"))
+                self.store.commit(
+                    OrderCancelled(client_order_id=bo.client_order_id, reason=bo.reason or "cancelled at the broker")
+                )
 
     def _journal_rejected(self, coid: str, reason: str) -> None:
         self._pending.pop(coid, None)
@@ -143,8 +191,9 @@ class OrderManager:
             self.sync_fills()
         elif p.attempts >= self.max_attempts:
             self._pending.pop(coid, None)
-            self.store.commit(OrderCancelled(client_order_id=coid,
-                                             reason=f"not placed after {p.attempts} attempts: {p.last_error}"))
+            self.store.commit(
+                OrderCancelled(client_order_id=coid, reason=f"not placed after {p.attempts} attempts: {p.last_error}")
+            )
         else:  # the broker never got it: sending now cannot make a second order
             self._pending.pop(coid, None)
             self._send(coid, attempt=p.attempts + 1)
@@ -167,9 +216,12 @@ class OrderManager:
                 if bo is not None:
                     self._adopt(bo)
                 elif order.status == OrderStatus.SUBMITTING:
-                    self.store.commit(OrderCancelled(client_order_id=coid,
-                                                     reason="intent journaled but never reached the broker "
-                                                            "before a restart; not sent late"))
+                    self.store.commit(
+                        OrderCancelled(
+                            client_order_id=coid,
+                            reason="intent journaled but never reached the broker before a restart; not sent late",
+                        )
+                    )
                 else:
                     self.store.commit(OrderCancelled(client_order_id=coid, reason="unknown to the broker"))
             self.sync_fills()
@@ -195,13 +247,33 @@ class OrderManager:
             return 0
         coid = fill.client_order_id if fill.client_order_id in orders.by_id else ""
         try:
-            self.store.commit(OrderFilled(trade_id=fill.trade_id, client_order_id=coid, symbol=fill.symbol,
-                                          qty=fill.qty, price=fill.price, commission=fill.commission,
-                                          cursor=fill.cursor))
+            self.store.commit(
+                OrderFilled(
+                    trade_id=fill.trade_id,
+                    client_order_id=coid,
+                    symbol=fill.symbol,
+                    qty=fill.qty,
+                    price=fill.price,
+                    commission=fill.commission,
+                    cursor=fill.cursor,
+                )
+            )
         except InvalidEvent as e:  # a fill that contradicts its order: keep the position true
-            log.error("fill %s does not fit order %s (%s); journaled as an external fill",
-                      fill.trade_id, fill.client_order_id, e)
-            self.store.commit(OrderFilled(trade_id=fill.trade_id, client_order_id="", symbol=fill.symbol,
-                                          qty=fill.qty, price=fill.price, commission=fill.commission,
-                                          cursor=fill.cursor))
+            log.error(
+                "fill %s does not fit order %s (%s); journaled as an external fill",
+                fill.trade_id,
+                fill.client_order_id,
+                e,
+            )
+            self.store.commit(
+                OrderFilled(
+                    trade_id=fill.trade_id,
+                    client_order_id="",
+                    symbol=fill.symbol,
+                    qty=fill.qty,
+                    price=fill.price,
+                    commission=fill.commission,
+                    cursor=fill.cursor,
+                )
+            )
         return 1

@@ -4,13 +4,14 @@ The limits are declared as a ``param.Parameterized`` so they document themselves
 can be shown and edited in the dashboard; the state they guard (trading state, breach,
 day-start equity) lives in the store, so it survives restarts.
 """
+
 from __future__ import annotations
 
 import collections
 import logging
 import math
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import param
@@ -25,8 +26,12 @@ log = logging.getLogger("seamless.engine.risk")
 class RiskLimits(param.Parameterized):
     """The limits a trader sets; checked before every order and after every tick."""
 
-    daily_loss_limit = param.Number(5_000.0, bounds=(0, None), inclusive_bounds=(False, True),
-                                    doc="Largest loss allowed in one trading day (realized + unrealized)")
+    daily_loss_limit = param.Number(
+        5_000.0,
+        bounds=(0, None),
+        inclusive_bounds=(False, True),
+        doc="Largest loss allowed in one trading day (realized + unrealized)",
+    )
     max_position = param.Number(1_000.0, bounds=(0, None), doc="Largest absolute position per symbol, in shares")
     max_order_qty = param.Number(500.0, bounds=(0, None), doc="Largest absolute quantity of one order")
     max_orders_per_minute = param.Integer(60, bounds=(1, None), doc="Orders sent in any 60 s window")
@@ -49,8 +54,7 @@ class RiskManager:
         if self.store.state.risk.daily_loss_limit != self.limits.daily_loss_limit:
             self.store.commit(LossLimitSet(daily_loss_limit=self.limits.daily_loss_limit, by="config"))
 
-    def check(self, symbol: str, qty: float, position_qty: float, now: float, *,
-              flatten: bool = False) -> str | None:
+    def check(self, symbol: str, qty: float, position_qty: float, now: float, *, flatten: bool = False) -> str | None:
         """Why this order may not be sent, or None. ``flatten`` orders (auto-flatten, a
         trader's close or flatten) pass a HALT, but only when they reduce the position."""
         risk = self.store.state.risk
@@ -76,8 +80,9 @@ class RiskManager:
     def seed_window(self, orders: Iterable[Order]) -> None:
         """Refill the orders-per-minute window from the store after a restart, so that a
         runner restarted in a loop is held to the same rate as one that kept running."""
-        self._recent = collections.deque(sorted(
-            o.submitted_at for o in orders if o.status != OrderStatus.REFUSED and o.submitted_at is not None))
+        self._recent = collections.deque(
+            sorted(o.submitted_at for o in orders if o.status != OrderStatus.REFUSED and o.submitted_at is not None)
+        )
 
     def trading_day(self, exchange_ts: float) -> str:
         """The exchange's calendar date at ``exchange_ts``, cached per 15 minutes (every
@@ -100,7 +105,8 @@ class RiskManager:
         loss = -(acct.daily_realized_pnl + acct.daily_unrealized_pnl)
         if math.isfinite(loss) and loss >= limit:
             log.warning("daily loss %.2f breached limit %.2f: trading HALTED", loss, limit)
-            self.store.commit(DailyLossBreached(loss=loss, limit=limit, equity=acct.equity, day=acct.day,
-                                                exchange_ts=exchange_ts))
+            self.store.commit(
+                DailyLossBreached(loss=loss, limit=limit, equity=acct.equity, day=acct.day, exchange_ts=exchange_ts)
+            )
             return True
         return False

@@ -5,6 +5,7 @@ open by a crash) -> RECONCILING (catch up fills, opening cash) -> RUNNING <-> PA
 HALTED -> STOPPING -> STOPPED, or ERROR with its reason.  One runner per store: the
 store's writer lock refuses a second one.
 """
+
 from __future__ import annotations
 
 import collections
@@ -12,17 +13,28 @@ import logging
 import math
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..brokers import Broker, BrokerError
 from ..errors import InvalidEvent
-from ..events import (BreachReset, BrokerStatusChanged, CashSet, MonitorCancelled, MonitorStatus, MonitorTriggered,
-                      OrderFilled, QuoteReceived, RunnerStatus, RunnerStatusChanged, TradingState,
-                      TradingStateChanged)
+from ..events import (
+    BreachReset,
+    BrokerStatusChanged,
+    CashSet,
+    MonitorCancelled,
+    MonitorStatus,
+    MonitorTriggered,
+    OrderFilled,
+    QuoteReceived,
+    RunnerStatus,
+    RunnerStatusChanged,
+    TradingState,
+    TradingStateChanged,
+)
 from ..feeds import Feed, Tick, paced
 from ..params.records import Monitor
-from ..store import Store
 from ..reconcile import ReconcilePolicy, Reconciler, Report
+from ..store import Store
 from .monitors import evaluate, protective_monitors
 from .orders import OrderManager
 from .risk import RiskLimits, RiskManager
@@ -34,12 +46,23 @@ log = logging.getLogger("seamless.engine.runner")
 class Runner:
     """Runs ``strategies`` on ``feed`` against ``broker``, writing ``store``."""
 
-    def __init__(self, store: Store, broker: Broker, feed: Feed, strategies: Sequence[Strategy],
-                 limits: RiskLimits | None = None, *, speed: float | None = None,
-                 stop_loss_pct: float | None = None, take_profit_pct: float | None = None,
-                 trailing_pct: float | None = None, reconcile: ReconcilePolicy | Reconciler | None = None,
-                 scheduled_reconcile: bool = True, resolve_every_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        feed: Feed,
+        strategies: Sequence[Strategy],
+        limits: RiskLimits | None = None,
+        *,
+        speed: float | None = None,
+        stop_loss_pct: float | None = None,
+        take_profit_pct: float | None = None,
+        trailing_pct: float | None = None,
+        reconcile: ReconcilePolicy | Reconciler | None = None,
+        scheduled_reconcile: bool = True,
+        resolve_every_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store, self.broker, self.feed = store, broker, feed
         self.strategies = list(strategies)
         self.symbols = frozenset(feed.symbols)
@@ -48,8 +71,7 @@ class Runner:
         self.orders = OrderManager(store, broker, self.risk, clock=clock)
         self.resolve_every_s = resolve_every_s
         self._clock = clock
-        self.reconciler = (Reconciler(store, broker, reconcile) if isinstance(reconcile, ReconcilePolicy)
-                           else reconcile)
+        self.reconciler = Reconciler(store, broker, reconcile) if isinstance(reconcile, ReconcilePolicy) else reconcile
         # False when someone else keeps the schedule (the dashboard: once per server process).
         self.scheduled_reconcile = scheduled_reconcile
         self._last_reconcile = -math.inf
@@ -64,14 +86,16 @@ class Runner:
         self._resume = threading.Event()
         self._resume.set()
         self._open_qty: dict[str, float] = {}
-        self.protection = {"stop_loss_pct": stop_loss_pct, "take_profit_pct": take_profit_pct,
-                           "trailing_pct": trailing_pct}
+        self.protection = {
+            "stop_loss_pct": stop_loss_pct,
+            "take_profit_pct": take_profit_pct,
+            "trailing_pct": trailing_pct,
+        }
         self._monitors: dict[str, list[Monitor]] = {}  # active monitors by symbol
         self._subs = [
             store.bus.subscribe("order.*", self._on_order_event, queued=False, name="runner-orders"),
             store.bus.subscribe("order.filled", self._protect, queued=False, name="runner-protect"),
-            store.bus.subscribe("monitor.*", lambda ev: self._index_monitors(), queued=False,
-                                name="runner-monitors"),
+            store.bus.subscribe("monitor.*", lambda ev: self._index_monitors(), queued=False, name="runner-monitors"),
         ]
 
     # -- control (any thread) --------------------------------------------------------------
@@ -111,7 +135,10 @@ class Runner:
     @property
     def alive(self) -> bool:
         """Started and not yet stopping."""
-        return self.store.state.runner.status in (RunnerStatus.RUNNING, RunnerStatus.PAUSED, RunnerStatus.HALTED) and not self._stop.is_set()
+        return (
+            self.store.state.runner.status in (RunnerStatus.RUNNING, RunnerStatus.PAUSED, RunnerStatus.HALTED)
+            and not self._stop.is_set()
+        )
 
     def _status(self, status: RunnerStatus, error: str = "", by: str = "runner") -> None:
         if self.store.state.runner.status != status or error:
@@ -176,7 +203,9 @@ class Runner:
         self._index_monitors()
         for part in ("positions", "orders", "account"):  # a stale read re-polls the broker
             self.store.register_refresher(part, self._housekeeping)
-        self._status(RunnerStatus.HALTED if self.store.state.risk.trading_state == TradingState.HALTED else RunnerStatus.RUNNING)
+        self._status(
+            RunnerStatus.HALTED if self.store.state.risk.trading_state == TradingState.HALTED else RunnerStatus.RUNNING
+        )
         return True
 
     def shutdown(self) -> None:
@@ -246,8 +275,9 @@ class Runner:
             return
         sym = tick.symbol
         try:
-            self.store.commit(QuoteReceived(symbol=sym, last=tick.last, bid=tick.bid, ask=tick.ask,
-                                            exchange_ts=tick.exchange_ts))
+            self.store.commit(
+                QuoteReceived(symbol=sym, last=tick.last, bid=tick.bid, ask=tick.ask, exchange_ts=tick.exchange_ts)
+            )
         except InvalidEvent as e:
             self.rejected["invalid"] += 1
             log.debug("tick refused: %s", e)
@@ -299,8 +329,14 @@ class Runner:
             except BrokerError as e:  # no order while the venue is unreachable; the signal stands
                 self._broker_status(False, str(e))
                 return
-        self.orders.submit(intent.symbol, delta, client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
-                           strategy=intent.strategy, reason=intent.reason, market_time=tick.exchange_ts)
+        self.orders.submit(
+            intent.symbol,
+            delta,
+            client_order_id=f"{intent.strategy}-{intent.symbol}-{sig.seq}",
+            strategy=intent.strategy,
+            reason=intent.reason,
+            market_time=tick.exchange_ts,
+        )
 
     # -- monitors: protective stops and targets on each position --------------------------
 
@@ -313,8 +349,9 @@ class Runner:
             if isinstance(ev, MonitorTriggered):
                 mon = self.store.state.monitors.by_id[ev.monitor_id]
                 if mon.kind != "price_alert":
-                    self.close_position(tick.symbol, by="monitor",
-                                        reason=f"{mon.kind} {mon.monitor_id} triggered at {ev.price:g}")
+                    self.close_position(
+                        tick.symbol, by="monitor", reason=f"{mon.kind} {mon.monitor_id} triggered at {ev.price:g}"
+                    )
 
     def _protect(self, ev: OrderFilled) -> None:
         """A fill changed a position: cancel monitors that guard a side no longer held, and
@@ -328,8 +365,9 @@ class Runner:
         opened = qty != 0 and (before == 0 or (qty > 0) != (before > 0))
         if opened and any(v is not None for v in self.protection.values()):
             assert pos is not None  # opened: the position is held
-            for mon_ev in protective_monitors(ev.symbol, qty, pos.avg_price, id_prefix=f"{ev.symbol}-{ev.seq}",
-                                              **self.protection):
+            for mon_ev in protective_monitors(
+                ev.symbol, qty, pos.avg_price, id_prefix=f"{ev.symbol}-{ev.seq}", **self.protection
+            ):
                 self.store.commit(mon_ev)
 
     def _index_monitors(self) -> None:
@@ -343,7 +381,7 @@ class Runner:
 
     def flatten(self, by: str, reason: str = "flatten all") -> None:
         """Close every position (passes a HALT: it only reduces risk)."""
-        for sym, pos in list(self.store.state.positions.by_symbol.items()):
+        for sym in list(self.store.state.positions.by_symbol):
             self.close_position(sym, by=by, reason=reason)
 
     def close_position(self, symbol: str, by: str, reason: str = "close position") -> None:
@@ -353,9 +391,15 @@ class Runner:
         quote = self.store.state.market.quotes.get(symbol)
         if self._mark is not None and quote is not None:
             self._mark(symbol, quote.last, quote.exchange_ts)
-        self.orders.submit(symbol, -pos.qty, client_order_id=f"close-{symbol}-{self.store.seq + 1}",
-                           reason=reason, flatten=True, by=by,
-                           market_time=quote.exchange_ts if quote is not None else None)
+        self.orders.submit(
+            symbol,
+            -pos.qty,
+            client_order_id=f"close-{symbol}-{self.store.seq + 1}",
+            reason=reason,
+            flatten=True,
+            by=by,
+            market_time=quote.exchange_ts if quote is not None else None,
+        )
 
     # -- open order quantity per symbol (for target -> order size) --------------------------
 
@@ -369,8 +413,9 @@ class Runner:
         return order.symbol if order is not None else None
 
     def _open_qty_of(self, symbol: str) -> float:
-        return sum(o.qty - o.filled_qty for o in self.store.state.orders.by_id.values()
-                   if o.symbol == symbol and o.is_open)
+        return sum(
+            o.qty - o.filled_qty for o in self.store.state.orders.by_id.values() if o.symbol == symbol and o.is_open
+        )
 
     def _refresh_open_qty(self) -> None:
         self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}

@@ -10,13 +10,14 @@ so a seeded feed replays to the same signals.
 ``on_tick`` runs for every tick of every symbol, so each one is a few dict/deque
 operations: O(1) per tick (amortized), no scans of the window.
 """
+
 from __future__ import annotations
 
 import abc
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ..events import SignalEmitted
 from ..feeds.base import Tick
@@ -48,9 +49,15 @@ class Intent:
 
     def to_signal(self, exchange_ts: float | None = None) -> SignalEmitted:
         """The ``SignalEmitted`` event that records this intent."""
-        return SignalEmitted(strategy=self.strategy, symbol=self.symbol, direction=self.direction,
-                             strength=self.strength, price=self.price, reason=self.reason,
-                             exchange_ts=exchange_ts)
+        return SignalEmitted(
+            strategy=self.strategy,
+            symbol=self.symbol,
+            direction=self.direction,
+            strength=self.strength,
+            price=self.price,
+            reason=self.reason,
+            exchange_ts=exchange_ts,
+        )
 
 
 def position_size(allocation: float, equity: float, price: float) -> int:
@@ -156,9 +163,15 @@ class MovingAverageCrossover(Strategy):
     by the direction; 0 when flat. ``strength`` is 1.
     """
 
-    def __init__(self, fast: int = 10, slow: int = 30, allocation: float = 0.1,
-                 long_only: bool = False, name: str = "ma_cross",
-                 symbols: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        fast: int = 10,
+        slow: int = 30,
+        allocation: float = 0.1,
+        long_only: bool = False,
+        name: str = "ma_cross",
+        symbols: Iterable[str] | None = None,
+    ) -> None:
         if not (isinstance(fast, int) and isinstance(slow, int) and 1 <= fast < slow):
             raise ValueError(f"MovingAverageCrossover: need integers 1 <= fast < slow, not {fast}, {slow}")
         if not name:
@@ -209,8 +222,7 @@ class MovingAverageCrossover(Strategy):
         st.direction = direction
         qty = direction * position_size(self.allocation, equity, price) if direction else 0
         word = "above" if side > 0 else "below"
-        reason = (f"fast SMA({self.fast}) {_fmt(fast_avg)} crossed {word} "
-                  f"slow SMA({self.slow}) {_fmt(slow_avg)}")
+        reason = f"fast SMA({self.fast}) {_fmt(fast_avg)} crossed {word} slow SMA({self.slow}) {_fmt(slow_avg)}"
         return Intent(self.name, symbol, direction, float(qty), 1.0, price, reason)
 
 
@@ -240,8 +252,9 @@ class Breakout(Strategy):
     :func:`position_size` when long, 0 when flat; ``strength`` is 1.
     """
 
-    def __init__(self, lookback: int = 50, allocation: float = 0.1, name: str = "breakout",
-                 symbols: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, lookback: int = 50, allocation: float = 0.1, name: str = "breakout", symbols: Iterable[str] | None = None
+    ) -> None:
         if not (isinstance(lookback, int) and lookback >= 1):
             raise ValueError(f"Breakout: lookback must be an integer >= 1, not {lookback}")
         if not name:
@@ -273,12 +286,26 @@ class Breakout(Strategy):
             if price > high and st.direction != 1:
                 st.direction = 1
                 qty = position_size(self.allocation, equity, price)
-                intent = Intent(self.name, symbol, 1, float(qty), 1.0, price,
-                                f"price {_fmt(price)} broke above the {self.lookback}-tick high {_fmt(high)}")
+                intent = Intent(
+                    self.name,
+                    symbol,
+                    1,
+                    float(qty),
+                    1.0,
+                    price,
+                    f"price {_fmt(price)} broke above the {self.lookback}-tick high {_fmt(high)}",
+                )
             elif price < low and st.direction != 0:
                 st.direction = 0
-                intent = Intent(self.name, symbol, 0, 0.0, 1.0, price,
-                                f"price {_fmt(price)} fell below the {self.lookback}-tick low {_fmt(low)}")
+                intent = Intent(
+                    self.name,
+                    symbol,
+                    0,
+                    0.0,
+                    1.0,
+                    price,
+                    f"price {_fmt(price)} fell below the {self.lookback}-tick low {_fmt(low)}",
+                )
         while highs and highs[-1][1] <= price:
             highs.pop()
         highs.append((n, price))

@@ -4,6 +4,7 @@ An event class declares its topic, schema version and whether it is critical
 (durable before ``Store.commit`` returns).  The store stamps ``seq`` and ``ts``
 exactly once, when it journals the event; after that nothing can change it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,8 @@ import json
 import math
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar, dataclass_transform
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from ..errors import InvalidEvent
 
@@ -31,9 +33,9 @@ _decoding = threading.local()
 _encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 #: type name -> event class, filled by :func:`event`.
-REGISTRY: dict[str, type["Event"]] = {}
+REGISTRY: dict[str, type[Event]] = {}
 #: topic -> event class.
-TOPICS: dict[str, type["Event"]] = {}
+TOPICS: dict[str, type[Event]] = {}
 #: (type name, from version) -> payload dict -> payload dict of version + 1; see :func:`upcaster`.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
@@ -125,11 +127,13 @@ def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster
     """Decorator: ``fn(payload dict) -> payload dict`` turns a journaled ``type_name`` event of
     ``from_version`` into one of ``from_version + 1``.  Old rows are never rewritten (the
     journal is append-only): they are upcast, one version at a time, each time they are read."""
+
     def wrap(fn: Upcaster) -> Upcaster:
         if (type_name, from_version) in UPCASTERS:
             raise TypeError(f"upcaster {type_name} v{from_version} registered twice")
         UPCASTERS[(type_name, from_version)] = fn
         return fn
+
     return wrap
 
 
@@ -144,8 +148,15 @@ def upcast(type_name: str, version: int, payload: Payload, target: int) -> Paylo
     return payload
 
 
-def decode(type_name: str, version: int, payload: str | Payload, *, seq: int | None = None,
-           ts: float | None = None, exchange_ts: float | None = None) -> Event:
+def decode(
+    type_name: str,
+    version: int,
+    payload: str | Payload,
+    *,
+    seq: int | None = None,
+    ts: float | None = None,
+    exchange_ts: float | None = None,
+) -> Event:
     """Rebuild an event from its journaled form (an older version is upcast, then validated)."""
     cls = REGISTRY.get(type_name)
     if cls is None:
@@ -153,8 +164,7 @@ def decode(type_name: str, version: int, payload: str | Payload, *, seq: int | N
     if version > cls.version:
         raise InvalidEvent(f"{type_name} version {version} is newer than the current version {cls.version}")
     if version < cls.version:
-        data = upcast(type_name, version, json.loads(payload) if isinstance(payload, str) else payload,
-                      cls.version)
+        data = upcast(type_name, version, json.loads(payload) if isinstance(payload, str) else payload, cls.version)
         # Validated like a new event: an upcaster must produce a valid current payload.
         return cls(**data, seq=seq, ts=ts, exchange_ts=exchange_ts)
     text = payload if isinstance(payload, str) else _encode_json(payload)
@@ -166,6 +176,7 @@ def decode(type_name: str, version: int, payload: str | Payload, *, seq: int | N
 
 
 # -- validation helpers: each raises InvalidEvent naming the event and field ---------------
+
 
 def _fail(ev: Event, name: str, value: Any, why: str) -> None:
     raise InvalidEvent(f"{type(ev).__name__}.{name}={value!r}: {why}")

@@ -4,18 +4,31 @@ Critical events (orders, fills, positions, risk, runner, reconciliation, monitor
 triggers) are durable before ``commit`` returns; the rest (quotes, signals,
 trailing-stop moves) are persisted in batches by the background writer.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
 
 from ..errors import InvalidEvent
-from .base import (Event, Payload, event, finite, non_negative, nonzero, one_of, optional,
-                   positive, symbol, text, upcaster)
-
+from .base import (
+    Event,
+    Payload,
+    event,
+    finite,
+    non_negative,
+    nonzero,
+    one_of,
+    optional,
+    positive,
+    symbol,
+    text,
+    upcaster,
+)
 
 
 class TradingState(StrEnum):
     """Whether the engine may take risk: ACTIVE trades; REDUCING only reduces risk; HALTED takes none."""
+
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"
@@ -23,6 +36,7 @@ class TradingState(StrEnum):
 
 class RunnerStatus(StrEnum):
     """The runner's lifecycle (see :mod:`seamless.engine.runner`)."""
+
     STARTING = "STARTING"
     RECOVERING = "RECOVERING"
     RECONCILING = "RECONCILING"
@@ -36,6 +50,7 @@ class RunnerStatus(StrEnum):
 
 class OrderStatus(StrEnum):
     """An order's life: journaled before the broker hears of it (SUBMITTING), then the broker's word."""
+
     SUBMITTING = "submitting"
     ACCEPTED = "accepted"
     PARTIALLY_FILLED = "partially_filled"
@@ -47,6 +62,7 @@ class OrderStatus(StrEnum):
 
 class MonitorStatus(StrEnum):
     """A monitor (stop-loss, take-profit, trailing stop, alert) is active until triggered or cancelled."""
+
     ACTIVE = "active"
     TRIGGERED = "triggered"
     CANCELLED = "cancelled"
@@ -60,6 +76,7 @@ TIME_IN_FORCE = ("day", "gtc", "ioc")
 
 
 # -- market data and signals (non-critical) -----------------------------------------------
+
 
 @event("market.quote", critical=False)
 class QuoteReceived(Event):
@@ -98,6 +115,7 @@ class SignalEmitted(Event):
 
 # -- monitors ------------------------------------------------------------------------------
 
+
 @event("monitor.set")
 class MonitorSet(Event):
     monitor_id: str
@@ -119,6 +137,7 @@ class MonitorSet(Event):
 @event("monitor.moved", critical=False)
 class MonitorMoved(Event):
     """A trailing stop followed the price."""
+
     monitor_id: str
     trigger: float
     high_water: float
@@ -150,9 +169,11 @@ class MonitorCancelled(Event):
 
 # -- orders and fills ----------------------------------------------------------------------
 
+
 @event("order.submitting", version=2)
 class OrderSubmitting(Event):
     """Order intent, journaled before the broker is called."""
+
     client_order_id: str
     symbol: str
     qty: float  # signed: > 0 buys, < 0 sells
@@ -210,6 +231,7 @@ class OrderCancelled(Event):
 @event("order.refused")
 class OrderRefused(Event):
     """A pre-trade check refused an order before it was sent; journaled with the reason."""
+
     client_order_id: str
     symbol: str
     qty: float
@@ -231,6 +253,7 @@ class OrderFilled(Event):
     ``cursor`` is the broker's position of this fill in its own fill record, so the
     store knows where to catch up from (``Broker.fills_since``).
     """
+
     trade_id: str
     client_order_id: str
     symbol: str
@@ -251,9 +274,11 @@ class OrderFilled(Event):
 
 # -- positions and account -----------------------------------------------------------------
 
+
 @event("position.closed")
 class PositionClosed(Event):
     """A flat position leaves the book (its realized P&L stays in the account)."""
+
     symbol: str
     reason: str = ""
 
@@ -264,6 +289,7 @@ class PositionClosed(Event):
 @event("position.adjusted")
 class PositionAdjusted(Event):
     """The position is set to a known truth (reconciliation), with the reason why."""
+
     symbol: str
     qty: float
     avg_price: float
@@ -279,6 +305,7 @@ class PositionAdjusted(Event):
 @event("account.cash_set")
 class CashSet(Event):
     """Cash is set to a known truth: the opening balance, or the broker's figure."""
+
     cash: float
     reason: str
 
@@ -290,6 +317,7 @@ class CashSet(Event):
 @event("account.day_started")
 class DayStarted(Event):
     """A new trading day (exchange time zone): day-start equity is the equity now."""
+
     day: str
 
     def validate(self) -> None:
@@ -297,6 +325,7 @@ class DayStarted(Event):
 
 
 # -- risk ----------------------------------------------------------------------------------
+
 
 @event("risk.limit_set")
 class LossLimitSet(Event):
@@ -341,6 +370,7 @@ class BreachReset(Event):
 
 # -- runner --------------------------------------------------------------------------------
 
+
 @event("runner.status")
 class RunnerStatusChanged(Event):
     status: str
@@ -354,6 +384,7 @@ class RunnerStatusChanged(Event):
 @event("broker.status")
 class BrokerStatusChanged(Event):
     """The broker became unreachable (what the store shows of it is stale) or came back."""
+
     connected: bool
     error: str = ""
 
@@ -362,6 +393,7 @@ class BrokerStatusChanged(Event):
 
 
 # -- reconciliation ------------------------------------------------------------------------
+
 
 @event("reconcile.started", version=2)
 class ReconcileStarted(Event):

@@ -7,9 +7,20 @@
 
 A feed never sleeps; :func:`paced` paces any tick stream against the clock.
 """
+
 from .base import DEFAULT_SYMBOLS, Feed, FeedClosed, FeedError, Tick, paced
 from .replay import ReplayFeed, sample_stock_files
 from .sim import BAD_TICK_KINDS, SimFeed
 
-__all__ = ["BAD_TICK_KINDS", "DEFAULT_SYMBOLS", "Feed", "FeedClosed", "FeedError", "ReplayFeed", "SimFeed", "Tick",
-           "paced", "sample_stock_files"]
+__all__ = [
+    "BAD_TICK_KINDS",
+    "DEFAULT_SYMBOLS",
+    "Feed",
+    "FeedClosed",
+    "FeedError",
+    "ReplayFeed",
+    "SimFeed",
+    "Tick",
+    "paced",
+    "sample_stock_files",
+]

@@ -4,13 +4,14 @@ A feed only produces ticks; it never sleeps. Pacing them against the wall clock 
 runner's job (:func:`paced`), so the same feed runs flat out in tests and replays and in
 real time on the dashboard.
 """
+
 from __future__ import annotations
 
 import abc
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 from ..errors import SeamlessError
 
@@ -70,17 +71,20 @@ class Feed(abc.ABC):
         if self._closed:
             raise FeedClosed(f"{type(self).__name__} is closed")
 
-    def __enter__(self) -> "Feed":
+    def __enter__(self) -> Feed:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def paced(ticks: Iterable[Tick], speed: float,
-          clock: Callable[[], float] = time.monotonic,
-          sleep: Callable[[float], None] = time.sleep,
-          max_lag: float = 1.0) -> Iterator[Tick]:
+def paced(
+    ticks: Iterable[Tick],
+    speed: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    max_lag: float = 1.0,
+) -> Iterator[Tick]:
     """Yield ``ticks`` no faster than their exchange-time gaps divided by ``speed``.
 
     ``speed`` = 1 is real time, 60 is a minute of exchange time per second; 0 or inf

@@ -12,13 +12,14 @@ A missing or unreadable price in the source is *not* skipped or filled: it becom
 whose ``last`` is NaN, so the engine's bad-tick filter sees it and counts it, and the
 replay stays faithful to what the data says.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,9 +63,13 @@ class ReplayFeed(Feed):
     half-way through a run. ``ticks()`` starts from the first bar each time.
     """
 
-    def __init__(self, source: PathLike | Sequence[PathLike] | None = None,
-                 symbols: Iterable[str] | None = None, speed: float = 0.0,
-                 bar_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        source: PathLike | Sequence[PathLike] | None = None,
+        symbols: Iterable[str] | None = None,
+        speed: float = 0.0,
+        bar_seconds: float | None = None,
+    ) -> None:
         if source is None:
             self.paths = sample_stock_files()
             self.source_name = SAMPLE_NAME
@@ -110,8 +115,7 @@ class ReplayFeed(Feed):
         offsets = np.arange(_TICKS_PER_BAR) * (self.bar_seconds / _TICKS_PER_BAR)
         ts = bars["ts"].to_numpy(dtype=float)[:, None] + offsets[None, :]
         rank = {s: i for i, s in enumerate(self.symbols)}
-        index = np.repeat(bars["symbol"].map(rank).to_numpy(dtype=np.int64)[:, None],
-                          _TICKS_PER_BAR, axis=1)
+        index = np.repeat(bars["symbol"].map(rank).to_numpy(dtype=np.int64)[:, None], _TICKS_PER_BAR, axis=1)
         ts, index, prices = ts.ravel(), index.ravel(), prices.ravel()
         order = np.lexsort((index, ts))  # by time, then by the order of symbols
         return ts[order], index[order], prices[order]
@@ -126,16 +130,16 @@ class ReplayFeed(Feed):
 
     def _generate(self) -> Iterator[Tick]:
         symbols = self.symbols
-        for ts, i, price in zip(self._ts.tolist(), self._symbol_index.tolist(),
-                                self._price.tolist()):
+        for ts, i, price in zip(self._ts.tolist(), self._symbol_index.tolist(), self._price.tolist()):
             if self._closed:
                 return
             # OHLC bars carry no quotes: bid and ask are unknown, not made up.
             yield Tick(symbols[i], price, None, None, ts)
 
     def __repr__(self) -> str:
-        return (f"ReplayFeed({self.source_name}, symbols={self.symbols}, "
-                f"bars of {self.bar_seconds:g} s, {len(self)} ticks)")
+        return (
+            f"ReplayFeed({self.source_name}, symbols={self.symbols}, bars of {self.bar_seconds:g} s, {len(self)} ticks)"
+        )
 
 
 def sample_stock_files() -> list[Path]:
@@ -147,8 +151,10 @@ def sample_stock_files() -> list[Path]:
     try:
         import bokeh_sampledata
     except ImportError as e:  # a dependency of Seamless; missing only in a broken install
-        raise FeedError("ReplayFeed's default data is the bokeh-sampledata package, "
-                        "which is not installed: pip install bokeh-sampledata") from e
+        raise FeedError(
+            "ReplayFeed's default data is the bokeh-sampledata package, "
+            "which is not installed: pip install bokeh-sampledata"
+        ) from e
     folder = bokeh_sampledata.package_dir()
     combined = folder / "stocks.csv.gz"
     if combined.is_file():
@@ -156,8 +162,7 @@ def sample_stock_files() -> list[Path]:
     per_ticker = [folder / f"{t}.csv" for t in SAMPLE_TICKERS if (folder / f"{t}.csv").is_file()]
     if per_ticker:
         return per_ticker
-    raise FeedError(f"no stock prices found in {folder} "
-                    f"(bokeh-sampledata {bokeh_sampledata.__version__})")
+    raise FeedError(f"no stock prices found in {folder} (bokeh-sampledata {bokeh_sampledata.__version__})")
 
 
 def _as_paths(source: PathLike | Sequence[PathLike]) -> list[Path]:
@@ -188,9 +193,11 @@ def _read_bars(path: Path) -> pd.DataFrame:
     time_key = next((k for k in _TIME_COLUMNS if k in columns), None)
     if missing or time_key is None:
         lacks = missing + ([] if time_key else ["date/time"])
-        raise FeedError(f"{path} has no {', '.join(lacks)} column; its columns are "
-                        f"{', '.join(map(str, raw.columns))}; a bar needs date (or time), "
-                        f"symbol (or one symbol per file), open, high, low, close")
+        raise FeedError(
+            f"{path} has no {', '.join(lacks)} column; its columns are "
+            f"{', '.join(map(str, raw.columns))}; a bar needs date (or time), "
+            f"symbol (or one symbol per file), open, high, low, close"
+        )
 
     out = pd.DataFrame(index=raw.index)
     when = raw[columns[time_key]]
@@ -214,8 +221,10 @@ def _epoch_seconds(when: pd.Series, path: Path) -> pd.Series:
         raise FeedError(f"{path}: cannot read its times: {e}") from e
     missing = stamps.isna()
     if missing.any():
-        raise FeedError(f"{path}: {int(missing.sum())} row(s) have no time, the first at "
-                        f"row {int(missing.to_numpy().argmax())}: a bar must be placed in time")
+        raise FeedError(
+            f"{path}: {int(missing.sum())} row(s) have no time, the first at "
+            f"row {int(missing.to_numpy().argmax())}: a bar must be placed in time"
+        )
     return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
 
 
@@ -224,8 +233,10 @@ def _symbol_column(raw: pd.DataFrame, columns: dict[str, str], path: Path) -> pd
     if key is None:
         name = path.name.split(".")[0].strip().upper()
         if not _SYMBOL.match(name):
-            raise FeedError(f"{path} has no symbol column, and its file name does not make a "
-                            f"symbol: add a symbol column or name the file like AAPL.csv")
+            raise FeedError(
+                f"{path} has no symbol column, and its file name does not make a "
+                f"symbol: add a symbol column or name the file like AAPL.csv"
+            )
         return name
     col = raw[columns[key]]
     if col.isna().any():

@@ -3,11 +3,12 @@
 Exchange time is synthetic (``start_ts`` plus a fixed step per tick), so a run is the
 same tick for tick wherever and however fast it runs; the runner paces it.
 """
+
 from __future__ import annotations
 
 import math
 import random
-from typing import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from .base import DEFAULT_SYMBOLS, Feed, FeedError, Tick
 
@@ -40,11 +41,19 @@ class SimFeed(Feed):
 
     speed = 1.0  # the simulated clock is meant to be watched in real time
 
-    def __init__(self, symbols: Iterable[str] = DEFAULT_SYMBOLS, seed: int = 0,
-                 start_prices: Mapping[str, float] | None = None, drift: float = 0.0,
-                 volatility: float = 0.2, tick_interval_s: float = 0.001,
-                 spread_bps: float = 2.0, start_ts: float = DEFAULT_START_TS,
-                 limit: int | None = None, bad_tick_every: int | None = None) -> None:
+    def __init__(
+        self,
+        symbols: Iterable[str] = DEFAULT_SYMBOLS,
+        seed: int = 0,
+        start_prices: Mapping[str, float] | None = None,
+        drift: float = 0.0,
+        volatility: float = 0.2,
+        tick_interval_s: float = 0.001,
+        spread_bps: float = 2.0,
+        start_ts: float = DEFAULT_START_TS,
+        limit: int | None = None,
+        bad_tick_every: int | None = None,
+    ) -> None:
         self.symbols = _symbols(symbols)
         self.seed = seed
         self.drift = _finite("drift", drift)
@@ -67,8 +76,9 @@ class SimFeed(Feed):
     def _start_prices(self, given: Mapping[str, float]) -> dict[str, float]:
         extra = sorted(set(given) - set(self.symbols))
         if extra:
-            raise FeedError(f"SimFeed: start_prices for {', '.join(extra)}, which are not in "
-                            f"symbols {', '.join(self.symbols)}")
+            raise FeedError(
+                f"SimFeed: start_prices for {', '.join(extra)}, which are not in symbols {', '.join(self.symbols)}"
+            )
         prices = {}
         for s in self.symbols:
             if s in given:
@@ -89,7 +99,7 @@ class SimFeed(Feed):
         step = self.tick_interval_s
         # Exact GBM step over the time between two ticks of one symbol.
         dt_years = n * step / SECONDS_PER_YEAR
-        mean = (self.drift - self.volatility ** 2 / 2) * dt_years
+        mean = (self.drift - self.volatility**2 / 2) * dt_years
         sd = self.volatility * math.sqrt(dt_years)
         half_spread = self.spread_bps / 20_000
         prices = [self.start_prices[s] for s in symbols]
@@ -104,8 +114,9 @@ class SimFeed(Feed):
                 continue
             i = good % n
             p = prices[i]
-            last = Tick(symbols[i], p, p * (1 - half_spread), p * (1 + half_spread),
-                        self.start_ts + good * step)  # multiplied, not summed: no drift
+            last = Tick(
+                symbols[i], p, p * (1 - half_spread), p * (1 + half_spread), self.start_ts + good * step
+            )  # multiplied, not summed: no drift
             yield last
             prices[i] = p * math.exp(mean + sd * gauss(0.0, 1.0))
             good += 1
@@ -123,13 +134,14 @@ class SimFeed(Feed):
             price = 0.0 if (count // len(BAD_TICK_KINDS)) % 2 == 0 else -last.last
             return Tick(last.symbol, price, None, None, ts)
         if kind == "out_of_order":
-            return Tick(last.symbol, last.last, last.bid, last.ask,
-                        last.exchange_ts - self.tick_interval_s / 2)
+            return Tick(last.symbol, last.last, last.bid, last.ask, last.exchange_ts - self.tick_interval_s / 2)
         return Tick(self.unknown_symbol, last.last, last.bid, last.ask, ts)
 
     def __repr__(self) -> str:
-        return (f"SimFeed(symbols={self.symbols}, seed={self.seed}, volatility={self.volatility}, "
-                f"tick_interval_s={self.tick_interval_s}, limit={self.limit})")
+        return (
+            f"SimFeed(symbols={self.symbols}, seed={self.seed}, volatility={self.volatility}, "
+            f"tick_interval_s={self.tick_interval_s}, limit={self.limit})"
+        )
 
 
 def _symbols(symbols: Iterable[str]) -> tuple[str, ...]:
@@ -153,9 +165,7 @@ def _unused_symbol(symbols: tuple[str, ...]) -> str:
 
 def _finite(name: str, value: float, minimum: float | None = None, strict: bool = False) -> float:
     value = float(value)
-    if not math.isfinite(value) or (minimum is not None and
-                                    (value <= minimum if strict else value < minimum)):
+    if not math.isfinite(value) or (minimum is not None and (value <= minimum if strict else value < minimum)):
         bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum}"
         raise FeedError(f"SimFeed: {name} must be finite{bound}, not {value}")
     return value
-

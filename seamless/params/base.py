@@ -1,9 +1,11 @@
 """StateObject: a param.Parameterized whose parameters only the store may set."""
+
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import param
 
@@ -43,14 +45,13 @@ class Codec:
 
 
 def map_of(record: type[Record]) -> Codec:
-    return Codec(lambda m: {k: v.to_dict() for k, v in m.items()},
-                 lambda d: {k: record.from_dict(v) for k, v in d.items()})
+    return Codec(
+        lambda m: {k: v.to_dict() for k, v in m.items()}, lambda d: {k: record.from_dict(v) for k, v in d.items()}
+    )
 
 
 def tuple_of(record: type[Record]) -> Codec:
-    return Codec(lambda t: [v.to_dict() for v in t], lambda l: tuple(record.from_dict(v) for v in l))
-
-
+    return Codec(lambda t: [v.to_dict() for v in t], lambda items: tuple(record.from_dict(v) for v in items))
 
 
 #: encoded part values (JSON dict) -> those of the next version; see :func:`part_upcaster`.
@@ -63,11 +64,13 @@ def part_upcaster(part: str, from_version: int) -> Callable[[PartUpcaster], Part
     """Decorator: ``fn(encoded values) -> encoded values`` turns a snapshot's ``part`` of
     ``from_version`` into ``from_version + 1`` (snapshots are upcast on load, one version
     at a time; the store then writes a fresh snapshot at the current versions)."""
+
     def wrap(fn: PartUpcaster) -> PartUpcaster:
         if (part, from_version) in PART_UPCASTERS:
             raise TypeError(f"part upcaster {part} v{from_version} registered twice")
         PART_UPCASTERS[(part, from_version)] = fn
         return fn
+
     return wrap
 
 
@@ -101,7 +104,8 @@ class StateObject(param.Parameterized):
         if (name in self._fields or name in ("seq", "updated_at")) and not getattr(_writer, "active", False):
             raise ReadOnlyState(
                 f"{type(self).__name__}.{name} is store-owned state and cannot be assigned; "
-                f"commit an event through the Store instead")
+                f"commit an event through the Store instead"
+            )
         super().__setattr__(name, value)
 
     @classmethod

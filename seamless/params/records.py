@@ -4,6 +4,7 @@ State parameters hold values, never mutable containers: a change replaces the
 value, so param's watchers always fire and every reader sees a consistent one.
 Each record carries ``seq`` and ``updated_at`` of the event that last changed it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,6 +16,7 @@ from ..events.catalog import MonitorStatus, OrderStatus
 
 class FrozenDict(dict[Any, Any]):
     """A dict held by a state parameter: read-only, so nobody changes state in place."""
+
     __slots__ = ()
 
     def _refuse(self, *args: Any, **kw: Any) -> NoReturn:
@@ -25,7 +27,7 @@ class FrozenDict(dict[Any, Any]):
     def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
         return (FrozenDict, (dict(self),))
 
-    def with_item(self, key: Any, value: Any) -> "FrozenDict":
+    def with_item(self, key: Any, value: Any) -> FrozenDict:
         """A copy with ``key`` set: how planners change a mapping (one copy, not two)."""
         new = FrozenDict(self)
         dict.__setitem__(new, key, value)
@@ -142,6 +144,7 @@ class TradeIds:
     ids, so adding one copies a small set, not every id ever seen.  The oldest
     generation is forgotten past ``GENERATIONS`` (the last 100,000 trades are kept).
     """
+
     generations: tuple[frozenset[str], ...] = ()
 
     GENERATION = 1000
@@ -153,15 +156,15 @@ class TradeIds:
     def __len__(self) -> int:
         return sum(map(len, self.generations))
 
-    def add(self, trade_id: str) -> "TradeIds":
+    def add(self, trade_id: str) -> TradeIds:
         gens = self.generations
         if gens and len(gens[-1]) < self.GENERATION:
             return TradeIds(gens[:-1] + (gens[-1] | {trade_id},))
-        return TradeIds((gens + (frozenset((trade_id,)),))[-self.GENERATIONS:])
+        return TradeIds((gens + (frozenset((trade_id,)),))[-self.GENERATIONS :])
 
     def to_list(self) -> list[list[str]]:
         return [sorted(g) for g in self.generations]
 
     @classmethod
-    def from_list(cls, data: list[list[str]]) -> "TradeIds":
+    def from_list(cls, data: list[list[str]]) -> TradeIds:
         return cls(tuple(frozenset(g) for g in data))

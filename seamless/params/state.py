@@ -1,4 +1,5 @@
 """The account state: one StateObject per part, gathered in :class:`State`."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -40,8 +41,10 @@ class Risk(StateObject):
     part: ClassVar[str] = "risk"
     daily_loss_limit = param.Number(None, allow_None=True, doc="Largest daily loss allowed (positive amount)")
     trading_state: param.Selector[TradingState] = param.Selector(
-        objects=list(TradingState), default=TradingState.ACTIVE,
-        doc="ACTIVE trades; REDUCING only reduces risk; HALTED takes none")
+        objects=list(TradingState),
+        default=TradingState.ACTIVE,
+        doc="ACTIVE trades; REDUCING only reduces risk; HALTED takes none",
+    )
     state_reason = param.String("", doc="Why the trading state is what it is")
     breach = param.Dict(None, allow_None=True, doc="The active daily-loss breach, until reset")
 
@@ -49,12 +52,14 @@ class Risk(StateObject):
 @state_part
 class RunnerState(StateObject):
     part: ClassVar[str] = "runner"
-    status: param.Selector[RunnerStatus] = param.Selector(objects=list(RunnerStatus), default=RunnerStatus.STOPPED,
-                                                          doc="Lifecycle state")
+    status: param.Selector[RunnerStatus] = param.Selector(
+        objects=list(RunnerStatus), default=RunnerStatus.STOPPED, doc="Lifecycle state"
+    )
     since = param.Number(None, allow_None=True, doc="When the runner entered this state (epoch s)")
     last_error = param.String("", doc="The last error the runner reported")
-    broker_connected = param.Boolean(True, doc="False while the broker is unreachable: positions, "
-                                               "orders and account may be stale")
+    broker_connected = param.Boolean(
+        True, doc="False while the broker is unreachable: positions, orders and account may be stale"
+    )
     broker_error = param.String("", doc="Why the broker is unreachable")
     broker_since = param.Number(None, allow_None=True, doc="When the broker status last changed")
 
@@ -84,35 +89,60 @@ class Monitors(StateObject):
 @state_part
 class Orders(StateObject):
     part: ClassVar[str] = "orders"
-    codecs = {"by_id": map_of(Order), "fills": tuple_of(Fill), "fills_ahead": Codec(sorted, frozenset),
-              "trade_ids": Codec(TradeIds.to_list, TradeIds.from_list)}
+    codecs = {
+        "by_id": map_of(Order),
+        "fills": tuple_of(Fill),
+        "fills_ahead": Codec(sorted, frozenset),
+        "trade_ids": Codec(TradeIds.to_list, TradeIds.from_list),
+    }
     by_id = param.Dict({}, doc=f"client order id -> Order: every open order and the last {RECENT_ORDERS} closed")
     fills = param.Parameter((), doc=f"The last {RECENT_FILLS} fills, oldest first")
     fill_cursor = param.Integer(0, doc="Broker fill cursor up to which every fill is applied (catch up from here)")
-    fills_ahead = param.Parameter(frozenset(), doc="Cursors applied beyond fill_cursor, past a gap "
-                                                   "(a fill report that was lost and is still to come)")
-    trade_ids = param.ClassSelector(class_=TradeIds, default=TradeIds(), instantiate=False,
-                                    doc="Broker trade ids already applied (fill de-duplication)")
+    fills_ahead = param.Parameter(
+        frozenset(),
+        doc="Cursors applied beyond fill_cursor, past a gap (a fill report that was lost and is still to come)",
+    )
+    trade_ids = param.ClassSelector(
+        class_=TradeIds,
+        default=TradeIds(),
+        instantiate=False,
+        doc="Broker trade ids already applied (fill de-duplication)",
+    )
 
 
 @state_part
 class Reconciliation(StateObject):
     part: ClassVar[str] = "reconcile"
-    codecs = {"mismatches": tuple_of(Mismatch),
-              "recent_runs": Codec(lambda runs: [[r, list(k)] for r, k in runs],
-                                   lambda data: tuple((r, tuple(k)) for r, k in data))}
+    codecs = {
+        "mismatches": tuple_of(Mismatch),
+        "recent_runs": Codec(
+            lambda runs: [[r, list(k)] for r, k in runs], lambda data: tuple((r, tuple(k)) for r, k in data)
+        ),
+    }
     status = param.String("never", doc="never | running | ok | mismatch")
     run_id = param.String("", doc="The last run")
     started_at = param.Number(None, allow_None=True)
     completed_at = param.Number(None, allow_None=True)
     last_result = param.Dict(None, allow_None=True, doc="Counts and duration of the last completed run")
     mismatches = param.Parameter((), doc=f"The last {RECENT_MISMATCHES} mismatches with their resolution")
-    recent_runs = param.Parameter((), doc=f"The last {RECENT_RUNS} completed runs: (run id, the "
-                                          f"'kind|subject' of each mismatch), so streaks survive restarts")
+    recent_runs = param.Parameter(
+        (),
+        doc=f"The last {RECENT_RUNS} completed runs: (run id, the "
+        f"'kind|subject' of each mismatch), so streaks survive restarts",
+    )
 
 
-PARTS: tuple[type[StateObject], ...] = (Account, Positions, Risk, RunnerState, Market, Signals,
-                                        Monitors, Orders, Reconciliation)
+PARTS: tuple[type[StateObject], ...] = (
+    Account,
+    Positions,
+    Risk,
+    RunnerState,
+    Market,
+    Signals,
+    Monitors,
+    Orders,
+    Reconciliation,
+)
 PART_CLASSES: dict[str, type[StateObject]] = {c.part: c for c in PARTS}
 
 
@@ -122,6 +152,7 @@ def _positions_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     if "by_symbol" in data:
         data["by_symbol"] = {k: {**p, "opened_at": None} for k, p in data["by_symbol"].items()}
     return data
+
 
 #: The whole state as plain values: part -> field -> value, plus per-part ``_meta``.
 Values = dict[str, dict[str, Any]]

@@ -1,9 +1,11 @@
 """Journal rows: encoding, checksums, and the transaction that writes them."""
+
 from __future__ import annotations
 
 import sqlite3
 import zlib
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptJournal, InvalidEvent, StoreError, StoreFull, StoreLocked, StoreWriteFailed
 from ..events import Event, decode
@@ -13,8 +15,9 @@ INSERT = "INSERT INTO journal (seq, topic, type, version, ts, exchange_ts, paylo
 SELECT = "SELECT seq, topic, type, version, ts, exchange_ts, payload, checksum FROM journal"
 
 
-def row_checksum(seq: int, topic: str, type_: str, version: int, ts: float,
-                 exchange_ts: float | None, payload: str) -> int:
+def row_checksum(
+    seq: int, topic: str, type_: str, version: int, ts: float, exchange_ts: float | None, payload: str
+) -> int:
     """CRC-32 over every column: catches overwritten bytes that integrity_check misses."""
     return zlib.crc32(f"{seq}|{topic}|{type_}|{version}|{ts!r}|{exchange_ts!r}|{payload}".encode())
 
@@ -48,8 +51,7 @@ def decode_row(row: Row) -> Event:
         raise CorruptJournal(seq, f"cannot decode {type_}: {e}") from e
 
 
-def read_rows(conn: sqlite3.Connection, after: int = 0, until: int | None = None,
-              batch: int = 10_000) -> Iterator[Row]:
+def read_rows(conn: sqlite3.Connection, after: int = 0, until: int | None = None, batch: int = 10_000) -> Iterator[Row]:
     """Rows with after < seq <= until, in order, fetched in batches; gaps are corruption."""
     sql = SELECT + " WHERE seq > ?" + (" AND seq <= ?" if until is not None else "") + " ORDER BY seq"
     cur = conn.execute(sql, (after,) if until is None else (after, until))
@@ -62,8 +64,9 @@ def read_rows(conn: sqlite3.Connection, after: int = 0, until: int | None = None
             yield row
 
 
-def tail_rows(conn: sqlite3.Connection, n: int, until: int | None = None,
-              topics: Iterable[str] | None = None) -> list[Row]:
+def tail_rows(
+    conn: sqlite3.Connection, n: int, until: int | None = None, topics: Iterable[str] | None = None
+) -> list[Row]:
     """The last ``n`` rows with seq <= ``until`` (any seq if None), oldest first; with ``topics``
     (fnmatch patterns: ``*``, ``?``, ``[...]``, ``[!...]``) only rows of a matching topic.
     Read backwards along the primary key: it stops once ``n`` are found."""
@@ -91,8 +94,9 @@ def last_seq(conn: sqlite3.Connection) -> int:
     return seq
 
 
-def write(conn: sqlite3.Connection, rows: Sequence[Row], extra: Iterable[tuple[str, tuple[Any, ...]]] = (),
-          path: str = "") -> None:
+def write(
+    conn: sqlite3.Connection, rows: Sequence[Row], extra: Iterable[tuple[str, tuple[Any, ...]]] = (), path: str = ""
+) -> None:
     """One durable transaction: the rows, then any extra statements (a snapshot)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -121,9 +125,11 @@ def _span(rows: Sequence[Row]) -> str:
 def translate(e: sqlite3.OperationalError, path: str, rows: Sequence[Row]) -> StoreError:
     msg = str(e)
     if "locked" in msg or "busy" in msg:
-        return StoreLocked(f"{path} is locked by another process; gave up after the busy timeout "
-                           f"and did not journal {_span(rows)}")
+        return StoreLocked(
+            f"{path} is locked by another process; gave up after the busy timeout and did not journal {_span(rows)}"
+        )
     if "full" in msg:
-        return StoreFull(f"{path}: disk or database full; did not journal {_span(rows)} "
-                         f"(the store carries on once space returns)")
+        return StoreFull(
+            f"{path}: disk or database full; did not journal {_span(rows)} (the store carries on once space returns)"
+        )
     return StoreWriteFailed(f"writing {_span(rows)} to {path} failed: {msg}")

@@ -15,14 +15,15 @@ a pending step is marked ``read_compatible=False``, when it asks for ``seamless 
 
 The registry is checked at import (:func:`check_registry`): a gap is a programming error.
 """
+
 from __future__ import annotations
 
 import logging
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..errors import MigrationFailed, MigrationRegistryError
 from .version import SCHEMA_VERSION
@@ -56,13 +57,16 @@ STEPS: list[Step] = []
 
 def step(from_version: int, *, read_compatible: bool = True) -> Callable[[StepFn], StepFn]:
     """Decorator: register ``fn`` as the step from ``from_version`` to the next version."""
+
     def wrap(fn: StepFn) -> StepFn:
         STEPS.append(Step(from_version, fn.__name__, fn, read_compatible))
         return fn
+
     return wrap
 
 
 # -- the steps -------------------------------------------------------------------------------
+
 
 @step(1)
 def add_journal_ts_index(conn: sqlite3.Connection) -> None:
@@ -71,6 +75,7 @@ def add_journal_ts_index(conn: sqlite3.Connection) -> None:
 
 
 # -- the registry check ------------------------------------------------------------------------
+
 
 def check_registry(steps: Sequence[Step], current: int) -> None:
     """Raise :class:`MigrationRegistryError` unless ``steps`` go 1->2->...->current, in order."""
@@ -81,14 +86,17 @@ def check_registry(steps: Sequence[Step], current: int) -> None:
         extra = sorted({v for v in found if found.count(v) > 1 or v not in expected})
         raise MigrationRegistryError(
             f"migration steps go from versions {found}, expected {expected} (current version "
-            f"{current})" + (f"; missing the step(s) from version {missing}" if missing else "")
-            + (f"; duplicate, misplaced or out-of-range step(s) from version {extra}" if extra else ""))
+            f"{current})"
+            + (f"; missing the step(s) from version {missing}" if missing else "")
+            + (f"; duplicate, misplaced or out-of-range step(s) from version {extra}" if extra else "")
+        )
 
 
 check_registry(STEPS, SCHEMA_VERSION)
 
 
 # -- planning and running ----------------------------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -118,8 +126,14 @@ def backup_name(path: str | Path, version: int, now: float | None = None) -> Pat
     return out
 
 
-def plan(path: str | Path, found: int, *, steps: Sequence[Step] | None = None,
-         current: int | None = None, now: float | None = None) -> Plan:
+def plan(
+    path: str | Path,
+    found: int,
+    *,
+    steps: Sequence[Step] | None = None,
+    current: int | None = None,
+    now: float | None = None,
+) -> Plan:
     steps = STEPS if steps is None else steps
     current = SCHEMA_VERSION if current is None else current
     todo = [s for s in steps if found <= s.from_version < current]
@@ -129,8 +143,14 @@ def plan(path: str | Path, found: int, *, steps: Sequence[Step] | None = None,
     return out
 
 
-def migrate(conn: sqlite3.Connection, path: str | Path, found: int, *,
-            steps: Sequence[Step] | None = None, current: int | None = None) -> Plan:
+def migrate(
+    conn: sqlite3.Connection,
+    path: str | Path,
+    found: int,
+    *,
+    steps: Sequence[Step] | None = None,
+    current: int | None = None,
+) -> Plan:
     """Back up, then run every step from ``found`` and bump the version in one transaction.
 
     ``conn`` is an autocommit (``isolation_level=None``) connection holding no transaction,
@@ -146,8 +166,10 @@ def migrate(conn: sqlite3.Connection, path: str | Path, found: int, *,
     except BaseException as e:
         dst.close()
         p.backup.unlink(missing_ok=True)
-        raise MigrationFailed(f"migrating {path}: the backup to {p.backup} failed ({e}); "
-                              f"nothing was migrated and the store was not modified") from e
+        raise MigrationFailed(
+            f"migrating {path}: the backup to {p.backup} failed ({e}); "
+            f"nothing was migrated and the store was not modified"
+        ) from e
     dst.close()
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -157,7 +179,8 @@ def migrate(conn: sqlite3.Connection, path: str | Path, found: int, *,
             except BaseException as e:
                 raise MigrationFailed(
                     f"migrating {path} from schema version {found} to {p.to_version} failed at step "
-                    f"{s} ({e}); everything was rolled back and the store was not modified") from e
+                    f"{s} ({e}); everything was rolled back and the store was not modified"
+                ) from e
         conn.execute(f"PRAGMA user_version = {int(p.to_version)}")
         conn.execute("COMMIT")
     except BaseException:
@@ -165,16 +188,24 @@ def migrate(conn: sqlite3.Connection, path: str | Path, found: int, *,
             conn.execute("ROLLBACK")
         p.backup.unlink(missing_ok=True)  # the original is untouched: no copy needed
         raise
-    log.warning("migrated %s from schema version %d to %d (steps: %s); backup at %s",
-                path, found, p.to_version, ", ".join(s.name for s in p.steps), p.backup)
+    log.warning(
+        "migrated %s from schema version %d to %d (steps: %s); backup at %s",
+        path,
+        found,
+        p.to_version,
+        ", ".join(s.name for s in p.steps),
+        p.backup,
+    )
     return p
 
 
 def check_readable(path: str | Path, found: int) -> None:
     """Raise :class:`MigrationNeeded` when a read-only open cannot read this older store."""
     from ..errors import MigrationNeeded
+
     blocking = [s for s in STEPS if found <= s.from_version < SCHEMA_VERSION and not s.read_compatible]
     if blocking:
         raise MigrationNeeded(
             f"{path} has schema version {found}; this Seamless reads version {SCHEMA_VERSION} and "
-            f"cannot read it before step {blocking[0]}: run `seamless migrate --db {path}`")
+            f"cannot read it before step {blocking[0]}: run `seamless migrate --db {path}`"
+        )

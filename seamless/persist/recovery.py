@@ -1,4 +1,5 @@
 """Rebuilding state: the newest valid snapshot plus a replay of the journal after it."""
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ class Restored:
     warnings: list[str] = field(default_factory=list)
 
 
-def restore(conn: sqlite3.Connection, *, until_seq: int | None = None, until_ts: float | None = None,
-            use_snapshots: bool = True) -> Restored:
+def restore(
+    conn: sqlite3.Connection, *, until_seq: int | None = None, until_ts: float | None = None, use_snapshots: bool = True
+) -> Restored:
     """The state as of ``until_seq`` / ``until_ts`` (default: the end of the journal)."""
     if until_ts is not None:
         seq_at = conn.execute("SELECT coalesce(max(seq), 0) FROM journal WHERE ts <= ?", (until_ts,)).fetchone()[0]

@@ -8,6 +8,7 @@ through upcasts by ``open_reader``, which never modifies anything.
 Every connection to a store is made by :func:`connect` here, which checks the version
 and turns SQLite's "not a database" into a :class:`~seamless.errors.StoreError`.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -21,31 +22,55 @@ from ..errors import StoreError, StoreInUse
 from . import migrations
 from .version import SCHEMA_VERSION, check_version
 
-__all__ = ["BUSY_TIMEOUT_S", "SCHEMA_VERSION", "WriterLock", "check_version", "connect", "create",
-           "open_checkpointer", "open_reader", "open_writer"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "SCHEMA_VERSION",
+    "WriterLock",
+    "check_version",
+    "connect",
+    "create",
+    "open_checkpointer",
+    "open_reader",
+    "open_writer",
+]
 
 BUSY_TIMEOUT_S = 5.0
 PAGE_SIZE = 1024
 
 
 def create(db: sqlite_utils.Database) -> None:
-    db.table("journal").create({"seq": int, "topic": str, "type": str, "version": int, "ts": float,
-                                "exchange_ts": float, "payload": str, "checksum": int},
-                               pk="seq", not_null={"topic", "type", "version", "ts", "payload", "checksum"})
-    db.table("snapshots").create({"id": int, "seq": int, "schema_version": int, "created_at": float,
-                                  "payload": str, "checksum": str},
-                                 pk="id", not_null={"seq", "schema_version", "created_at", "payload",
-                                                    "checksum"})
+    db.table("journal").create(
+        {
+            "seq": int,
+            "topic": str,
+            "type": str,
+            "version": int,
+            "ts": float,
+            "exchange_ts": float,
+            "payload": str,
+            "checksum": int,
+        },
+        pk="seq",
+        not_null={"topic", "type", "version", "ts", "payload", "checksum"},
+    )
+    db.table("snapshots").create(
+        {"id": int, "seq": int, "schema_version": int, "created_at": float, "payload": str, "checksum": str},
+        pk="id",
+        not_null={"seq", "schema_version", "created_at", "payload", "checksum"},
+    )
     db.table("snapshots").create_index(["seq"])
     db.execute("CREATE INDEX journal_ts ON journal (ts)")  # replay --until TIME (version 2)
     for op in ("UPDATE", "DELETE"):
-        db.execute(f"CREATE TRIGGER journal_no_{op.lower()} BEFORE {op} ON journal "
-                   f"BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END")
+        db.execute(
+            f"CREATE TRIGGER journal_no_{op.lower()} BEFORE {op} ON journal "
+            f"BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END"
+        )
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def connect(path: str | Path, *, read_only: bool = False,
-            busy_timeout_s: float = BUSY_TIMEOUT_S) -> tuple[sqlite3.Connection, int]:
+def connect(
+    path: str | Path, *, read_only: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S
+) -> tuple[sqlite3.Connection, int]:
     """A connection to the store at ``path`` and its schema version (a newer one is refused).
 
     Read-only: the file must exist and hold a journal. Read-write: the directory must
@@ -57,8 +82,7 @@ def connect(path: str | Path, *, read_only: bool = False,
     if not read_only and path.parent and not path.parent.exists():
         raise StoreError(f"directory {path.parent} does not exist")
     target = f"file:{path}?mode=ro" if read_only else str(path)
-    conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout_s, isolation_level=None,
-                           check_same_thread=False)
+    conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     try:
         found = check_version(conn, path)
         if read_only and not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
@@ -130,8 +154,7 @@ class WriterLock:
         except BlockingIOError:
             holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "another process"
             os.close(self._fd)
-            raise StoreInUse(f"{path} is already open for writing by pid {holder}; "
-                             f"one writer per store") from None
+            raise StoreInUse(f"{path} is already open for writing by pid {holder}; one writer per store") from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, str(os.getpid()).encode(), 0)
 

@@ -1,4 +1,5 @@
 """Snapshots of the whole state: versioned per part, checksummed, the last K kept."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,8 +7,9 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ..apply import Projection
 from ..errors import CorruptSnapshot
@@ -20,8 +22,10 @@ INSERT = "INSERT INTO snapshots (seq, schema_version, created_at, payload, check
 
 
 def prune_sql(keep: int) -> tuple[str, tuple[int]]:
-    return ("DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?)",
-            (keep,))
+    return (
+        "DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?)",
+        (keep,),
+    )
 
 
 def checksum(seq: int, schema_version: int, payload: str) -> str:
@@ -30,10 +34,15 @@ def checksum(seq: int, schema_version: int, payload: str) -> str:
 
 def encode(proj: Projection) -> tuple[str, tuple[Any, ...]]:
     """The INSERT for a snapshot of this projection (values must not change meanwhile)."""
-    parts = {name: {"version": PART_CLASSES[name].schema_version,
-                    "seq": proj.meta[name][0], "updated_at": proj.meta[name][1],
-                    "values": PART_CLASSES[name].encode(values)}
-             for name, values in proj.values.items()}
+    parts = {
+        name: {
+            "version": PART_CLASSES[name].schema_version,
+            "seq": proj.meta[name][0],
+            "updated_at": proj.meta[name][1],
+            "values": PART_CLASSES[name].encode(values),
+        }
+        for name, values in proj.values.items()
+    }
     payload = json.dumps({"seq": proj.seq, "parts": parts}, separators=(",", ":"), allow_nan=False)
     return INSERT, (proj.seq, SCHEMA_VERSION, time.time(), payload, checksum(proj.seq, SCHEMA_VERSION, payload))
 
@@ -53,8 +62,9 @@ class Snapshot:
         if checksum(self.seq, self.schema_version, self.payload) != self.checksum:
             raise CorruptSnapshot(f"snapshot id={self.id} at seq={self.seq} fails its checksum")
         if self.schema_version > SCHEMA_VERSION:
-            raise CorruptSnapshot(f"snapshot id={self.id} has schema version {self.schema_version}, "
-                                  f"newer than {SCHEMA_VERSION}")
+            raise CorruptSnapshot(
+                f"snapshot id={self.id} has schema version {self.schema_version}, newer than {SCHEMA_VERSION}"
+            )
         # An older database version is fine: each part records its own version and is upcast.
         try:
             data = json.loads(self.payload)
@@ -62,8 +72,10 @@ class Snapshot:
             for name, cls in PART_CLASSES.items():
                 part = data["parts"][name]
                 if part["version"] > cls.schema_version:
-                    raise CorruptSnapshot(f"snapshot id={self.id}: part {name} has version "
-                                          f"{part['version']}, newer than {cls.schema_version}")
+                    raise CorruptSnapshot(
+                        f"snapshot id={self.id}: part {name} has version "
+                        f"{part['version']}, newer than {cls.schema_version}"
+                    )
                 encoded = part["values"]
                 if part["version"] < cls.schema_version:
                     encoded = cls.upcast(encoded, part["version"])

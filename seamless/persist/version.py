@@ -2,6 +2,7 @@
 
 Versions: 1 the first; 2 adds the index ``journal_ts`` on journal(ts).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -18,5 +19,6 @@ def check_version(conn: sqlite3.Connection, path: str | Path) -> int:
     if found > SCHEMA_VERSION:
         raise NewerStoreVersion(
             f"{path} has schema version {found}, written by a newer Seamless; this Seamless "
-            f"knows version {SCHEMA_VERSION}. Upgrade Seamless; the file was not modified.")
+            f"knows version {SCHEMA_VERSION}. Upgrade Seamless; the file was not modified."
+        )
     return found

@@ -1,4 +1,5 @@
 """Pushing state to browser sessions: the server-wide hub and each session's feed."""
+
 from .docs import KernelDoc, ServerDoc, SessionDoc
 from .hub import Hub
 from .session import SessionFeed, View

@@ -1,4 +1,5 @@
 """The browser's side of the push's flow control (see :mod:`seamless.push.session`)."""
+
 from __future__ import annotations
 
 import panel as pn

@@ -15,6 +15,7 @@ Every session on a server shares its one loop, so their callbacks go through one
 update, ~5-10 ms), and ordinary ones run one per loop turn, so a browser's messages and an
 alert that arrives meanwhile never wait behind ten sessions' updates.
 """
+
 from __future__ import annotations
 
 import collections
@@ -26,7 +27,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from functools import partial
 from typing import Any, Protocol
-
 
 log = logging.getLogger("seamless.push")
 
@@ -55,7 +55,7 @@ class LoopQueue:
         self._scheduled = False
 
     @classmethod
-    def of(cls, loop) -> "LoopQueue":
+    def of(cls, loop) -> LoopQueue:
         with cls._guard:
             queue = cls._by_loop.get(loop)
             if queue is None:
@@ -101,6 +101,7 @@ class ServerDoc:
 
     def __init__(self, document, loop=None) -> None:
         from tornado.ioloop import IOLoop
+
         self.document = document
         self.loop = loop or IOLoop.current()
         self.queue = LoopQueue.of(self.loop)
@@ -121,6 +122,7 @@ class ServerDoc:
         """One websocket message for everything changed inside."""
         from panel.io.document import hold
         from panel.io.state import set_curdoc
+
         stack = contextlib.ExitStack()
         stack.enter_context(set_curdoc(self.document))
         stack.enter_context(hold(self.document))
@@ -128,6 +130,7 @@ class ServerDoc:
 
     def _run(self, fn: Callable[[], Any]) -> None:
         from panel.io.state import set_curdoc
+
         if self.closed:
             return
         with set_curdoc(self.document):
@@ -139,6 +142,7 @@ class KernelDoc:
 
     def __init__(self) -> None:
         from tornado.ioloop import IOLoop
+
         self.loop = IOLoop.current()
 
     def add_next_tick_callback(self, fn: Callable[[], Any], urgent: bool = False) -> None:

@@ -7,6 +7,7 @@ spacing doubles — the whole run in at most ``maxlen`` points, the older part c
 session's overview mirrors it: the new points streamed, the whole curve re-sent only when it
 was thinned (a handful of times a day).
 """
+
 from __future__ import annotations
 
 import threading

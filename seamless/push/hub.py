@@ -5,6 +5,7 @@ the hub is one synchronous subscriber that hands each event to every open
 :class:`SessionFeed`, which only marks what changed. Its cost per event is measured
 (``fanout``) because it runs on the writer's thread.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,12 +85,20 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         self.sessions_max = max(self.sessions_max, self.sessions)
         fan = self.fanout.percentiles_ms()
-        return {"sessions": self.sessions, "sessions_max": self.sessions_max, "events": self.events,
-                "failed_sessions": self.failed_sessions,
-                "fanout_ms_per_event": {"mean": self.fanout_total_s * 1e3 / self.events if self.events else None,
-                                        "p50": fan["p50_ms"], "p99": fan["p99_ms"]},
-                "push_ms": self.push.percentiles_ms(), "flush_ms": self.flush.percentiles_ms(),
-                "publish_ms": self.publish.percentiles_ms()}
+        return {
+            "sessions": self.sessions,
+            "sessions_max": self.sessions_max,
+            "events": self.events,
+            "failed_sessions": self.failed_sessions,
+            "fanout_ms_per_event": {
+                "mean": self.fanout_total_s * 1e3 / self.events if self.events else None,
+                "p50": fan["p50_ms"],
+                "p99": fan["p99_ms"],
+            },
+            "push_ms": self.push.percentiles_ms(),
+            "flush_ms": self.flush.percentiles_ms(),
+            "publish_ms": self.publish.percentiles_ms(),
+        }
 
     def close(self) -> None:
         self._sub.cancel()

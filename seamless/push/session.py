@@ -19,6 +19,7 @@ behind; now a tab gets the next update as soon as it has taken the last one. Rou
 updates are not numbered (the rate limit bounds them; each answer costs the server a
 message). An answer that never comes is waited for at most ``ack_timeout_s``.
 """
+
 from __future__ import annotations
 
 import collections
@@ -27,7 +28,8 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from ..events import Event
 from .docs import SessionDoc
@@ -37,6 +39,7 @@ log = logging.getLogger("seamless.push")
 
 class View(Protocol):
     """What the push needs from a view (see :mod:`seamless.views.base`)."""
+
     topics: tuple[str, ...]  # fnmatch patterns of the events that change what it shows
     wants_events: bool  # True: :meth:`refresh` also gets the events since the last one
     shown: bool  # False while its tab is closed: it stays dirty and costs nothing until shown
@@ -50,13 +53,22 @@ class View(Protocol):
 class SessionFeed:
     """Feeds one session's views. ``offer`` and ``tick`` may be called from any thread."""
 
-    def __init__(self, doc: SessionDoc, views: Iterable[View], *, notify: Callable[[list[Event]], None] | None = None,
-                 alert_topics: Iterable[str] = (), routine_topics: Iterable[str] = (),
-                 max_rate: float = 10.0, max_events: int = 500,
-                 on_push: Callable[[float], None] | None = None,
-                 on_flush: Callable[[float], None] | None = None,
-                 mark: Callable[[int], None] | None = None, ack_timeout_s: float = 2.0,
-                 live: bool = True) -> None:
+    def __init__(
+        self,
+        doc: SessionDoc,
+        views: Iterable[View],
+        *,
+        notify: Callable[[list[Event]], None] | None = None,
+        alert_topics: Iterable[str] = (),
+        routine_topics: Iterable[str] = (),
+        max_rate: float = 10.0,
+        max_events: int = 500,
+        on_push: Callable[[float], None] | None = None,
+        on_flush: Callable[[float], None] | None = None,
+        mark: Callable[[int], None] | None = None,
+        ack_timeout_s: float = 2.0,
+        live: bool = True,
+    ) -> None:
         self.doc = doc
         self.views = list(views)
         self.notify = notify
@@ -74,7 +86,8 @@ class SessionFeed:
         self._dirty: set[View] = set(self.views)  # the first flush fills every view
         self._urgent: set[View] = set(self.views)
         self._events: dict[View, collections.deque[Event]] = {
-            v: collections.deque(maxlen=max_events) for v in self.views if v.wants_events}
+            v: collections.deque(maxlen=max_events) for v in self.views if v.wants_events
+        }
         self._alerts: list[Event] = []
         self._aging = False
         self._scheduled: str | None = None  # None, "tick" (next tick) or "timer" (throttled)
@@ -93,7 +106,8 @@ class SessionFeed:
         views = self._routes.get(topic)
         if views is None:
             views = self._routes[topic] = tuple(
-                v for v in self.views if any(fnmatch.fnmatchcase(topic, p) for p in v.topics))
+                v for v in self.views if any(fnmatch.fnmatchcase(topic, p) for p in v.topics)
+            )
         return views
 
     def offer(self, ev: Event) -> None:
@@ -116,8 +130,12 @@ class SessionFeed:
             send_alerts = alert and not self._alerts and self._live
             if alert:
                 self._alerts.append(ev)
-            flush = bool(views) and self._live and self._awaiting is None and \
-                (self._scheduled is None or (self._scheduled == "timer" and urgent))
+            flush = (
+                bool(views)
+                and self._live
+                and self._awaiting is None
+                and (self._scheduled is None or (self._scheduled == "timer" and urgent))
+            )
             if flush:
                 self._scheduled = "tick"
         self._schedule(send_alerts, flush)
@@ -204,8 +222,13 @@ class SessionFeed:
             if self._awaiting is not None and now - self._awaiting[1] < self.ack_timeout_s:
                 self._scheduled = None  # the browser's answer brings the next update
                 return
-            due = [v for v in self.views if v in self._dirty and getattr(v, "shown", True) and
-                   (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)]
+            due = [
+                v
+                for v in self.views
+                if v in self._dirty
+                and getattr(v, "shown", True)
+                and (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)
+            ]
             events = {v: list(self._events[v]) for v in due if v in self._events}
             urgent = any(v in self._urgent for v in due)
             for v in due:

@@ -5,6 +5,7 @@ catches up missed fills, resolves the rest as the :class:`ReconcilePolicy` says,
 ``reconcile.started`` / ``reconcile.mismatch`` / ``reconcile.completed`` and escalates the
 trading state on a persistent or large mismatch.
 """
+
 from .findings import KINDS, Finding, compare
 from .policy import ReconcilePolicy
 from .reconciler import Reconciler, Report

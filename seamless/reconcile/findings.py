@@ -4,6 +4,7 @@
 fill record.  Each difference is one :class:`Finding`, in a deterministic order (by kind,
 in :data:`KINDS` order, then by subject).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -15,15 +16,15 @@ from ..store import Store
 
 #: Every kind of finding, in the order findings are reported.
 KINDS: tuple[str, ...] = (
-    "fill_missing_in_store",      # a broker fill (after the store's cursor) the store never applied
+    "fill_missing_in_store",  # a broker fill (after the store's cursor) the store never applied
     "position_missing_in_store",  # the broker holds a position the store does not
     "position_missing_at_broker",  # the store holds a position the broker does not
     "qty_differs",
     "avg_price_differs",
     "cash_differs",
-    "order_unknown_to_store",     # an open broker order the store lacks
-    "order_unknown_to_broker",    # an open store order the broker never received
-    "order_status_differs",       # both know the order, but one holds it open and the other not
+    "order_unknown_to_store",  # an open broker order the store lacks
+    "order_unknown_to_broker",  # an open store order the broker never received
+    "order_status_differs",  # both know the order, but one holds it open and the other not
 )
 
 
@@ -31,6 +32,7 @@ KINDS: tuple[str, ...] = (
 class Finding:
     """One difference. ``size`` is its magnitude in money (|qty| * price, or the cash
     difference), compared with the policy's ``size_threshold``."""
+
     kind: str
     subject: str  # symbol, client order id, "cash" or trade id
     store_value: str
@@ -54,8 +56,7 @@ def _pos_text(qty: float, avg: float) -> str:
     return f"qty {_num(qty)} avg {_num(avg)}"
 
 
-def _order_text(symbol: str, qty: float, filled: float, status: str, order_type: str,
-                limit_price: float | None) -> str:
+def _order_text(symbol: str, qty: float, filled: float, status: str, order_type: str, limit_price: float | None) -> str:
     text = f"{symbol} {_num(qty)} {order_type}"
     if limit_price is not None:
         text += f" @ {_num(limit_price)}"
@@ -71,8 +72,10 @@ def broker_order_text(o: BrokerOrder) -> str:
 
 
 def fill_text(f: BrokerFill) -> str:
-    return (f"{f.symbol} {_num(f.qty)} @ {_num(f.price)} commission {_num(f.commission)} "
-            f"(order {f.client_order_id or 'external'}, cursor {f.cursor})")
+    return (
+        f"{f.symbol} {_num(f.qty)} @ {_num(f.price)} commission {_num(f.commission)} "
+        f"(order {f.client_order_id or 'external'}, cursor {f.cursor})"
+    )
 
 
 def missing_fills(store: Store, broker: Broker) -> list[BrokerFill]:
@@ -89,8 +92,14 @@ def _same_price(a: float, b: float, tol: float) -> bool:
     return abs(a - b) <= tol * max(abs(a), abs(b), 1e-12)
 
 
-def compare(store: Store, broker: Broker, *, price_tolerance: float = 1e-6, cash_tolerance: float = 0.01,
-            qty_tolerance: float = 1e-9) -> list[Finding]:
+def compare(
+    store: Store,
+    broker: Broker,
+    *,
+    price_tolerance: float = 1e-6,
+    cash_tolerance: float = 0.01,
+    qty_tolerance: float = 1e-9,
+) -> list[Finding]:
     """Every difference between the store and the broker, deterministically ordered.
 
     ``price_tolerance`` is relative, ``cash_tolerance`` absolute money, ``qty_tolerance``
@@ -108,29 +117,56 @@ def compare(store: Store, broker: Broker, *, price_tolerance: float = 1e-6, cash
 
     # -- fills ------------------------------------------------------------------------------
     for f in missing_fills(store, broker):
-        found.append(Finding("fill_missing_in_store", f.trade_id, "absent", fill_text(f),
-                             abs(f.qty) * f.price))
+        found.append(Finding("fill_missing_in_store", f.trade_id, "absent", fill_text(f), abs(f.qty) * f.price))
 
     # -- positions --------------------------------------------------------------------------
-    s_pos: dict[str, Position] = {s: p for s, p in store.state.positions.by_symbol.items()
-                                  if not _same_qty(p.qty, 0.0, qty_tolerance)}
+    s_pos: dict[str, Position] = {
+        s: p for s, p in store.state.positions.by_symbol.items() if not _same_qty(p.qty, 0.0, qty_tolerance)
+    }
     b_pos: dict[str, BrokerPosition] = broker.positions()
     for sym in sorted(set(s_pos) | set(b_pos)):
         sp, bp = s_pos.get(sym), b_pos.get(sym)
         if sp is None:
             assert bp is not None  # sym is in one of the two
-            found.append(Finding("position_missing_in_store", sym, "flat", _pos_text(bp.qty, bp.avg_price),
-                                 abs(bp.qty) * price_of(sym, bp.avg_price)))
+            found.append(
+                Finding(
+                    "position_missing_in_store",
+                    sym,
+                    "flat",
+                    _pos_text(bp.qty, bp.avg_price),
+                    abs(bp.qty) * price_of(sym, bp.avg_price),
+                )
+            )
         elif bp is None:
-            found.append(Finding("position_missing_at_broker", sym, _pos_text(sp.qty, sp.avg_price), "flat",
-                                 abs(sp.qty) * price_of(sym, sp.mark, sp.avg_price)))
+            found.append(
+                Finding(
+                    "position_missing_at_broker",
+                    sym,
+                    _pos_text(sp.qty, sp.avg_price),
+                    "flat",
+                    abs(sp.qty) * price_of(sym, sp.mark, sp.avg_price),
+                )
+            )
         elif not _same_qty(sp.qty, bp.qty, qty_tolerance):
-            found.append(Finding("qty_differs", sym, _pos_text(sp.qty, sp.avg_price),
-                                 _pos_text(bp.qty, bp.avg_price),
-                                 abs(sp.qty - bp.qty) * price_of(sym, bp.avg_price, sp.avg_price)))
+            found.append(
+                Finding(
+                    "qty_differs",
+                    sym,
+                    _pos_text(sp.qty, sp.avg_price),
+                    _pos_text(bp.qty, bp.avg_price),
+                    abs(sp.qty - bp.qty) * price_of(sym, bp.avg_price, sp.avg_price),
+                )
+            )
         elif not _same_price(sp.avg_price, bp.avg_price, price_tolerance):
-            found.append(Finding("avg_price_differs", sym, _pos_text(sp.qty, sp.avg_price),
-                                 _pos_text(bp.qty, bp.avg_price), abs(bp.qty * (sp.avg_price - bp.avg_price))))
+            found.append(
+                Finding(
+                    "avg_price_differs",
+                    sym,
+                    _pos_text(sp.qty, sp.avg_price),
+                    _pos_text(bp.qty, bp.avg_price),
+                    abs(bp.qty * (sp.avg_price - bp.avg_price)),
+                )
+            )
 
     # -- cash -------------------------------------------------------------------------------
     s_cash, b_cash = store.state.account.cash, broker.account().cash

@@ -9,6 +9,7 @@ journaled as one ``ReconcileMismatch`` with its resolution; a finding seen in
 ``persistent_runs`` consecutive runs, or larger than ``size_threshold``, escalates the
 trading state.  ``ReconcileCompleted`` says whether store and broker agree afterwards.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,21 @@ from dataclasses import dataclass, field
 
 from ..brokers import Broker
 from ..errors import InvalidEvent
-from ..events import (CashSet, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitting,
-                      PositionAdjusted, PositionClosed, ReconcileCompleted, ReconcileMismatch, ReconcileStarted,
-                      TradingState, TradingStateChanged)
+from ..events import (
+    CashSet,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitting,
+    PositionAdjusted,
+    PositionClosed,
+    ReconcileCompleted,
+    ReconcileMismatch,
+    ReconcileStarted,
+    TradingState,
+    TradingStateChanged,
+)
 from ..store import Store
 from .findings import Finding, compare, fill_text, missing_fills
 from .policy import ReconcilePolicy
@@ -33,6 +46,7 @@ _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALT
 @dataclass
 class Report:
     """The outcome of one run. ``resolutions[i]`` says what was done about ``findings[i]``."""
+
     run_id: str
     findings: list[Finding]
     resolutions: list[str]
@@ -43,11 +57,16 @@ class Report:
     remaining: list[Finding] = field(default_factory=list)  # what still differs after the run
 
     def to_dict(self) -> dict:
-        return {"run_id": self.run_id, "dry_run": self.dry_run, "ok": self.ok, "escalated": self.escalated,
-                "duration_s": self.duration_s,
-                "findings": [{**f.to_dict(), "resolution": r} for f, r in zip(self.findings, self.resolutions)],
-                "resolutions": list(self.resolutions),
-                "remaining": [f.to_dict() for f in self.remaining]}
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "escalated": self.escalated,
+            "duration_s": self.duration_s,
+            "findings": [{**f.to_dict(), "resolution": r} for f, r in zip(self.findings, self.resolutions)],
+            "resolutions": list(self.resolutions),
+            "remaining": [f.to_dict() for f in self.remaining],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
@@ -56,12 +75,23 @@ class Report:
 class Reconciler:
     """Reconciles ``store`` with ``broker``. One at a time per store (it writes through it)."""
 
-    def __init__(self, store: Store, broker: Broker, policy: ReconcilePolicy | None = None, *,
-                 price_tolerance: float = 1e-6, cash_tolerance: float = 0.01, qty_tolerance: float = 1e-9) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        policy: ReconcilePolicy | None = None,
+        *,
+        price_tolerance: float = 1e-6,
+        cash_tolerance: float = 0.01,
+        qty_tolerance: float = 1e-9,
+    ) -> None:
         self.store, self.broker = store, broker
         self.policy = policy or ReconcilePolicy()
-        self.tolerances = {"price_tolerance": price_tolerance, "cash_tolerance": cash_tolerance,
-                           "qty_tolerance": qty_tolerance}
+        self.tolerances = {
+            "price_tolerance": price_tolerance,
+            "cash_tolerance": cash_tolerance,
+            "qty_tolerance": qty_tolerance,
+        }
         #: (run_id, {(kind, subject)}) of past runs, oldest first; survives restarts through the store.
         self.history: list[tuple[str, frozenset[tuple[str, str]]]] = self._history_from_store()
 
@@ -90,14 +120,27 @@ class Reconciler:
         run_id = f"r{self.store.seq + 1}"
         if dry_run:
             findings = self.compare()
-            return Report(run_id=run_id, findings=findings, resolutions=["dry run: nothing done"] * len(findings),
-                          ok=not findings, duration_s=time.monotonic() - t0, dry_run=True, remaining=findings)
+            return Report(
+                run_id=run_id,
+                findings=findings,
+                resolutions=["dry run: nothing done"] * len(findings),
+                ok=not findings,
+                duration_s=time.monotonic() - t0,
+                dry_run=True,
+                remaining=findings,
+            )
 
         self.store.commit(ReconcileStarted(run_id=run_id, by=by))
         found: list[tuple[Finding, str, bool]] = []  # finding, resolution, resolved
         for fill in missing_fills(self.store, self.broker):
-            found.append((Finding("fill_missing_in_store", fill.trade_id, "absent", fill_text(fill),
-                                  abs(fill.qty) * fill.price), *self._catch_up(fill)))
+            found.append(
+                (
+                    Finding(
+                        "fill_missing_in_store", fill.trade_id, "absent", fill_text(fill), abs(fill.qty) * fill.price
+                    ),
+                    *self._catch_up(fill),
+                )
+            )
         for f in self.compare():
             if f.kind == "fill_missing_in_store":  # appeared since the catch-up: the next run takes it
                 found.append((f, "not resolved: the fill arrived during the run; the next run journals it", False))
@@ -105,19 +148,39 @@ class Reconciler:
             found.append((f, *self._resolve(f, by)))
 
         for f, resolution, _ in found:
-            self.store.commit(ReconcileMismatch(run_id=run_id, kind=f.kind, subject=f.subject,
-                                                store_value=f.store_value, broker_value=f.broker_value,
-                                                resolution=resolution))
+            self.store.commit(
+                ReconcileMismatch(
+                    run_id=run_id,
+                    kind=f.kind,
+                    subject=f.subject,
+                    store_value=f.store_value,
+                    broker_value=f.broker_value,
+                    resolution=resolution,
+                )
+            )
         findings = [f for f, _, _ in found]
         self.history.append((run_id, frozenset(f.key for f in findings)))
         escalated = self._escalate(findings, by)
         remaining = self.compare()
         duration = time.monotonic() - t0
-        self.store.commit(ReconcileCompleted(run_id=run_id, mismatches=len(found),
-                                             resolved=sum(1 for *_, ok in found if ok),
-                                             duration_s=duration, ok=not remaining))
-        return Report(run_id=run_id, findings=findings, resolutions=[r for _, r, _ in found], ok=not remaining,
-                      escalated=escalated, duration_s=duration, remaining=remaining)
+        self.store.commit(
+            ReconcileCompleted(
+                run_id=run_id,
+                mismatches=len(found),
+                resolved=sum(1 for *_, ok in found if ok),
+                duration_s=duration,
+                ok=not remaining,
+            )
+        )
+        return Report(
+            run_id=run_id,
+            findings=findings,
+            resolutions=[r for _, r, _ in found],
+            ok=not remaining,
+            escalated=escalated,
+            duration_s=duration,
+            remaining=remaining,
+        )
 
     # -- resolving --------------------------------------------------------------------------------
 
@@ -128,13 +191,23 @@ class Reconciler:
             return "already journaled meanwhile", True
         by_id = self.store.state.orders.by_id
         coid = fill.client_order_id if fill.client_order_id in by_id else ""
-        ev = dict(trade_id=fill.trade_id, symbol=fill.symbol, qty=fill.qty, price=fill.price,
-                  commission=fill.commission, cursor=fill.cursor)
+        ev = dict(
+            trade_id=fill.trade_id,
+            symbol=fill.symbol,
+            qty=fill.qty,
+            price=fill.price,
+            commission=fill.commission,
+            cursor=fill.cursor,
+        )
         try:
             self.store.commit(OrderFilled(client_order_id=coid, **ev))
         except InvalidEvent as e:
-            log.error("fill %s does not fit order %s (%s); journaled as an external fill",
-                      fill.trade_id, fill.client_order_id, e)
+            log.error(
+                "fill %s does not fit order %s (%s); journaled as an external fill",
+                fill.trade_id,
+                fill.client_order_id,
+                e,
+            )
             coid = ""
             self.store.commit(OrderFilled(client_order_id="", **ev))
         of = f"order {coid}" if coid else "no order (external)"
@@ -142,14 +215,15 @@ class Reconciler:
 
     def _resolve(self, f: Finding, by: str) -> tuple[str, bool]:
         p = self.policy
-        if f.kind in ("position_missing_in_store", "position_missing_at_broker", "qty_differs",
-                      "avg_price_differs"):
+        if f.kind in ("position_missing_in_store", "position_missing_at_broker", "qty_differs", "avg_price_differs"):
             if not p.adopt_broker_positions:
                 return "not resolved: adopt_broker_positions is off", False
             bp = self.broker.positions().get(f.subject)
             qty, avg = (bp.qty, bp.avg_price) if bp is not None else (0.0, 0.0)
-            reason = (f"reconciliation {f.kind}: store {f.store_value}, broker {f.broker_value}; "
-                      f"adopted the broker's position")
+            reason = (
+                f"reconciliation {f.kind}: store {f.store_value}, broker {f.broker_value}; "
+                f"adopted the broker's position"
+            )
             self.store.commit(PositionAdjusted(symbol=f.subject, qty=qty, avg_price=avg, reason=reason))
             if qty == 0:
                 self.store.commit(PositionClosed(symbol=f.subject, reason=reason))
@@ -157,8 +231,13 @@ class Reconciler:
             return f"adopted the broker's position: qty {qty:.10g} avg {avg:.10g}", True
         if f.kind == "cash_differs":
             cash = self.broker.account().cash
-            self.store.commit(CashSet(cash=cash, reason=f"reconciliation cash_differs: store {f.store_value}, "
-                                                          f"broker {f.broker_value}; adopted the broker's cash"))
+            self.store.commit(
+                CashSet(
+                    cash=cash,
+                    reason=f"reconciliation cash_differs: store {f.store_value}, "
+                    f"broker {f.broker_value}; adopted the broker's cash",
+                )
+            )
             return f"adopted the broker's cash {cash:.10g}", True
         if f.kind == "order_unknown_to_store":
             if not p.adopt_external_orders:
@@ -166,16 +245,24 @@ class Reconciler:
             bo = self.broker.order(f.subject)
             if bo is None or not bo.is_open:
                 return "not resolved: the order is no longer open at the broker", False
-            self.store.commit(OrderSubmitting(client_order_id=bo.client_order_id, symbol=bo.symbol, qty=bo.qty,
-                                              order_type=bo.order_type, limit_price=bo.limit_price,
-                                              strategy="external", by=by,
-                                              reason="open at the broker, unknown to the store: adopted "
-                                                     "at reconciliation"))
+            self.store.commit(
+                OrderSubmitting(
+                    client_order_id=bo.client_order_id,
+                    symbol=bo.symbol,
+                    qty=bo.qty,
+                    order_type=bo.order_type,
+                    limit_price=bo.limit_price,
+                    strategy="external",
+                    by=by,
+                    reason="open at the broker, unknown to the store: adopted at reconciliation",
+                )
+            )
             self.store.commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
             return "adopted as an external order", True
         if f.kind == "order_unknown_to_broker":
-            self.store.commit(OrderCancelled(client_order_id=f.subject,
-                                             reason="unknown to the broker at reconciliation"))
+            self.store.commit(
+                OrderCancelled(client_order_id=f.subject, reason="unknown to the broker at reconciliation")
+            )
             return "cancelled in the store: the broker never received it", True
         if f.kind == "order_status_differs":
             return self._resolve_status(f)
@@ -196,8 +283,9 @@ class Reconciler:
             self.store.commit(OrderRejected(client_order_id=f.subject, reason=bo.reason or "rejected by the broker"))
             return "rejected in the store, as at the broker", True
         if not so.is_open and bo.is_open:
-            return (f"not resolved: closed ({so.status}) in the store but working at the broker; "
-                    f"cancel it at the broker"), False
+            return (
+                f"not resolved: closed ({so.status}) in the store but working at the broker; cancel it at the broker"
+            ), False
         return f"not resolved: store {so.status}, broker {bo.status}", False
 
     # -- escalation ---------------------------------------------------------------------------------
@@ -214,15 +302,22 @@ class Reconciler:
 
     def _escalate(self, findings: list[Finding], by: str) -> bool:
         reasons = [f"{k} {s} in {self.policy.persistent_runs} runs in a row" for k, s in sorted(self.persistent())]
-        reasons += [f"{f.kind} {f.subject} of size {f.size:.2f} above {self.policy.size_threshold:g}"
-                    for f in findings if f.size > self.policy.size_threshold]
+        reasons += [
+            f"{f.kind} {f.subject} of size {f.size:.2f} above {self.policy.size_threshold:g}"
+            for f in findings
+            if f.size > self.policy.size_threshold
+        ]
         if not reasons:
             return False
         target = self.policy.escalate_to
         risk = self.store.state.risk
         if _SEVERITY[risk.trading_state] >= _SEVERITY[target]:
-            log.warning("reconciliation would escalate to %s (%s); trading is already %s",
-                        target, "; ".join(reasons), risk.trading_state)
+            log.warning(
+                "reconciliation would escalate to %s (%s); trading is already %s",
+                target,
+                "; ".join(reasons),
+                risk.trading_state,
+            )
             return True
         reason = "reconciliation: " + "; ".join(reasons)
         self.store.commit(TradingStateChanged(state=target, reason=reason[:500], by=by))

@@ -5,11 +5,12 @@ everything; any other client must be an authenticated user (Panel's ``--basic-au
 OAuth) to flatten, close, resume trading, reset a breach or start the runner. Halting,
 pausing, stopping and reconciling only reduce risk and stay open to whoever sees the page.
 """
+
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 #: Commands that can put money at risk or move it.
 MONEY_MOVING = frozenset({"flatten", "close", "resume_trading", "reset_breach", "start", "resume"})
@@ -52,20 +53,22 @@ class Access:
 
     def check(self, command: str) -> None:
         if not self.may(command):
-            raise NotAllowed(f"{command}: moves money; log in first (the dashboard is exposed beyond this "
-                             f"machine and {self.remote_ip}{' via a proxy' if self.forwarded else ''} is not "
-                             f"authenticated)")
+            raise NotAllowed(
+                f"{command}: moves money; log in first (the dashboard is exposed beyond this "
+                f"machine and {self.remote_ip}{' via a proxy' if self.forwarded else ''} is not "
+                f"authenticated)"
+            )
 
     @classmethod
-    def of(cls, user: str | None, remote_ip: str | None, headers: Mapping[str, str]) -> "Access":
+    def of(cls, user: str | None, remote_ip: str | None, headers: Mapping[str, str]) -> Access:
         lower = {k.lower() for k in headers}
-        return cls(user=user or None, remote_ip=remote_ip or "unknown",
-                   forwarded=any(h in lower for h in _FORWARDED))
+        return cls(user=user or None, remote_ip=remote_ip or "unknown", forwarded=any(h in lower for h in _FORWARDED))
 
     @classmethod
-    def of_session(cls) -> "Access":
+    def of_session(cls) -> Access:
         """The current Panel session's client (call inside the session)."""
         import panel as pn
+
         ctx = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
         request = getattr(ctx, "request", None)
         tornado_request = getattr(request, "_request", None)  # Bokeh keeps the HTTP request here

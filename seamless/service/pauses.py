@@ -9,6 +9,7 @@ since; when a session closes, everything is thawed and collected at once, its ga
 (one pause when a tab closes, never in the middle of a burst), then frozen again. Cyclic
 garbage among frozen objects waits for that next close: bounded by what was frozen.
 """
+
 from __future__ import annotations
 
 import gc

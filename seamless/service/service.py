@@ -5,6 +5,7 @@
 ``pn.state.cache`` rather than in a module global because ``--autoreload`` re-imports
 changed modules, which would otherwise start a second runner.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .. import wiring
 from ..config import Config
@@ -61,11 +63,15 @@ class Service:
             if self._thread is not None and self._thread.is_alive():
                 return
             # The server keeps the reconciliation schedule (one per process), not the runner.
-            self.runner = wiring.make_runner(self.config, self.store, self.broker, scheduled_reconcile=False,
-                                             reconciler=self.reconciler if self.config.reconcile else None)
+            self.runner = wiring.make_runner(
+                self.config,
+                self.store,
+                self.broker,
+                scheduled_reconcile=False,
+                reconciler=self.reconciler if self.config.reconcile else None,
+            )
             runner = self.runner
-            self._thread = threading.Thread(target=self._run, args=(runner, by), name="seamless-runner",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(runner, by), name="seamless-runner", daemon=True)
             self._thread.start()
 
     @staticmethod
@@ -91,7 +97,7 @@ class Service:
 
     # -- commands (each journaled with who asked) ---------------------------------------------
 
-    def command(self, name: str, access: Access, **kwargs: Any) -> "Future[Any]":
+    def command(self, name: str, access: Access, **kwargs: Any) -> Future[Any]:
         """Run command ``name`` off the event loop; the future ends when the store has it."""
         access.check(name)
         fn: Callable[..., Any] = getattr(self, f"_cmd_{name}")
@@ -148,8 +154,11 @@ class Service:
             runner = self.runner if self._thread is not None and self._thread.is_alive() else None
             if runner is None:
                 return self.reconciler.run(by=by)
-        if runner.store.state.runner.status in (RunnerStatus.STARTING, RunnerStatus.RECOVERING,
-                                                RunnerStatus.RECONCILING):
+        if runner.store.state.runner.status in (
+            RunnerStatus.STARTING,
+            RunnerStatus.RECOVERING,
+            RunnerStatus.RECONCILING,
+        ):
             return None  # the runner reconciles as it starts
         return runner.reconcile_now(by=by)
 
@@ -191,12 +200,14 @@ async def heartbeat_task() -> None:
 
 def current() -> Service | None:
     import panel as pn
+
     return pn.state.cache.get(_CACHE_KEY)
 
 
 def embedded(argv: Sequence[str] = ()) -> Service:
     """The process's service, created (runner started, schedules set) on first use."""
     import panel as pn
+
     with _lock:
         service = pn.state.cache.get(_CACHE_KEY)
         if service is not None and not service.closed:
@@ -214,8 +225,11 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     # schedule instead of firing the missed runs back to back.
     # Panel runs coroutine functions too (state.execute awaits them); its annotation says
     # Callable[[], None] only.
-    pn.state.schedule_task("seamless-reconcile", reconcile_task,  # type: ignore[arg-type]
-                           at=lambda utc_now: utc_now + period)
+    pn.state.schedule_task(
+        "seamless-reconcile",
+        reconcile_task,  # type: ignore[arg-type]
+        at=lambda utc_now: utc_now + period,
+    )
     pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")  # type: ignore[arg-type]
     if config.autostart:
         service.start_runner(by="server start")
@@ -232,6 +246,7 @@ def _stop_on_sigterm() -> None:
         return
 
     from tornado.ioloop import IOLoop
+
     loop = IOLoop.current()
 
     def on_term(signum: int, frame: Any) -> None:

@@ -1,4 +1,5 @@
 """The store: the single write path (commit) and the read path (read with age; StateSource)."""
+
 from .follower import Follower
 from .source import StateSource
 from .store import Reading, Store, apply_changes

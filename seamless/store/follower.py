@@ -6,12 +6,14 @@ views and push work on it unchanged. Another process's commits reach it only thr
 file: :meth:`Follower.poll` reads what is new (a background thread polls every
 ``interval_s``). It never writes and never blocks the writer (WAL readers do not).
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
@@ -61,8 +63,9 @@ class Follower:
         """The last ``n`` events applied (and published) here, oldest first; with ``topics``
         (fnmatch patterns) only those of a matching topic. Later ones come by :meth:`poll`."""
         with self._lock:
-            rows = journal.tail_rows(self._conn, n, until=self._proj.seq,
-                                     topics=None if topics is None else tuple(topics))
+            rows = journal.tail_rows(
+                self._conn, n, until=self._proj.seq, topics=None if topics is None else tuple(topics)
+            )
         return [journal.decode_row(row) for row in rows]
 
     def events_since(self, seq: int, limit: int | None = None) -> list[Event]:
@@ -74,7 +77,7 @@ class Follower:
             rows = list(journal.read_rows(self._conn, after=seq, until=until)) if until > seq else []
         return [journal.decode_row(row) for row in rows]
 
-    def start(self) -> "Follower":
+    def start(self) -> Follower:
         """Poll in the background until :meth:`close`."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="seamless-follower", daemon=True)
@@ -87,10 +90,16 @@ class Follower:
 
     def stats(self) -> dict[str, Any]:
         """The figures the System view shows, as far as a replica knows them."""
-        return {"seq": self.seq, "durable_seq": self.seq, "unwritten": 0, "snapshot_seq": 0,
-                "snapshot_age_s": time.monotonic() - self._opened,
-                "commit": self.commit_latency.percentiles_ms(), "write": {"p50_ms": None, "p99_ms": None},
-                "bus": self.bus.stats()}
+        return {
+            "seq": self.seq,
+            "durable_seq": self.seq,
+            "unwritten": 0,
+            "snapshot_seq": 0,
+            "snapshot_age_s": time.monotonic() - self._opened,
+            "commit": self.commit_latency.percentiles_ms(),
+            "write": {"p50_ms": None, "p99_ms": None},
+            "bus": self.bus.stats(),
+        }
 
     def close(self) -> None:
         self._stop.set()

@@ -12,9 +12,11 @@ from the store's memory), and every later event is published on ``bus``. So a re
 subscribes first, then reads, then keeps from the bus only the events past the last seq it
 read, sees every event once, in seq order.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 from ..bus import Bus
 from ..events import Event

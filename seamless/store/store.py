@@ -14,6 +14,7 @@ If a write fails (database locked past the busy timeout, disk full), the events 
 yet durable are dropped, their committers get the error, and the state is rebuilt
 from the journal: the store stays consistent and carries on when the cause clears.
 """
+
 from __future__ import annotations
 
 import collections
@@ -21,9 +22,10 @@ import fnmatch
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..apply import Projection
 from ..apply.projection import Changes, Meta
@@ -46,6 +48,7 @@ log = logging.getLogger("seamless.store")
 @dataclass(frozen=True)
 class Reading:
     """A read of one part: its value, the seq and time of its last change, its age."""
+
     part: str
     value: dict[str, Any]
     seq: int
@@ -90,10 +93,19 @@ def _merge(rows: list[journal.Row], pending: list[Event]) -> list[Event]:
 class Store:
     """One account's state: journal + snapshots on disk, param objects in memory, a bus."""
 
-    def __init__(self, path: str | Path, *, snapshot_every: int = 10_000, snapshot_interval_s: float = 300.0,
-                 keep_snapshots: int = 3, flush_interval_s: float = 0.02, flush_batch: int = 5_000,
-                 checkpoint_interval_s: float = 0.5,
-                 busy_timeout_s: float = schema.BUSY_TIMEOUT_S, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        snapshot_every: int = 10_000,
+        snapshot_interval_s: float = 300.0,
+        keep_snapshots: int = 3,
+        flush_interval_s: float = 0.02,
+        flush_batch: int = 5_000,
+        checkpoint_interval_s: float = 0.5,
+        busy_timeout_s: float = schema.BUSY_TIMEOUT_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = str(path)
         self.snapshot_every = snapshot_every
         self.snapshot_interval_s = snapshot_interval_s
@@ -104,9 +116,9 @@ class Store:
         self._clock = clock
         self._busy_timeout_s = busy_timeout_s
 
-        self._lock = threading.RLock()         # plan + apply, in sequence order (re-entrant: a sync
-        self._applying = False                 # state watcher may read() while an event applies)
-        self._write_lock = threading.Lock()    # one writer of the connection at a time
+        self._lock = threading.RLock()  # plan + apply, in sequence order (re-entrant: a sync
+        self._applying = False  # state watcher may read() while an event applies)
+        self._write_lock = threading.Lock()  # one writer of the connection at a time
         self._publish_lock = threading.Lock()  # one drainer of the outbox at a time
         self._draining: int | None = None
         self._closed = False
@@ -190,8 +202,10 @@ class Store:
             if self._broken is not None:
                 raise self._broken
             if self._applying:
-                raise StoreError("commit() from inside a synchronous state watcher would interleave "
-                                 "two events; watch with queued=True to commit in reaction to state")
+                raise StoreError(
+                    "commit() from inside a synchronous state watcher would interleave "
+                    "two events; watch with queued=True to commit in reaction to state"
+                )
             epoch = self._epoch
             changes = self._plan(events)
             advance, apply, outbox = self._proj.advance, self._apply, self._outbox
@@ -236,8 +250,9 @@ class Store:
                 stamped.append(ev)
             if len(events) == 1:
                 return [self._proj.plan(events[0])]
-            scratch = Projection({p: dict(v) for p, v in self._proj.values.items()}, dict(self._proj.meta),
-                                 self._proj.seq)
+            scratch = Projection(
+                {p: dict(v) for p, v in self._proj.values.items()}, dict(self._proj.meta), self._proj.seq
+            )
             return [scratch.apply(ev) for ev in events]
         except BaseException:
             for ev in stamped:  # refused: nothing happened, the caller may fix and retry
@@ -305,8 +320,9 @@ class Store:
             try:
                 self._install(recovery.restore(self._conn).projection)
             except Exception as e:  # cannot even read back: refuse to go on with a state we can't trust
-                self._broken = StoreError(f"{self.path}: after a failed write the journal could not be "
-                                          f"read back ({e}); reopen the store")
+                self._broken = StoreError(
+                    f"{self.path}: after a failed write the journal could not be read back ({e}); reopen the store"
+                )
                 log.error("%s", self._broken)
 
     def _flush_loop(self) -> None:
@@ -348,8 +364,10 @@ class Store:
     def flush(self, snapshot: bool | None = False) -> None:
         """Make everything committed so far durable; ``snapshot=None`` snapshots when due."""
         if snapshot is None:
-            snapshot = (self._proj.seq - self._snapshot_seq >= self.snapshot_every or
-                        time.monotonic() - self._snapshot_time >= self.snapshot_interval_s)
+            snapshot = (
+                self._proj.seq - self._snapshot_seq >= self.snapshot_every
+                or time.monotonic() - self._snapshot_time >= self.snapshot_interval_s
+            )
         row = None
         if snapshot and self._proj.seq > self._snapshot_seq:
             with self._lock:  # a consistent copy (parts hold immutable values: shallow is enough)
@@ -484,11 +502,17 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        return {"seq": self._proj.seq, "durable_seq": self._durable_seq,
-                "unwritten": len(self._unwritten), "snapshot_seq": self._snapshot_seq,
-                "snapshot_age_s": time.monotonic() - self._snapshot_time,
-                "commit": self.commit_latency.percentiles_ms(), "write": self.write_latency.percentiles_ms(),
-                **self.counters, "bus": self.bus.stats()}
+        return {
+            "seq": self._proj.seq,
+            "durable_seq": self._durable_seq,
+            "unwritten": len(self._unwritten),
+            "snapshot_seq": self._snapshot_seq,
+            "snapshot_age_s": time.monotonic() - self._snapshot_time,
+            "commit": self.commit_latency.percentiles_ms(),
+            "write": self.write_latency.percentiles_ms(),
+            **self.counters,
+            "bus": self.bus.stats(),
+        }
 
     def close(self, snapshot: bool = True) -> None:
         """Write what is pending (and a snapshot), stop the writer and subscribers, release the file."""
@@ -515,7 +539,7 @@ class Store:
                     self._reader = None
             self._writer_lock.release()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,16 +1,29 @@
 """Critical events that raise a notification in every open tab (each names its ``#seq``)."""
+
 from __future__ import annotations
 
 import logging
 from typing import cast
 
-from ..events import (DailyLossBreached, Event, OrderFilled, PositionClosed, ReconcileMismatch, TradingState,
-                      TradingStateChanged)
+from ..events import (
+    DailyLossBreached,
+    Event,
+    OrderFilled,
+    PositionClosed,
+    ReconcileMismatch,
+    TradingState,
+    TradingStateChanged,
+)
 
 log = logging.getLogger("seamless.views")
 
-ALERT_TOPICS = ("order.filled", "position.closed", "risk.daily_loss_breached", "risk.trading_state",
-                "reconcile.mismatch")
+ALERT_TOPICS = (
+    "order.filled",
+    "position.closed",
+    "risk.daily_loss_breached",
+    "risk.trading_state",
+    "reconcile.mismatch",
+)
 
 # Critical (journaled durably) but shown at the normal rate: refusals come many a second when
 # a strategy is over its order budget, and change no position or open order.
@@ -45,15 +58,26 @@ def describe(ev: Event) -> tuple[str, str, int]:
         return "info", f"Position closed #{ev.seq}: {ev.symbol} {ev.reason}".rstrip(), 5000
     if t == "risk.daily_loss_breached":
         ev = cast(DailyLossBreached, ev)
-        return ("error", f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f}"
-                         " — trading HALTED", 0)
+        return (
+            "error",
+            f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f} — trading HALTED",
+            0,
+        )
     if t == "risk.trading_state":
         ev = cast(TradingStateChanged, ev)
-        kind = "error" if ev.state == TradingState.HALTED else "warning" if ev.state == TradingState.REDUCING else "info"
-        return kind, f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""), \
-            0 if ev.state == TradingState.HALTED else 5000
+        kind = (
+            "error" if ev.state == TradingState.HALTED else "warning" if ev.state == TradingState.REDUCING else "info"
+        )
+        return (
+            kind,
+            f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""),
+            0 if ev.state == TradingState.HALTED else 5000,
+        )
     if t == "reconcile.mismatch":
         ev = cast(ReconcileMismatch, ev)
-        return ("warning", f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — "
-                           f"{ev.resolution}", 10000)
+        return (
+            "warning",
+            f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — {ev.resolution}",
+            10000,
+        )
     return "info", f"{t} #{ev.seq}", 5000

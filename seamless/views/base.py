@@ -7,12 +7,14 @@ when rows are removed (the page then deletes just those, see ``guard``) or reord
 table class is ``seamless.compat.tabulator_table``'s: outside its tested Panel versions every
 change re-sends the table whole.)
 """
+
 from __future__ import annotations
 
 import math
 import time
 import weakref
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +51,10 @@ class AgeBadge:
     @staticmethod
     def _html(age: float | None, stale: bool) -> str:
         if stale:
-            return f'<span class="seamless-stale" style="color:#fff;background:#c0392b;padding:2px 6px;' \
-                   f'border-radius:4px">STALE · {ago(age)}</span>'
+            return (
+                f'<span class="seamless-stale" style="color:#fff;background:#c0392b;padding:2px 6px;'
+                f'border-radius:4px">STALE · {ago(age)}</span>'
+            )
         return f'<span class="seamless-fresh" style="color:#666">{ago(age)}</span>'
 
     def show(self, updated_at: float | None, now: float) -> None:
@@ -138,10 +142,14 @@ class BaseView:
 
     def section(self, *objects: Any) -> pn.Column:
         """The view's panel: title and age badge over ``objects``, loading until first filled."""
-        header = pn.Row(pn.pane.Markdown(f"### {self.title}", margin=(0, 10)), self.badge.pane,
-                        align="center")
-        self.panel = pn.Column(header, *objects, loading=True, sizing_mode="stretch_width",
-                               css_classes=[f"seamless-{type(self).__name__.lower()}"])
+        header = pn.Row(pn.pane.Markdown(f"### {self.title}", margin=(0, 10)), self.badge.pane, align="center")
+        self.panel = pn.Column(
+            header,
+            *objects,
+            loading=True,
+            sizing_mode="stretch_width",
+            css_classes=[f"seamless-{type(self).__name__.lower()}"],
+        )
         return self.panel
 
 
@@ -169,10 +177,18 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
     for name in numbers:
         decimals = kinds[name][1:]
         formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
-    return table_class()(frame, disabled=True, show_index=False, formatters=formatters,
-                 text_align={name: "right" for name in numbers},
-                 sizing_mode="stretch_width", height=height, layout="fit_data_fill",
-                 configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2}, **kwargs)
+    return table_class()(
+        frame,
+        disabled=True,
+        show_index=False,
+        formatters=formatters,
+        text_align={name: "right" for name in numbers},
+        sizing_mode="stretch_width",
+        height=height,
+        layout="fit_data_fill",
+        configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2},
+        **kwargs,
+    )
 
 
 def _typed_like(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
@@ -219,7 +235,7 @@ def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     labels = dict(zip(old[key], old.index))
     kept = [k for k in new[key] if k in labels]
     survivors = set(kept)
-    if kept != [k for k in old[key] if k in survivors] or list(new[key].iloc[:len(kept)]) != kept:
+    if kept != [k for k in old[key] if k in survivors] or list(new[key].iloc[: len(kept)]) != kept:
         widget.value = new  # reordered, or an old row after a new one
         return "replace"
     start = int(old.index.max()) + 1  # new rows: labels never used in this table

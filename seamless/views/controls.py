@@ -5,6 +5,7 @@ command (or why not); a refused command says so in a notification. Flatten all a
 breach ask for confirmation first. Buttons that move money are disabled for a session that
 may not use them (the service checks again: the browser is not trusted).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import Future
@@ -26,21 +27,27 @@ class Controls:
             self._button("Pause", "pause", "warning"),
             self._button("Resume", "resume", "primary"),
             self._button("Stop", "stop", "danger"),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
         trading = pn.Row(
             self._button("Halt trading", "halt", "danger"),
             self._button("Resume trading", "resume_trading", "primary"),
             self._confirmed("Reset breach", "reset_breach", "Reset the daily-loss breach? Trading becomes ACTIVE."),
             self._confirmed("Flatten all", "flatten", "Close every position at market?"),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
         self.panel = pn.Column(runner, trading, sizing_mode="stretch_width", css_classes=["seamless-controls"])
 
     def _gated(self, label: str, command: str, button_type: str, css: str) -> pn.widgets.Button:
         """A button disabled for a session that may not run ``command`` (saying why)."""
         allowed = self.access.may(command)
-        return pn.widgets.Button(name=label, button_type=button_type, disabled=not allowed,
-                                 description=None if allowed else "log in to use this: it moves money",
-                                 css_classes=[css])
+        return pn.widgets.Button(
+            name=label,
+            button_type=button_type,
+            disabled=not allowed,
+            description=None if allowed else "log in to use this: it moves money",
+            css_classes=[css],
+        )
 
     def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
         b = self._gated(label, command, button_type, f"seamless-cmd-{command}")
@@ -55,8 +62,9 @@ class Controls:
     def _confirmed(self, label: str, command: str, question: str) -> pn.Column:
         """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
         ask = self._gated(f"{label}…", command, "danger", f"seamless-ask-{command}")
-        confirm = pn.widgets.Button(name=f"Confirm: {label.lower()}", button_type="danger",
-                                    css_classes=[f"seamless-cmd-{command}"])
+        confirm = pn.widgets.Button(
+            name=f"Confirm: {label.lower()}", button_type="danger", css_classes=[f"seamless-cmd-{command}"]
+        )
         cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])
         prompt = pn.Row(pn.pane.Markdown(question, margin=(0, 5)), confirm, cancel, visible=False)
 

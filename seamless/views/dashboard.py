@@ -1,4 +1,5 @@
 """The dashboard: one session's views, fed by the service's hub, in one template."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -13,21 +14,29 @@ from .alerts import ALERT_TOPICS, ROUTINE_TOPICS, alert
 from .controls import Controls
 from .events import EventsView
 from .guard import table_guard
-from .toasts import Toasts
 from .market import MarketView
 from .overview import OverviewView
 from .reconciliation import ReconciliationView
 from .system import SystemView
+from .toasts import Toasts
 
 
-def build_views(source: StateSource, hub, controls: Controls | None = None, *, stale_after: float = 5.0,
-                reconcile_interval: float = 30.0) -> list:
+def build_views(
+    source: StateSource,
+    hub,
+    controls: Controls | None = None,
+    *,
+    stale_after: float = 5.0,
+    reconcile_interval: float = 30.0,
+) -> list:
     """The dashboard's views over ``source`` (a Store, or a Follower of one: any StateSource)."""
-    views = [OverviewView(source, hub.equity, controls),
-             MarketView(source, stale_after=stale_after),
-             ReconciliationView(source, controls, interval_s=reconcile_interval),
-             EventsView(source),
-             SystemView(source, hub)]
+    views = [
+        OverviewView(source, hub.equity, controls),
+        MarketView(source, stale_after=stale_after),
+        ReconciliationView(source, controls, interval_s=reconcile_interval),
+        EventsView(source),
+        SystemView(source, hub),
+    ]
     for v in views:
         v.prefill()
     return views
@@ -44,14 +53,22 @@ class Dashboard:
         self.toasts = Toasts()  # this session's: alerts and command results
         store, cfg = service.store, service.config
         self.controls = Controls(service, self.access, doc, self.toasts)
-        self.views = build_views(store, service.hub, self.controls, stale_after=cfg.stale_after,
-                                 reconcile_interval=cfg.reconcile_interval)
+        self.views = build_views(
+            store, service.hub, self.controls, stale_after=cfg.stale_after, reconcile_interval=cfg.reconcile_interval
+        )
         self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
-        self.feed = SessionFeed(doc, self.views, notify=partial(alert, self.toasts), alert_topics=ALERT_TOPICS,
-                                routine_topics=ROUTINE_TOPICS,
-                                max_rate=cfg.max_rate, on_push=service.hub.push.add,
-                                on_flush=service.hub.flush.add, mark=partial(setattr, self.ack, "sent"),
-                                live=False)
+        self.feed = SessionFeed(
+            doc,
+            self.views,
+            notify=partial(alert, self.toasts),
+            alert_topics=ALERT_TOPICS,
+            routine_topics=ROUTINE_TOPICS,
+            max_rate=cfg.max_rate,
+            on_push=service.hub.push.add,
+            on_flush=service.hub.flush.add,
+            mark=partial(setattr, self.ack, "sent"),
+            live=False,
+        )
         self.ack.param.watch(lambda e: self.feed.acked(e.new), "seen")
         # Fed from now, pushed from when the page is live: an alert sent before the browser is
         # connected would come with the page and count as shown already. The server runs the
@@ -71,8 +88,11 @@ class Dashboard:
         # No busy spinner: it turns on and off (two messages and a repaint) for every message
         # from the page, the push's answers included; commands show their own loading state.
         self.template = pn.template.FastListTemplate(
-            title="Seamless", main=[*table_guard(), self.toasts, self.ack, who, self.tabs],
-            header_background="#1f3a5f", busy_indicator=None)
+            title="Seamless",
+            main=[*table_guard(), self.toasts, self.ack, who, self.tabs],
+            header_background="#1f3a5f",
+            busy_indicator=None,
+        )
 
     def _destroyed(self, _context) -> None:
         live = self.feed.live

@@ -6,6 +6,7 @@ has. Events it was not brought (committed between its tail and its session joini
 or more than the push keeps while its tab was closed) it asks the source for, so that every
 event shows once, in seq order.
 """
+
 from __future__ import annotations
 
 import collections
@@ -19,14 +20,14 @@ import panel as pn
 from ..errors import StoreError
 from ..events import Event
 from ..store import StateSource
-from .base import BaseView, clock, append_rows, table
+from .base import BaseView, append_rows, clock, table
 
 log = logging.getLogger("seamless.views")
 
 
 def summary(ev: Event, width: int = 160) -> str:
     text = ", ".join(f"{k}={v}" for k, v in ev.payload().items() if v not in (None, ""))
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class EventsView(BaseView):
@@ -38,11 +39,20 @@ class EventsView(BaseView):
         super().__init__(store)
         self.keep, self.show = keep, show
         self.ring: collections.deque[Event] = collections.deque(maxlen=keep)
-        self.pattern = pn.widgets.TextInput(label="Topic filter", value="*", placeholder="order.* or risk.*",
-                                            css_classes=["seamless-event-filter"], width=240)
+        self.pattern = pn.widgets.TextInput(
+            label="Topic filter",
+            value="*",
+            placeholder="order.* or risk.*",
+            css_classes=["seamless-event-filter"],
+            width=240,
+        )
         self.hide_quotes = pn.widgets.Checkbox(label="hide market quotes", value=True)
-        self.tail = table(["seq:f0", "time", "topic", "summary"], css_classes=["seamless-events"], height=420,
-                          sorters=[{"field": "seq", "dir": "desc"}])
+        self.tail = table(
+            ["seq:f0", "time", "topic", "summary"],
+            css_classes=["seamless-events"],
+            height=420,
+            sorters=[{"field": "seq", "dir": "desc"}],
+        )
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")
         self._last_seq = self._load_tail()
@@ -95,12 +105,14 @@ class EventsView(BaseView):
         return fnmatch.fnmatchcase(ev.topic, (self.pattern.value or "").strip() or "*")
 
     def _rows(self, events) -> pd.DataFrame:
-        return pd.DataFrame([{"seq": e.seq, "time": clock(e.ts), "topic": e.topic, "summary": summary(e)}
-                             for e in events], columns=["seq", "time", "topic", "summary"])
+        return pd.DataFrame(
+            [{"seq": e.seq, "time": clock(e.ts), "topic": e.topic, "summary": summary(e)} for e in events],
+            columns=["seq", "time", "topic", "summary"],
+        )
 
     def _rebuild(self) -> None:
         """A new filter: the one time the table is re-sent whole."""
-        self.tail.value = self._rows([e for e in self.ring if self._wanted(e)][-self.show:])
+        self.tail.value = self._rows([e for e in self.ring if self._wanted(e)][-self.show :])
 
     def updated_at(self) -> float | None:
         return self.ring[-1].ts if self.ring else None
@@ -116,6 +128,6 @@ class EventsView(BaseView):
             self._built = True
             self._rebuild()
             return
-        wanted = [e for e in fresh if self._wanted(e)][-self.show:]
+        wanted = [e for e in fresh if self._wanted(e)][-self.show :]
         if wanted:
             append_rows(self.tail, self._rows(wanted), self.show)

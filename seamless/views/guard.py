@@ -3,6 +3,7 @@ script patches Tabulator's prototype before any table exists (what it does and w
 ``seamless.compat.tabulator_js``). Only where that patch is installed (the tested Panel and
 Tabulator versions): elsewhere the page keeps Tabulator's own prototype.
 """
+
 from __future__ import annotations
 
 import panel as pn

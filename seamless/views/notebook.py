@@ -5,6 +5,7 @@ commands belong to the process that owns the store). A :class:`~seamless.store.F
 reads the journal as it grows; the same hub and session feed push changes to the views
 through the kernel's event loop.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,16 +22,16 @@ class LiveViews:
     """Live views of the store at ``path``: display ``.panel``; ``start()`` follows the
     journal in the background, ``refresh()`` catches up at once (scripts, tests)."""
 
-    def __init__(self, path: str | Path, *, interval_s: float = 0.2, max_rate: float = 5.0,
-                 stale_after: float = 5.0) -> None:
+    def __init__(
+        self, path: str | Path, *, interval_s: float = 0.2, max_rate: float = 5.0, stale_after: float = 5.0
+    ) -> None:
         compat.install("tabulator_table")  # the dashboard's lean tables (no process-wide patch)
         self.follower = Follower(path, interval_s=interval_s)
         self.hub = Hub(self.follower)
         self.views = build_views(self.follower, self.hub, stale_after=stale_after)
         self.feed = SessionFeed(KernelDoc(), self.views, max_rate=max_rate)
         self.hub.attach(self.feed)
-        self.panel = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=False,
-                             sizing_mode="stretch_width")
+        self.panel = pn.Tabs(*[(v.title, v.panel) for v in self.views], dynamic=False, sizing_mode="stretch_width")
 
     def refresh(self) -> int:
         """Read what is new and show it now; returns how many events were new."""
@@ -38,7 +39,7 @@ class LiveViews:
         self.feed.flush_now()
         return n
 
-    def start(self) -> "LiveViews":
+    def start(self) -> LiveViews:
         self.follower.start()
         return self
 

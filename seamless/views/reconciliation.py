@@ -1,4 +1,5 @@
 """Reconciliation: the last run, its result, every mismatch and how it was resolved."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,18 +18,27 @@ class ReconciliationView(BaseView):
         self.stale_after = 3 * interval_s  # three missed runs: the schedule is not running
         super().__init__(store)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-reconcile-summary"])
-        self.mismatches = table(["seq:f0", "time", "run", "kind", "subject", "store", "broker", "resolution"],
-                                css_classes=["seamless-mismatches"], height=260)
+        self.mismatches = table(
+            ["seq:f0", "time", "run", "kind", "subject", "store", "broker", "resolution"],
+            css_classes=["seamless-mismatches"],
+            height=260,
+        )
         self.runs = table(["run", "findings"], css_classes=["seamless-runs"], height=160)
         self.controls = controls
         objects: list[pn.viewable.Viewable] = [self.summary]
         if controls is not None:
-            self.button = pn.widgets.Button(name="Reconcile now", button_type="primary",
-                                            css_classes=["seamless-cmd-reconcile"])
+            self.button = pn.widgets.Button(
+                name="Reconcile now", button_type="primary", css_classes=["seamless-cmd-reconcile"]
+            )
             self.button.on_click(lambda _e: controls.run("reconcile", self.button, "Reconcile now"))
             objects.insert(0, self.button)
-        self.section(*objects, pn.pane.Markdown("**Mismatches and resolutions**", margin=(0, 10)),
-                     self.mismatches, pn.pane.Markdown("**Recent runs**", margin=(0, 10)), self.runs)
+        self.section(
+            *objects,
+            pn.pane.Markdown("**Mismatches and resolutions**", margin=(0, 10)),
+            self.mismatches,
+            pn.pane.Markdown("**Recent runs**", margin=(0, 10)),
+            self.runs,
+        )
 
     def updated_at(self) -> float | None:
         r = self.state.reconcile
@@ -41,12 +51,27 @@ class ReconciliationView(BaseView):
         self.summary.object = (
             f'<span class="seamless-reconcile-status" data-value="{r.status}">Status '
             f'<b style="color:#fff;background:{color};padding:2px 8px;border-radius:4px">{r.status}</b></span>'
-            f' · last run {r.run_id or "–"} · started {clock(r.started_at)} · completed {clock(r.completed_at)}'
-            + (f' · {res.get("mismatches", 0)} mismatches, {res.get("resolved", 0)} resolved, '
-               f'{res.get("duration_s", 0) * 1000:.0f} ms' if res else ""))
-        rows = [{"seq": m.seq, "time": clock(m.updated_at), "run": m.run_id, "kind": m.kind, "subject": m.subject,
-                 "store": m.store_value, "broker": m.broker_value, "resolution": m.resolution}
-                for m in reversed(r.mismatches)]  # newest first
+            f" · last run {r.run_id or '–'} · started {clock(r.started_at)} · completed {clock(r.completed_at)}"
+            + (
+                f" · {res.get('mismatches', 0)} mismatches, {res.get('resolved', 0)} resolved, "
+                f"{res.get('duration_s', 0) * 1000:.0f} ms"
+                if res
+                else ""
+            )
+        )
+        rows = [
+            {
+                "seq": m.seq,
+                "time": clock(m.updated_at),
+                "run": m.run_id,
+                "kind": m.kind,
+                "subject": m.subject,
+                "store": m.store_value,
+                "broker": m.broker_value,
+                "resolution": m.resolution,
+            }
+            for m in reversed(r.mismatches)
+        ]  # newest first
         sync_table(self.mismatches, pd.DataFrame(rows, columns=list(self.mismatches.value.columns)), "seq")
         runs = [{"run": rid, "findings": ", ".join(keys) or "none"} for rid, keys in reversed(r.recent_runs)]
         sync_table(self.runs, pd.DataFrame(runs, columns=list(self.runs.value.columns)), "run")

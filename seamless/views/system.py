@@ -1,5 +1,6 @@
 """System: events per second by topic, commit and dispatch latency, journal lag, snapshot
 age, open sessions, push latency and the writer's fan-out cost."""
+
 from __future__ import annotations
 
 import time
@@ -46,22 +47,28 @@ class SystemView(BaseView):
         figures = [
             ("seq (last event)", str(st["seq"])),
             ("journal lag (events not yet durable)", str(st["seq"] - st["durable_seq"])),
-            ("commit p50 / p99", f'{_ms(st["commit"]["p50_ms"])} / {_ms(st["commit"]["p99_ms"])}'),
-            ("write p50 / p99", f'{_ms(st["write"]["p50_ms"])} / {_ms(st["write"]["p99_ms"])}'),
-            ("dispatch p50 / p99", f'{_ms(bus["dispatch"]["p50_ms"])} / {_ms(bus["dispatch"]["p99_ms"])}'),
+            ("commit p50 / p99", f"{_ms(st['commit']['p50_ms'])} / {_ms(st['commit']['p99_ms'])}"),
+            ("write p50 / p99", f"{_ms(st['write']['p50_ms'])} / {_ms(st['write']['p99_ms'])}"),
+            ("dispatch p50 / p99", f"{_ms(bus['dispatch']['p50_ms'])} / {_ms(bus['dispatch']['p99_ms'])}"),
             ("subscriber errors", str(bus["subscriber_errors"])),
-            ("bus subscribers / state watchers", f'{bus["subscribers"]} / {self.store.bus.watcher_count()}'),
-            ("snapshot age", f'{st["snapshot_age_s"]:.0f} s (seq {st["snapshot_seq"]})'),
+            ("bus subscribers / state watchers", f"{bus['subscribers']} / {self.store.bus.watcher_count()}"),
+            ("snapshot age", f"{st['snapshot_age_s']:.0f} s (seq {st['snapshot_seq']})"),
         ]
         if self.hub is not None:
             h = self.hub.stats()
             fan = h["fanout_ms_per_event"]
-            figures += [("open sessions", str(h["sessions"])),
-                        ("push p50 / p99 (critical, server side)",
-                         f'{_ms(h["push_ms"]["p50_ms"])} / {_ms(h["push_ms"]["p99_ms"])}'),
-                        ("fan-out per event mean / p99", f'{_ms(fan["mean"])} / {_ms(fan["p99"])}'),
-                        ("session update p50 / p99 (one burst)",
-                         f'{_ms(h["flush_ms"]["p50_ms"])} / {_ms(h["flush_ms"]["p99_ms"])}')]
+            figures += [
+                ("open sessions", str(h["sessions"])),
+                (
+                    "push p50 / p99 (critical, server side)",
+                    f"{_ms(h['push_ms']['p50_ms'])} / {_ms(h['push_ms']['p99_ms'])}",
+                ),
+                ("fan-out per event mean / p99", f"{_ms(fan['mean'])} / {_ms(fan['p99'])}"),
+                (
+                    "session update p50 / p99 (one burst)",
+                    f"{_ms(h['flush_ms']['p50_ms'])} / {_ms(h['flush_ms']['p99_ms'])}",
+                ),
+            ]
         sync_table(self.figures, pd.DataFrame(figures, columns=["figure", "value"]), "figure")
         rates = [{"topic": t, "events_per_s": round(r, 1)} for t, r in sorted(bus["events_per_s"].items())]
         sync_table(self.rates, pd.DataFrame(rates, columns=["topic", "events_per_s"]), "topic")

@@ -10,6 +10,7 @@ in the page's light DOM (``.seamless-toast``), closed by a click or after their 
 message's toasts all show; older ones that close by themselves go to leave ``MAX_SHOWN``
 (a burst of fills is in the fills table; errors stay until closed).
 """
+
 from __future__ import annotations
 
 import json

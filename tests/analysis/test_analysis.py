@@ -1,4 +1,5 @@
 """The analysis API on its own: frames, replay, metrics, against real store files."""
+
 from __future__ import annotations
 
 import math
@@ -7,9 +8,21 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from seamless.analysis import (at, drawdown, equity_curve, events_frame, fills_frame, reconcile_mismatches,
-                               reconcile_runs, seeded_store, signal_hit_rate, signal_outcomes, state_frames,
-                               store_for_notebook, trades_per_symbol)
+from seamless.analysis import (
+    at,
+    drawdown,
+    equity_curve,
+    events_frame,
+    fills_frame,
+    reconcile_mismatches,
+    reconcile_runs,
+    seeded_store,
+    signal_hit_rate,
+    signal_outcomes,
+    state_frames,
+    store_for_notebook,
+    trades_per_symbol,
+)
 from seamless.apply import Projection
 from seamless.events import CashSet, OrderFilled, OrderSubmitting, QuoteReceived, SignalEmitted
 from seamless.params.state import PART_CLASSES
@@ -39,10 +52,17 @@ def encoded(values):
 
 # -- the seeded store -------------------------------------------------------------------------
 
+
 def test_seeded_store_has_what_the_notebooks_show(db):
     counts = dict(sql(db, "SELECT topic, count(*) FROM journal GROUP BY topic"))
-    for topic in ("market.quote", "signal.emitted", "order.submitting", "order.filled", "monitor.set",
-                  "reconcile.mismatch"):
+    for topic in (
+        "market.quote",
+        "signal.emitted",
+        "order.submitting",
+        "order.filled",
+        "monitor.set",
+        "reconcile.mismatch",
+    ):
         assert counts.get(topic, 0) > 0, topic
     assert counts["reconcile.started"] == counts["reconcile.completed"] == 2
     assert counts["market.quote"] == TICKS + TICKS // 4
@@ -60,6 +80,7 @@ def test_same_seed_same_events(tmp_path):
         for topic, type_, payload in sql(path, "SELECT topic, type, payload FROM journal ORDER BY seq"):
             out.append((topic, type_, payload if topic != "reconcile.completed" else payload.split('"duration_s"')[0]))
         return out
+
     a = journal(seeded_store(tmp_path / "a.db", seed=1, ticks=1200))
     b = journal(seeded_store(tmp_path / "b.db", seed=1, ticks=1200))
     c = journal(seeded_store(tmp_path / "c.db", seed=2, ticks=1200))
@@ -80,12 +101,15 @@ def test_store_for_notebook(tmp_path, monkeypatch, db):
 
 # -- events_frame -----------------------------------------------------------------------------
 
+
 def test_events_frame_has_one_row_per_journal_seq(db, events):
-    (n, top), = sql(db, "SELECT count(*), max(seq) FROM journal")
+    ((n, top),) = sql(db, "SELECT count(*), max(seq) FROM journal")
     assert n > 0 and len(events) == n
     assert events["seq"].tolist() == list(range(1, top + 1))
     assert list(events.columns[:6]) == ["seq", "topic", "type", "version", "ts", "exchange_ts"]
-    assert str(events["ts"].dtype) == "datetime64[ns, UTC]" and str(events["exchange_ts"].dtype) == "datetime64[ns, UTC]"
+    assert (
+        str(events["ts"].dtype) == "datetime64[ns, UTC]" and str(events["exchange_ts"].dtype) == "datetime64[ns, UTC]"
+    )
     assert events["ts"].notna().all()
     # payload columns carry the payload; the typed event is there too
     fills = events[events["topic"] == "order.filled"]
@@ -93,10 +117,16 @@ def test_events_frame_has_one_row_per_journal_seq(db, events):
     row = fills.iloc[-1]
     (payload,) = sql(db, "SELECT payload FROM journal WHERE seq=?", int(row["seq"]))[0]
     import json
+
     p = json.loads(payload)
-    assert (row["symbol"], row["qty"], row["price"], row["trade_id"]) == (p["symbol"], p["qty"], p["price"], p["trade_id"])
+    assert (row["symbol"], row["qty"], row["price"], row["trade_id"]) == (
+        p["symbol"],
+        p["qty"],
+        p["price"],
+        p["trade_id"],
+    )
     assert row["payload"] == p and row["event"].seq == row["seq"] and row["event"].price == p["price"]
-    ts, = sql(db, "SELECT ts FROM journal WHERE seq=?", int(row["seq"]))[0]
+    (ts,) = sql(db, "SELECT ts FROM journal WHERE seq=?", int(row["seq"]))[0]
     assert row["ts"].timestamp() == pytest.approx(ts, abs=1e-6)
 
 
@@ -124,6 +154,7 @@ def test_events_frame_until_seq_and_time(db, events):
 
 
 # -- replay: at(), state_frames() -------------------------------------------------------------
+
 
 def test_replay_to_seq_equals_state_from_events(db, events):
     last = int(events["seq"].iloc[-1])
@@ -154,22 +185,26 @@ def test_state_frames_match_the_state(db):
     pos = f["positions"]
     assert len(pos) > 0 and len(pos) == len(v["positions"]["by_symbol"])
     assert dict(zip(pos["symbol"], pos["qty"])) == {s: p.qty for s, p in v["positions"]["by_symbol"].items()}
-    assert dict(zip(pos["symbol"], pos["unrealized_pnl"])) == \
-        {s: p.unrealized_pnl for s, p in v["positions"]["by_symbol"].items()}
+    assert dict(zip(pos["symbol"], pos["unrealized_pnl"])) == {
+        s: p.unrealized_pnl for s, p in v["positions"]["by_symbol"].items()
+    }
     assert str(pos["updated_at"].dtype) == "datetime64[ns, UTC]"
     orders = f["orders"]
     assert len(orders) > 0 and set(orders["client_order_id"]) == set(v["orders"]["by_id"])
     assert orders["seq"].is_monotonic_increasing
-    assert dict(zip(orders["client_order_id"], orders["status"])) == \
-        {k: o.status for k, o in v["orders"]["by_id"].items()}
+    assert dict(zip(orders["client_order_id"], orders["status"])) == {
+        k: o.status for k, o in v["orders"]["by_id"].items()
+    }
     fills = f["fills"]
     assert len(fills) > 0 and fills["trade_id"].tolist() == [x.trade_id for x in v["orders"]["fills"]]
     quotes = f["quotes"]
-    assert len(quotes) == 4 and dict(zip(quotes["symbol"], quotes["last"])) == \
-        {s: q.last for s, q in v["market"]["quotes"].items()}
+    assert len(quotes) == 4 and dict(zip(quotes["symbol"], quotes["last"])) == {
+        s: q.last for s, q in v["market"]["quotes"].items()
+    }
     assert len(f["signals"]) > 0 and f["signals"]["seq"].tolist() == [s.seq for s in v["signals"]["history"]]
-    assert len(f["monitors"]) > 0 and dict(zip(f["monitors"]["monitor_id"], f["monitors"]["status"])) == \
-        {k: m.status for k, m in v["monitors"]["by_id"].items()}
+    assert len(f["monitors"]) > 0 and dict(zip(f["monitors"]["monitor_id"], f["monitors"]["status"])) == {
+        k: m.status for k, m in v["monitors"]["by_id"].items()
+    }
     assert len(f["mismatches"]) == len(v["reconcile"]["mismatches"]) > 0
     assert f["account"].loc[0, "equity"] == v["account"]["equity"]
     assert f["account"].loc[0, "cash"] == v["account"]["cash"]
@@ -199,6 +234,7 @@ def test_state_frames_of_an_empty_state_have_columns(tmp_path):
 
 # -- P&L and drawdown -------------------------------------------------------------------------
 
+
 def test_equity_curve_and_drawdown(db, events):
     curve = equity_curve(events)
     assert len(curve) > 100
@@ -226,6 +262,7 @@ def test_metrics_that_replay_refuse_a_filtered_frame(db):
 
 # -- fills and slippage: a tiny store with exact figures --------------------------------------
 
+
 @pytest.fixture
 def tiny(tmp_path):
     path = tmp_path / "tiny.db"
@@ -238,8 +275,7 @@ def tiny(tmp_path):
         s.commit(OrderFilled(trade_id="T1", client_order_id="c1", symbol="AAPL", qty=10, price=100.25))  # again
         s.commit(QuoteReceived(symbol="AAPL", last=101.0, bid=100.8, ask=101.1, exchange_ts=2.0))
         s.commit(OrderSubmitting(client_order_id="c2", symbol="AAPL", qty=-4, strategy="s1"))
-        s.commit(OrderFilled(trade_id="T2", client_order_id="c2", symbol="AAPL", qty=-4, price=100.7,
-                             commission=0.5))
+        s.commit(OrderFilled(trade_id="T2", client_order_id="c2", symbol="AAPL", qty=-4, price=100.7, commission=0.5))
         s.commit(QuoteReceived(symbol="AAPL", last=90.0, bid=89.0, ask=91.0, exchange_ts=3.0))  # after: unused
         s.commit(QuoteReceived(symbol="IBM", last=20.0, exchange_ts=3.0))  # no bid/ask: last is the reference
         s.commit(OrderFilled(trade_id="T3", client_order_id="", symbol="IBM", qty=-5, price=19.9))
@@ -285,6 +321,7 @@ def test_fills_of_the_seeded_store(events):
 
 # -- signal hit rate --------------------------------------------------------------------------
 
+
 def test_signal_hit_rate_on_a_hand_built_sequence(tmp_path):
     path = tmp_path / "signals.db"
     t = iter(range(1, 1000))
@@ -296,25 +333,25 @@ def test_signal_hit_rate_on_a_hand_built_sequence(tmp_path):
         s.commit(SignalEmitted(strategy="st", symbol=sym, direction=direction))
 
     with Store(path) as s:
-        signal(s, 1)            # A: no quote before it: not scored
+        signal(s, 1)  # A: no quote before it: not scored
         quote(s, "AAPL", 100.0)
-        signal(s, 1)            # B: 100 -> (2 AAPL quotes on) 102: hit
+        signal(s, 1)  # B: 100 -> (2 AAPL quotes on) 102: hit
         quote(s, "AAPL", 101.0)
-        quote(s, "MSFT", 1.0)   # another symbol's quotes do not count
+        quote(s, "MSFT", 1.0)  # another symbol's quotes do not count
         quote(s, "MSFT", 2.0)
         quote(s, "AAPL", 102.0)
-        signal(s, -1)           # C: 102 -> 102: unchanged, a miss
-        signal(s, 0)            # D: flat: not scored
+        signal(s, -1)  # C: 102 -> 102: unchanged, a miss
+        signal(s, 0)  # D: flat: not scored
         quote(s, "AAPL", 103.0)
         quote(s, "AAPL", 102.0)
-        signal(s, -1)           # E: 102 -> 99: hit
+        signal(s, -1)  # E: 102 -> 99: hit
         quote(s, "AAPL", 100.0)
         quote(s, "AAPL", 99.0)
-        signal(s, 1)            # F: 99 -> 105: hit
+        signal(s, 1)  # F: 99 -> 105: hit
         quote(s, "AAPL", 104.0)
-        signal(s, -1)           # G: 104 -> ?: too recent at 2 quotes, not scored
+        signal(s, -1)  # G: 104 -> ?: too recent at 2 quotes, not scored
         quote(s, "AAPL", 105.0)
-        signal(s, 1, "IBM")     # H: no IBM quote at all: not scored
+        signal(s, 1, "IBM")  # H: no IBM quote at all: not scored
     out = signal_outcomes(path, horizon=2)
     assert len(out) == 8
     assert out["scored"].tolist() == [False, True, True, False, True, True, False, False]
@@ -345,6 +382,7 @@ def events_frame_of(events, topics):
 
 # -- reconciliation history -------------------------------------------------------------------
 
+
 def test_reconcile_history(db, events):
     runs = reconcile_runs(events)
     assert len(runs) == 2
@@ -356,8 +394,10 @@ def test_reconcile_history(db, events):
     assert (mm["kind"].iloc[0], mm["subject"].iloc[0]) == ("order_unknown_to_store", "by-hand-1")
     assert mm["resolution"].iloc[0] == "adopted as an external order"
     state = state_frames(at(db))["mismatches"]
-    assert state[["run_id", "kind", "subject", "resolution"]].values.tolist() == \
-        mm[["run_id", "kind", "subject", "resolution"]].values.tolist()
+    assert (
+        state[["run_id", "kind", "subject", "resolution"]].values.tolist()
+        == mm[["run_id", "kind", "subject", "resolution"]].values.tolist()
+    )
 
 
 def test_reconcile_history_of_a_store_without_runs(tiny):

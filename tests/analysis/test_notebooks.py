@@ -5,6 +5,7 @@ whatever kernelspecs the machine has installed: ``KernelSpecManager(kernel_dirs=
 finds only the native ``python3``, whose command jupyter_client builds from
 ``sys.executable``.
 """
+
 from __future__ import annotations
 
 import re
@@ -69,8 +70,9 @@ def test_notebook_runs_top_to_bottom_offline(name, seeded_db, monkeypatch):
     assert any(re.search(r"pn\.extension\([^)]*inline=True", c.source) for c in code)
 
     monkeypatch.setenv("SEAMLESS_DB", str(seeded_db))
-    client = NotebookClient(nb, km=kernel_manager(), kernel_name="python3", timeout=300,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        nb, km=kernel_manager(), kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     client.execute()  # raises CellExecutionError naming the cell on any error
     assert all(c.execution_count for c in code), "every code cell ran"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]

@@ -1,4 +1,5 @@
 """``seamless bench push``: how its events are told apart (alone / in a burst)."""
+
 from __future__ import annotations
 
 from seamless.bench.push import alone_events

@@ -3,6 +3,7 @@
 Real SQLite files in tmp_path; the CLI and the fault-arming "other process" run as real
 subprocesses against a file a PaperBroker in this process holds open.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from seamless.brokers import (Broker, BrokerDisconnected, BrokerError, BrokerRejected, BrokerTimeout,
-                              InvalidBrokerRequest, NewerBrokerVersion, OrderRequest, PaperBroker)
+from seamless.brokers import (
+    Broker,
+    BrokerDisconnected,
+    BrokerError,
+    BrokerRejected,
+    BrokerTimeout,
+    InvalidBrokerRequest,
+    NewerBrokerVersion,
+    OrderRequest,
+    PaperBroker,
+)
 from seamless.brokers.paper import net_position
 from seamless.errors import SeamlessError
 from seamless.events import QuoteReceived
@@ -55,10 +65,12 @@ def buy(coid: str, qty: float = 10, symbol: str = "AAPL") -> OrderRequest:
 
 # -- fills, prices, cash ---------------------------------------------------------------------
 
+
 def test_market_orders_fill_at_the_mark_with_slippage_and_commission(db):
     clock = Clock()
-    b = PaperBroker(db, starting_cash=10_000.0, slippage_bps=10, commission_per_share=0.01, min_commission=1.0,
-                    clock=clock)
+    b = PaperBroker(
+        db, starting_cash=10_000.0, slippage_bps=10, commission_per_share=0.01, min_commission=1.0, clock=clock
+    )
     try:
         b.mark("AAPL", 100.0)
         clock.t += 5
@@ -103,15 +115,18 @@ def test_average_price_through_zero_and_flat_positions_leave_the_book(broker):
     assert "MSFT" not in broker.positions()
 
 
-@pytest.mark.parametrize("pos, fill, expected", [
-    ((0, 0), (5, 10.0), (5, 10.0)),
-    ((5, 10.0), (5, 20.0), (10, 15.0)),
-    ((-5, 10.0), (-5, 20.0), (-10, 15.0)),
-    ((10, 10.0), (-4, 30.0), (6, 10.0)),
-    ((10, 10.0), (-10, 30.0), (0, 0.0)),
-    ((10, 10.0), (-15, 30.0), (-5, 30.0)),
-    ((-10, 10.0), (15, 30.0), (5, 30.0)),
-])
+@pytest.mark.parametrize(
+    "pos, fill, expected",
+    [
+        ((0, 0), (5, 10.0), (5, 10.0)),
+        ((5, 10.0), (5, 20.0), (10, 15.0)),
+        ((-5, 10.0), (-5, 20.0), (-10, 15.0)),
+        ((10, 10.0), (-4, 30.0), (6, 10.0)),
+        ((10, 10.0), (-10, 30.0), (0, 0.0)),
+        ((10, 10.0), (-15, 30.0), (-5, 30.0)),
+        ((-10, 10.0), (15, 30.0), (5, 30.0)),
+    ],
+)
 def test_net_position(pos, fill, expected):
     assert net_position(*pos, *fill) == pytest.approx(expected)
 
@@ -189,6 +204,7 @@ def test_cancel(broker):
 
 # -- idempotency -------------------------------------------------------------------------------
 
+
 def test_submit_is_idempotent_by_client_order_id(broker):
     broker.mark("AAPL", 100.0)
     first = broker.submit(buy("c1", 10))
@@ -223,6 +239,7 @@ def test_concurrent_submits_of_one_id_from_two_connections_place_one_order(db, b
 
 
 # -- faults -----------------------------------------------------------------------------------
+
 
 def test_injected_reject(broker):
     broker.mark("AAPL", 100.0)
@@ -295,6 +312,7 @@ def test_another_process_arms_a_fault_for_an_open_broker(db, broker):
 
 # -- push delivery -----------------------------------------------------------------------------
 
+
 def test_a_new_connection_pushes_only_fills_made_after_it_opened(db, broker):
     broker.trade("AAPL", 1, 100.0)
     with PaperBroker(db) as later:
@@ -335,6 +353,7 @@ def test_a_callback_may_trade_and_reports_stay_in_order(broker):
 
 # -- the CLI, another process trading at the same broker ---------------------------------------
 
+
 def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, seamless_run):
     pushed = []
     broker.on_fill(pushed.append)
@@ -351,8 +370,7 @@ def test_out_of_band_trade_via_the_cli_is_visible_to_an_open_broker(db, broker, 
     oob = broker.fills_since(1)
     assert [(f.trade_id, f.client_order_id, f.qty, f.price) for f in oob] == [("T2", "", -4, 100.0)]
 
-    proc = seamless_run("broker", "trade", "--broker-db", str(db), "--symbol", "MSFT", "--qty", "2",
-                        "--price", "250.5")
+    proc = seamless_run("broker", "trade", "--broker-db", str(db), "--symbol", "MSFT", "--qty", "2", "--price", "250.5")
     assert proc.returncode == 0, proc.stderr
     assert broker.positions()["MSFT"].avg_price == 250.5
 
@@ -369,8 +387,7 @@ def test_cli_positions_json_and_table(db, broker, seamless_run):
     broker.trade("MSFT", -5, 310.0)  # flat: omitted
     proc = seamless_run("broker", "positions", "--broker-db", str(db), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"AAPL": {"qty": 10, "avg_price": 100.0},
-                                       "TSLA": {"qty": -3, "avg_price": 200.0}}
+    assert json.loads(proc.stdout) == {"AAPL": {"qty": 10, "avg_price": 100.0}, "TSLA": {"qty": -3, "avg_price": 200.0}}
     proc = seamless_run("broker", "positions", "--broker-db", str(db))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -405,29 +422,32 @@ def test_a_seamless_store_is_not_mistaken_for_a_broker(tmp_path, seamless_run):
     before = digest(path)
     with pytest.raises(BrokerError, match="not a paper broker database"):
         PaperBroker(path)
-    proc = seamless_run("broker", "trade", "--broker-db", str(path), "--symbol", "AAPL", "--qty", "1",
-                        "--price", "1")
+    proc = seamless_run("broker", "trade", "--broker-db", str(path), "--symbol", "AAPL", "--qty", "1", "--price", "1")
     assert proc.returncode == 2 and "not a paper broker database" in proc.stderr
     assert digest(path) == before
 
 
 # -- validation ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(qty=float("nan")), "qty=nan: must be a finite number"),
-    (dict(qty=float("inf")), "qty=inf"),
-    (dict(qty=0), "qty=0: must not be zero"),
-    (dict(qty=True), "qty=True"),
-    (dict(symbol="aapl"), "symbol='aapl'"),
-    (dict(symbol=""), "symbol=''"),
-    (dict(symbol="A" * 33), "must be an upper-case symbol"),
-    (dict(client_order_id=""), "client_order_id=''"),
-    (dict(order_type="stop"), "order_type='stop'"),
-    (dict(order_type="limit"), "limit_price=None: must be a finite number"),
-    (dict(order_type="limit", limit_price=-1.0), "limit_price=-1.0: must be > 0"),
-    (dict(order_type="limit", limit_price=float("nan")), "limit_price=nan"),
-    (dict(limit_price=10.0), "a market order has no limit price"),
-])
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(qty=float("nan")), "qty=nan: must be a finite number"),
+        (dict(qty=float("inf")), "qty=inf"),
+        (dict(qty=0), "qty=0: must not be zero"),
+        (dict(qty=True), "qty=True"),
+        (dict(symbol="aapl"), "symbol='aapl'"),
+        (dict(symbol=""), "symbol=''"),
+        (dict(symbol="A" * 33), "must be an upper-case symbol"),
+        (dict(client_order_id=""), "client_order_id=''"),
+        (dict(order_type="stop"), "order_type='stop'"),
+        (dict(order_type="limit"), "limit_price=None: must be a finite number"),
+        (dict(order_type="limit", limit_price=-1.0), "limit_price=-1.0: must be > 0"),
+        (dict(order_type="limit", limit_price=float("nan")), "limit_price=nan"),
+        (dict(limit_price=10.0), "a market order has no limit price"),
+    ],
+)
 def test_malformed_order_requests_are_refused_before_the_broker(kw, message):
     fields = {"client_order_id": "c1", "symbol": "AAPL", "qty": 1, **kw}
     with pytest.raises(InvalidBrokerRequest, match=message.replace("(", r"\(")) as e:
@@ -459,6 +479,7 @@ def test_malformed_broker_calls_change_nothing(broker):
 
 
 # -- the file ----------------------------------------------------------------------------------
+
 
 def test_state_survives_reopening_and_starting_cash_applies_only_to_a_new_file(db):
     with PaperBroker(db, starting_cash=5_000.0) as b:

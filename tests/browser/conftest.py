@@ -6,12 +6,13 @@ Fixtures:
 - ``dashboard``: a factory, ``dashboard(**env) -> Served``, serving app.py with its own store
   in a temp dir (``SEAMLESS_DB``); stopped with SIGTERM (SIGKILL after a timeout) at teardown,
   its stderr shown when the test failed;
-- ``browser``: one headless Chromium per session;
+- ``browser`` (tests/conftest.py): one headless Chromium per session;
 - ``open_tab(browser, url)``: a page in a fresh context, returned once Panel is live.
 
 The serving and browser helpers live in ``seamless.bench.push`` (the push benchmark drives
 the same server and browser); these fixtures only add pytest's life cycle around them.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,18 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from seamless.bench.push import CHROMIUM, Served, launch_browser, serve
+from seamless.bench.push import Served, serve
 from seamless.bench.push import free_port as _free_port
 from seamless.bench.push import open_tab as _open_tab
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _require_chromium() -> None:
-    """No browser is a failure, not a skip: `make test` installs Debian's chromium as root."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; "
-                    f"`make test` does it when run as root)", pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -55,35 +49,22 @@ def dashboard(request, tmp_path):
     def start(app: str | os.PathLike = REPO / "app.py", timeout_s: float = 60.0, **env: str) -> Served:
         work = tmp_path / f"server{len(started)}"
         work.mkdir()
-        served = serve(app, work, env={k: str(v) for k, v in env.items()}, cwd=REPO,
-                       timeout_s=timeout_s)
+        served = serve(app, work, env={k: str(v) for k, v in env.items()}, cwd=REPO, timeout_s=timeout_s)
         started.append(served)
         return served
 
     yield start
 
-    failed = any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False)
-                 for w in ("setup", "call"))
+    failed = any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False) for w in ("setup", "call"))
     for served in started:
         served.stop()
         if failed:
             # Shown in pytest's report as captured output of the teardown.
-            print(f"\n--- panel serve (port {served.port}) exited {served.proc.returncode}; stderr ---\n"
-                  f"{served.stderr_text()[-20_000:]}")
+            print(
+                f"\n--- panel serve (port {served.port}) exited {served.proc.returncode}; stderr ---\n"
+                f"{served.stderr_text()[-20_000:]}"
+            )
         served.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    _require_chromium()
-    pw, chromium = launch_browser()
-    try:
-        yield chromium
-    finally:
-        try:
-            chromium.close()
-        finally:
-            pw.stop()
 
 
 def open_tab(browser, url: str, timeout_s: float = 30.0):

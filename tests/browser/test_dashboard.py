@@ -3,9 +3,10 @@ who may move money — `panel serve app.py` driven by Debian's headless Chromium
 
 Four tests share one server (module scope) whose feed runs all along; the fill, loss-limit
 and halt tests need a runner started by hand or change the account for good: they get their
-own. Nothing here sleeps for a fixed time: the browser side waits with Playwright's ``expect`` / ``wait_for_function``, the journal
-side polls another process's SQLite file up to a deadline.
+own. Nothing here sleeps for a fixed time: the browser side waits with Playwright's
+``expect`` / ``wait_for_function``, the journal side polls another process's SQLite file up to a deadline.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,6 +84,7 @@ ACK_JS = """() => {
 
 # -- fixtures and helpers ---------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _patient_expect():
     """Playwright's ``expect`` waits 5 s by default: too short for this machine under load."""
@@ -92,15 +94,16 @@ def _patient_expect():
 
 
 def _start(work: Path, env: dict[str, str], extra_args=()):
-    return serve(REPO / "app.py", work, env={k: str(v) for k, v in env.items()}, cwd=REPO,
-                 extra_args=list(extra_args))
+    return serve(REPO / "app.py", work, env={k: str(v) for k, v in env.items()}, cwd=REPO, extra_args=list(extra_args))
 
 
 def _stop(served, show_log: bool) -> None:
     served.stop()
     if show_log:
-        print(f"\n--- panel serve (port {served.port}) exited {served.proc.returncode}; stderr ---\n"
-              f"{served.stderr_text()[-20_000:]}")
+        print(
+            f"\n--- panel serve (port {served.port}) exited {served.proc.returncode}; stderr ---\n"
+            f"{served.stderr_text()[-20_000:]}"
+        )
     served.close()
 
 
@@ -113,8 +116,9 @@ SESSION_FLAGS = ("--check-unused-sessions", "500", "--unused-session-lifetime", 
 def live(tmp_path_factory):
     """One server for the tests that leave the account as they found it: the feed runs all
     along, the market turns stale 1 s after the feed stops, closed sessions go within a second."""
-    served = _start(tmp_path_factory.mktemp("live"), {"SEAMLESS_SPEED": "0.1", "SEAMLESS_STALE_AFTER": "1"},
-                    SESSION_FLAGS)
+    served = _start(
+        tmp_path_factory.mktemp("live"), {"SEAMLESS_SPEED": "0.1", "SEAMLESS_STALE_AFTER": "1"}, SESSION_FLAGS
+    )
     yield served
     _stop(served, show_log=not served.alive() or "Traceback" in served.stderr_text())
 
@@ -186,8 +190,9 @@ def wait_toast(pages, pattern: str, timeout_s: float = T_S) -> list[int]:
         common = set.intersection(*per_page)
         if common:
             return sorted(common)
-        assert time.monotonic() < deadline, \
+        assert time.monotonic() < deadline, (
             f"no toast /{pattern}/ common to all {len(pages)} tabs in {timeout_s} s: {[toasts(p) for p in pages]}"
+        )
         pages[0].wait_for_timeout(100)  # let the pages run (they are polled, not awaited)
 
 
@@ -209,7 +214,8 @@ def table_data(page, cls: str) -> dict:
 def figure(page, name: str):
     """A locator for the value of row ``name`` of the System tab's figures table."""
     row = page.locator(".seamless-system .tabulator-row").filter(
-        has=page.locator('[tabulator-field="figure"]', has_text=re.compile(rf"^{re.escape(name)}$")))
+        has=page.locator('[tabulator-field="figure"]', has_text=re.compile(rf"^{re.escape(name)}$"))
+    )
     return row.locator('[tabulator-field="value"]')
 
 
@@ -224,6 +230,7 @@ def trading_state(page):
 # -- the tests ---------------------------------------------------------------------------------
 
 # Tests on a server of their own first: the shared one then runs only while it is used.
+
 
 def test_a_fill_shows_in_two_tabs(own_server, open_tabs):
     # The strategy may send 60 orders per exchange minute (10 min of wall time at this speed):
@@ -241,24 +248,25 @@ def test_a_fill_shows_in_two_tabs(own_server, open_tabs):
     for page in (a, b):  # the toast names the journaled fill, and the table has its trade
         text = next(t for t in toasts(page) if t.startswith(f"Fill #{seq}:"))
         assert f" {fill['symbol']} @ " in text, (text, fill["payload"])
-        page.wait_for_function(f"() => ({TABLE_DATA_JS})('seamless-fills').trade_id.includes({trade_id!r})",
-                               timeout=T, polling=100)
+        page.wait_for_function(
+            f"() => ({TABLE_DATA_JS})('seamless-fills').trade_id.includes({trade_id!r})", timeout=T, polling=100
+        )
         # flow control: the page answered every update the fills sent past the rate limit
         answered = f"() => {{ const a = ({ACK_JS})(); return a && a.sent > 0 && a.seen === a.sent }}"
         page.wait_for_function(answered, timeout=T, polling=100)
 
 
 def test_a_loss_limit_breach_alerts_every_tab(own_server, open_tabs):
-    served = own_server(SEAMLESS_SPEED="0.1", SEAMLESS_AUTOSTART="0", SEAMLESS_DAILY_LOSS_LIMIT="1",
-                        SEAMLESS_VOLATILITY="1.0")
+    served = own_server(
+        SEAMLESS_SPEED="0.1", SEAMLESS_AUTOSTART="0", SEAMLESS_DAILY_LOSS_LIMIT="1", SEAMLESS_VOLATILITY="1.0"
+    )
     a, b = open_tabs(served.url, 2)
     for page in (a, b):
         expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
     assert events_frame(served.db, topics=["risk.daily_loss_breached"]).empty  # nothing before Start
     button(a, "seamless-cmd-start").click()
 
-    seqs = wait_toast([a, b], r"^Daily loss limit breached #(?P<seq>\d+): loss [\d,.]+ over limit 1\.00",
-                      timeout_s=60)
+    seqs = wait_toast([a, b], r"^Daily loss limit breached #(?P<seq>\d+): loss [\d,.]+ over limit 1\.00", timeout_s=60)
     breaches = journal(served.db, ["risk.daily_loss_breached"])
     assert list(breaches["seq"]) == seqs, (breaches[["seq", "loss", "limit"]], seqs)
     assert breaches.iloc[0]["loss"] > breaches.iloc[0]["limit"] == 1.0
@@ -312,7 +320,7 @@ def test_page_loads_with_live_data(live, open_tabs):
     data = table_data(page, "seamless-quotes")
     assert sorted(data["symbol"]) == list(SYMBOLS), data
     assert all(p > 0 for p in data["last"]), data
-    for sym, last in zip(data["symbol"], data["last"]):
+    for sym in data["symbol"]:
         expect(quotes.filter(has_text=sym)).to_contain_text(re.compile(r"\d+\.\d{4}(?!\d)"))  # last:f4
     expect(page.locator(".seamless-marketview .seamless-fresh")).to_be_visible()
 
@@ -330,20 +338,23 @@ def test_tables_change_row_by_row_and_show_what_the_server_sent(live, open_tabs)
     page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-positions').rows > 0", timeout=T, polling=100)
     page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-fills').rows >= 2", timeout=T, polling=100)
     counts = page.evaluate("() => ({...window.__seamlessTables})")
-    page.wait_for_function(f"() => window.__seamlessTables.incremental >= {counts['incremental'] + 5}",
-                           timeout=T, polling=100)
+    page.wait_for_function(
+        f"() => window.__seamlessTables.incremental >= {counts['incremental'] + 5}", timeout=T, polling=100
+    )
     for cls in ("seamless-positions", "seamless-fills"):
         page.wait_for_function(f"() => ({TABLE_SHOWN_JS})({cls!r}).matches", timeout=T, polling=100)
     fills = [r["seq"] for r in shown("seamless-fills")["shown"]]
     assert fills == sorted(fills, reverse=True) and len(fills) >= 2, fills
 
     show_tab(page, "Market")  # every quote's price moves: its rows are patched, never re-sent
-    page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-quotes').rows === {len(SYMBOLS)}",
-                           timeout=T, polling=100)
+    page.wait_for_function(
+        f"() => ({TABLE_SHOWN_JS})('seamless-quotes').rows === {len(SYMBOLS)}", timeout=T, polling=100
+    )
     before = page.evaluate("() => ({...window.__seamlessTables})")
     first = {r["symbol"]: r["last"] for r in shown("seamless-quotes")["shown"]}
-    page.wait_for_function(f"() => window.__seamlessTables.incremental >= {before['incremental'] + 10}",
-                           timeout=T, polling=100)
+    page.wait_for_function(
+        f"() => window.__seamlessTables.incremental >= {before['incremental'] + 10}", timeout=T, polling=100
+    )
     page.wait_for_function(f"() => ({TABLE_SHOWN_JS})('seamless-quotes').matches", timeout=T, polling=100)
     later = {r["symbol"]: r["last"] for r in shown("seamless-quotes")["shown"]}
     assert later != first, "the quotes shown never moved"
@@ -432,10 +443,12 @@ def test_a_burst_of_toasts_keeps_the_newest_few_and_every_error(live, open_tabs)
     (a burst of 60 fills stacked 60 boxes in every tab): a new message's all show, older ones
     go to leave the newest MAX_SHOWN; errors stay until closed."""
     from seamless.views.toasts import MAX_SHOWN
+
     (page,) = open_tabs(live.url)
     base = 1_000_000  # past any id the server has used
-    burst = [[base + 1, "error", "Halt failed #1", 0]] + \
-        [[base + i, "success", f"Fill #{i}", 5000] for i in range(2, 2 + 2 * MAX_SHOWN)]
+    burst = [[base + 1, "error", "Halt failed #1", 0]] + [
+        [base + i, "success", f"Fill #{i}", 5000] for i in range(2, 2 + 2 * MAX_SHOWN)
+    ]
     fills = [f"Fill #{i}" for i in range(2, 2 + 2 * MAX_SHOWN)]
     shown = page.evaluate(SHOW_TOASTS_JS, burst)
     assert shown is not None, "no Toasts model in the page"
@@ -443,7 +456,7 @@ def test_a_burst_of_toasts_keeps_the_newest_few_and_every_error(live, open_tabs)
 
     n = base + 2 + 2 * MAX_SHOWN
     shown = page.evaluate(SHOW_TOASTS_JS, [[n, "success", "Fill #next", 5000]])
-    assert [t for t in shown if t.startswith("Fill")] == fills[-(MAX_SHOWN - 1):] + ["Fill #next"], shown
+    assert [t for t in shown if t.startswith("Fill")] == fills[-(MAX_SHOWN - 1) :] + ["Fill #next"], shown
     assert "Halt failed #1" in shown
 
 
@@ -491,8 +504,13 @@ def test_market_turns_stale_when_the_feed_stops(live, open_tabs):
     assert list(paused["by"]) == [LOCAL], paused
 
 
-MONEY_MOVING = ("seamless-ask-flatten", "seamless-ask-reset_breach", "seamless-cmd-resume_trading",
-                "seamless-cmd-start", "seamless-cmd-resume")
+MONEY_MOVING = (
+    "seamless-ask-flatten",
+    "seamless-ask-reset_breach",
+    "seamless-cmd-resume_trading",
+    "seamless-cmd-start",
+    "seamless-cmd-resume",
+)
 RISK_REDUCING = ("seamless-cmd-halt", "seamless-cmd-pause", "seamless-cmd-stop")
 
 
@@ -520,8 +538,7 @@ def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, 
     mine = runs[runs["by"] == LOCAL]
     assert len(mine) == 1, runs[["seq", "by"]]
     run_id = mine["run_id"].iloc[-1]
-    done = journal(live.db, ["reconcile.completed"], lambda df: run_id in set(df["run_id"]),
-                   what="the run to complete")
+    done = journal(live.db, ["reconcile.completed"], lambda df: run_id in set(df["run_id"]), what="the run to complete")
     assert bool(done[done["run_id"] == run_id]["ok"].iloc[0]) is True  # the paper broker agrees
     view = page.locator(".seamless-reconciliationview")
     expect(view.locator(".seamless-runs")).to_contain_text(run_id)  # the view lists the run
@@ -534,8 +551,11 @@ def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_p
     page at all."""
     creds = tmp_path / "users.json"
     creds.write_text('{"alice": "correct horse"}')
-    served = _start(tmp_path / "server", {"SEAMLESS_SPEED": "0.01", "SEAMLESS_MAX_RATE": "2"},
-                    ("--basic-auth", str(creds), "--cookie-secret", "test-only-cookie-secret"))
+    served = _start(
+        tmp_path / "server",
+        {"SEAMLESS_SPEED": "0.01", "SEAMLESS_MAX_RATE": "2"},
+        ("--basic-auth", str(creds), "--cookie-secret", "test-only-cookie-secret"),
+    )
     context = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
     try:
         context.route("**/*", _local_only)
@@ -564,7 +584,9 @@ def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_p
         expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
         states = journal(served.db, ["risk.trading_state"], lambda df: (df["state"] == "ACTIVE").any())
         assert [(s, b) for s, b in zip(states["state"], states["by"])] == [
-            ("HALTED", "user:alice"), ("ACTIVE", "user:alice")], states[["seq", "state", "by"]]
+            ("HALTED", "user:alice"),
+            ("ACTIVE", "user:alice"),
+        ], states[["seq", "state", "by"]]
     finally:
         context.close()
         _stop(served, show_log=not served.alive())

@@ -1,6 +1,7 @@
 """Issue 5 under `panel serve`: the reconciliation schedule is one Panel task per server
 process. Exactly one scheduled run per interval, with 0, 1 and 5 browser sessions open, and
 on after every session has closed."""
+
 from __future__ import annotations
 
 import time

@@ -1,6 +1,7 @@
 """`panel serve app.py`: one runner per process however many sessions open, also under
 --autoreload; a clean stop on SIGTERM. Sessions are opened by plain HTTP GETs here (Bokeh
 creates a session, and runs app.py, for each page request)."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def served_with(tmp_path):
     started = []
 
     def start(*extra_args: str, **env: str):
-        s = serve(REPO / "app.py", tmp_path / f"s{len(started)}", env={"SEAMLESS_SPEED": "0.1", **env},
-                  extra_args=extra_args)
+        s = serve(
+            REPO / "app.py", tmp_path / f"s{len(started)}", env={"SEAMLESS_SPEED": "0.1", **env}, extra_args=extra_args
+        )
         started.append(s)
         return s
 

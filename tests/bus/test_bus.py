@@ -1,5 +1,6 @@
 """The bus: topic patterns, isolation of failing and slow subscribers, state watches,
 durability before publication, counters, concurrent committers, and Store.read."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,14 @@ import pytest
 
 from seamless.bus import StateChange
 from seamless.bus.stats import RateCounter
-from seamless.events.catalog import (CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived,
-                                     RunnerStatusChanged)
+from seamless.events.catalog import (
+    CashSet,
+    OrderAccepted,
+    OrderFilled,
+    OrderSubmitting,
+    QuoteReceived,
+    RunnerStatusChanged,
+)
 from seamless.store import Store
 
 WAIT = 10.0  # generous upper bound for anything awaited; never slept
@@ -50,18 +57,22 @@ def wait_idle(*subs):
 
 # -- topics ---------------------------------------------------------------------------------
 
+
 def test_topic_patterns_deliver_matching_events_in_seq_order(store):
     orders, everything, fills, quotes = [], [], [], []
-    subs = [store.bus.subscribe("order.*", orders.append, queued=False),
-            store.bus.subscribe("*", everything.append),
-            store.bus.subscribe("order.filled", fills.append),
-            store.bus.subscribe("market.quote", quotes.append, queued=False)]
+    subs = [
+        store.bus.subscribe("order.*", orders.append, queued=False),
+        store.bus.subscribe("*", everything.append),
+        store.bus.subscribe("order.filled", fills.append),
+        store.bus.subscribe("market.quote", quotes.append, queued=False),
+    ]
     committed = [
         store.commit(submitting(1)),
         store.commit(quote(1)),
         store.commit(OrderAccepted(client_order_id="o1", broker_order_id="B1")),
-        *store.commit_all([quote(2), OrderFilled(trade_id="T1", client_order_id="o1", symbol="AAPL",
-                                                 qty=4, price=100.0)]),
+        *store.commit_all(
+            [quote(2), OrderFilled(trade_id="T1", client_order_id="o1", symbol="AAPL", qty=4, price=100.0)]
+        ),
         store.commit(RunnerStatusChanged(status="RUNNING")),
         store.commit(OrderFilled(trade_id="T2", client_order_id="o1", symbol="AAPL", qty=6, price=100.5)),
         store.commit(quote(3, "MSFT")),
@@ -71,8 +82,12 @@ def test_topic_patterns_deliver_matching_events_in_seq_order(store):
 
     assert [e.seq for e in everything] == [e.seq for e in committed] == list(range(1, 9))
     assert everything == committed
-    assert [(e.topic, e.seq) for e in orders] == [("order.submitting", 1), ("order.accepted", 3),
-                                                  ("order.filled", 5), ("order.filled", 7)]
+    assert [(e.topic, e.seq) for e in orders] == [
+        ("order.submitting", 1),
+        ("order.accepted", 3),
+        ("order.filled", 5),
+        ("order.filled", 7),
+    ]
     assert [e.trade_id for e in fills] == ["T1", "T2"]
     assert [e.seq for e in quotes] == [2, 4, 8]
 
@@ -91,6 +106,7 @@ def test_cancelled_subscription_gets_nothing_more(store):
 
 # -- isolation --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("queued", [False, True], ids=["sync", "queued"])
 def test_raising_subscriber_is_isolated_counted_and_logged(store, caplog, queued):
     caplog.set_level(logging.ERROR, logger="seamless.bus")
@@ -104,9 +120,11 @@ def test_raising_subscriber_is_isolated_counted_and_logged(store, caplog, queued
     good_sync = store.bus.subscribe("*", sync_seen.append, queued=False, name="good-sync")
     good_queued = store.bus.subscribe("*", queued_seen.append, name="good-queued")
 
-    committed = [store.commit(submitting(1)),  # critical: returns only once durable
-                 store.commit(quote(1)),
-                 store.commit(RunnerStatusChanged(status="RUNNING"))]
+    committed = [
+        store.commit(submitting(1)),  # critical: returns only once durable
+        store.commit(quote(1)),
+        store.commit(RunnerStatusChanged(status="RUNNING")),
+    ]
     assert [e.seq for e in committed] == [1, 2, 3]
     assert journal_seqs(store.path) == [1, 2, 3]  # the critical commit wrote what was pending
     store.flush()
@@ -174,6 +192,7 @@ def test_slow_queued_subscriber_delays_nobody(store):
 
 
 # -- state watches ----------------------------------------------------------------------------
+
 
 def _no_param_watchers(obj) -> bool:
     return all(not ws for by_what in obj.param.watchers.values() for ws in by_what.values())
@@ -249,6 +268,7 @@ def test_sync_watcher_may_read_the_store(store):
 
 # -- durability before publication -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("queued", [False, True], ids=["sync", "queued"])
 def test_critical_events_are_published_only_once_durable(store, db_path, queued):
     checks: list[tuple[int, bool]] = []
@@ -273,6 +293,7 @@ def test_critical_events_are_published_only_once_durable(store, db_path, queued)
 
 
 # -- counters ---------------------------------------------------------------------------------
+
 
 def test_rate_counter_counts_full_seconds_by_key():
     clock = Clock(5_000.2)
@@ -324,6 +345,7 @@ def test_dispatch_percentiles_after_commits(store):
 
 
 # -- concurrent committers ------------------------------------------------------------------
+
 
 def test_concurrent_critical_commits_are_unique_contiguous_and_durable(store, db_path):
     published = []
@@ -380,6 +402,7 @@ def test_wal_starts_over_under_a_steady_stream_of_commits(tmp_path):
 
 
 # -- reads ----------------------------------------------------------------------------------
+
 
 def _join_refresh_threads(part):
     for t in threading.enumerate():
@@ -450,6 +473,7 @@ def test_read_reports_age_and_staleness_and_refreshes_once(db_path):
 
 def test_close_lets_queued_subscribers_finish_what_they_were_given(tmp_path):
     from seamless.events import QuoteReceived
+
     store = Store(tmp_path / "s.db")
     got = []
     gate = threading.Event()

@@ -1,4 +1,5 @@
 """Each test leaves every patch as it found it (installed or not): tests run both paths."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,14 +22,18 @@ def _patches_restored():
 @pytest.fixture
 def patched():
     """``patched(name)``: the patch installed (it must be, in the tested versions)."""
+
     def install(name: str) -> None:
         assert compat.install(name) == [name], compat.status()[name]
+
     return install
 
 
 @pytest.fixture
 def unpatched():
     """``unpatched(name)``: the library's own path."""
+
     def uninstall(name: str) -> None:
         compat.patch(name).uninstall()
+
     return uninstall

@@ -2,6 +2,7 @@
 click on "next": served by test_tabulator_js.py, which writes the steps (JSON rows of key, v,
 note) to the file ``SEAMLESS_TEST_STEPS`` names; with the page's Tabulator patch
 (``SEAMLESS_TEST_GUARD=1``) or without."""
+
 import json
 import os
 

@@ -1,5 +1,6 @@
 """seamless.compat.bokeh_refs: a PATCH-DOC encodes the same with the lazy references, without a
 reference made for every model of the document."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,7 @@ def message() -> str:
     return text
 
 
-def test_a_message_is_the_same_and_makes_references_only_for_the_models_it_names(monkeypatch, patched,
-                                                                                 unpatched):
+def test_a_message_is_the_same_and_makes_references_only_for_the_models_it_names(monkeypatch, patched, unpatched):
     refs = []
     original_ref = Model.ref
     monkeypatch.setattr(Model, "ref", property(lambda self: refs.append(self) or original_ref.fget(self)))

@@ -1,5 +1,6 @@
 """seamless.compat: installed only when asked, each patch within its tested versions; outside
 them the library's own path with one warning; pyproject.toml pins the same ranges."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,7 @@ print(json.dumps({
 
 
 def test_importing_the_views_patches_nothing():
-    out = subprocess.run([sys.executable, "-c", IMPORT_VIEWS], capture_output=True, text=True, check=True,
-                         cwd=REPO)
+    out = subprocess.run([sys.executable, "-c", IMPORT_VIEWS], capture_output=True, text=True, check=True, cwd=REPO)
     got = json.loads(out.stdout)
     assert got["serializer"] == ["bokeh.core.serialization"] * 3, "Bokeh's own Serializer"
     assert got["update_properties"] == "panel.reactive", "Panel's own Reactive"
@@ -95,6 +95,7 @@ def test_out_of_range_the_classes_stay_the_librarys(monkeypatch):
 
     from seamless.compat.tabulator_table import Table, table_class
     from seamless.views.guard import table_guard
+
     for name in compat.NAMES:
         compat.patch(name).uninstall()
     monkeypatch.setitem(check.VERSIONS, "panel", lambda: "1.10.0")
@@ -111,6 +112,7 @@ def test_a_name_not_as_expected_keeps_the_librarys_own_path(monkeypatch):
     from bokeh.core.serialization import Serializer
 
     from seamless.compat import bokeh_refs
+
     bokeh_refs.uninstall()
     monkeypatch.setitem(bokeh_refs._original, "get_ref", lambda self, obj, default=None: None)  # a new signature
     with pytest.warns(compat.CompatFallbackWarning, match=r"bokeh_refs.*get_ref"):

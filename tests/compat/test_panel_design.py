@@ -1,5 +1,6 @@
 """seamless.compat.panel_design: a change skips Panel's design step, a stylesheets change keeps
 it, and the page gets the same property changes either way."""
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,16 @@ def changes() -> list:
     row = pn.Row(text, html, table)
     doc.add_root(row.get_root(doc))
     sent = []
-    doc.on_change(lambda e: sent.append((type(e).__name__, getattr(e, "attr", None),
-                                         type(getattr(e, "model", None)).__name__,
-                                         _plain(e.model.data if getattr(e, "attr", None) == "data"
-                                                else getattr(e, "new", None)))))
+    doc.on_change(
+        lambda e: sent.append(
+            (
+                type(e).__name__,
+                getattr(e, "attr", None),
+                type(getattr(e, "model", None)).__name__,
+                _plain(e.model.data if getattr(e, "attr", None) == "data" else getattr(e, "new", None)),
+            )
+        )
+    )
     text.value = "b"
     text.placeholder = "type"
     html.object = "<i>y</i>"

@@ -1,5 +1,6 @@
 """seamless.compat.panel_models: inside a hold a toast goes straight to the page's model and out
 at the release; the page gets the same change as through Panel's own path."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,15 @@ def held_burst() -> tuple[list, list, list, list]:
     model = toasts.get_root(doc)
     doc.add_root(model)
     sent = []
-    doc.on_change(lambda e: sent.append((type(e).__name__, getattr(e, "attr", None),
-                                         json.loads(e.new) if isinstance(e, ModelChangedEvent) else None)))
+    doc.on_change(
+        lambda e: sent.append(
+            (
+                type(e).__name__,
+                getattr(e, "attr", None),
+                json.loads(e.new) if isinstance(e, ModelChangedEvent) else None,
+            )
+        )
+    )
     watched = []
     toasts.param.watch(lambda e: watched.append(json.loads(e.new)), "recent")
     doc.hold("combine")
@@ -29,9 +37,9 @@ def held_burst() -> tuple[list, list, list, list]:
     assert toasts.recent == model.data.recent
     held = list(sent)
     doc.unhold()
-    released = sent[len(held):]
+    released = sent[len(held) :]
     toasts.warning("Feed stale")  # no hold: Panel's own path
-    return held, released, sent[len(held) + len(released):], watched
+    return held, released, sent[len(held) + len(released) :], watched
 
 
 def test_the_page_gets_the_same_change_either_way(patched, unpatched):
@@ -40,8 +48,11 @@ def test_the_page_gets_the_same_change_either_way(patched, unpatched):
     patched("panel_models")
     held, released, after, watched = held_burst()
     assert held == own_held == [], "held: nothing sent yet"
-    assert released == own_released == [("ModelChangedEvent", "recent",
-                                          [[2, "info", "Fill #8", 5000], [3, "error", "Halt failed", 0]])]
+    assert (
+        released
+        == own_released
+        == [("ModelChangedEvent", "recent", [[2, "info", "Fill #8", 5000], [3, "error", "Halt failed", 0]])]
+    )
     assert after == own_after == [("ModelChangedEvent", "recent", [[4, "warning", "Feed stale", 5000]])]
     # Panel's watchers: skipped inside the hold by the patch, not outside it
     assert len(own_watched) == 3 and watched == [[[4, "warning", "Feed stale", 5000]]]

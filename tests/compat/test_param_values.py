@@ -1,5 +1,6 @@
 """seamless.compat.param_values: the store's fast write leaves the state, and what its watchers
 see, the same as param's public ``param.update``; outside the tested param, the store uses that."""
+
 from __future__ import annotations
 
 import itertools
@@ -33,8 +34,9 @@ def run(path, setter) -> tuple:
     ticks = itertools.count(1_700_000_000)
     with Store(path, clock=lambda: float(next(ticks))) as store:
         state = store.state
-        state.account.param.watch(lambda *evs: seen.extend(("account", e.name, e.old, e.new, e.type) for e in evs),
-                                  ["cash", "equity"])
+        state.account.param.watch(
+            lambda *evs: seen.extend(("account", e.name, e.old, e.new, e.type) for e in evs), ["cash", "equity"]
+        )
         state.orders.param.watch(lambda *evs: seen.extend(("orders", e.name, len(e.new)) for e in evs), ["by_id"])
         store.commit(CashSet(cash=10_000.0, reason="opening"))
         store.commit(DayStarted(day="2026-11-25"))

@@ -1,15 +1,13 @@
 """seamless.compat.tabulator_js in a real page (``panel serve`` and Debian's Chromium, through
 the helpers tests/browser uses): a table taken through patches, streams, removals and a replace
 shows the same rows after each step with the page's Tabulator patch and without it."""
+
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
-from seamless.bench.push import CHROMIUM, launch_browser, open_tab, serve
+from seamless.bench.push import open_tab, serve
 
 REPO = Path(__file__).resolve().parents[2]
 APP = Path(__file__).parent / "table_app.py"
@@ -49,36 +47,24 @@ ROWS_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; "
-                    f"`make test` does it when run as root)", pytrace=False)
-    pw, chromium = launch_browser()
-    try:
-        yield chromium
-    finally:
-        try:
-            chromium.close()
-        finally:
-            pw.stop()
-
-
 def rows_after_each_step(browser, work: Path, guard: bool) -> tuple[list, dict | None]:
     work.mkdir()
     steps = work / "steps.json"
     steps.write_text(json.dumps(STEPS))
-    served = serve(APP, work, env={"SEAMLESS_TEST_GUARD": str(int(guard)), "SEAMLESS_TEST_STEPS": str(steps)},
-                   cwd=REPO)
+    served = serve(APP, work, env={"SEAMLESS_TEST_GUARD": str(int(guard)), "SEAMLESS_TEST_STEPS": str(steps)}, cwd=REPO)
     page = None
     try:
         page = open_tab(browser, served.url)
         seen = []
         for want in STEPS:
             page.get_by_role("button", name="next").click()
-            page.wait_for_function(f"(want) => {{ const r = ({ROWS_JS})(); "
-                                   f"return r !== null && JSON.stringify(r.data) === JSON.stringify(want); }}",
-                                   arg=want, timeout=T, polling=100)
+            page.wait_for_function(
+                f"(want) => {{ const r = ({ROWS_JS})(); "
+                f"return r !== null && JSON.stringify(r.data) === JSON.stringify(want); }}",
+                arg=want,
+                timeout=T,
+                polling=100,
+            )
             got = page.evaluate(ROWS_JS)
             seen.append((got["data"], got["shown"]))
         return seen, got["counts"]

@@ -1,6 +1,7 @@
 """seamless.compat.tabulator_table: the lean table sends the page the same ``patch`` and
 ``stream`` messages Panel's public ``patch()``/``stream()`` would; the plain table (the fallback)
 brings the page's data to the same rows, and so does a model made later either way."""
+
 from __future__ import annotations
 
 import math
@@ -57,6 +58,7 @@ def recorder(model) -> list:
             sent.append(("stream", _columns(e.data), e.rollover))
         elif name == "ColumnDataChangedEvent" or getattr(e, "attr", None) == "data":
             sent.append(("data", _columns(model.source.data)))
+
     model.document.on_change(note)
     return sent
 
@@ -103,8 +105,18 @@ def test_the_lean_tables_messages_are_panels_own_patch_and_stream(patched):
                 own.stream(arg, reset_index=False, follow=False)
         assert lean_sent == own_sent, how
         assert [m[0] for m in lean_sent] == how.split("+") if how != "none" else lean_sent == []
-    assert hows == ["replace", "patch", "stream", "patch+stream", "none", "remove", "patch", "remove", "replace",
-                    "remove"]
+    assert hows == [
+        "replace",
+        "patch",
+        "stream",
+        "patch+stream",
+        "none",
+        "remove",
+        "patch",
+        "remove",
+        "replace",
+        "remove",
+    ]
     assert _columns(lean_model.source.data) == _columns(own_model.source.data)
 
 
@@ -123,9 +135,12 @@ def test_the_plain_table_brings_the_page_to_the_same_rows(kind, patched, unpatch
         steps = [lambda t, new=new: sync_table(t, new, "symbol") for new in STEPS]
     else:
         batches = [(0, 3), (3, 3), (6, 4), (10, 1), (11, 9), (20, 2)]
-        steps = [lambda t, s=s, n=n: append_rows(t, pd.DataFrame({"seq": [float(s + i) for i in range(n)],
-                                                                  "msg": [f"m{s + i}" for i in range(n)]}), 7, 2)
-                 for s, n in batches]
+        steps = [
+            lambda t, s=s, n=n: append_rows(
+                t, pd.DataFrame({"seq": [float(s + i) for i in range(n)], "msg": [f"m{s + i}" for i in range(n)]}), 7, 2
+            )
+            for s, n in batches
+        ]
     for i, step in enumerate(steps):
         for t in (plain, lean):
             step(t)

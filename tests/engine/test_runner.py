@@ -1,4 +1,5 @@
 """The runner in-process: determinism, restart, broker faults, bad ticks, the daily loss limit."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,13 @@ import sqlite3
 import pytest
 
 from seamless.brokers import PaperBroker
-from seamless.engine.risk import RiskLimits
 from seamless.brokers.paper import default_broker_db
-from seamless.wiring import resume_ts
+from seamless.engine.risk import RiskLimits
 from seamless.errors import InvalidEvent
 from seamless.events import BreachReset, TradingStateChanged
 from seamless.feeds import SimFeed
 from seamless.store import Store
+from seamless.wiring import resume_ts
 
 SYMBOLS = ("AAPL", "MSFT", "GOOG", "IBM")
 
@@ -27,9 +28,10 @@ def run(open_account):
         with open_account(db) as acct:
             start = resume_ts(acct.store)  # a restart continues exchange time where the store left it
             feed = feed(start) if callable(feed) else feed
-            runner = acct.runner(feed or SimFeed(symbols=SYMBOLS, seed=seed, volatility=3.0,
-                                                 **({"start_ts": start} if start else {})),
-                                 limits or RiskLimits())
+            runner = acct.runner(
+                feed or SimFeed(symbols=SYMBOLS, seed=seed, volatility=3.0, **({"start_ts": start} if start else {})),
+                limits or RiskLimits(),
+            )
             if before:
                 before(runner, acct.broker)
             runner.run(max_ticks=ticks)
@@ -45,6 +47,7 @@ def journal(db):
 
 def positions(db):
     from seamless.replay import replay
+
     return {s: p.qty for s, p in replay(db).values["positions"]["by_symbol"].items() if p.qty}
 
 
@@ -108,8 +111,9 @@ def test_rejected_order_is_journaled(tmp_path, run):
 
 def test_disconnect_retries_with_the_same_client_order_id(tmp_path, run):
     db = tmp_path / "s.db"
-    runner = run(db, ticks=1500, before=lambda r, b: (b.inject("disconnect", count=1),
-                                                      setattr(r.orders, "backoff_s", 0.0)))
+    runner = run(
+        db, ticks=1500, before=lambda r, b: (b.inject("disconnect", count=1), setattr(r.orders, "backoff_s", 0.0))
+    )
     assert runner.orders.pending == ()
     assert positions(db) == broker_positions(db)
 
@@ -127,6 +131,7 @@ def test_bad_ticks_are_counted_and_never_applied(tmp_path, run):
 def test_daily_loss_breach_halts_survives_restart_and_needs_a_reset(tmp_path, run):
     db = tmp_path / "s.db"
     tight = RiskLimits(daily_loss_limit=50.0)
+
     def wild(start):
         return SimFeed(symbols=SYMBOLS, seed=3, volatility=60.0, **({"start_ts": start} if start else {}))
 
@@ -153,8 +158,9 @@ def test_protective_stops_are_set_on_new_positions_and_close_them(tmp_path, open
     db = tmp_path / "s.db"
     with open_account(db) as acct:
         store = acct.store
-        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=5, volatility=30.0),
-                             stop_loss_pct=0.0005, take_profit_pct=0.0005)
+        runner = acct.runner(
+            SimFeed(symbols=SYMBOLS, seed=5, volatility=30.0), stop_loss_pct=0.0005, take_profit_pct=0.0005
+        )
         runner.run(max_ticks=3000)
         mons = store.state.monitors.by_id.values()
         triggered = [m for m in mons if m.status == "triggered"]
@@ -171,6 +177,7 @@ def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path, open_account):
     from seamless.engine.orders import OrderManager
     from seamless.engine.risk import RiskManager
     from seamless.events import QuoteReceived
+
     db = tmp_path / "s.db"
     with open_account(db) as acct:
         store, broker = acct.store, acct.broker
@@ -201,6 +208,7 @@ def test_pre_trade_checks_refuse_and_journal_the_reason(tmp_path, open_account):
 
 def test_replay_feed_of_real_prices_trades(tmp_path, run):
     from seamless.feeds import ReplayFeed
+
     db = tmp_path / "s.db"
     runner = run(db, ticks=4000, feed=ReplayFeed(symbols=["AAPL", "MSFT"]))
     assert runner.ticks == 4000 and not runner.rejected
@@ -214,11 +222,17 @@ def test_sigterm_stops_cleanly_with_a_snapshot(tmp_path, seamless_cmd):
     import os
     import signal
     import subprocess
+
     from seamless.persist import open_reader
     from seamless.replay import replay
+
     db = tmp_path / "s.db"
-    proc = subprocess.Popen([*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = __import__("time").monotonic() + 30
         while True:  # await RUNNING in the store (a condition, read-only, not a sleep)
@@ -254,6 +268,7 @@ class FlakyBroker(PaperBroker):
 
     def _check(self):
         from seamless.brokers import BrokerDisconnected
+
         if self.down:
             raise BrokerDisconnected("connection refused (test outage)")
 
@@ -275,8 +290,9 @@ def test_broker_outage_is_journaled_retried_and_recovered(tmp_path, run, open_ac
     run(db, ticks=1500)  # some history
     with open_account(db, broker=FlakyBroker) as acct:
         store, broker = acct.store, acct.broker
-        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0, start_ts=resume_ts(store)),
-                             resolve_every_s=0.0)
+        runner = acct.runner(
+            SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0, start_ts=resume_ts(store)), resolve_every_s=0.0
+        )
         assert runner.start()
         broker.down = True
         ticks = runner.feed.ticks()
@@ -301,8 +317,10 @@ def test_broker_outage_is_journaled_retried_and_recovered(tmp_path, run, open_ac
 def test_trading_day_follows_the_exchange_time_zone(store):
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
     from seamless.engine.risk import RiskManager
     from seamless.events import CashSet
+
     ny = ZoneInfo("America/New_York")
     before = datetime(2026, 3, 9, 23, 59, 30, tzinfo=ny).timestamp()  # 03:59:30 UTC on the 10th
     after = datetime(2026, 3, 10, 0, 0, 30, tzinfo=ny).timestamp()
@@ -337,10 +355,16 @@ def test_auto_flatten_closes_every_position_after_a_breach(tmp_path, run):
 def test_a_second_runner_on_the_same_store_is_refused(tmp_path, seamless_cmd, seamless_run):
     import subprocess
     import time as _time
+
     from seamless.replay import replay
+
     db = tmp_path / "s.db"
-    first = subprocess.Popen([*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [*seamless_cmd, "run", "--db", str(db), "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = _time.monotonic() + 30
         while True:
@@ -366,8 +390,12 @@ def test_several_monitors_firing_on_one_tick_do_not_stop_the_runner(tmp_path, op
     db = tmp_path / "s.db"
     with open_account(db) as acct:
         store = acct.store
-        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0),
-                             stop_loss_pct=0.002, take_profit_pct=0.004, trailing_pct=0.003)
+        runner = acct.runner(
+            SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0),
+            stop_loss_pct=0.002,
+            take_profit_pct=0.004,
+            trailing_pct=0.003,
+        )
         runner.run(max_ticks=6000)
         assert store.state.runner.status == "STOPPED", store.state.runner.last_error
         kinds = {m.kind for m in store.state.monitors.by_id.values() if m.status == "triggered"}

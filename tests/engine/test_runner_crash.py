@@ -22,6 +22,7 @@ budget (`max_orders_per_minute` is "orders sent in any 60 s window").
 
 The seed is fixed (override with SEAMLESS_RUNNER_CRASH_SEED) so a failure can be replayed.
 """
+
 from __future__ import annotations
 
 import collections
@@ -42,12 +43,12 @@ from seamless.replay import replay
 
 SEED = int(os.environ.get("SEAMLESS_RUNNER_CRASH_SEED", "20261125"))
 KILLS = 24
-STARTUP_KILLS = 2     # killed at a random moment after spawn: Store / broker opening, imports
-RECOVERY_KILLS = 6    # killed a few ms after the run journals STARTING: STARTING..RECONCILING
-EXTRA_KILLS = 12     # more kills aimed at recovery if too few landed there
+STARTUP_KILLS = 2  # killed at a random moment after spawn: Store / broker opening, imports
+RECOVERY_KILLS = 6  # killed a few ms after the run journals STARTING: STARTING..RECONCILING
+EXTRA_KILLS = 12  # more kills aimed at recovery if too few landed there
 RECOVERY_PHASES = ("STARTING", "RECOVERING", "RECONCILING")
 MIN_RECOVERY_PHASE_KILLS = 2
-RESTART_TICKS = 300   # the restart's --max-ticks: recovery, a little trading, a clean stop
+RESTART_TICKS = 300  # the restart's --max-ticks: recovery, a little trading, a clean stop
 CONDITION_TIMEOUT_S = 30.0
 TOL = 1e-9
 # High volatility so the moving-average strategy crosses often; no loss limit, so a
@@ -58,26 +59,38 @@ TOL = 1e-9
 FEED_SEED = 7
 # --no-reconcile: the order manager's own recovery is under test here; a reconciliation would
 # adjust the store to the broker and hide a recovery bug.
-RUN_ARGS = ["--seed", str(FEED_SEED), "--speed", "50", "--volatility", "3", "--daily-loss-limit", "1e12",
-            "--no-reconcile"]
+RUN_ARGS = [
+    "--seed",
+    str(FEED_SEED),
+    "--speed",
+    "50",
+    "--volatility",
+    "3",
+    "--daily-loss-limit",
+    "1e12",
+    "--no-reconcile",
+]
 
 
 # -- reading the store and the broker (read-only) ----------------------------------------------
+
 
 def _max_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
 
 
 def _first_after(conn: sqlite3.Connection, topic: str, seq: int, like: str = "%") -> int | None:
-    return conn.execute("SELECT MIN(seq) FROM journal WHERE topic = ? AND seq > ? AND payload LIKE ?",
-                        (topic, seq, like)).fetchone()[0]
+    return conn.execute(
+        "SELECT MIN(seq) FROM journal WHERE topic = ? AND seq > ? AND payload LIKE ?", (topic, seq, like)
+    ).fetchone()[0]
 
 
 def _journal(db: Path, topic: str, after: int = 0) -> list[tuple[int, dict]]:
     conn = open_reader(db)
     try:
-        rows = conn.execute("SELECT seq, payload FROM journal WHERE topic = ? AND seq > ? ORDER BY seq",
-                            (topic, after)).fetchall()
+        rows = conn.execute(
+            "SELECT seq, payload FROM journal WHERE topic = ? AND seq > ? ORDER BY seq", (topic, after)
+        ).fetchall()
     finally:
         conn.close()
     return [(seq, json.loads(p)) for seq, p in rows]
@@ -103,14 +116,15 @@ def _same_qty(a: dict[str, float], b: dict[str, float]) -> bool:
 
 # -- one round ---------------------------------------------------------------------------------
 
+
 def _spawn(cmd: list[str], db: Path, log: Path) -> subprocess.Popen:
     with open(log, "w") as out:
-        return subprocess.Popen([*cmd, "run", "--db", str(db), *RUN_ARGS],
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([*cmd, "run", "--db", str(db), *RUN_ARGS], stdout=out, stderr=subprocess.STDOUT)
 
 
-def _await(proc: subprocess.Popen, db: Path, topic: str, after: int, log: Path, busy: bool = False,
-           like: str = "%") -> float:
+def _await(
+    proc: subprocess.Popen, db: Path, topic: str, after: int, log: Path, busy: bool = False, like: str = "%"
+) -> float:
     """Poll the store (read-only) until a `topic` row with seq > `after` is journaled;
     returns how long it took. Fails if the runner exits or the timeout passes. ``busy``
     polls without sleeping: STARTING -> RUNNING takes about 2 ms."""
@@ -119,8 +133,9 @@ def _await(proc: subprocess.Popen, db: Path, topic: str, after: int, log: Path, 
     try:
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"runner exited ({proc.returncode}) before journaling {topic}:\n"
-                                     f"{log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"runner exited ({proc.returncode}) before journaling {topic}:\n{log.read_text()[-3000:]}"
+                )
             if conn is None and db.exists():
                 try:
                     conn = open_reader(db)
@@ -129,8 +144,7 @@ def _await(proc: subprocess.Popen, db: Path, topic: str, after: int, log: Path, 
             if conn is not None and _first_after(conn, topic, after, like) is not None:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > CONDITION_TIMEOUT_S:
-                raise AssertionError(f"no {topic} journaled within {CONDITION_TIMEOUT_S} s:\n"
-                                     f"{log.read_text()[-3000:]}")
+                raise AssertionError(f"no {topic} journaled within {CONDITION_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
             time.sleep(0 if busy else 0.0005)
     finally:
         if conn is not None:
@@ -156,8 +170,9 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
     assert "bad ticks rejected: none" in restart_out, f"{where}: the restart refused ticks: {restart_out!r}"
 
     # -- no order sent twice -------------------------------------------------------------------
-    broker_orders = _broker_rows(broker_db, "SELECT client_order_id, symbol, qty, filled_qty, status "
-                                            "FROM orders ORDER BY seq")
+    broker_orders = _broker_rows(
+        broker_db, "SELECT client_order_id, symbol, qty, filled_qty, status FROM orders ORDER BY seq"
+    )
     per_coid = collections.Counter(r["client_order_id"] for r in broker_orders)
     twice = {c: n for c, n in per_coid.items() if n > 1}
     assert not twice, f"{where}: orders placed more than once at the broker: {twice}"
@@ -173,14 +188,20 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
     # for the same instrument and quantity.
     unjournaled = [r["client_order_id"] for r in broker_orders if r["client_order_id"] not in intent]
     assert not unjournaled, f"{where}: orders at the broker the store never journaled: {unjournaled[:10]}"
-    differ = [r["client_order_id"] for r in broker_orders
-              if (intent[r["client_order_id"]]["symbol"], intent[r["client_order_id"]]["qty"])
-              != (r["symbol"], r["qty"])]
+    differ = [
+        r["client_order_id"]
+        for r in broker_orders
+        if (intent[r["client_order_id"]]["symbol"], intent[r["client_order_id"]]["qty"]) != (r["symbol"], r["qty"])
+    ]
     assert not differ, f"{where}: broker orders that differ from their journaled intent: {differ[:10]}"
 
     # -- no fill lost or double-counted --------------------------------------------------------
-    broker_fills = {r["trade_id"]: r for r in _broker_rows(
-        broker_db, "SELECT trade_id, client_order_id, symbol, qty, price FROM fills ORDER BY cursor")}
+    broker_fills = {
+        r["trade_id"]: r
+        for r in _broker_rows(
+            broker_db, "SELECT trade_id, client_order_id, symbol, qty, price FROM fills ORDER BY cursor"
+        )
+    }
     filled = _journal(db, "order.filled")
     per_trade = collections.Counter(p["trade_id"] for _, p in filled)
     journaled = {p["trade_id"]: p for _, p in reversed(filled)}  # the first row of each trade id
@@ -188,10 +209,17 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
     assert not lost, f"{where}: {len(lost)} broker fills never journaled in the store: {lost[:10]}"
     phantom = sorted(set(journaled) - set(broker_fills))
     assert not phantom, f"{where}: fills in the store the broker never made: {phantom[:10]}"
-    wrong = [t for t, p in journaled.items()
-             if (p["symbol"], p["qty"], p["price"], p["client_order_id"])
-             != (broker_fills[t]["symbol"], broker_fills[t]["qty"], broker_fills[t]["price"],
-                 broker_fills[t]["client_order_id"])]
+    wrong = [
+        t
+        for t, p in journaled.items()
+        if (p["symbol"], p["qty"], p["price"], p["client_order_id"])
+        != (
+            broker_fills[t]["symbol"],
+            broker_fills[t]["qty"],
+            broker_fills[t]["price"],
+            broker_fills[t]["client_order_id"],
+        )
+    ]
     assert not wrong, f"{where}: journaled fills that differ from the broker's: {wrong[:10]}"
     applied = values["orders"]["trade_ids"]
     not_applied = [t for t in broker_fills if t not in applied]
@@ -201,16 +229,19 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
     with PaperBroker(broker_db) as broker:
         broker_pos = {s: p.qty for s, p in broker.positions().items()}
         broker_cash = broker.account().cash
-    assert _same_qty(store_pos, broker_pos), \
+    assert _same_qty(store_pos, broker_pos), (
         f"{where}: store positions {_nonflat(store_pos)} != broker positions {_nonflat(broker_pos)}"
+    )
     fill_sum: dict[str, float] = collections.defaultdict(float)
     for r in broker_fills.values():
         fill_sum[r["symbol"]] += r["qty"]
-    assert _same_qty(store_pos, fill_sum), \
+    assert _same_qty(store_pos, fill_sum), (
         f"{where}: store positions {_nonflat(store_pos)} != sum of broker fills {_nonflat(dict(fill_sum))}"
+    )
     # Cash moves with every fill, so a fill applied twice or never shows here too.
-    assert math.isclose(values["account"]["cash"], broker_cash, rel_tol=1e-9, abs_tol=1e-6), \
+    assert math.isclose(values["account"]["cash"], broker_cash, rel_tol=1e-9, abs_tol=1e-6), (
         f"{where}: store cash {values['account']['cash']!r} != broker cash {broker_cash!r}"
+    )
 
     # -- every order settled: none left submitting, each agrees with the broker --------------
     orders = values["orders"]["by_id"]
@@ -234,11 +265,16 @@ def _check(db: Path, broker_db: Path, rnd_no: int, restart_out: str) -> dict:
             disagree.append((coid, o.status, o.filled_qty, None if b is None else (b["status"], b["filled_qty"])))
     assert not disagree, f"{where}: orders on which the store and the broker disagree: {disagree[:10]}"
 
-    return {"orders": len(broker_orders), "fills": len(broker_fills),
-            "duplicate_fill_rows": sum(n - 1 for n in per_trade.values()), "intents": len(intent)}
+    return {
+        "orders": len(broker_orders),
+        "fills": len(broker_fills),
+        "duplicate_fill_rows": sum(n - 1 for n in per_trade.values()),
+        "intents": len(intent),
+    }
 
 
 # -- the test ----------------------------------------------------------------------------------
+
 
 def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_path, seamless_cmd, seamless_run):
     rnd = random.Random(SEED)
@@ -295,16 +331,26 @@ def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_p
             reached = sum(c in got for c in left_open)
 
         done = seamless_run("run", "--db", str(db), *RUN_ARGS, "--max-ticks", str(RESTART_TICKS))
-        assert done.returncode == 0, (f"restart {rnd_no} failed ({done.returncode}):\n"
-                                      f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        assert done.returncode == 0, (
+            f"restart {rnd_no} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
 
         figures = _check(db, broker_db, rnd_no, done.stdout)
         new_orders = figures["intents"] - orders_before
         orders_before = figures["intents"]
-        report.append({"round": rnd_no, "mode": mode, "waited_s": round(waited, 3),
-                       "delay_ms": round(delay * 1000, 2), "phase_at_kill": phase,
-                       "submitting_at_kill": len(left_open), "of_which_at_broker": reached,
-                       "new_intents": new_orders, **figures})
+        report.append(
+            {
+                "round": rnd_no,
+                "mode": mode,
+                "waited_s": round(waited, 3),
+                "delay_ms": round(delay * 1000, 2),
+                "phase_at_kill": phase,
+                "submitting_at_kill": len(left_open),
+                "of_which_at_broker": reached,
+                "new_intents": new_orders,
+                **figures,
+            }
+        )
         rnd_no += 1
         # STARTING..RUNNING lasts ~2 ms, so a kill aimed at it can miss: aim again (bounded)
         # until MIN_RECOVERY_PHASE_KILLS have landed there.
@@ -314,11 +360,13 @@ def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_p
 
     elapsed = time.monotonic() - t_start
     phases = collections.Counter(r["phase_at_kill"] for r in report)
-    print(f"\nseed {SEED}: {len(report)} kills in {elapsed:.1f} s; phase at kill: {dict(phases)}; "
-          f"orders at the broker {report[-1]['orders']}, fills {report[-1]['fills']}, "
-          f"duplicate order.filled rows in the journal {report[-1]['duplicate_fill_rows']}; "
-          f"orders left submitting by a kill {sum(r['submitting_at_kill'] for r in report)} "
-          f"(of which had reached the broker {sum(r['of_which_at_broker'] for r in report)})")
+    print(
+        f"\nseed {SEED}: {len(report)} kills in {elapsed:.1f} s; phase at kill: {dict(phases)}; "
+        f"orders at the broker {report[-1]['orders']}, fills {report[-1]['fills']}, "
+        f"duplicate order.filled rows in the journal {report[-1]['duplicate_fill_rows']}; "
+        f"orders left submitting by a kill {sum(r['submitting_at_kill'] for r in report)} "
+        f"(of which had reached the broker {sum(r['of_which_at_broker'] for r in report)})"
+    )
     for r in report:
         print("  ", r)
 
@@ -328,8 +376,9 @@ def test_sigkill_while_trading_then_restart_keeps_store_and_broker_in_step(tmp_p
     assert trading_kills >= KILLS // 2, f"only {trading_kills} kills landed while trading: {dict(phases)}"
     assert phases["startup"] >= 1, f"no kill landed before the runner journaled STARTING: {dict(phases)}"
     in_recovery = sum(phases[p] for p in RECOVERY_PHASES)
-    assert in_recovery >= MIN_RECOVERY_PHASE_KILLS, \
+    assert in_recovery >= MIN_RECOVERY_PHASE_KILLS, (
         f"only {in_recovery} kills landed in STARTING/RECOVERING/RECONCILING: {dict(phases)}"
+    )
     assert report[-1]["fills"] >= 100, f"too little trading to mean anything: {report[-1]}"
 
 
@@ -361,6 +410,8 @@ def test_a_restart_does_not_reset_the_order_rate_limit(tmp_path, seamless_cmd, s
     finally:
         conn.close()
     busiest = max(sum(1 for t in sent if t0 <= t < t0 + 60.0) for t0 in sent)
-    assert busiest <= limit, (f"{busiest} orders sent within 60 s across a restart "
-                              f"(max_orders_per_minute {limit}; {len(sent)} orders in "
-                              f"{sent[-1] - sent[0]:.1f} s)")
+    assert busiest <= limit, (
+        f"{busiest} orders sent within 60 s across a restart "
+        f"(max_orders_per_minute {limit}; {len(sent)} orders in "
+        f"{sent[-1] - sent[0]:.1f} s)"
+    )

@@ -1,4 +1,5 @@
 """Strategies: crossover and breakout signals at the expected ticks, sizing, determinism."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,8 +7,7 @@ import math
 
 import pytest
 
-from seamless.engine.strategies import (Breakout, Intent, MovingAverageCrossover, Strategy,
-                                        position_size)
+from seamless.engine.strategies import Breakout, Intent, MovingAverageCrossover, Strategy, position_size
 from seamless.events import SignalEmitted
 from seamless.feeds import SimFeed, Tick
 
@@ -42,12 +42,15 @@ def test_crossover_signals_at_exactly_the_crossing_ticks():
     got = run(MovingAverageCrossover(fast=2, slow=4, allocation=0.5), ticks_of(PATH))
     assert sorted(got) == [4, 6, 9]
     # 0.5 * 1000 / 12 = 41.67 -> 41 shares; / 8 = 62.5 -> 62, short.
-    assert got[4] == Intent("ma_cross", "AAPL", 1, 41.0, 1.0, 12,
-                            "fast SMA(2) 11.0000 crossed above slow SMA(4) 10.5000")
-    assert got[6] == Intent("ma_cross", "AAPL", -1, -62.0, 1.0, 8,
-                            "fast SMA(2) 10.0000 crossed below slow SMA(4) 10.5000")
-    assert got[9] == Intent("ma_cross", "AAPL", 1, 41.0, 1.0, 12,
-                            "fast SMA(2) 10.0000 crossed above slow SMA(4) 9.0000")
+    assert got[4] == Intent(
+        "ma_cross", "AAPL", 1, 41.0, 1.0, 12, "fast SMA(2) 11.0000 crossed above slow SMA(4) 10.5000"
+    )
+    assert got[6] == Intent(
+        "ma_cross", "AAPL", -1, -62.0, 1.0, 8, "fast SMA(2) 10.0000 crossed below slow SMA(4) 10.5000"
+    )
+    assert got[9] == Intent(
+        "ma_cross", "AAPL", 1, 41.0, 1.0, 12, "fast SMA(2) 10.0000 crossed above slow SMA(4) 9.0000"
+    )
 
 
 def test_crossover_says_nothing_until_the_slow_window_is_full():
@@ -99,8 +102,9 @@ def test_crossover_ignores_a_bad_price_instead_of_poisoning_its_averages():
     ticks = ticks_of(PATH)
     with_bad = ticks[:5] + [Tick("AAPL", math.nan, None, None, 0.0), Tick("AAPL", -1.0, None, None, 0.0)] + ticks[5:]
     got = run(MovingAverageCrossover(fast=2, slow=4, allocation=0.5), with_bad)
-    assert [x.reason for x in got.values()] == \
-        [x.reason for x in run(MovingAverageCrossover(fast=2, slow=4, allocation=0.5), ticks).values()]
+    assert [x.reason for x in got.values()] == [
+        x.reason for x in run(MovingAverageCrossover(fast=2, slow=4, allocation=0.5), ticks).values()
+    ]
 
 
 def test_crossover_matches_a_naive_recomputation_on_a_long_random_path():
@@ -132,19 +136,23 @@ def test_crossover_matches_a_naive_recomputation_on_a_long_random_path():
 
 # -- sizing ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("allocation, equity, price, shares", [
-    (0.1, 1_000.0, 100.0, 1),        # exactly one share
-    (0.1, 1_000.0, 100.01, 0),       # not even one
-    (0.1, 1_000.0, 33.0, 3),         # floored, not rounded (3.03)
-    (0.1, 1_000.0, 26.0, 3),         # floored, not rounded (3.85)
-    (0.7, 700.0, 1.0, 490),          # 489.99999999999994 in floating point
-    (1.0, 0.0, 10.0, 0),
-    (0.1, -5_000.0, 10.0, 0),
-    (0.1, math.nan, 10.0, 0),
-    (0.1, math.inf, 10.0, 0),
-    (0.1, 1_000.0, math.nan, 0),
-    (0.1, 1_000.0, 0.0, 0),
-])
+
+@pytest.mark.parametrize(
+    "allocation, equity, price, shares",
+    [
+        (0.1, 1_000.0, 100.0, 1),  # exactly one share
+        (0.1, 1_000.0, 100.01, 0),  # not even one
+        (0.1, 1_000.0, 33.0, 3),  # floored, not rounded (3.03)
+        (0.1, 1_000.0, 26.0, 3),  # floored, not rounded (3.85)
+        (0.7, 700.0, 1.0, 490),  # 489.99999999999994 in floating point
+        (1.0, 0.0, 10.0, 0),
+        (0.1, -5_000.0, 10.0, 0),
+        (0.1, math.nan, 10.0, 0),
+        (0.1, math.inf, 10.0, 0),
+        (0.1, 1_000.0, math.nan, 0),
+        (0.1, 1_000.0, 0.0, 0),
+    ],
+)
 def test_position_size(allocation, equity, price, shares):
     assert position_size(allocation, equity, price) == shares
 
@@ -157,9 +165,16 @@ def test_a_signal_too_small_for_one_share_still_says_its_direction():
 
 
 def test_bad_parameters_are_refused():
-    for kw in ({"fast": 30, "slow": 30}, {"fast": 0, "slow": 5}, {"fast": 2.5, "slow": 5},
-               {"allocation": 0.0}, {"allocation": 1.5}, {"allocation": math.nan}, {"name": ""},
-               {"symbols": ()}):
+    for kw in (
+        {"fast": 30, "slow": 30},
+        {"fast": 0, "slow": 5},
+        {"fast": 2.5, "slow": 5},
+        {"allocation": 0.0},
+        {"allocation": 1.5},
+        {"allocation": math.nan},
+        {"name": ""},
+        {"symbols": ()},
+    ):
         with pytest.raises(ValueError):
             MovingAverageCrossover(**kw)
     for kw in ({"lookback": 0}, {"allocation": -0.1}, {"name": ""}):
@@ -169,6 +184,7 @@ def test_bad_parameters_are_refused():
 
 # -- Breakout --------------------------------------------------------------------------------
 
+
 def test_breakout_long_above_the_high_flat_below_the_low():
     # lookback 3. 0-2 warm up (2 would break out of a 2-tick window, but that is not full);
     # 3: 13 > 12 long; 4: 13 is not above 13; 5: 11 < low 12 flat; 6: 10 < 11 but already
@@ -176,10 +192,8 @@ def test_breakout_long_above_the_high_flat_below_the_low():
     path = [10, 11, 12, 13, 13, 11, 10, 14]
     got = run(Breakout(lookback=3, allocation=0.5), ticks_of(path))
     assert sorted(got) == [3, 5, 7]
-    assert got[3] == Intent("breakout", "AAPL", 1, 38.0, 1.0, 13,
-                            "price 13.0000 broke above the 3-tick high 12.0000")
-    assert got[5] == Intent("breakout", "AAPL", 0, 0.0, 1.0, 11,
-                            "price 11.0000 fell below the 3-tick low 12.0000")
+    assert got[3] == Intent("breakout", "AAPL", 1, 38.0, 1.0, 13, "price 13.0000 broke above the 3-tick high 12.0000")
+    assert got[5] == Intent("breakout", "AAPL", 0, 0.0, 1.0, 11, "price 11.0000 fell below the 3-tick low 12.0000")
     assert (got[7].direction, got[7].target_qty) == (1, 35.0)
 
 
@@ -219,8 +233,8 @@ def test_breakout_matches_a_naive_recomputation_on_a_long_random_path():
 
 # -- determinism -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [lambda: MovingAverageCrossover(), lambda: Breakout()],
-                         ids=["ma_cross", "breakout"])
+
+@pytest.mark.parametrize("make", [lambda: MovingAverageCrossover(), lambda: Breakout()], ids=["ma_cross", "breakout"])
 def test_same_seed_same_intents_different_seeds_differ(make):
     ticks = sim_ticks(seed=3)
     first = list(run(make(), ticks, equity=50_000.0).items())
@@ -237,5 +251,12 @@ def test_intent_becomes_a_signal_event():
     intent = Intent("ma_cross", "AAPL", -1, -7.0, 1.0, 101.5, "why")
     sig = intent.to_signal(exchange_ts=1_000.0)
     assert isinstance(sig, SignalEmitted)
-    assert (sig.strategy, sig.symbol, sig.direction, sig.strength, sig.price, sig.reason, sig.exchange_ts) \
-        == ("ma_cross", "AAPL", -1, 1.0, 101.5, "why", 1_000.0)
+    assert (sig.strategy, sig.symbol, sig.direction, sig.strength, sig.price, sig.reason, sig.exchange_ts) == (
+        "ma_cross",
+        "AAPL",
+        -1,
+        1.0,
+        101.5,
+        "why",
+        1_000.0,
+    )

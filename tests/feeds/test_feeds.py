@@ -1,4 +1,5 @@
 """Market-data feeds: simulated (GBM), replayed (OHLC files, bokeh-sampledata), paced."""
+
 from __future__ import annotations
 
 import csv
@@ -10,8 +11,17 @@ import statistics
 import pandas as pd
 import pytest
 
-from seamless.feeds import (BAD_TICK_KINDS, Feed, FeedClosed, FeedError, ReplayFeed, SimFeed,
-                            Tick, paced, sample_stock_files)
+from seamless.feeds import (
+    BAD_TICK_KINDS,
+    Feed,
+    FeedClosed,
+    FeedError,
+    ReplayFeed,
+    SimFeed,
+    Tick,
+    paced,
+    sample_stock_files,
+)
 from seamless.feeds.sim import SECONDS_PER_YEAR
 
 
@@ -33,6 +43,7 @@ def bad_kind(tick: Tick, previous: Tick, symbols: tuple[str, ...]) -> str | None
 
 
 # -- SimFeed -------------------------------------------------------------------------------
+
 
 def test_sim_same_seed_same_ticks_and_different_seeds_differ():
     a = take(SimFeed(seed=7), 2_000)
@@ -57,8 +68,7 @@ def test_sim_start_prices_seeded_per_symbol_or_given():
 
 def test_sim_round_robin_strictly_increasing_time_and_spread():
     symbols = ("AAPL", "MSFT", "GOOG")
-    ticks = take(SimFeed(symbols=symbols, tick_interval_s=0.001, spread_bps=4.0,
-                         start_ts=1_767_225_600.0), 30_000)
+    ticks = take(SimFeed(symbols=symbols, tick_interval_s=0.001, spread_bps=4.0, start_ts=1_767_225_600.0), 30_000)
     assert [t.symbol for t in ticks[:6]] == list(symbols) * 2
     assert all(t.symbol == symbols[i % 3] for i, t in enumerate(ticks))
     assert ticks[0].exchange_ts == 1_767_225_600.0
@@ -72,8 +82,7 @@ def test_sim_round_robin_strictly_increasing_time_and_spread():
 def test_sim_gbm_log_returns_match_drift_and_volatility():
     # Daily steps so that many years of returns give tight estimates quickly.
     symbols, drift, vol, step = ("AAPL", "MSFT"), 0.5, 0.3, 86_400.0
-    ticks = take(SimFeed(symbols=symbols, seed=11, drift=drift, volatility=vol,
-                         tick_interval_s=step), 20_000)
+    ticks = take(SimFeed(symbols=symbols, seed=11, drift=drift, volatility=vol, tick_interval_s=step), 20_000)
     assert all(t.last > 0 and math.isfinite(t.last) for t in ticks)
     dt_years = len(symbols) * step / SECONDS_PER_YEAR  # one symbol moves every 2 steps
     for s in symbols:
@@ -82,7 +91,7 @@ def test_sim_gbm_log_returns_match_drift_and_volatility():
         sd = statistics.stdev(r)
         assert sd == pytest.approx(vol * math.sqrt(dt_years), rel=0.05)
         # Annualized drift estimate: standard error ~0.04 here.
-        assert statistics.fmean(r) / dt_years + sd ** 2 / (2 * dt_years) == pytest.approx(drift, abs=0.15)
+        assert statistics.fmean(r) / dt_years + sd**2 / (2 * dt_years) == pytest.approx(drift, abs=0.15)
         lag1 = statistics.correlation(r[:-1], r[1:])
         assert abs(lag1) < 0.06  # independent increments
 
@@ -120,20 +129,32 @@ def test_sim_bad_ticks_each_kind_inserted_among_unchanged_good_ticks():
     good = [t for i, t in enumerate(faulty) if (i + 1) % 5]
     assert good == take(SimFeed(symbols=symbols, seed=5), len(good))
     # The faults are in time order except the out-of-order one.
-    assert all(b.exchange_ts > a.exchange_ts for a, b in itertools.pairwise(faulty)
-               if bad_kind(b, a, symbols) != "out_of_order")
+    assert all(
+        b.exchange_ts > a.exchange_ts
+        for a, b in itertools.pairwise(faulty)
+        if bad_kind(b, a, symbols) != "out_of_order"
+    )
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"symbols": ()}, {"symbols": ("AAPL", "AAPL")}, {"volatility": -0.1},
-    {"tick_interval_s": 0.0}, {"limit": -1}, {"bad_tick_every": 1}, {"drift": math.nan},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"symbols": ()},
+        {"symbols": ("AAPL", "AAPL")},
+        {"volatility": -0.1},
+        {"tick_interval_s": 0.0},
+        {"limit": -1},
+        {"bad_tick_every": 1},
+        {"drift": math.nan},
+    ],
+)
 def test_sim_refuses_bad_arguments(kwargs):
     with pytest.raises(FeedError):
         SimFeed(**kwargs)
 
 
 # -- ReplayFeed over bokeh-sampledata --------------------------------------------------------
+
 
 def first_sample_row(ticker: str) -> dict[str, str]:
     """The first row for ``ticker`` in the package's file, read without pandas."""
@@ -155,6 +176,7 @@ def test_replay_default_sample_data_real_prices_in_time_order():
         assert all(b > a for a, b in itertools.pairwise(mine))
 
     from bokeh_sampledata import stocks
+
     row = first_sample_row("AAPL")
     first_bar = [t for t in ticks if t.symbol == "AAPL"][:4]
     assert first_bar[0].last == float(row["Open"]) == stocks.AAPL["open"][0]
@@ -178,22 +200,35 @@ def test_replay_default_has_all_sample_tickers_and_names_them_for_unknown_symbol
 
 # -- ReplayFeed over user files ------------------------------------------------------------
 
-BARS = pd.DataFrame({
-    # Unsorted on purpose; MSFT's second bar fell (close < open); AAPL's last close is missing.
-    "Date": ["2024-01-03", "2024-01-02", "2024-01-02", "2024-01-03"],
-    "Symbol": ["MSFT", "AAPL", "MSFT", "AAPL"],
-    "Open": [12.0, 100.0, 10.0, 103.0],
-    "High": [12.5, 105.0, 11.0, 106.0],
-    "Low": [11.0, 99.0, 9.5, 102.0],
-    "Close": [11.5, 104.0, 10.5, None],
-    "Volume": [1, 2, 3, 4],
-})
+BARS = pd.DataFrame(
+    {
+        # Unsorted on purpose; MSFT's second bar fell (close < open); AAPL's last close is missing.
+        "Date": ["2024-01-03", "2024-01-02", "2024-01-02", "2024-01-03"],
+        "Symbol": ["MSFT", "AAPL", "MSFT", "AAPL"],
+        "Open": [12.0, 100.0, 10.0, 103.0],
+        "High": [12.5, 105.0, 11.0, 106.0],
+        "Low": [11.0, 99.0, 9.5, 102.0],
+        "Close": [11.5, 104.0, 10.5, None],
+        "Volume": [1, 2, 3, 4],
+    }
+)
 DAY0 = pd.Timestamp("2024-01-02", tz="UTC").timestamp()
 EXPECTED = [  # (symbol, last, seconds after DAY0)
-    ("AAPL", 100.0, 0), ("MSFT", 10.0, 0), ("AAPL", 99.0, 21_600), ("MSFT", 9.5, 21_600),
-    ("AAPL", 105.0, 43_200), ("MSFT", 11.0, 43_200), ("AAPL", 104.0, 64_800), ("MSFT", 10.5, 64_800),
-    ("AAPL", 103.0, 86_400), ("MSFT", 12.0, 86_400), ("AAPL", 106.0, 108_000), ("MSFT", 12.5, 108_000),
-    ("AAPL", 102.0, 129_600), ("MSFT", 11.0, 129_600), ("AAPL", math.nan, 151_200),
+    ("AAPL", 100.0, 0),
+    ("MSFT", 10.0, 0),
+    ("AAPL", 99.0, 21_600),
+    ("MSFT", 9.5, 21_600),
+    ("AAPL", 105.0, 43_200),
+    ("MSFT", 11.0, 43_200),
+    ("AAPL", 104.0, 64_800),
+    ("MSFT", 10.5, 64_800),
+    ("AAPL", 103.0, 86_400),
+    ("MSFT", 12.0, 86_400),
+    ("AAPL", 106.0, 108_000),
+    ("MSFT", 12.5, 108_000),
+    ("AAPL", 102.0, 129_600),
+    ("MSFT", 11.0, 129_600),
+    ("AAPL", math.nan, 151_200),
     ("MSFT", 11.5, 151_200),
 ]
 
@@ -227,21 +262,39 @@ def test_replay_parquet_file(tmp_path):
 
 def test_replay_one_symbol_per_file_named_by_file_lowercase_columns_and_intraday_bars(tmp_path):
     aapl = tmp_path / "aapl.csv.gz"
-    pd.DataFrame({"datetime": ["2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z"],
-                  "open": [1.0, 2.0], "high": [1.5, 2.5], "low": [0.5, 1.5],
-                  "close": [1.2, 1.8]}).to_csv(aapl, index=False)
+    pd.DataFrame(
+        {
+            "datetime": ["2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z"],
+            "open": [1.0, 2.0],
+            "high": [1.5, 2.5],
+            "low": [0.5, 1.5],
+            "close": [1.2, 1.8],
+        }
+    ).to_csv(aapl, index=False)
     ibm = tmp_path / "IBM.csv"
-    pd.DataFrame({"date": ["2024-01-02"], "time": ["14:30:30"], "open": [3.0], "high": [4.0],
-                  "low": [2.0], "close": [3.0]}).to_csv(ibm, index=False)
+    pd.DataFrame(
+        {"date": ["2024-01-02"], "time": ["14:30:30"], "open": [3.0], "high": [4.0], "low": [2.0], "close": [3.0]}
+    ).to_csv(ibm, index=False)
     feed = ReplayFeed([aapl, ibm])
     assert feed.symbols == ("AAPL", "IBM") and feed.bar_seconds == 60
     t0 = pd.Timestamp("2024-01-02T14:30:00Z").timestamp()
     got = [(t.symbol, t.last, t.exchange_ts - t0) for t in feed.ticks()]
     # AAPL's second bar fell, so it rallied first; IBM's closed where it opened, which
     # counts as not falling (low first); at equal times AAPL (the first symbol) leads.
-    assert got == [("AAPL", 1.0, 0), ("AAPL", 0.5, 15), ("AAPL", 1.5, 30), ("IBM", 3.0, 30),
-                   ("AAPL", 1.2, 45), ("IBM", 2.0, 45), ("AAPL", 2.0, 60), ("IBM", 4.0, 60),
-                   ("AAPL", 2.5, 75), ("IBM", 3.0, 75), ("AAPL", 1.5, 90), ("AAPL", 1.8, 105)]
+    assert got == [
+        ("AAPL", 1.0, 0),
+        ("AAPL", 0.5, 15),
+        ("AAPL", 1.5, 30),
+        ("IBM", 3.0, 30),
+        ("AAPL", 1.2, 45),
+        ("IBM", 2.0, 45),
+        ("AAPL", 2.0, 60),
+        ("IBM", 4.0, 60),
+        ("AAPL", 2.5, 75),
+        ("IBM", 3.0, 75),
+        ("AAPL", 1.5, 90),
+        ("AAPL", 1.8, 105),
+    ]
 
 
 def test_replay_clear_errors(tmp_path):
@@ -271,6 +324,7 @@ def test_replay_clear_errors(tmp_path):
 
 # -- paced -----------------------------------------------------------------------------------
 
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -289,8 +343,7 @@ def ticks_at(*times: float) -> list[Tick]:
     return [Tick("AAPL", 1.0, None, None, 1_000.0 + t) for t in times]
 
 
-def yield_times(ticks: list[Tick], speed: float, clock: FakeClock, work: float = 0.0,
-                **kw: float) -> list[float]:
+def yield_times(ticks: list[Tick], speed: float, clock: FakeClock, work: float = 0.0, **kw: float) -> list[float]:
     out = []
     for _ in paced(ticks, speed, clock=clock, sleep=clock.sleep, **kw):
         out.append(clock.now - 100.0)
@@ -318,7 +371,7 @@ def test_paced_out_of_order_tick_at_once_and_slow_consumer_reanchors():
     assert yield_times(ticks_at(0, 2, -50, 4), 1.0, clock) == [0, 2, 2, 4]
     clock = FakeClock()
     times = []
-    for t in paced(ticks_at(0, 1, 2, 3), 1.0, clock=clock, sleep=clock.sleep, max_lag=1.0):
+    for _ in paced(ticks_at(0, 1, 2, 3), 1.0, clock=clock, sleep=clock.sleep, max_lag=1.0):
         times.append(clock.now - 100.0)
         if len(times) == 1:
             clock.now += 5.0  # the consumer stalls: the schedule moves, no burst after

@@ -1,5 +1,6 @@
 """Fixtures of the persist tests: the committed v1 store (``tests/fixtures/store-v1.db``,
 made by running Seamless at schema version 1, see ``tests/fixtures/make_store_v1.sh``)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,5 +1,6 @@
 """The committed v1 store (made by running Seamless, see tests/fixtures/make_store_v1.sh) still opens:
 read-only through upcasts (unchanged), and for writing after its automatic migration."""
+
 import hashlib
 
 from seamless.persist import SCHEMA_VERSION, journal, open_reader, restore

@@ -5,6 +5,7 @@ the ``v1`` fixture in conftest.py copies it).
 Its figures below were recorded with `seamless state --json` on that fixture BEFORE version 2
 existed (the v1 code), so a migration that loses or changes state fails here.
 """
+
 import contextlib
 import hashlib
 import io
@@ -15,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from seamless import cli
-from seamless.errors import (InvalidEvent, MigrationFailed, MigrationNeeded, MigrationRegistryError,
-                             NewerStoreVersion)
+from seamless.errors import InvalidEvent, MigrationFailed, MigrationNeeded, MigrationRegistryError, NewerStoreVersion
 from seamless.events import OrderFilled, OrderSubmitting, PositionAdjusted, decode
 from seamless.params.state import Positions
 from seamless.persist import SCHEMA_VERSION, journal, migrations, open_reader, restore
@@ -82,6 +82,7 @@ def assert_v1_figures(doc: dict) -> None:
 
 # -- the real migration of the committed v1 store -------------------------------------------------
 
+
 def test_v1_fixture_migrates_on_open_to_the_state_v1_held(v1):
     assert SCHEMA_VERSION == 2
     assert "journal_ts" not in indexes(v1)
@@ -100,11 +101,14 @@ def test_v1_fixture_migrates_on_open_to_the_state_v1_held(v1):
     conn = sqlite3.connect(v1)
     try:
         # The journal was not rewritten: old rows keep their version (upcast on every read).
-        assert conn.execute("SELECT count(*) FROM journal WHERE type='OrderSubmitting' AND version=1"
-                            ).fetchone()[0] == V1_ORDER_SUBMITTING_ROWS
+        assert (
+            conn.execute("SELECT count(*) FROM journal WHERE type='OrderSubmitting' AND version=1").fetchone()[0]
+            == V1_ORDER_SUBMITTING_ROWS
+        )
         # A fresh snapshot at the current versions was written after the upcast.
-        sv, payload = conn.execute("SELECT schema_version, payload FROM snapshots "
-                                   "ORDER BY seq DESC, id DESC LIMIT 1").fetchone()
+        sv, payload = conn.execute(
+            "SELECT schema_version, payload FROM snapshots ORDER BY seq DESC, id DESC LIMIT 1"
+        ).fetchone()
     finally:
         conn.close()
     assert sv == SCHEMA_VERSION
@@ -130,8 +134,10 @@ def test_backup_is_the_original_taken_with_the_backup_api(v1, tmp_path):
     assert user_version(bak) == 1
     b, o = sqlite3.connect(bak), sqlite3.connect(f"file:{pristine}?mode=ro", uri=True)
     try:
-        assert b.execute(journal.SELECT + " ORDER BY seq").fetchall() == o.execute(
-            journal.SELECT + " ORDER BY seq").fetchall()
+        assert (
+            b.execute(journal.SELECT + " ORDER BY seq").fetchall()
+            == o.execute(journal.SELECT + " ORDER BY seq").fetchall()
+        )
     finally:
         b.close(), o.close()
 
@@ -163,8 +169,7 @@ def test_reading_a_v1_store_upcasts_and_modifies_nothing(v1):
 
 
 def test_a_read_incompatible_pending_step_asks_for_seamless_migrate(v1, monkeypatch):
-    monkeypatch.setattr(migrations, "STEPS", [Step(1, "relayout_journal", lambda c: None,
-                                                    read_compatible=False)])
+    monkeypatch.setattr(migrations, "STEPS", [Step(1, "relayout_journal", lambda c: None, read_compatible=False)])
     digest = sha(v1)
     with pytest.raises(MigrationNeeded, match=r"relayout_journal.*seamless migrate --db"):
         open_reader(v1)
@@ -172,6 +177,7 @@ def test_a_read_incompatible_pending_step_asks_for_seamless_migrate(v1, monkeypa
 
 
 # -- failure, refusal, registry -------------------------------------------------------------------
+
 
 def test_a_failing_step_leaves_the_original_byte_identical_and_names_the_step(v1, monkeypatch):
     def explode_after_index(conn):
@@ -226,6 +232,7 @@ def test_the_registry_is_checked_for_gaps():
 
 # -- the CLI --------------------------------------------------------------------------------------
 
+
 def test_migrate_dry_run_shows_the_plan_and_changes_nothing(v1):
     digest = sha(v1)
     rc, out, _ = cli_run("migrate", "--db", str(v1), "--dry-run")
@@ -247,6 +254,7 @@ def test_migrate_runs_the_plan(v1):
 
 def test_migrate_is_refused_while_another_writer_holds_the_store(v1):
     from seamless.persist import schema
+
     digest = sha(v1)
     lock = schema.WriterLock(v1)  # as a running Store holds it
     try:
@@ -259,8 +267,16 @@ def test_migrate_is_refused_while_another_writer_holds_the_store(v1):
 
 # -- upcasters and the new fields -----------------------------------------------------------------
 
-V1_SUBMIT = {"client_order_id": "c1", "symbol": "AAPL", "qty": 10.0, "order_type": "market",
-             "limit_price": None, "strategy": "", "reason": "", "by": "runner"}
+V1_SUBMIT = {
+    "client_order_id": "c1",
+    "symbol": "AAPL",
+    "qty": 10.0,
+    "order_type": "market",
+    "limit_price": None,
+    "strategy": "",
+    "reason": "",
+    "by": "runner",
+}
 
 
 def test_order_submitting_v1_is_upcast_to_v2_with_a_day_time_in_force():
@@ -275,8 +291,19 @@ def test_order_submitting_v1_is_upcast_to_v2_with_a_day_time_in_force():
 
 
 def test_positions_part_v1_is_upcast_with_no_opened_at():
-    v1_part = {"by_symbol": {"AAPL": {"seq": 5, "updated_at": 1.0, "symbol": "AAPL", "qty": 3.0,
-                                      "avg_price": 10.0, "realized_pnl": 0.0, "mark": 11.0}}}
+    v1_part = {
+        "by_symbol": {
+            "AAPL": {
+                "seq": 5,
+                "updated_at": 1.0,
+                "symbol": "AAPL",
+                "qty": 3.0,
+                "avg_price": 10.0,
+                "realized_pnl": 0.0,
+                "mark": 11.0,
+            }
+        }
+    }
     up = Positions.upcast(v1_part, 1)
     assert up["by_symbol"]["AAPL"]["opened_at"] is None
     pos = Positions.decode(up)["by_symbol"]["AAPL"]

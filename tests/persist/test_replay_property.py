@@ -10,6 +10,7 @@ refuses with ``InvalidEvent`` are skipped.  Then the live state must equal:
 * the param objects, before and after closing and reopening the store,
 * a replay to an intermediate seq N == the live state recorded right after seq N.
 """
+
 from __future__ import annotations
 
 import collections
@@ -60,63 +61,144 @@ def quote(draw):
     as_int = draw(st.booleans())
     bid = draw(maybe_price)
     ask = draw(st.none() | st.integers(0, 300).map(lambda c: None if bid is None else bid + c / 100))
-    return "QuoteReceived", {"symbol": draw(sym), "last": draw(price), "bid": bid, "ask": ask,
-                              "_xts_step": step, "_xts_int": as_int}
+    return "QuoteReceived", {
+        "symbol": draw(sym),
+        "last": draw(price),
+        "bid": bid,
+        "ask": ask,
+        "_xts_step": step,
+        "_xts_int": as_int,
+    }
 
 
 # a (partial) fill on one of our orders, for the order's symbol (when it was submitted)
-fill_on_order = spec(ev.OrderFilled, trade_id=st.sampled_from(TRADE_IDS), client_order_id=st.sampled_from(ORDER_IDS),
-                     symbol=sym, qty=st.sampled_from((1, 2, -1, -2, 0.5)), price=price,
-                     commission=st.sampled_from((0.0, 0.5, 1)), _order_symbol=st.just(True),
-                     cursor=st.none() | st.integers(1, 12))  # broker cursors, with gaps and repeats
+fill_on_order = spec(
+    ev.OrderFilled,
+    trade_id=st.sampled_from(TRADE_IDS),
+    client_order_id=st.sampled_from(ORDER_IDS),
+    symbol=sym,
+    qty=st.sampled_from((1, 2, -1, -2, 0.5)),
+    price=price,
+    commission=st.sampled_from((0.0, 0.5, 1)),
+    _order_symbol=st.just(True),
+    cursor=st.none() | st.integers(1, 12),
+)  # broker cursors, with gaps and repeats
 
 # a Decimal (what broker APIs hand out) cannot be journaled as JSON: it must be refused up front
 reconcile_value = st.sampled_from(("10", "cash 5.00", "")) | st.just(Decimal("1.25"))
 
 ORDER_EVENTS = (
-    spec(ev.OrderSubmitting, client_order_id=st.sampled_from(ORDER_IDS), symbol=sym, qty=qty,
-         order_type=st.just("market"), limit_price=st.none(), strategy=text, reason=text),
-    spec(ev.OrderSubmitting, client_order_id=st.sampled_from(ORDER_IDS), symbol=sym, qty=qty,
-         order_type=st.just("limit"), limit_price=price),
-    spec(ev.OrderAccepted, client_order_id=st.sampled_from(ORDER_IDS),
-         broker_order_id=st.sampled_from(("", "B1", "B2"))),
+    spec(
+        ev.OrderSubmitting,
+        client_order_id=st.sampled_from(ORDER_IDS),
+        symbol=sym,
+        qty=qty,
+        order_type=st.just("market"),
+        limit_price=st.none(),
+        strategy=text,
+        reason=text,
+    ),
+    spec(
+        ev.OrderSubmitting,
+        client_order_id=st.sampled_from(ORDER_IDS),
+        symbol=sym,
+        qty=qty,
+        order_type=st.just("limit"),
+        limit_price=price,
+    ),
+    spec(
+        ev.OrderAccepted, client_order_id=st.sampled_from(ORDER_IDS), broker_order_id=st.sampled_from(("", "B1", "B2"))
+    ),
     spec(ev.OrderRejected, client_order_id=st.sampled_from(ORDER_IDS), reason=nonempty),
     spec(ev.OrderRefused, client_order_id=st.sampled_from(ORDER_IDS), symbol=sym, qty=qty, reason=nonempty),
     spec(ev.OrderCancelled, client_order_id=st.sampled_from(ORDER_IDS), reason=text),
     # fills: partial (small qty), both signs, duplicate trade ids, external (no order id)
-    spec(ev.OrderFilled, trade_id=st.sampled_from(TRADE_IDS), client_order_id=st.sampled_from(ORDER_IDS + ("",)),
-         symbol=sym, qty=qty, price=price, commission=st.sampled_from((0.0, 0.5, 1))),
-    fill_on_order, fill_on_order, fill_on_order,
-    spec(ev.PositionAdjusted, symbol=sym, qty=st.sampled_from((0, 0.0, 1, -3, 7.5)), avg_price=price | st.just(0.0),
-         reason=nonempty),
+    spec(
+        ev.OrderFilled,
+        trade_id=st.sampled_from(TRADE_IDS),
+        client_order_id=st.sampled_from(ORDER_IDS + ("",)),
+        symbol=sym,
+        qty=qty,
+        price=price,
+        commission=st.sampled_from((0.0, 0.5, 1)),
+    ),
+    fill_on_order,
+    fill_on_order,
+    fill_on_order,
+    spec(
+        ev.PositionAdjusted,
+        symbol=sym,
+        qty=st.sampled_from((0, 0.0, 1, -3, 7.5)),
+        avg_price=price | st.just(0.0),
+        reason=nonempty,
+    ),
     spec(ev.PositionClosed, symbol=sym, reason=text),
 )
 
 OTHER_EVENTS = (
     spec(ev.CashSet, cash=st.integers(-10_000_000, 10_000_000).map(lambda c: c / 100), reason=nonempty),
     spec(ev.DayStarted, day=st.sampled_from(("2024-01-02", "2024-01-03"))),
-    quote(), quote(), quote(),
-    spec(ev.SignalEmitted, strategy=st.sampled_from(("s1", "s2")), symbol=sym,
-         direction=st.sampled_from((-1, 0, 1)), strength=st.floats(-5, 5), price=maybe_price, reason=text),
-    spec(ev.MonitorSet, monitor_id=st.sampled_from(MONITOR_IDS), symbol=sym,
-         kind=st.sampled_from(ev.MONITOR_KINDS[:2] + ev.MONITOR_KINDS[3:]), trigger=price, trail=st.none()),
-    spec(ev.MonitorSet, monitor_id=st.sampled_from(MONITOR_IDS), symbol=sym, kind=st.just("trailing_stop"),
-         trigger=price, trail=price),
+    quote(),
+    quote(),
+    quote(),
+    spec(
+        ev.SignalEmitted,
+        strategy=st.sampled_from(("s1", "s2")),
+        symbol=sym,
+        direction=st.sampled_from((-1, 0, 1)),
+        strength=st.floats(-5, 5),
+        price=maybe_price,
+        reason=text,
+    ),
+    spec(
+        ev.MonitorSet,
+        monitor_id=st.sampled_from(MONITOR_IDS),
+        symbol=sym,
+        kind=st.sampled_from(ev.MONITOR_KINDS[:2] + ev.MONITOR_KINDS[3:]),
+        trigger=price,
+        trail=st.none(),
+    ),
+    spec(
+        ev.MonitorSet,
+        monitor_id=st.sampled_from(MONITOR_IDS),
+        symbol=sym,
+        kind=st.just("trailing_stop"),
+        trigger=price,
+        trail=price,
+    ),
     spec(ev.MonitorMoved, monitor_id=st.sampled_from(MONITOR_IDS), trigger=price, high_water=price),
     spec(ev.MonitorTriggered, monitor_id=st.sampled_from(MONITOR_IDS), price=price),
     spec(ev.MonitorCancelled, monitor_id=st.sampled_from(MONITOR_IDS), reason=text),
     spec(ev.LossLimitSet, daily_loss_limit=price, by=st.just("test")),
-    spec(ev.DailyLossBreached, loss=st.floats(-1e5, 1e5), limit=price, equity=st.floats(-1e6, 1e6),
-         day=st.sampled_from(("", "2024-01-02"))),
+    spec(
+        ev.DailyLossBreached,
+        loss=st.floats(-1e5, 1e5),
+        limit=price,
+        equity=st.floats(-1e6, 1e6),
+        day=st.sampled_from(("", "2024-01-02")),
+    ),
     spec(ev.TradingStateChanged, state=st.sampled_from(ev.TRADING_STATES), reason=text, by=st.just("ops")),
     spec(ev.BreachReset, by=st.just("ops"), reason=text),
     spec(ev.RunnerStatusChanged, status=st.sampled_from(ev.RUNNER_STATES), error=text, by=st.just("runner")),
     spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
     spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2")), by=st.sampled_from(("schedule", "user:ann"))),
-    spec(ev.ReconcileMismatch, run_id=st.sampled_from(("r1", "r2")), kind=st.sampled_from(("position", "cash")),
-         subject=sym, store_value=reconcile_value, broker_value=reconcile_value, resolution=nonempty),
-    spec(ev.ReconcileCompleted, run_id=st.sampled_from(("r1", "r2")), mismatches=st.integers(0, 3),
-         resolved=st.integers(0, 3), duration_s=st.floats(0, 10), ok=st.booleans()),
+    spec(
+        ev.ReconcileMismatch,
+        run_id=st.sampled_from(("r1", "r2")),
+        kind=st.sampled_from(("position", "cash")),
+        subject=sym,
+        store_value=reconcile_value,
+        broker_value=reconcile_value,
+        resolution=nonempty,
+    ),
+    spec(
+        ev.ReconcileCompleted,
+        run_id=st.sampled_from(("r1", "r2")),
+        mismatches=st.integers(0, 3),
+        resolved=st.integers(0, 3),
+        duration_s=st.floats(0, 10),
+        ok=st.booleans(),
+    ),
 )
 
 # sampled_from picks a kind of event about uniformly (one_of favours its first branches)
@@ -131,7 +213,8 @@ STEPS = st.lists(
         st.tuples(st.just("snapshot"), st.none()),
         st.tuples(st.just("mark"), st.none()),
     ),
-    min_size=6, max_size=60,
+    min_size=6,
+    max_size=60,
 )
 
 
@@ -258,8 +341,9 @@ def check_example(steps, snapshot_every, totals):
 
         # corrupt the newest snapshot (snapshots are not append-only): still the same state
         with contextlib.closing(sqlite3.connect(path)) as db:
-            db.execute("UPDATE snapshots SET payload = replace(payload, '\"seq\"', '\"sEq\"') WHERE id = ?",
-                       (snaps[0][0],))
+            db.execute(
+                "UPDATE snapshots SET payload = replace(payload, '\"seq\"', '\"sEq\"') WHERE id = ?", (snaps[0][0],)
+            )
             db.commit()
         r = assert_restores(path, values, meta, seq)
         assert r.warnings and f"id={snaps[0][0]} " in r.warnings[0] and "checksum" in r.warnings[0]
@@ -286,8 +370,13 @@ PHASES = tuple(Phase) if os.environ.get("SEAMLESS_SHRINK") else (Phase.explicit,
 def test_live_state_equals_every_replay():
     totals = collections.Counter()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-              report_multiple_bugs=False, phases=PHASES)
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        report_multiple_bugs=False,
+        phases=PHASES,
+    )
     @given(steps=STEPS, snapshot_every=st.integers(2, 15))
     def prop(steps, snapshot_every):
         check_example(steps, snapshot_every, totals)
@@ -301,6 +390,7 @@ def test_live_state_equals_every_replay():
 
 
 # -- the bugs the property found, one at a time -----------------------------------------------
+
 
 def _replay_after(tmp_path, *events):
     path = str(tmp_path / "acct.db")
@@ -344,8 +434,16 @@ def test_event_that_cannot_be_journaled_is_refused_up_front(tmp_path):
     store = Store(path)
     try:
         try:
-            store.commit(ev.ReconcileMismatch(run_id="r1", kind="cash", subject="cash", store_value=Decimal("1.25"),
-                                              broker_value="1.30", resolution="adjusted"))
+            store.commit(
+                ev.ReconcileMismatch(
+                    run_id="r1",
+                    kind="cash",
+                    subject="cash",
+                    store_value=Decimal("1.25"),
+                    broker_value="1.30",
+                    resolution="adjusted",
+                )
+            )
         except InvalidEvent:
             pass
         store.commit(ev.RunnerStatusChanged(status="RUNNING"))

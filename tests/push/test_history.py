@@ -1,4 +1,5 @@
 """push/history.py: the day's equity curve, kept once and mirrored by every session's overview."""
+
 from __future__ import annotations
 
 import types

@@ -6,6 +6,7 @@ The Bokeh document is a fake that records the callbacks it is given; the test ru
 itself, so nothing waits on a loop. SessionFeed's monotonic clock is replaced by a settable
 one (only inside seamless.push.session), so the throttle is decided by the test, not by
 how fast the machine is."""
+
 from __future__ import annotations
 
 import contextlib
@@ -138,6 +139,7 @@ def offer_all(feed, events):
 
 # -- SessionFeed -------------------------------------------------------------------------------
 
+
 def test_first_flush_fills_every_view(store, clock):
     doc = FakeDoc()
     quotes = FakeView("quotes", ["market.*"])
@@ -216,8 +218,8 @@ def test_timer_fired_after_its_delay_flushes(store, clock):
     clock.t += ms / 1000.0  # the loop fires the timer exactly when asked
     doc.run_timeouts()
     assert len(quotes.refreshes) == 1, (
-        f"timer of {ms} ms fired on time but the view was still throttled; "
-        f"re-armed {doc.timeouts!r}")
+        f"timer of {ms} ms fired on time but the view was still throttled; re-armed {doc.timeouts!r}"
+    )
 
 
 def test_a_routine_critical_event_waits_for_the_rate_limit(store, clock):
@@ -248,8 +250,9 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     quotes = FakeView("quotes", ["market.*"])
     risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
     alerts = []
-    feed = filled_feed(doc, [quotes, risk], clock, notify=alerts.extend,
-                       alert_topics=("risk.trading_state",), max_rate=10.0)
+    feed = filled_feed(
+        doc, [quotes, risk], clock, notify=alerts.extend, alert_topics=("risk.trading_state",), max_rate=10.0
+    )
     # a throttled quote leaves a timer pending
     clock.t += 0.01
     feed.offer(store.commit(quote(1)))
@@ -259,8 +262,9 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     clock.t += 0.01
     ev = store.commit(halted("first"))
     feed.offer(ev)
-    assert [u for _fn, u in doc.urgency[-2:]] == [True, False], \
+    assert [u for _fn, u in doc.urgency[-2:]] == [True, False], (
         "a critical event schedules its alert (urgent) and its views at once, even with a timer pending"
+    )
     doc.ticks.pop(1)()  # should the views run first, they do not send the alert
     assert alerts == [] and risk.seen == ["HALTED"]
     doc.run_ticks()
@@ -286,8 +290,9 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
 def flow_controlled(doc, views, clock, alerts, **kwargs):
     """A filled feed whose critical updates are numbered (``marks``) and answered by the test."""
     marks: list[int] = []
-    feed = filled_feed(doc, views, clock, notify=alerts.extend, alert_topics=("risk.trading_state",),
-                       mark=marks.append, **kwargs)
+    feed = filled_feed(
+        doc, views, clock, notify=alerts.extend, alert_topics=("risk.trading_state",), mark=marks.append, **kwargs
+    )
     assert marks == [1], "the first fill (every view) is numbered"
     feed.acked(1)
     assert doc.ticks == []
@@ -356,8 +361,9 @@ def test_a_feed_not_yet_live_notes_what_comes_and_sends_it_when_the_page_is_live
     doc = FakeDoc()
     risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.trading_state)
     alerts, pushed = [], []
-    feed = SessionFeed(doc, [risk], notify=alerts.extend, alert_topics=("risk.trading_state",), live=False,
-                       on_push=pushed.append)
+    feed = SessionFeed(
+        doc, [risk], notify=alerts.extend, alert_topics=("risk.trading_state",), live=False, on_push=pushed.append
+    )
     ev = store.commit(halted("before the page was live"))
     feed.offer(ev)
     feed.tick()
@@ -458,6 +464,7 @@ def test_closed_feed_ignores_offers_and_flushes(store, clock):
 
 
 # -- Hub -----------------------------------------------------------------------------------------
+
 
 def test_hub_fans_out_to_every_feed(store, clock):
     hub = Hub(store)
@@ -617,6 +624,7 @@ def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, cl
     (light) go before any view update (heavy), and an alert that arrives while view updates
     are queued overtakes them; ordinary callbacks run one per loop turn."""
     from functools import partial
+
     from seamless.push.docs import LoopQueue
 
     class FifoLoop:
@@ -648,8 +656,14 @@ def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, cl
     for name in ("a", "b"):
         view = FakeView(name, ["risk.*"])
         view.refresh = (lambda n: lambda events: order.append(f"view {n}"))(name)
-        feeds.append(SessionFeed(QueuedDoc(queue), [view], alert_topics=("risk.trading_state",),
-                                 notify=(lambda n: lambda ev: order.append(f"alert {n}"))(name)))
+        feeds.append(
+            SessionFeed(
+                QueuedDoc(queue),
+                [view],
+                alert_topics=("risk.trading_state",),
+                notify=(lambda n: lambda ev: order.append(f"alert {n}"))(name),
+            )
+        )
     ev = store.commit(halted("x"))
     for f in feeds:
         f.offer(ev)
@@ -673,6 +687,7 @@ def test_every_sessions_alerts_go_out_before_any_sessions_view_updates(store, cl
 def server_loop():
     """A tornado IOLoop running in its own thread, as the server's is."""
     from tornado.ioloop import IOLoop
+
     ready, box = threading.Event(), {}
 
     def run():
@@ -693,7 +708,9 @@ def test_an_offer_while_the_document_is_held_still_flushes(store, server_loop):
     the loop held the document became a held event, which Panel clears without a lock: the
     session stalled for good after a burst of fills. Scheduled on the loop, it runs held or not."""
     from bokeh.document import Document
+
     from seamless.push import ServerDoc
+
     document = Document()
     doc = ServerDoc(document, server_loop)
     refreshed = threading.Event()
@@ -711,7 +728,9 @@ def test_an_offer_while_the_document_is_held_still_flushes(store, server_loop):
 
 def test_a_closed_server_doc_runs_nothing(server_loop):
     from bokeh.document import Document
+
     from seamless.push import ServerDoc
+
     doc = ServerDoc(Document(), server_loop)
     ran, first, done = [], threading.Event(), threading.Event()
     doc.add_next_tick_callback(lambda: (ran.append("open"), first.set()))
@@ -730,8 +749,10 @@ def test_a_view_that_held_a_part_back_is_refreshed_again_at_its_next_turn(store,
     doc = FakeDoc()
     quotes = FakeView("quotes", ["market.*"])
     feed = filled_feed(doc, [quotes], clock, max_rate=4.0)
-    quotes.refresh = lambda events: (quotes.refreshes.append(events),
-                                     setattr(quotes, "deferred", len(quotes.refreshes) == 1))
+    quotes.refresh = lambda events: (
+        quotes.refreshes.append(events),
+        setattr(quotes, "deferred", len(quotes.refreshes) == 1),
+    )
     clock.t += 1.0
     feed.offer(store.commit(quote(1)))
     doc.run_ticks()
@@ -745,6 +766,7 @@ def test_a_view_that_held_a_part_back_is_refreshed_again_at_its_next_turn(store,
 
 def test_a_failing_session_callback_does_not_stop_the_loop_queue(server_loop):
     from seamless.push.docs import LoopQueue
+
     queue = LoopQueue(server_loop)
     ran, done, gate, held = [], threading.Event(), threading.Event(), threading.Event()
 

@@ -1,4 +1,5 @@
 """Broker reconciliation on real files: the store, the paper broker's file, the journal."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,19 @@ import pytest
 from seamless.brokers import OrderRequest, PaperBroker
 from seamless.engine.orders import OrderManager
 from seamless.engine.risk import RiskLimits, RiskManager
-from seamless.wiring import resume_ts
-from seamless.events import (CashSet, OrderAccepted, OrderCancelled, OrderSubmitting, PositionAdjusted,
-                             PositionClosed, QuoteReceived)
+from seamless.events import (
+    CashSet,
+    OrderAccepted,
+    OrderCancelled,
+    OrderSubmitting,
+    PositionAdjusted,
+    PositionClosed,
+    QuoteReceived,
+)
 from seamless.feeds import SimFeed
 from seamless.reconcile import Finding, ReconcilePolicy, Reconciler, compare
 from seamless.store import Store
+from seamless.wiring import resume_ts
 
 RECONCILE_TOPICS = ("reconcile.started", "reconcile.mismatch", "reconcile.completed")
 
@@ -75,8 +83,12 @@ def acct(account):
 
 def journal(db, after=0):
     with sqlite3.connect(db) as c:
-        return [(seq, topic, json.loads(payload)) for seq, topic, payload in
-                c.execute("SELECT seq, topic, payload FROM journal WHERE seq > ? ORDER BY seq", (after,))]
+        return [
+            (seq, topic, json.loads(payload))
+            for seq, topic, payload in c.execute(
+                "SELECT seq, topic, payload FROM journal WHERE seq > ? ORDER BY seq", (after,)
+            )
+        ]
 
 
 def store_positions(store):
@@ -101,8 +113,9 @@ def assert_journaled(a, report, before_seq):
     rows = [(t, p) for _, t, p in journal(a.db, before_seq) if t in RECONCILE_TOPICS]
     assert rows[0][0] == "reconcile.started" and rows[0][1]["run_id"] == report.run_id
     mismatches = [p for t, p in rows if t == "reconcile.mismatch"]
-    assert [(m["kind"], m["subject"], m["resolution"]) for m in mismatches] == \
-        [(f.kind, f.subject, r) for f, r in zip(report.findings, report.resolutions)]
+    assert [(m["kind"], m["subject"], m["resolution"]) for m in mismatches] == [
+        (f.kind, f.subject, r) for f, r in zip(report.findings, report.resolutions)
+    ]
     assert rows[-1][0] == "reconcile.completed"
     done = rows[-1][1]
     assert done["run_id"] == report.run_id and done["mismatches"] == len(report.findings)
@@ -124,6 +137,7 @@ def reconcile(a, policy=None):
 
 # -- the faults -------------------------------------------------------------------------------
 
+
 def test_agreeing_store_and_broker_have_no_findings(acct):
     acct.buy("AAPL", 10, "c1")
     assert compare(acct.store, acct.broker) == []
@@ -135,8 +149,7 @@ def test_manual_trade_at_the_broker_is_caught_up(acct):
     acct.buy("AAPL", 10, "c1")
     fill = acct.hand.trade("AAPL", 5, 101.0)  # by hand, in the broker's own app
     found = compare(acct.store, acct.broker)
-    assert kinds(found) == [("fill_missing_in_store", fill.trade_id), ("qty_differs", "AAPL"),
-                            ("cash_differs", "cash")]
+    assert kinds(found) == [("fill_missing_in_store", fill.trade_id), ("qty_differs", "AAPL"), ("cash_differs", "cash")]
     assert found[2].size == pytest.approx(505.0)
     report = reconcile(acct)
     assert kinds(report.findings) == [("fill_missing_in_store", fill.trade_id)]
@@ -238,8 +251,7 @@ def test_order_lost_in_a_disconnect_is_cancelled(acct):
 
 
 def test_open_broker_order_unknown_to_the_store_is_adopted(acct):
-    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="AAPL", qty=5, order_type="limit",
-                                  limit_price=90.0))
+    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="AAPL", qty=5, order_type="limit", limit_price=90.0))
     assert kinds(compare(acct.store, acct.broker)) == [("order_unknown_to_store", "app-1")]
     report = reconcile(acct)
     assert report.ok
@@ -254,24 +266,36 @@ def test_open_broker_order_unknown_to_the_store_is_adopted(acct):
 
 
 def test_adopting_external_orders_can_be_turned_off(acct):
-    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="AAPL", qty=5, order_type="limit",
-                                  limit_price=90.0))
+    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="AAPL", qty=5, order_type="limit", limit_price=90.0))
     report = reconcile(acct, ReconcilePolicy(adopt_external_orders=False))
     assert not report.ok and "app-1" not in acct.store.state.orders.by_id
     assert report.resolutions == ["not resolved: adopt_external_orders is off"]
 
 
-@pytest.mark.parametrize("drift, kind", [
-    (lambda s: s.commit(PositionAdjusted(symbol="MSFT", qty=7, avg_price=50.0, reason="drift")),
-     ("position_missing_at_broker", "MSFT")),
-    (lambda s: s.commit(PositionAdjusted(symbol="AAPL", qty=3, avg_price=100.0, reason="drift")),
-     ("qty_differs", "AAPL")),
-    (lambda s: s.commit(PositionAdjusted(symbol="AAPL", qty=10, avg_price=99.0, reason="drift")),
-     ("avg_price_differs", "AAPL")),
-    (lambda s: (s.commit(PositionAdjusted(symbol="AAPL", qty=0, avg_price=0.0, reason="drift")),
-                s.commit(PositionClosed(symbol="AAPL", reason="drift"))),
-     ("position_missing_in_store", "AAPL")),
-])
+@pytest.mark.parametrize(
+    "drift, kind",
+    [
+        (
+            lambda s: s.commit(PositionAdjusted(symbol="MSFT", qty=7, avg_price=50.0, reason="drift")),
+            ("position_missing_at_broker", "MSFT"),
+        ),
+        (
+            lambda s: s.commit(PositionAdjusted(symbol="AAPL", qty=3, avg_price=100.0, reason="drift")),
+            ("qty_differs", "AAPL"),
+        ),
+        (
+            lambda s: s.commit(PositionAdjusted(symbol="AAPL", qty=10, avg_price=99.0, reason="drift")),
+            ("avg_price_differs", "AAPL"),
+        ),
+        (
+            lambda s: (
+                s.commit(PositionAdjusted(symbol="AAPL", qty=0, avg_price=0.0, reason="drift")),
+                s.commit(PositionClosed(symbol="AAPL", reason="drift")),
+            ),
+            ("position_missing_in_store", "AAPL"),
+        ),
+    ],
+)
 def test_position_drift_adopts_the_brokers_position(acct, drift, kind):
     acct.buy("AAPL", 10, "c1")
     drift(acct.store)
@@ -287,6 +311,7 @@ def test_position_drift_adopts_the_brokers_position(acct, drift, kind):
 
 
 # -- escalation -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("restart", [False, True])
 def test_persistent_mismatch_escalates_after_persistent_runs(account, restart):
@@ -333,11 +358,11 @@ def test_large_mismatch_escalates_at_once_to_the_policys_state(acct):
 
 # -- idempotence, dry run, the CLI --------------------------------------------------------------
 
+
 def test_reconciling_twice_changes_nothing_the_second_time(acct):
     acct.buy("AAPL", 10, "c1")
     acct.hand.trade("AAPL", 5, 101.0)
-    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="MSFT", qty=5, order_type="limit",
-                                  limit_price=40.0))
+    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="MSFT", qty=5, order_type="limit", limit_price=40.0))
     acct.store.commit(PositionAdjusted(symbol="GOOG", qty=2, avg_price=10.0, reason="drift"))
     first = reconcile(acct)
     assert len(first.findings) == 3 and first.ok
@@ -352,8 +377,7 @@ def test_dry_run_journals_nothing(acct):
     acct.hand.trade("AAPL", 5, 101.0)
     seq = acct.store.seq
     report = Reconciler(acct.store, acct.broker).run(dry_run=True)
-    assert [f.kind for f in report.findings] == ["fill_missing_in_store", "position_missing_in_store",
-                                                 "cash_differs"]
+    assert [f.kind for f in report.findings] == ["fill_missing_in_store", "position_missing_in_store", "cash_differs"]
     assert not report.ok and acct.store.seq == seq
     doc = json.loads(report.to_json())
     assert doc["dry_run"] is True and len(doc["findings"]) == 3
@@ -395,8 +419,7 @@ def test_cli_exit_1_when_a_mismatch_is_left(account, seamless_run):
         a.buy("AAPL", 10, "c1")
         # An order closed in the store but still working at the broker: nothing in the store can fix it.
         a.hand.submit(OrderRequest(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=1.0))
-        a.store.commit(OrderSubmitting(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit",
-                                       limit_price=1.0))
+        a.store.commit(OrderSubmitting(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=1.0))
         a.store.commit(OrderAccepted(client_order_id="c2"))
         a.store.commit(OrderCancelled(client_order_id="c2", reason="cancelled in the store only"))
     proc = seamless_run("reconcile", "--db", a.db, "--json")
@@ -409,14 +432,19 @@ def test_cli_exit_1_when_a_mismatch_is_left(account, seamless_run):
 def test_the_runner_reconciles_at_start_and_on_its_schedule(tmp_path, open_account):
     from seamless.feeds import SimFeed
     from seamless.reconcile import ReconcilePolicy
+
     db = tmp_path / "s.db"
     clock = [0.0]
     with open_account(db) as opened:
         store, broker = opened.store, opened.broker
         broker.mark("AAPL", 100.0)
         broker.trade("AAPL", 7, 100.0)  # by hand at the broker, before the runner ever ran
-        runner = opened.runner(SimFeed(symbols=("AAPL", "MSFT"), seed=2, volatility=3.0), resolve_every_s=0.0,
-                               reconcile=ReconcilePolicy(interval_s=10.0), clock=lambda: clock[0])
+        runner = opened.runner(
+            SimFeed(symbols=("AAPL", "MSFT"), seed=2, volatility=3.0),
+            resolve_every_s=0.0,
+            reconcile=ReconcilePolicy(interval_s=10.0),
+            clock=lambda: clock[0],
+        )
         assert runner.start()
         runs = [m for m in store.state.reconcile.mismatches]
         assert store.state.reconcile.status == "ok" and runs  # the startup run found and fixed it
@@ -438,6 +466,7 @@ def test_a_clean_run_between_mismatches_breaks_the_streak_across_restarts(tmp_pa
     from seamless.events import CashSet, PositionAdjusted
     from seamless.reconcile import ReconcilePolicy, Reconciler
     from seamless.store import Store
+
     db, bdb = tmp_path / "s.db", tmp_path / "s.broker.db"
     policy = ReconcilePolicy(persistent_runs=3, adopt_broker_positions=False)
     broker = PaperBroker(bdb)
@@ -450,16 +479,16 @@ def test_a_clean_run_between_mismatches_breaks_the_streak_across_restarts(tmp_pa
             store.commit(CashSet(cash=broker.account().cash, reason="opening"))
             rec = Reconciler(store, broker, policy)
             adjust(store, 5)
-            assert not rec.run().ok          # run 1: the store holds 5 the broker does not
+            assert not rec.run().ok  # run 1: the store holds 5 the broker does not
             adjust(store, 0)
-            assert rec.run().ok              # run 2: clean
+            assert rec.run().ok  # run 2: clean
             adjust(store, 5)
-            assert not rec.run().ok          # run 3: the mismatch again (a streak of 1)
-        with Store(db) as store:             # a restart: the history comes from the store
+            assert not rec.run().ok  # run 3: the mismatch again (a streak of 1)
+        with Store(db) as store:  # a restart: the history comes from the store
             rec = Reconciler(store, broker, policy)
-            assert not rec.run().escalated   # run 4: a streak of 2, not 3
+            assert not rec.run().escalated  # run 4: a streak of 2, not 3
             assert store.state.risk.trading_state == "ACTIVE"
-            assert rec.run().escalated       # run 5: 3 in a row
+            assert rec.run().escalated  # run 5: 3 in a row
             assert store.state.risk.trading_state == "HALTED"
             assert [r for r, _ in store.state.reconcile.recent_runs][-5:] == [r for r, _ in rec.history][-5:]
     finally:

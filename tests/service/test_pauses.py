@@ -1,6 +1,7 @@
 """seamless.service.pauses: a live session's objects are out of Python's collections (a full
 one walked 300,000 objects for 100-300 ms with ten tabs, stopping every thread); closing a
 session collects the garbage at once and freezes the rest again."""
+
 from __future__ import annotations
 
 import gc
@@ -10,7 +11,7 @@ from seamless.service import pauses
 
 
 class Node:
-    other: "Node"
+    other: Node
 
 
 def cycle() -> weakref.ref:

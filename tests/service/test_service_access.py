@@ -1,4 +1,5 @@
 """Who may move money (seamless.service.access)."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,19 @@ def test_local_loopback_may_do_everything(ip):
     assert a.who == f"local@{ip}"
 
 
-@pytest.mark.parametrize("header", ["X-Forwarded-For", "x-forwarded-for", "X-FORWARDED-FOR", "Forwarded",
-                                    "forwarded", "X-Real-IP", "x-real-ip", "X-Real-Ip"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Forwarded-For",
+        "x-forwarded-for",
+        "X-FORWARDED-FOR",
+        "Forwarded",
+        "forwarded",
+        "X-Real-IP",
+        "x-real-ip",
+        "X-Real-Ip",
+    ],
+)
 def test_forwarded_request_without_user_may_only_reduce_risk(header):
     a = Access.of(None, "127.0.0.1", {header: "203.0.113.9"})
     assert a.forwarded is True and a.local is False
@@ -59,8 +71,10 @@ def test_non_loopback_without_user_may_only_reduce_risk(ip):
     assert a.who == f"remote@{ip or 'unknown'}"  # never journaled as local
 
 
-@pytest.mark.parametrize("ip, headers", [("203.0.113.9", {}), ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4"}),
-                                         (None, {"Forwarded": "for=1.2.3.4"})])
+@pytest.mark.parametrize(
+    "ip, headers",
+    [("203.0.113.9", {}), ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4"}), (None, {"Forwarded": "for=1.2.3.4"})],
+)
 def test_authenticated_user_may_do_everything(ip, headers):
     a = Access.of("alice", ip, headers)
     for command in (*MONEY_MOVING, *SAFE):

@@ -10,6 +10,7 @@ The next unit number and the quote clock continue from what the store holds, so
 client order ids stay unique across restarts; START_UNIT is the test's own count
 (the larger of the two wins).
 """
+
 from __future__ import annotations
 
 import random
@@ -32,17 +33,17 @@ def main() -> None:
     print(f"READY {unit} {store.seq} {store.restored_from_snapshot}", flush=True)
     while True:
         i = unit
-        events = store.commit_all([
-            OrderSubmitting(client_order_id=f"u{i}", symbol=SYMBOL, qty=1),
-            OrderAccepted(client_order_id=f"u{i}", broker_order_id=f"b{i}"),
-            OrderFilled(trade_id=f"t{i}", client_order_id=f"u{i}", symbol=SYMBOL, qty=1,
-                        price=100.0 + i % 7),
-        ])
+        events = store.commit_all(
+            [
+                OrderSubmitting(client_order_id=f"u{i}", symbol=SYMBOL, qty=1),
+                OrderAccepted(client_order_id=f"u{i}", broker_order_id=f"b{i}"),
+                OrderFilled(trade_id=f"t{i}", client_order_id=f"u{i}", symbol=SYMBOL, qty=1, price=100.0 + i % 7),
+            ]
+        )
         print(f"ACK {i} {events[-1].seq}", flush=True)
         for _ in range(rnd.randint(0, 3)):
             exchange_ts += 0.25
-            store.commit(QuoteReceived(symbol=SYMBOL, last=100.0 + rnd.randint(0, 50) / 10,
-                                       exchange_ts=exchange_ts))
+            store.commit(QuoteReceived(symbol=SYMBOL, last=100.0 + rnd.randint(0, 50) / 10, exchange_ts=exchange_ts))
         unit += 1
 
 

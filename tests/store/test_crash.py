@@ -6,6 +6,7 @@ exactly the state a full replay of the journal (no snapshots) gives.
 
 The seed is fixed (override with SEAMLESS_CRASH_SEED) so a failure can be replayed.
 """
+
 from __future__ import annotations
 
 import collections
@@ -44,8 +45,13 @@ def _units_in_journal(db: Path) -> int:
 def _run_and_kill(db: Path, start_unit: int, rnd: random.Random, errlog: Path) -> tuple[list[str], str]:
     """Start the writer, SIGKILL it at a random moment; returns (stdout lines, how it was killed)."""
     with open(errlog, "w") as err:
-        proc = subprocess.Popen([sys.executable, str(WRITER), str(db), str(start_unit)], cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(WRITER), str(db), str(start_unit)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     watchdog = threading.Timer(30.0, proc.kill)  # a hung writer makes readline() see EOF, not hang the test
     watchdog.start()
     lines: list[str] = []
@@ -80,8 +86,9 @@ def _run_and_kill(db: Path, start_unit: int, rnd: random.Random, errlog: Path) -
             proc.kill()
             proc.wait()
         proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL, \
+    assert proc.returncode == -signal.SIGKILL, (
         f"writer exited with {proc.returncode}, not by SIGKILL ({how}):\n{errlog.read_text()}"
+    )
     return lines, how
 
 
@@ -111,8 +118,9 @@ def _check_journal(db: Path, acked: dict[int, int], ctx: str) -> tuple[int, int]
     # (a) every acknowledged unit is there, ending at the acknowledged seq
     for unit, seq in acked.items():
         ev = events.get(seq)
-        assert isinstance(ev, OrderFilled) and ev.trade_id == f"t{unit}" and ev.client_order_id == f"u{unit}", \
+        assert isinstance(ev, OrderFilled) and ev.trade_id == f"t{unit}" and ev.client_order_id == f"u{unit}", (
             f"{ctx}: ACKed unit {unit} at seq {seq} is lost or wrong: {ev!r}"
+        )
         assert isinstance(events[seq - 1], OrderAccepted) and events[seq - 1].client_order_id == f"u{unit}", ctx
         assert isinstance(events[seq - 2], OrderSubmitting) and events[seq - 2].client_order_id == f"u{unit}", ctx
 

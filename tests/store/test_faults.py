@@ -1,6 +1,7 @@
 """Faults the store must survive or refuse cleanly: a locked database, a full disk, a
 corrupt journal row, a corrupt snapshot, a newer schema, tampering with the journal,
 invalid events, and direct writes to state."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from seamless.errors import (CorruptJournal, InvalidEvent, NewerStoreVersion, ReadOnlyState, StoreFull,
-                             StoreInUse, StoreLocked)
-from seamless.events import (LossLimitSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived,
-                             TradingStateChanged)
+from seamless.errors import (
+    CorruptJournal,
+    InvalidEvent,
+    NewerStoreVersion,
+    ReadOnlyState,
+    StoreFull,
+    StoreInUse,
+    StoreLocked,
+)
+from seamless.events import (
+    LossLimitSet,
+    OrderAccepted,
+    OrderFilled,
+    OrderSubmitting,
+    QuoteReceived,
+    TradingStateChanged,
+)
 from seamless.persist import SCHEMA_VERSION, journal, open_reader, restore
 from seamless.store import Store
 
@@ -82,8 +96,13 @@ class Locker:
     """Another process holding the database's write lock (BEGIN IMMEDIATE) until released."""
 
     def __init__(self, db: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         assert line == "READY\n", f"locker failed: {line!r} {self.proc.stderr.read()}"
 
@@ -93,7 +112,7 @@ class Locker:
         assert self.proc.stdout.readline() == "RELEASED\n"
         assert self.proc.wait(10) == 0
 
-    def __enter__(self) -> "Locker":
+    def __enter__(self) -> Locker:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -176,6 +195,7 @@ def test_commit_waits_for_a_lock_released_within_the_busy_timeout(tmp_path):
 
 
 # -- disk full -------------------------------------------------------------------------------
+
 
 def _fill_disk(store: Store, acked: list, prefix: str = "f", spare: int = 4) -> OrderSubmitting:
     """Cap the writer connection's pages ``spare`` above the current size and commit big critical
@@ -277,7 +297,6 @@ def test_event_refused_by_a_failed_write_can_be_committed_again(tmp_path):
         store.close()
 
 
-
 def test_snapshot_taken_before_a_failed_write_is_not_written(tmp_path, monkeypatch):
     """A snapshot copied from state that a failed write then drops must not reach the disk,
     even once new events have reused the dropped seqs."""
@@ -319,11 +338,14 @@ def test_snapshot_taken_before_a_failed_write_is_not_written(tmp_path, monkeypat
         _unlimit(store)
         store.close(snapshot=False)
     with Store(db, **NO_AUTO_SNAPSHOT) as reopened:
-        assert "AAPL" not in reopened.state.market.quotes, \
+        assert "AAPL" not in reopened.state.market.quotes, (
             f"reopened from a snapshot (seq {reopened.restored_from_snapshot}) holding a dropped quote"
+        )
         assert_matches_journal(reopened, db)
 
+
 # -- a corrupt journal row -------------------------------------------------------------------
+
 
 def _patch_file(db: Path, old: bytes, new: bytes) -> None:
     """Overwrite bytes in the database file itself, as a disk fault would."""
@@ -374,6 +396,7 @@ def test_corrupt_journal_row_is_refused_naming_its_seq(tmp_path, with_snapshot):
 
 
 # -- a corrupt snapshot ----------------------------------------------------------------------
+
 
 def test_corrupt_newest_snapshot_falls_back_with_a_warning(tmp_path):
     db = tmp_path / "s.db"
@@ -427,6 +450,7 @@ def test_corrupt_newest_snapshot_falls_back_with_a_warning(tmp_path):
 
 # -- a newer schema version --------------------------------------------------------------------
 
+
 def test_newer_version_database_is_refused_untouched(tmp_path):
     db = tmp_path / "s.db"
     with Store(db) as store:
@@ -462,12 +486,16 @@ def test_second_writer_is_refused(tmp_path):
 
 # -- the journal is append-only --------------------------------------------------------------
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE journal SET payload = '{}' WHERE seq = 2",
-    "UPDATE journal SET checksum = 0",
-    "DELETE FROM journal WHERE seq = 3",
-    "DELETE FROM journal",
-])
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE journal SET payload = '{}' WHERE seq = 2",
+        "UPDATE journal SET checksum = 0",
+        "DELETE FROM journal WHERE seq = 3",
+        "DELETE FROM journal",
+    ],
+)
 def test_journal_is_append_only(tmp_path, sql):
     db = tmp_path / "s.db"
     with Store(db) as store:
@@ -489,19 +517,24 @@ def test_journal_is_append_only(tmp_path, sql):
 
 INVALID = {
     # name: (make the event(s) -- may raise at construction --, text the message must name)
-    "nan-fill-price": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1,
-                                           price=math.nan), "price"),
+    "nan-fill-price": (
+        lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1, price=math.nan),
+        "price",
+    ),
     "inf-quote": (lambda: QuoteReceived(symbol="AAPL", last=math.inf), "last"),
     "negative-quote": (lambda: QuoteReceived(symbol="AAPL", last=-1.0), "last"),
-    "negative-fill-price": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1,
-                                                price=-3.0), "price"),
-    "negative-commission": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1,
-                                                price=3.0, commission=-0.5), "commission"),
+    "negative-fill-price": (
+        lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1, price=-3.0),
+        "price",
+    ),
+    "negative-commission": (
+        lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=1, price=3.0, commission=-0.5),
+        "commission",
+    ),
     "zero-order-qty": (lambda: submit("z", qty=0), "qty"),
     "nan-order-qty": (lambda: submit("z", qty=math.nan), "qty"),
     "bool-order-qty": (lambda: submit("z", qty=True), "qty"),
-    "zero-fill-qty": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=0,
-                                          price=3.0), "qty"),
+    "zero-fill-qty": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="AAPL", qty=0, price=3.0), "qty"),
     "negative-loss-limit": (lambda: LossLimitSet(daily_loss_limit=-100.0), "daily_loss_limit"),
     "limit-without-price": (lambda: submit("z", order_type="limit"), "limit_price"),
     "lowercase-symbol": (lambda: submit("z", symbol="aapl"), "symbol"),
@@ -509,8 +542,10 @@ INVALID = {
     "empty-client-order-id": (lambda: submit(""), "client_order_id"),
     "unknown-order-accepted": (lambda: OrderAccepted(client_order_id="nope", broker_order_id="B"), "'nope'"),
     "duplicate-client-order-id": (lambda: submit("c1"), "'c1'"),
-    "fill-symbol-mismatch": (lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="MSFT", qty=1,
-                                                 price=3.0), "symbol"),
+    "fill-symbol-mismatch": (
+        lambda: OrderFilled(trade_id="t1", client_order_id="c1", symbol="MSFT", qty=1, price=3.0),
+        "symbol",
+    ),
     "quote-back-in-time": (lambda: QuoteReceived(symbol="AAPL", last=10.0, exchange_ts=50.0), "exchange time"),
     "not-an-event": (lambda: {"client_order_id": "z"}, "dict"),
 }
@@ -555,6 +590,7 @@ def test_invalid_event_in_commit_all_refuses_the_whole_unit(store, db_path):
 
 
 # -- state is read-only ----------------------------------------------------------------------
+
 
 def test_direct_writes_to_state_raise_read_only_state(store, db_path):
     store.commit(submit("c1"))

@@ -1,4 +1,5 @@
 """A Follower tails a store another process writes; the dashboard's views work on it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,11 @@ def test_follower_tracks_a_runner_in_another_process(tmp_path, seamless_cmd, sea
     start = follower.seq
     seen: list[int] = []
     follower.bus.subscribe("*", lambda ev: seen.append(ev.seq), queued=False)
-    proc = subprocess.Popen([*seamless_cmd, "run", "--db", str(db), "--max-ticks", "3000", "--speed", "0",
-                             "--seed", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*seamless_cmd, "run", "--db", str(db), "--max-ticks", "3000", "--speed", "0", "--seed", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     polled_while_running = 0
     while proc.poll() is None:
         polled_while_running += follower.poll()
@@ -49,7 +53,7 @@ def test_live_views_show_the_store(tmp_path, seamless_run):
         assert set(market.quotes.value["symbol"]) == set(live.follower.state.market.quotes)
         every = sorted(f.seq for f in live.follower.state.orders.fills)
         shown = sorted(overview.fills.value["seq"])
-        assert shown == every[-len(shown):], "the most recent fills, every one of them"
+        assert shown == every[-len(shown) :], "the most recent fills, every one of them"
         assert min(len(every), overview.RECENT_FILLS) <= len(shown) <= overview.RECENT_FILLS * 1.2
         assert recon.runs.value["run"].iloc[0] == live.follower.state.reconcile.run_id
         assert events.tail.value["seq"].iloc[-1] <= live.follower.seq and len(events.tail.value)

@@ -2,6 +2,7 @@
 journal tail; a Store's tail has its events not yet journaled, and the tail and the bus meet
 with no gap and no overlap; the Events view starts from a source's tail (a Follower's too) and
 shows every event once; no view opens the database itself."""
+
 from __future__ import annotations
 
 import ast
@@ -227,7 +228,7 @@ def _imports(path: Path, package: list[str]) -> list[str]:
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             module = ".".join([*base, *(node.module.split(".") if node.module else [])])
             found += [module, *(f"{module}.{a.name}" for a in node.names)]
     return found
@@ -239,9 +240,15 @@ def _forbidden(name: str) -> bool:
 
 def test_no_view_opens_the_database_itself(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("from ..persist import journal\nfrom .. import persist\nimport sqlite3\nfrom ..store import Store\n")
+    probe.write_text(
+        "from ..persist import journal\nfrom .. import persist\nimport sqlite3\nfrom ..store import Store\n"
+    )
     assert [n for n in _imports(probe, ["seamless", "views"]) if _forbidden(n)] == [
-        "seamless.persist", "seamless.persist.journal", "seamless.persist", "sqlite3"]
+        "seamless.persist",
+        "seamless.persist.journal",
+        "seamless.persist",
+        "sqlite3",
+    ]
 
     root = Path(seamless.views.__file__).parent
     offenders = {}

@@ -3,12 +3,12 @@ sent (replace, patch, stream), exactly which cells a patch carries, that the wid
 ends equal to the new frame, and that the browser's model holds exactly that value. Each test
 runs on the lean table (seamless.compat.tabulator_table installed) and on the plain one (its
 fallback)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from bokeh.document import Document
 
 from seamless import compat
@@ -74,8 +74,9 @@ def assert_model(model, widget) -> None:
 
 def assert_value(widget, expected: pd.DataFrame, labels=None) -> None:
     """The widget shows ``expected``, each row under its label (by default 0, 1, ...)."""
-    pd.testing.assert_frame_equal(widget.value.reset_index(drop=True), expected.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        widget.value.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
     labels = list(range(len(expected))) if labels is None else labels
     assert list(widget.value.index) == labels, "index labels drifted"
 
@@ -92,8 +93,11 @@ def filled():
 def test_table_columns_are_numbers_or_text_formatted_by_tabulator_itself():
     w = table(["symbol", "qty:f", "price:f4"])
     assert list(w.value.dtypes.astype(str)) == ["object", "float64", "float64"]
-    assert w.formatters == {"symbol": {"type": "plaintext"}, "qty": {"type": "money", "precision": False},
-                            "price": {"type": "money", "precision": 4}}
+    assert w.formatters == {
+        "symbol": {"type": "plaintext"},
+        "qty": {"type": "money", "precision": False},
+        "price": {"type": "money", "precision": 4},
+    }
     assert w.text_align == {"qty": "right", "price": "right"}
 
 
@@ -188,9 +192,16 @@ def test_frame_index_does_not_matter(filled):
     assert_value(w, new)
 
 
-@pytest.mark.parametrize("change,labels", [("removed_last", [0, 1]), ("removed_middle", [0, 2]),
-                                           ("removed_first", [1, 2]), ("emptied", []),
-                                           ("removed_and_added", [0, 2, 3, 4])])
+@pytest.mark.parametrize(
+    "change,labels",
+    [
+        ("removed_last", [0, 1]),
+        ("removed_middle", [0, 2]),
+        ("removed_first", [1, 2]),
+        ("emptied", []),
+        ("removed_and_added", [0, 2, 3, 4]),
+    ],
+)
 def test_removed_rows_keep_the_others_labels_and_new_rows_take_new_ones(filled, change, labels):
     """The page tells rows apart by label: it deletes the rows gone and keeps the others
     (see seamless/compat/tabulator_js.py) only if every row that stays keeps its label."""
@@ -204,8 +215,9 @@ def test_removed_rows_keep_the_others_labels_and_new_rows_take_new_ones(filled, 
     elif change == "emptied":
         new = first.iloc[:0]
     else:
-        new = pd.concat([first.iloc[[0, 2]].assign(last=[101.0, 51.0]),
-                         frame([["GOOG", 7.0, "g"], ["TSLA", 8.0, "t"]])])
+        new = pd.concat(
+            [first.iloc[[0, 2]].assign(last=[101.0, 51.0]), frame([["GOOG", 7.0, "g"], ["TSLA", 8.0, "t"]])]
+        )
     assert sync_table(w, new, "symbol") == "remove"
     assert spy.patches == [] and spy.streams == []
     assert_value(w, new, labels)
@@ -269,6 +281,7 @@ def test_a_sequence_of_syncs_keeps_the_value_and_the_browser_equal_to_the_frame(
 
 
 # -- append_rows -----------------------------------------------------------------------------
+
 
 def tail_rows(start: int, n: int) -> pd.DataFrame:
     return pd.DataFrame({"seq": [float(start + i) for i in range(n)], "msg": [f"m{start + i}" for i in range(n)]})

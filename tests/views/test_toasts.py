@@ -1,5 +1,6 @@
 """Toasts: a burst of alerts is one change holding every toast (Panel's hold() sends only the
 last value of a property set several times in one message), ids never repeat."""
+
 import json
 
 from seamless.events.catalog import TradingStateChanged
@@ -27,17 +28,19 @@ def test_alerts_of_one_flush_are_shown_together(store):
     alert(toasts, events)
     assert len(changes) == 1
     assert [(kind, text.split(":")[0]) for _id, kind, text, _d in changes[0]] == [
-        ("error", f"Trading HALTED #{events[0].seq} by t"), ("info", f"Trading ACTIVE #{events[1].seq} by t")]
+        ("error", f"Trading HALTED #{events[0].seq} by t"),
+        ("info", f"Trading ACTIVE #{events[1].seq} by t"),
+    ]
 
 
 def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(store):
     """One odd event (here a fill without its fields) must not cost the burst its toasts."""
     import types
+
     good = store.commit(TradingStateChanged(state="HALTED", reason="r", by="t"))
     odd = types.SimpleNamespace(topic="order.filled", seq=7)
     toasts = Toasts()
     changes = []
     toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
     alert(toasts, [odd, good])
-    assert [text for _id, _kind, text, _d in changes[0]] == [
-        "order.filled #7", f"Trading HALTED #{good.seq} by t: r"]
+    assert [text for _id, _kind, text, _d in changes[0]] == ["order.filled #7", f"Trading HALTED #{good.seq} by t: r"]
