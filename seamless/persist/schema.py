@@ -11,9 +11,11 @@ and turns SQLite's "not a database" into a :class:`~seamless.errors.StoreError`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -83,24 +85,35 @@ def connect(
         raise StoreError(f"directory {path.parent} does not exist")
     target = f"file:{path}?mode=ro" if read_only else str(path)
     conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
-    try:
+    with _closed_on_error(conn, path, every_error=read_only):
         found = check_version(conn, path)
         if read_only and not conn.execute("SELECT 1 FROM sqlite_master WHERE name='journal'").fetchone():
             raise StoreError(f"{path} is not a Seamless store (no journal table)")
+    return conn, found
+
+
+@contextlib.contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path, *, every_error: bool) -> Iterator[None]:
+    """Close ``conn`` if the block fails; a file that is not a store (or is damaged) is a
+    StoreError. ``every_error``: any SQLite error is (a reader); else a busy or locked
+    database stays SQLite's own error, for the writer's caller to retry or report."""
+    try:
+        yield
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
+        if every_error or "not a database" in str(e) or "malformed" in str(e):
+            raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
+        raise
     except BaseException:
         conn.close()
         raise
-    return conn, found
 
 
 def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """The one read-write connection: WAL, synchronous=FULL, explicit transactions; a new
     store gets its tables, an older one is migrated."""
     conn, found = connect(path, busy_timeout_s=busy_timeout_s)
-    try:
+    with _closed_on_error(conn, Path(path), every_error=False):
         if not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
             # A new file: small pages make each durable commit write less (measured here:
             # 0.90 of the raw fsync floor at 1 KiB pages against 0.83 at 4 KiB).
@@ -114,12 +127,6 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
             conn.execute("COMMIT")
         elif found < SCHEMA_VERSION:
             migrations.migrate(conn, path, found)
-    except sqlite3.DatabaseError as e:
-        conn.close()
-        raise StoreError(f"{path} is not a Seamless store (or is damaged): {e}") from e
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
@@ -134,12 +141,9 @@ def open_reader(path: str | Path) -> sqlite3.Connection:
     """A read-only connection: never writes, never blocks the writer (WAL). An older store
     is read as it is, through upcasts, or refused with a request for ``seamless migrate``."""
     conn, found = connect(path, read_only=True)
-    try:
+    with _closed_on_error(conn, Path(path), every_error=True):
         if found < SCHEMA_VERSION:
             migrations.check_readable(path, found)
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
