@@ -115,13 +115,20 @@ class Trading:
             self.store.close()
 
 
+def read_inputs(config: Config) -> Feed | None:
+    """The feed that reads a file (replay), read before any store is opened: a file it
+    cannot use changes nothing. None for a feed that needs the store (sim resumes from it)."""
+    return make_feed(config) if config.feed == "replay" else None
+
+
 def trading(config: Config) -> Trading:
     """Open the store and the broker and build the runner; nothing is left open on an error."""
+    feed = read_inputs(config)
     store = open_store(config)
     broker: Broker | None = None
     try:
         broker = open_broker(config)
-        return Trading(store, broker, make_runner(config, store, broker))
+        return Trading(store, broker, make_runner(config, store, broker, feed))
     except BaseException:
         if broker is not None:
             broker.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -177,14 +178,22 @@ def _as_paths(source: PathLike | Sequence[PathLike]) -> list[Path]:
 def _read_bars(path: Path) -> pd.DataFrame:
     """One file as a frame of ``ts`` (epoch s), ``symbol``, ``open``..``close``."""
     if not path.is_file():
-        raise FileNotFoundError(f"ReplayFeed: no such file: {path}")
-    if any(s.lower() in _PARQUET_SUFFIXES for s in path.suffixes):
-        try:
-            raw = pd.read_parquet(path)
-        except ImportError as e:
-            raise FeedError(f"reading {path} needs a Parquet engine: pip install pyarrow") from e
-    else:
-        raw = pd.read_csv(path)  # compression (.gz, .zip, ...) inferred from the name
+        raise FeedError(f"{path}: no such file")
+    parquet = any(s.lower() in _PARQUET_SUFFIXES for s in path.suffixes)
+    try:
+        with warnings.catch_warnings():
+            # A row with more fields than the header would shift its values into other
+            # columns (pandas takes the first as an index, or drops the rest with a warning).
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # compression (.gz, .zip, ...) inferred from the name
+            raw = pd.read_parquet(path) if parquet else pd.read_csv(path, index_col=False)
+    except ImportError as e:
+        raise FeedError(f"reading {path} needs a Parquet engine: pip install pyarrow") from e
+    except pd.errors.EmptyDataError:
+        raise FeedError(f"{path} is empty: a replay file needs a header and at least one bar") from None
+    except (ValueError, OSError, pd.errors.ParserWarning) as e:  # ParserError and UnicodeDecodeError too
+        kind = "Parquet" if parquet else "CSV"
+        raise FeedError(f"{path} is not a {kind} file of bars: {str(e).strip().splitlines()[0]}") from None
     columns: dict[str, str] = {}  # normalized name -> the file's column label
     for c in raw.columns:  # the first of "Date" and "date" wins
         columns.setdefault(str(c).strip().lower().replace(" ", "_"), c)

@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import wiring
 from ..config import Config
+from ..errors import SeamlessError
 from ..engine.runner import Runner
 from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..push import Hub
@@ -32,6 +33,7 @@ from .access import Access
 log = logging.getLogger("seamless.service")
 
 _CACHE_KEY = "seamless.service"
+_ERROR_KEY = "seamless.startup_error"
 _lock = threading.Lock()
 
 
@@ -40,6 +42,7 @@ class Service:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._replay = wiring.read_inputs(config)  # a bad file fails before the store opens
         self.store = wiring.open_store(config)
         try:
             self.broker = wiring.open_broker(config)
@@ -67,6 +70,7 @@ class Service:
                 self.config,
                 self.store,
                 self.broker,
+                self._replay,  # a replay feed starts from its first bar each run
                 scheduled_reconcile=False,
                 reconciler=self.reconciler if self.config.reconcile else None,
             )
@@ -204,16 +208,41 @@ def current() -> Service | None:
     return pn.state.cache.get(_CACHE_KEY)
 
 
+def startup_error() -> str | None:
+    """Why this process's service could not start (a setting, the store, the feed), or None."""
+    import panel as pn
+
+    return pn.state.cache.get(_ERROR_KEY)
+
+
 def embedded(argv: Sequence[str] = ()) -> Service:
-    """The process's service, created (runner started, schedules set) on first use."""
+    """The process's service, created (runner started, schedules set) on first use.
+
+    A setting, store or feed that cannot be used raises SeamlessError, logged once and kept:
+    every later session gets the same error (the banner) without trying again, and the
+    health endpoint reports it until the server is restarted with a fix.
+    """
     import panel as pn
 
     with _lock:
+        if (error := pn.state.cache.get(_ERROR_KEY)) is not None:
+            raise SeamlessError(error)
         service = pn.state.cache.get(_CACHE_KEY)
         if service is not None and not service.closed:
             return service
-        config = Config.load(argv=argv)
-        service = Service(config)
+        try:
+            config = Config.load(argv=argv)
+            service = Service(config)
+            try:
+                if config.autostart:  # a feed that cannot be read fails here, not in a thread
+                    service.start_runner(by="server start")
+            except BaseException:
+                service.close()
+                raise
+        except SeamlessError as e:
+            pn.state.cache[_ERROR_KEY] = str(e)
+            log.error("Seamless cannot start: %s", e)
+            raise
         pn.state.cache[_CACHE_KEY] = service
     atexit.register(service.close)
     _stop_on_sigterm()
@@ -231,8 +260,6 @@ def embedded(argv: Sequence[str] = ()) -> Service:
         at=lambda utc_now: utc_now + period,
     )
     pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")  # type: ignore[arg-type]
-    if config.autostart:
-        service.start_runner(by="server start")
     return service
 
 

@@ -298,7 +298,7 @@ def test_replay_one_symbol_per_file_named_by_file_lowercase_columns_and_intraday
 
 
 def test_replay_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
+    with pytest.raises(FeedError, match="nope.csv: no such file"):
         ReplayFeed(tmp_path / "nope.csv")
     no_close = tmp_path / "x.csv"
     BARS.drop(columns="Close").to_csv(no_close, index=False)
@@ -386,3 +386,25 @@ def test_paced_sim_feed_end_to_end():
     out = list(paced(feed.ticks(), feed.speed, clock=clock, sleep=clock.sleep))
     assert len(out) == 1_001
     assert clock.now - 100.0 == pytest.approx(1.0)  # 1,000 gaps of 1 ms at real time
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (b"", "is empty: a replay file needs a header and at least one bar"),
+        (bytes(range(128, 256)) * 16, "is not a CSV file of bars: 'utf-8' codec can't decode"),
+        (
+            b'date,open,high,low,close\n2020-01-01,1,2,0.5,1.5\n"2020-01-02,1,2\n',
+            "is not a CSV file of bars: Error tokenizing",
+        ),
+        (b"date,open,high,low,close\n2020-01-01,1,2,0.5,1.5,9\n", "is not a CSV file of bars: Length of header"),
+    ],
+    ids=["empty", "binary", "unterminated-quote", "extra-column"],
+)
+def test_a_malformed_replay_file_is_one_clear_error(tmp_path, content, says):
+    path = tmp_path / "bars.csv"
+    path.write_bytes(content)
+    with pytest.raises(FeedError) as e:
+        ReplayFeed(path)
+    assert str(e.value).startswith(f"{path} {says}"), str(e.value)
+    assert "\n" not in str(e.value)
