@@ -23,8 +23,8 @@ from typing import Any
 
 from .. import wiring
 from ..config import Config
-from ..errors import SeamlessError
 from ..engine.runner import Runner
+from ..errors import SeamlessError
 from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
