@@ -64,6 +64,13 @@ class Config(param.Parameterized):
     )
     seed = param.Integer(0, doc="The simulated feed's seed")
     volatility = param.Number(0.2, **_positive(doc="The simulated feed's annualized volatility"))
+    sim_gap_every_s = param.Number(
+        None, **_positive(allow_None=True, doc="Simulated feed: a market-data gap after every this many exchange s")
+    )
+    sim_gap_s = param.Number(0.0, bounds=(0, None), doc="Simulated feed: each gap's length, in exchange seconds")
+    store_max_mb = param.Number(
+        None, **_positive(allow_None=True, doc="Refuse writes past this store size, as on a full disk (default: none)")
+    )
     speed = param.Number(
         None,
         bounds=(0, None),

@@ -26,6 +26,8 @@ from .store import Store
 
 def open_store(config: Config, **options: Any) -> Store:
     """The store at ``config.db`` (created if new), opened for writing."""
+    if config.store_max_mb is not None:
+        options.setdefault("max_bytes", int(config.store_max_mb * 1_000_000))
     return Store(config.db, **options)
 
 
@@ -50,6 +52,8 @@ def make_feed(config: Config, store: Store | None = None) -> Feed:
             volatility=config.volatility,
             start_ts=start_ts or DEFAULT_START_TS,
             start_prices=prices or None,
+            gap_every_s=config.sim_gap_every_s,
+            gap_s=config.sim_gap_s,
         )
     symbols = config.symbols if config.is_set("symbols") else None  # default: all in the file
     return ReplayFeed(source=config.replay_file or None, symbols=symbols)

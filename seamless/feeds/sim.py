@@ -37,6 +37,11 @@ class SimFeed(Feed):
     an ``exchange_ts`` earlier than the tick before it; a symbol that is not in
     ``symbols``. Faults are *inserted*: the good ticks are exactly those of the same feed
     without faults, so an engine test can compare the two runs and count rejections.
+
+    ``gap_every_s=E, gap_s=G``: after every E seconds of exchange time with ticks, exchange
+    time jumps G seconds with none, as a venue or a connection going quiet would (paced in
+    real time, the market data goes stale for G seconds). The prices are those of the same
+    feed without gaps.
     """
 
     speed = 1.0  # the simulated clock is meant to be watched in real time
@@ -53,6 +58,8 @@ class SimFeed(Feed):
         start_ts: float = DEFAULT_START_TS,
         limit: int | None = None,
         bad_tick_every: int | None = None,
+        gap_every_s: float | None = None,
+        gap_s: float = 0.0,
     ) -> None:
         self.symbols = _symbols(symbols)
         self.seed = seed
@@ -70,6 +77,10 @@ class SimFeed(Feed):
             # 1 would make every tick a fault, with no good tick for a fault to copy.
             raise FeedError(f"SimFeed: bad_tick_every must be >= 2 or None, not {bad_tick_every}")
         self.bad_tick_every = bad_tick_every
+        self.gap_every_s = (
+            None if gap_every_s is None else _finite("gap_every_s", gap_every_s, minimum=0.0, strict=True)
+        )
+        self.gap_s = _finite("gap_s", gap_s, minimum=0.0)
         self.start_prices = self._start_prices(start_prices or {})
         self.unknown_symbol = _unused_symbol(self.symbols)
 
@@ -104,6 +115,7 @@ class SimFeed(Feed):
         half_spread = self.spread_bps / 20_000
         prices = [self.start_prices[s] for s in symbols]
         limit, every = self.limit, self.bad_tick_every
+        gap_every, gap = (self.gap_every_s, self.gap_s) if self.gap_every_s and self.gap_s else (None, 0.0)
         emitted = good = bad = 0
         last: Tick | None = None
         while not self._closed and (limit is None or emitted < limit):
@@ -114,9 +126,10 @@ class SimFeed(Feed):
                 continue
             i = good % n
             p = prices[i]
-            last = Tick(
-                symbols[i], p, p * (1 - half_spread), p * (1 + half_spread), self.start_ts + good * step
-            )  # multiplied, not summed: no drift
+            ts = good * step  # multiplied, not summed: no drift
+            if gap_every is not None:
+                ts += (ts // gap_every) * gap
+            last = Tick(symbols[i], p, p * (1 - half_spread), p * (1 + half_spread), self.start_ts + ts)
             yield last
             prices[i] = p * math.exp(mean + sd * gauss(0.0, 1.0))
             good += 1

@@ -31,6 +31,7 @@ __all__ = [
     "check_version",
     "connect",
     "create",
+    "limit_size",
     "open_checkpointer",
     "open_reader",
     "open_writer",
@@ -128,6 +129,14 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
         elif found < SCHEMA_VERSION:
             migrations.migrate(conn, path, found)
     return conn
+
+
+def limit_size(conn: sqlite3.Connection, max_bytes: int) -> None:
+    """Cap the database at ``max_bytes`` (never below its size now): a write past it fails
+    with SQLITE_FULL, as on a full disk."""
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    conn.execute(f"PRAGMA max_page_count = {max(pages, int(max_bytes) // page_size)}")
 
 
 def open_checkpointer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:

@@ -104,6 +104,7 @@ class Store:
         flush_batch: int = 5_000,
         checkpoint_interval_s: float = 0.5,
         busy_timeout_s: float = schema.BUSY_TIMEOUT_S,
+        max_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = str(path)
@@ -145,6 +146,8 @@ class Store:
             # writer, the bulk on a connection of its own, so commits wait for at most the last
             # few frames of one (automatic ones, run by a commit, caused the p99 spikes).
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            if max_bytes is not None:  # past it, a write fails as on a full disk (StoreFull)
+                schema.limit_size(self._conn, max_bytes)
             self._ckpt_conn = schema.open_checkpointer(self.path, busy_timeout_s)
             restored = recovery.restore(self._conn)
         except BaseException:

@@ -408,3 +408,14 @@ def test_a_malformed_replay_file_is_one_clear_error(tmp_path, content, says):
         ReplayFeed(path)
     assert str(e.value).startswith(f"{path} {says}"), str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_sim_gaps_jump_exchange_time_and_keep_the_prices():
+    plain = list(SimFeed(seed=3, tick_interval_s=0.5, limit=200).ticks())
+    gappy = list(SimFeed(seed=3, tick_interval_s=0.5, limit=200, gap_every_s=10.0, gap_s=30.0).ticks())
+    assert [(t.symbol, t.last) for t in gappy] == [(t.symbol, t.last) for t in plain]
+    steps = [b.exchange_ts - a.exchange_ts for a, b in zip(gappy, gappy[1:])]
+    assert sorted(set(steps)) == [0.5, 30.5]  # a tick's step, or a step and a gap
+    assert steps.count(30.5) == int(199 * 0.5 // 10.0)  # one gap each 10 s of ticks
+    with pytest.raises(FeedError, match="gap_every_s must be finite > 0"):
+        SimFeed(gap_every_s=0.0, gap_s=1.0)

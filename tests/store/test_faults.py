@@ -4,6 +4,7 @@ invalid events, and direct writes to state."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -26,6 +27,7 @@ from seamless.errors import (
     StoreLocked,
 )
 from seamless.events import (
+    CashSet,
     LossLimitSet,
     OrderAccepted,
     OrderFilled,
@@ -648,3 +650,21 @@ def test_state_containers_cannot_be_changed_in_place(tmp_path):
     with Store(db) as reopened:  # the journal still replays
         assert "c1" in reopened.state.orders.by_id
         assert reopened.state.positions.by_symbol["AAPL"].qty == 1
+
+
+def test_a_size_cap_is_a_full_disk_and_nothing_acknowledged_is_lost(tmp_path):
+    db = tmp_path / "capped.db"
+    acknowledged = 0
+    store = Store(db, max_bytes=150_000, snapshot_every=10**9)
+    try:
+        with pytest.raises(StoreFull):
+            for i in range(100_000):
+                store.commit(CashSet(cash=float(i), reason="x" * 200))
+                acknowledged = i + 1
+    finally:
+        with contextlib.suppress(StoreFull):  # its closing snapshot does not fit either
+            store.close()
+    assert 0 < acknowledged < 100_000
+    with Store(db) as reopened:  # no cap: every acknowledged event is there, and it carries on
+        assert reopened.state.account.cash == float(acknowledged - 1)
+        reopened.commit(CashSet(cash=1.0, reason="space again"))
