@@ -196,6 +196,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         trading.close()  # the store flushes and writes a snapshot
     bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
     print(f"stopped at seq {trading.store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
+    if trading.notifier is not None:
+        n = trading.notifier.stats()
+        print(
+            f"notifications: sent {n['sent']}, failed {n['failed']}, retried {n['retried']}, "
+            f"coalesced {n['coalesced']}" + (f"; last error: {n['last_error']}" if n["last_error"] else "")
+        )
     return 0
 
 
@@ -262,6 +268,9 @@ RUN_SETTINGS = (
     "trailing_pct",
     "reconcile_interval",
     "reconcile",
+    "notify_events",
+    "notify_rate",
+    "notify_not_ready_s",
 )
 
 

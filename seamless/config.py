@@ -52,6 +52,10 @@ class Config(param.Parameterized):
     #: name -> (raw value, where it came from), of the settings given; set by :meth:`load`.
     _sources: dict[str, tuple[str, str]]
 
+    #: Settings that hold secrets: from the environment only (a flag shows in ``ps``), and
+    #: never repeated in a message.
+    SECRETS = frozenset({"notify_urls"})
+
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
     broker: param.Selector[str] = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
     broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
@@ -96,6 +100,18 @@ class Config(param.Parameterized):
         None, **_positive(allow_None=True, doc="seamless run: seconds to run (default: until stopped)")
     )
     max_ticks = param.Integer(None, bounds=(1, None), allow_None=True, doc="seamless run: ticks to run")
+    notify_urls = param.List(
+        [], item_type=str, doc="Apprise URLs to notify (they hold tokens: from the environment only)"
+    )
+    notify_events = param.List(
+        ["fills", "closes", "breach", "trading", "reconcile", "not_ready"],
+        item_type=str,
+        doc="What to notify: fills, closes, breach, trading, reconcile, not_ready",
+    )
+    notify_rate = param.Number(10.0, **_positive(doc="Most notifications a minute; more go as one summary"))
+    notify_not_ready_s = param.Number(
+        60.0, **_positive(doc="Notify when not ready (runner ERROR, broker down, HALTED) this many seconds")
+    )
     debug = param.Boolean(False, doc="Show tracebacks with errors")
 
     @classmethod
@@ -123,6 +139,10 @@ class Config(param.Parameterized):
         given = [(n, environ.get(env_name(n)), env_name(n)) for n in cls.names()]
         given += [(n, v, flag_name(n)) for n, v in {**_parse_argv(cls.names(), argv), **(flags or {})}.items()]
         for name, value, source in given:
+            if value is not None and name in cls.SECRETS and source != env_name(name):
+                raise ConfigError(
+                    f"{source}: holds secrets, so it is read from the environment only: set {env_name(name)}"
+                )
             if value is not None:
                 values[name] = cls._parse(name, value, source)
                 raw[name] = (value, source)
@@ -143,6 +163,8 @@ class Config(param.Parameterized):
 
     def fail(self, name: str, why: str) -> ConfigError:
         """The error for setting ``name``, as it was given: ``--db='x': why``."""
+        if name in self.SECRETS:
+            return ConfigError(f"{self.source(name)}: {why}")
         raw = getattr(self, "_sources", {}).get(name, (getattr(self, name), ""))[0]
         return ConfigError(f"{self.source(name)}={raw!r}: {why}")
 
@@ -202,6 +224,21 @@ class Config(param.Parameterized):
             f = Path(self.replay_file)
             if not f.is_file():
                 raise self.fail("replay_file", "no such file" if not f.exists() else "is not a file")
+        self._check_notify()
+
+    def _check_notify(self) -> None:
+        from .notify import KINDS
+
+        for kind in self.notify_events:
+            if kind not in KINDS:
+                raise self.fail("notify_events", f"unknown notification kind {kind!r}; known: {', '.join(KINDS)}")
+        if not self.notify_urls:
+            return
+        from .notify.targets import parse_all  # apprise: imported only when there is a URL
+
+        _, bad = parse_all(self.notify_urls)
+        if bad:
+            raise self.fail("notify_urls", f"apprise cannot use {', '.join(bad)} (unknown service, or a part missing)")
 
     @property
     def broker_path(self) -> str:

@@ -7,10 +7,10 @@ a setting means the same thing wherever it is read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .brokers import Broker, PaperBroker
 from .config import Config
@@ -22,6 +22,9 @@ from .feeds import Feed, ReplayFeed, SimFeed
 from .feeds.sim import DEFAULT_START_TS
 from .reconcile import ReconcilePolicy, Reconciler
 from .store import Store
+
+if TYPE_CHECKING:
+    from .notify.notifier import Notifier
 
 
 def open_store(config: Config, **options: Any) -> Store:
@@ -110,13 +113,37 @@ class Trading:
     store: Store
     broker: Broker
     runner: Runner
+    #: sends the store's events to a person (None: no ``notify_urls``).
+    notifier: Notifier | None = None
 
     def close(self) -> None:
-        """Close the broker, then the store (it flushes and writes a snapshot)."""
+        """Close the notifier (what it holds is sent), the broker, then the store (it
+        flushes and writes a snapshot)."""
         try:
-            self.broker.close()
+            if self.notifier is not None:
+                self.notifier.close()
         finally:
-            self.store.close()
+            try:
+                self.broker.close()
+            finally:
+                self.store.close()
+
+
+def make_notifier(config: Config, store: Store, *, ready: Callable[[], str | None] | None = None) -> Notifier | None:
+    """The notifier of ``store``'s events to ``config.notify_urls``, started; None when no URL
+    is set. ``ready() -> None | reason``: the readiness to watch (default: from the state)."""
+    if not config.notify_urls:
+        return None
+    from .notify.notifier import Notifier  # apprise: imported only when there is a URL
+
+    return Notifier(
+        store,
+        config.notify_urls,
+        kinds=config.notify_events,
+        rate=config.notify_rate,
+        not_ready_s=config.notify_not_ready_s,
+        ready=ready,
+    ).start()
 
 
 def read_inputs(config: Config) -> Feed | None:
@@ -132,7 +159,8 @@ def trading(config: Config) -> Trading:
     broker: Broker | None = None
     try:
         broker = open_broker(config)
-        return Trading(store, broker, make_runner(config, store, broker, feed))
+        runner = make_runner(config, store, broker, feed)
+        return Trading(store, broker, runner, make_notifier(config, store))
     except BaseException:
         if broker is not None:
             broker.close()

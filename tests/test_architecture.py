@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"apply", "bus"},
     {"persist"},
     {"store", "replay"},
-    {"brokers", "feeds"},
+    {"brokers", "feeds", "notify"},
     {"reconcile"},
     {"engine"},
     {"push"},

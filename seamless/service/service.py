@@ -51,6 +51,13 @@ class Service:
             raise
         self.reconciler = Reconciler(self.store, self.broker, ReconcilePolicy(interval_s=config.reconcile_interval))
         self.hub = Hub(self.store)
+        try:  # the person's notifications: fed by the bus from the first event on
+            self.notifier = wiring.make_notifier(config, self.store)
+        except BaseException:
+            self.hub.close()
+            self.broker.close()
+            self.store.close()
+            raise
         self.runner: Runner | None = None
         self._thread: threading.Thread | None = None
         self._runner_lock = threading.RLock()
@@ -176,6 +183,8 @@ class Service:
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
         self.hub.close()
+        if self.notifier is not None:  # what it still holds is sent, within its bound
+            self.notifier.close()
         stats_path = os.environ.get("SEAMLESS_PUSH_STATS")
         if stats_path:
             with open(stats_path, "w") as f:

@@ -28,14 +28,16 @@ def build_views(
     *,
     stale_after: float = 5.0,
     reconcile_interval: float = 30.0,
+    notifier=None,
 ) -> list:
-    """The dashboard's views over ``source`` (a Store, or a Follower of one: any StateSource)."""
+    """The dashboard's views over ``source`` (a Store, or a Follower of one: any StateSource);
+    ``notifier``: the service's, whose figures the System view shows."""
     views = [
         OverviewView(source, hub.equity, controls),
         MarketView(source, stale_after=stale_after),
         ReconciliationView(source, controls, interval_s=reconcile_interval),
         EventsView(source),
-        SystemView(source, hub),
+        SystemView(source, hub, notifier),
     ]
     for v in views:
         v.prefill()
@@ -54,7 +56,12 @@ class Dashboard:
         store, cfg = service.store, service.config
         self.controls = Controls(service, self.access, doc, self.toasts)
         self.views = build_views(
-            store, service.hub, self.controls, stale_after=cfg.stale_after, reconcile_interval=cfg.reconcile_interval
+            store,
+            service.hub,
+            self.controls,
+            stale_after=cfg.stale_after,
+            reconcile_interval=cfg.reconcile_interval,
+            notifier=service.notifier,
         )
         self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
         self.feed = SessionFeed(

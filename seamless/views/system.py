@@ -1,9 +1,11 @@
 """System: events per second by topic, commit and dispatch latency, journal lag, snapshot
-age, open sessions, push latency and the writer's fan-out cost."""
+age, open sessions, push latency, the writer's fan-out cost, and the notifications: sent,
+failed, retried, coalesced and the last error (targets and errors without their secrets)."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import panel as pn
@@ -11,6 +13,9 @@ import panel as pn
 from ..events import Event
 from ..store import StateSource
 from .base import BaseView, sync_table, table
+
+if TYPE_CHECKING:
+    from ..notify.notifier import Notifier
 
 
 def _ms(v: float | None) -> str:
@@ -21,9 +26,10 @@ class SystemView(BaseView):
     title = "System"
     topics = ()  # figures, not events: refreshed with the heartbeat, once a second
 
-    def __init__(self, store: StateSource, hub=None) -> None:
+    def __init__(self, store: StateSource, hub=None, notifier: Notifier | None = None) -> None:
         super().__init__(store)
         self.hub = hub
+        self.notifier = notifier
         self.figures = table(["figure", "value"], css_classes=["seamless-system"], height=330)
         self.rates = table(["topic", "events_per_s:f1"], css_classes=["seamless-rates"], height=330)
         self._shown = 0.0
@@ -69,6 +75,28 @@ class SystemView(BaseView):
                     f"{_ms(h['flush_ms']['p50_ms'])} / {_ms(h['flush_ms']['p99_ms'])}",
                 ),
             ]
+        figures += notification_figures(self.notifier)
         sync_table(self.figures, pd.DataFrame(figures, columns=["figure", "value"]), "figure")
         rates = [{"topic": t, "events_per_s": round(r, 1)} for t, r in sorted(bus["events_per_s"].items())]
         sync_table(self.rates, pd.DataFrame(rates, columns=["topic", "events_per_s"]), "topic")
+
+
+def notification_figures(notifier: Notifier | None) -> list[tuple[str, str]]:
+    """The notifier's rows: its figures, the last error (when) and its targets, all masked."""
+    if notifier is None:
+        return [("notifications", "off (no SEAMLESS_NOTIFY_URLS)")]
+    n = notifier.stats()
+    error = "none"
+    if n["last_error"]:
+        at = n["last_error_at"]
+        when = time.strftime("%H:%M:%S", time.localtime(at)) if isinstance(at, float) else "?"
+        error = f"{n['last_error']} (at {when})"
+    return [
+        (
+            "notifications sent / failed / pending",
+            f"{n['sent']} / {n['failed']} / {n['pending']}",
+        ),
+        ("notifications retried / coalesced", f"{n['retried']} / {n['coalesced']}"),
+        ("notifications last error", error),
+        ("notification targets", ", ".join(n["targets"])),
+    ]
