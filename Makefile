@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 PORT   ?= 5006
 CHROMIUM ?= /usr/bin/chromium
+PROMTOOL ?= /usr/bin/promtool
 
 .PHONY: run test lint bench docs clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/panel serve app.py --warm --address 127.0.0.1 --port $(PORT) --allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT)
+	$(VENV)/bin/panel serve app.py --warm --plugins seamless.ops.plugin --address 127.0.0.1 --port $(PORT) --allow-websocket-origin 127.0.0.1:$(PORT) --allow-websocket-origin localhost:$(PORT)
 
 # Browser tests drive Debian's chromium (Playwright with executable_path); as root, install it.
 $(CHROMIUM):
@@ -25,7 +26,15 @@ $(CHROMIUM):
 	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	else echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
 
-test: $(STAMP) $(CHROMIUM)
+# The metrics tests check the exposition and the alert rules with Debian's promtool and scrape
+# with a real prometheus (the package brings both; its own service is not used); as root, install it.
+$(PROMTOOL):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q prometheus >/dev/null; }; \
+	else echo "the metrics tests need Debian's prometheus (promtool): sudo apt-get install prometheus" >&2; exit 1; fi
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL)
 	$(PY) -m pytest -q
 
 # Lint, format and types; CI runs it before the tests.

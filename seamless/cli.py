@@ -186,13 +186,27 @@ def cmd_reconcile(args: argparse.Namespace, config: Config) -> int:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     import signal
 
-    trading = wiring.trading(config)
+    http = _http_port(config)  # bound before anything opens: a port in use changes nothing
+    try:
+        trading = wiring.trading(config)
+    except BaseException:
+        if http is not None:
+            http.close()
+        raise
     runner = trading.runner
     try:
+        if http is not None:  # /healthz, /readyz, /metrics while it runs
+            from . import ops
+
+            target = ops.Target(config, trading.store, runner)
+            source = ops.Source(target, ops.Metrics(target))
+            http.start(lambda: source)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: runner.stop())
         runner.run(duration=config.duration, max_ticks=config.max_ticks)
     finally:
+        if http is not None:
+            http.close()
         trading.close()  # the store flushes and writes a snapshot
     bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
     print(f"stopped at seq {trading.store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
@@ -203,6 +217,19 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             f"coalesced {n['coalesced']}" + (f"; last error: {n['last_error']}" if n["last_error"] else "")
         )
     return 0
+
+
+def _http_port(config: Config):
+    """The endpoints' port, bound (``--http-port``), or None when it is 0."""
+    if not config.http_port:
+        return None
+    from .ops import HttpServer
+
+    try:
+        return HttpServer(config.http_port, config.http_address)
+    except OSError as e:
+        why = f"cannot listen on {config.http_address}:{config.http_port}: {e.strerror or e}"
+        raise config.fail("http_port", why) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -271,6 +298,13 @@ RUN_SETTINGS = (
     "notify_events",
     "notify_rate",
     "notify_not_ready_s",
+    "http_port",
+    "http_address",
+    "ready_max_journal_lag_s",
+    "ready_max_write_age_s",
+    "ready_max_snapshot_age_s",
+    "ready_feed_stale_s",
+    "ready_min_disk_free_mb",
 )
 
 

@@ -112,6 +112,25 @@ class Config(param.Parameterized):
     notify_not_ready_s = param.Number(
         60.0, **_positive(doc="Notify when not ready (runner ERROR, broker down, HALTED) this many seconds")
     )
+    http_port = param.Integer(
+        0, bounds=(0, 65535), doc="seamless run: serve /healthz, /readyz and /metrics on this port (0: none)"
+    )
+    http_address = param.String(
+        "127.0.0.1", doc="seamless run: the address of --http-port (default: this machine only)"
+    )
+    ready_max_journal_lag_s = param.Number(
+        5.0, **_positive(doc="Not ready while an event has waited this many seconds to be durable")
+    )
+    ready_max_write_age_s = param.Number(
+        30.0, **_positive(doc="Not ready when events wait and no write has reached the disk for this many seconds")
+    )
+    ready_max_snapshot_age_s = param.Number(
+        900.0, **_positive(doc="Not ready when the last snapshot is this many seconds old and events came since")
+    )
+    ready_feed_stale_s = param.Number(10.0, **_positive(doc="Not ready when the last quote is this many seconds old"))
+    ready_min_disk_free_mb = param.Number(
+        1024.0, bounds=(0, None), doc="Not ready below this much free disk in the store's folder, in MB (MiB)"
+    )
     debug = param.Boolean(False, doc="Show tracebacks with errors")
 
     @classmethod
@@ -210,6 +229,8 @@ class Config(param.Parameterized):
         parent = db.parent if str(db.parent) else Path(".")
         if not parent.is_dir():
             raise self.fail("db", f"directory {parent} does not exist")
+        if not self.http_address.strip():
+            raise self.fail("http_address", "must name an address to listen on, such as 127.0.0.1")
         if self.broker_db and Path(self.broker_db).is_dir():
             raise self.fail("broker_db", "is a directory; name the paper broker's file")
         for s in self.symbols:

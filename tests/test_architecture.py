@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"engine"},
     {"push"},
     {"config"},
-    {"wiring"},
+    {"wiring", "ops"},
     {"service", "analysis"},
     {"views"},
     {"bench"},

@@ -245,6 +245,8 @@ def serve(
             "--allow-websocket-origin",
             f"{HOST}:{p}",
             "--warm",
+            "--plugins",  # /healthz, /readyz, /metrics, as `make run` serves them
+            "seamless.ops.plugin",
             *extra_args,
         ]
         proc = subprocess.Popen(

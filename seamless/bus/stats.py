@@ -14,6 +14,11 @@ class LatencyReservoir:
         self._samples: collections.deque[float] = collections.deque(maxlen=size)
         self.add = self._samples.append
 
+    def samples(self) -> list[float]:
+        """The samples held, oldest first: a copy holding the same float objects, so that a
+        reader can find by identity where it stopped last time (the metrics' histograms)."""
+        return list(self._samples)
+
     def percentiles_ms(self, qs: Iterable[float] = (50, 99)) -> dict[str, float | None]:
         data = sorted(self._samples)
         out: dict[str, float | None] = {}
@@ -44,6 +49,14 @@ class RateCounter:
         self.totals.update(self._current)
         self._current = collections.Counter()
         self._sec = sec
+
+    def counts(self) -> dict[str, int]:
+        """Every key's count since the counter was made (the current second included)."""
+        # dict() copies in one step: the publishing thread may add a key meanwhile.
+        out = dict(self.totals)
+        for key, n in dict(self._current).items():
+            out[key] = out.get(key, 0) + n
+        return out
 
     def rates(self) -> dict[str, float]:
         now = int(self._clock())

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .. import wiring
+from .. import ops, wiring
 from ..config import Config
 from ..engine.runner import Runner
 from ..errors import SeamlessError
@@ -51,6 +51,7 @@ class Service:
             raise
         self.reconciler = Reconciler(self.store, self.broker, ReconcilePolicy(interval_s=config.reconcile_interval))
         self.hub = Hub(self.store)
+        self.metrics = ops.Metrics(self)  # /metrics (the Panel plugin seamless.ops.plugin)
         try:  # the person's notifications: fed by the bus from the first event on
             self.notifier = wiring.make_notifier(config, self.store)
         except BaseException:
@@ -182,6 +183,7 @@ class Service:
         self.closed = True
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
+        self.metrics.close()
         self.hub.close()
         if self.notifier is not None:  # what it still holds is sent, within its bound
             self.notifier.close()
@@ -233,6 +235,7 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     """
     import panel as pn
 
+    ops.publish(_ops_source)  # /healthz, /readyz, /metrics serve this process's service, or its error
     with _lock:
         if (error := pn.state.cache.get(_ERROR_KEY)) is not None:
             raise SeamlessError(error)
@@ -270,6 +273,14 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     )
     pn.state.schedule_task("seamless-heartbeat", heartbeat_task, period="1s")  # type: ignore[arg-type]
     return service
+
+
+def _ops_source() -> ops.Source:
+    """What the endpoints serve: the service (closed too: its store says so), or why it could not start."""
+    service = current()
+    if service is not None:
+        return ops.Source(service, service.metrics)
+    return ops.Source(error=startup_error())
 
 
 def _stop_on_sigterm() -> None:

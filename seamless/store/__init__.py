@@ -2,6 +2,6 @@
 
 from .follower import Follower
 from .source import StateSource
-from .store import Reading, Store, apply_changes
+from .store import Reading, Store, WriterHealth, apply_changes
 
-__all__ = ["Follower", "Store", "StateSource", "Reading", "apply_changes"]
+__all__ = ["Follower", "Store", "StateSource", "Reading", "WriterHealth", "apply_changes"]

@@ -58,6 +58,23 @@ class Reading:
     refreshing: bool = False
 
 
+@dataclass(frozen=True)
+class WriterHealth:
+    """How the journal keeps up, for the readiness checks and the metrics (:meth:`Store.health`)."""
+
+    #: Why the store cannot write, or None: closed, broken, or its last write failed.
+    error: str | None
+    seq: int
+    durable_seq: int
+    #: Events applied but not yet durable, and how long the oldest of them has waited (s).
+    lag_events: int
+    lag_s: float
+    #: Seconds since the last write that reached the disk (since the store opened if none).
+    last_write_age_s: float
+    snapshot_seq: int
+    snapshot_age_s: float
+
+
 # How a part's new values are set, decided once (seamless.compat.param_values): straight into
 # param's storage when nobody watches the part, else param's public path. A FrozenDict comes
 # from a planner: a dict already checked.
@@ -138,6 +155,8 @@ class Store:
         self.commit_latency = LatencyReservoir()
         self.write_latency = LatencyReservoir()
         self.counters: collections.Counter[str] = collections.Counter()
+        self._written_at = time.monotonic()  # the last write that reached the disk
+        self._write_error: StoreError | None = None  # the last write's error, until one succeeds
 
         self._writer_lock = schema.WriterLock(self.path)
         try:
@@ -297,9 +316,12 @@ class Store:
             journal.write(self._conn, rows, extra, self.path)
         except StoreError as e:
             self.counters["write_errors"] += 1
+            self._write_error = e
             self._resync(e)
             raise
         self.write_latency.add(time.perf_counter() - t0)
+        self._written_at = time.monotonic()
+        self._write_error = None
         self.counters["transactions"] += 1
         self.counters["events_written"] += len(rows)
         if rows:
@@ -516,6 +538,33 @@ class Store:
             **self.counters,
             "bus": self.bus.stats(),
         }
+
+    def health(self) -> WriterHealth:
+        """How the journal keeps up; cheap (no lock, no sorting): any thread, any time."""
+        waiting = self._writing or self._unwritten  # oldest first; each list is replaced, not emptied
+        try:
+            oldest = waiting[0].ts if waiting else None
+        except IndexError:  # written meanwhile
+            oldest = None
+        if self._closed:
+            error: str | None = f"store {self.path} is closed"
+        elif self._broken is not None:
+            error = str(self._broken)
+        elif self._write_error is not None:
+            error = f"the last write failed: {self._write_error}"
+        else:
+            error = None
+        seq, durable, now = self._proj.seq, self._durable_seq, time.monotonic()
+        return WriterHealth(
+            error=error,
+            seq=seq,
+            durable_seq=durable,
+            lag_events=max(0, seq - durable),
+            lag_s=max(0.0, self._clock() - oldest) if oldest is not None else 0.0,
+            last_write_age_s=now - self._written_at,
+            snapshot_seq=self._snapshot_seq,
+            snapshot_age_s=now - self._snapshot_time,
+        )
 
     def close(self, snapshot: bool = True) -> None:
         """Write what is pending (and a snapshot), stop the writer and subscribers, release the file."""

@@ -1,0 +1,27 @@
+"""Operations: health and readiness endpoints, Prometheus metrics.
+
+``/healthz``, ``/readyz`` and ``/metrics`` on the dashboard's server (the Panel plugin
+:mod:`seamless.ops.plugin`) and on ``seamless run --http-port N`` (:func:`serve_http`).
+"""
+
+from .health import CHECKS, Check, Readiness, Result, Source, Subject, Target, readiness
+from .http import HttpServer, publish, published, routes, serve_http
+from .metrics import Metrics, registry
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "HttpServer",
+    "Metrics",
+    "Readiness",
+    "Result",
+    "Source",
+    "Subject",
+    "Target",
+    "publish",
+    "published",
+    "readiness",
+    "registry",
+    "routes",
+    "serve_http",
+]
