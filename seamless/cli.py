@@ -19,7 +19,7 @@ import param
 
 from . import wiring
 from .config import Config, ConfigError, flag_name
-from .errors import SeamlessError, StoreError
+from .errors import SeamlessError, StoreError, StoreInUse
 
 
 def _until(text: str | None) -> dict:
@@ -149,6 +149,13 @@ def cmd_broker_positions(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_broker_trade(args: argparse.Namespace, config: Config) -> int:
+    from .brokers.base import check_price, check_qty, check_symbol
+
+    # Checked before the broker's file is opened: a bad argument touches nothing.
+    check_symbol(args.symbol, "--symbol")
+    check_qty(args.qty, "--qty")
+    if args.price is not None:
+        check_price(args.price, "--price")
     with wiring.open_broker(config, must_exist=True) as broker:
         f = broker.trade(args.symbol, args.qty, args.price)
     print(
@@ -161,16 +168,35 @@ def cmd_broker_trade(args: argparse.Namespace, config: Config) -> int:
 def cmd_reconcile(args: argparse.Namespace, config: Config) -> int:
     from .reconcile import Reconciler
 
-    store = wiring.open_store(_existing(config))
+    if args.dry_run:  # the read path: no writer lock, no write, beside a live runner
+        source = wiring.follow_store(_existing(config))
+        try:
+            with wiring.open_broker(config, read_only=True) as reader:
+                report = Reconciler(source, reader).run(dry_run=True)
+        finally:
+            source.close()
+        return _print_report(report, args.json)
+    try:
+        store = wiring.open_store(_existing(config))
+    except StoreInUse as e:
+        raise StoreInUse(
+            f"{e} (a runner or the dashboard): compare beside it with seamless reconcile --dry-run; "
+            f'resolve with the dashboard\'s "Reconcile now", or once the runner has stopped'
+        ) from None
     try:
         broker = wiring.open_broker(config, must_exist=True)
         try:
-            report = Reconciler(store, broker).run(dry_run=args.dry_run)
+            report = Reconciler(store, broker).run()
         finally:
             broker.close()
     finally:
         store.close()
-    if args.json:
+    return _print_report(report, args.json)
+
+
+def _print_report(report, as_json: bool) -> int:
+    """The report on stdout (one JSON object, or a line and one line a finding); the exit status."""
+    if as_json:
         print(report.to_json())
     else:
         print(
@@ -276,6 +302,9 @@ RUN_SETTINGS = (
     "db",
     "broker",
     "broker_db",
+    "broker_max_notional",
+    "broker_price_band",
+    "broker_margin",
     "feed",
     "replay_file",
     "symbols",
@@ -372,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="one JSON object: symbol -> {qty, avg_price}")
     b = bsub.add_parser("trade", help="trade at the broker by hand (out of band: no runner order)")
     b.set_defaults(fn=cmd_broker_trade)
-    _settings(b, "broker_db")
+    _settings(b, "broker_db", "broker_max_notional", "broker_price_band", "broker_margin")
     b.add_argument("--symbol", required=True)
     b.add_argument("--qty", required=True, type=float, help="signed: > 0 buys, < 0 sells")
     b.add_argument("--price", type=float, default=None, help="default: the broker's last mark")

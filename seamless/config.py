@@ -59,6 +59,15 @@ class Config(param.Parameterized):
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
     broker: param.Selector[str] = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
     broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
+    broker_max_notional = param.Number(
+        1_000_000.0, **_positive(doc="The paper broker refuses an order worth more (|qty| x price)")
+    )
+    broker_price_band = param.Number(
+        0.10, **_positive(doc="The paper broker refuses a limit or trade price this far from its mark (0.1 = 10%)")
+    )
+    broker_margin = param.Number(
+        0.0, bounds=(0, None), doc="How far below zero the paper broker lets cash go (0: a cash account)"
+    )
     feed: param.Selector[str] = param.Selector(
         default="sim", objects=["sim", "replay"], doc="Simulated prices or a replayed file"
     )

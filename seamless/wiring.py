@@ -21,7 +21,7 @@ from .errors import SeamlessError
 from .feeds import Feed, ReplayFeed, SimFeed
 from .feeds.sim import DEFAULT_START_TS
 from .reconcile import ReconcilePolicy, Reconciler
-from .store import Store
+from .store import Follower, Store
 
 if TYPE_CHECKING:
     from .notify.notifier import Notifier
@@ -34,13 +34,27 @@ def open_store(config: Config, **options: Any) -> Store:
     return Store(config.db, **options)
 
 
-def open_broker(config: Config, *, must_exist: bool = False) -> PaperBroker:
-    """The configured broker. ``must_exist``: a missing paper broker file is an error, not a
-    new broker with fresh cash (commands that inspect one)."""
+def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> PaperBroker:
+    """The configured broker, with its sanity limits (``broker_max_notional``,
+    ``broker_price_band``, ``broker_margin``). ``must_exist``: a missing paper broker file is
+    an error, not a new broker with fresh cash (commands that inspect one). ``read_only``:
+    only read it, never blocking a runner that trades there (implies ``must_exist``)."""
     path = config.broker_path
-    if must_exist and not Path(path).is_file():
+    if (must_exist or read_only) and not Path(path).is_file():
         raise SeamlessError(f"no paper broker database at {path}")
-    return PaperBroker(path)
+    return PaperBroker(
+        path,
+        max_order_notional=config.broker_max_notional,
+        price_band=config.broker_price_band,
+        margin=config.broker_margin,
+        read_only=read_only,
+    )
+
+
+def follow_store(config: Config) -> Follower:
+    """The store at ``config.db`` as of now, read-only: no writer lock, no write, never
+    blocking (nor blocked by) the process that writes it. Close it when done."""
+    return Follower(config.db)
 
 
 def make_feed(config: Config, store: Store | None = None) -> Feed:

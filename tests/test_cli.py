@@ -1,9 +1,14 @@
-"""The `seamless state`, `seamless replay` and `seamless bench store` commands, run as real processes."""
+"""The command line run as real processes: `seamless state`, `replay`, `run`, `bench`; every bad setting or input."""
 
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from seamless.brokers import PaperBroker
 from seamless.events import (
     CashSet,
     DayStarted,
@@ -132,43 +137,151 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_bad_settings_are_one_line_and_write_nothing(tmp_path, seamless_run):
-    db = tmp_path / "new.db"
-    for args, says in [
-        (["--daily-loss-limit", "inf"], "--daily-loss-limit='inf': must be a finite number > 0"),
-        (["--daily-loss-limit", "-100"], "--daily-loss-limit='-100': must be a number > 0"),
-        (["--strategy", "nope"], "unknown strategy 'nope'"),
-        (["--duration", "-1"], "--duration='-1'"),
-        (["--max-position", "0"], "--max-position='0'"),
-        (["--max-ticks", "x"], "--max-ticks='x': must be a whole number"),
-    ]:
-        line = _one_line_error(seamless_run("run", "--db", str(db), *args))
-        assert says in line, line
-    assert list(tmp_path.iterdir()) == []  # no store, no broker, no lock file
-    line = _one_line_error(seamless_run("run", "--db", str(tmp_path / "no" / "x.db")))
-    assert "directory" in line and "does not exist" in line
-    line = _one_line_error(seamless_run("bench", "store", "--scale", "0"))
-    assert "--scale" in line
+RUN = ("run", "--db", "{tmp}/acct.db")
+REPLAY = (*RUN, "--feed", "replay", "--replay-file")
+TRADE = ("broker", "trade", "--broker-db", "{tmp}/acct.broker.db", "--symbol", "AAPL")
+NOT_CSV = "is not a CSV file of bars:"
+IN_CASH = "trade refused: insufficient cash: buying costs 200000.00 and the cash is 100000.00, in a cash account"
+#: (id, arguments, SEAMLESS_* variables, the error line after "seamless: error: "). ``{tmp}``: the
+#: test's directory, which holds a directory ``dir``, the replay files of ``REPLAY_FILES`` and a
+#: paper broker (``acct.broker.db``: cash 100,000, AAPL marked at 100), and nothing else.
+BAD_INPUTS = [
+    ("db-dir-missing", ("run", "--db", "/nonexistent/dir/x.db"), {},
+     "--db='/nonexistent/dir/x.db': directory /nonexistent/dir does not exist"),
+    ("db-a-directory", ("run", "--db", "{tmp}/dir"), {},
+     "--db='{tmp}/dir': is a directory; name the store's file, such as seamless.db"),
+    ("loss-negative", (*RUN, "--daily-loss-limit", "-100"), {}, "--daily-loss-limit='-100': must be a number > 0"),
+    ("loss-inf", (*RUN, "--daily-loss-limit", "inf"), {}, "--daily-loss-limit='inf': must be a finite number > 0"),
+    ("strategy", (*RUN, "--strategy", "nope"), {},
+     "--strategies='nope': unknown strategy 'nope'; known: ma_cross, breakout"),
+    ("duration", (*RUN, "--duration", "-1"), {}, "--duration='-1': must be a number > 0"),
+    ("max-position", (*RUN, "--max-position", "0"), {}, "--max-position='0': must be a number > 0"),
+    ("max-ticks", (*RUN, "--max-ticks", "x"), {}, "--max-ticks='x': must be a whole number >= 1"),
+    ("notional-setting", (*RUN, "--broker-max-notional", "0"), {}, "--broker-max-notional='0': must be a number > 0"),
+    ("bench-scale-0", ("bench", "store", "--scale", "0"), {},
+     "--scale=0.0: must be a number > 0 (1 is the full event counts)"),
+    ("bench-scale-negative", ("bench", "store", "--scale", "-1"), {},
+     "--scale=-1.0: must be a number > 0 (1 is the full event counts)"),
+    ("replay-empty", (*REPLAY, "{tmp}/empty.csv"), {},
+     "{tmp}/empty.csv is empty: a replay file needs a header and at least one bar"),
+    ("replay-binary", (*REPLAY, "{tmp}/binary.csv"), {},
+     f"{{tmp}}/binary.csv {NOT_CSV} 'utf-8' codec can't decode byte 0x80 in position 0: invalid start byte"),
+    ("replay-missing", (*REPLAY, "{tmp}/missing.csv"), {}, "--replay-file='{tmp}/missing.csv': no such file"),
+    ("replay-unterminated-quote", (*REPLAY, "{tmp}/quote.csv"), {},
+     f"{{tmp}}/quote.csv {NOT_CSV} Error tokenizing data. C error: EOF inside string starting at row 2"),
+    ("replay-extra-column", (*REPLAY, "{tmp}/extra.csv"), {},
+     f"{{tmp}}/extra.csv {NOT_CSV} Length of header or names does not match length of data. "
+     "This leads to a loss of data with index_col=False."),
+    # the same, as variables (each is checked even where a flag would win)
+    ("env-db-dir-missing", ("run",), {"SEAMLESS_DB": "/nonexistent/dir/x.db"},
+     "SEAMLESS_DB='/nonexistent/dir/x.db': directory /nonexistent/dir does not exist"),
+    ("env-db-a-directory", ("run",), {"SEAMLESS_DB": "{tmp}/dir"},
+     "SEAMLESS_DB='{tmp}/dir': is a directory; name the store's file, such as seamless.db"),
+    ("env-loss-negative", RUN, {"SEAMLESS_DAILY_LOSS_LIMIT": "-100"},
+     "SEAMLESS_DAILY_LOSS_LIMIT='-100': must be a number > 0"),
+    ("env-loss-inf", RUN, {"SEAMLESS_DAILY_LOSS_LIMIT": "inf"},
+     "SEAMLESS_DAILY_LOSS_LIMIT='inf': must be a finite number > 0"),
+    ("env-loss-under-a-good-flag", (*RUN, "--daily-loss-limit", "100"), {"SEAMLESS_DAILY_LOSS_LIMIT": "-100"},
+     "SEAMLESS_DAILY_LOSS_LIMIT='-100': must be a number > 0"),
+    ("env-strategy", RUN, {"SEAMLESS_STRATEGIES": "nope"},
+     "SEAMLESS_STRATEGIES='nope': unknown strategy 'nope'; known: ma_cross, breakout"),
+    ("env-duration", RUN, {"SEAMLESS_DURATION": "-1"}, "SEAMLESS_DURATION='-1': must be a number > 0"),
+    ("env-max-position", RUN, {"SEAMLESS_MAX_POSITION": "0"}, "SEAMLESS_MAX_POSITION='0': must be a number > 0"),
+    ("env-replay-empty", RUN, {"SEAMLESS_FEED": "replay", "SEAMLESS_REPLAY_FILE": "{tmp}/empty.csv"},
+     "{tmp}/empty.csv is empty: a replay file needs a header and at least one bar"),
+    ("env-replay-missing", RUN, {"SEAMLESS_FEED": "replay", "SEAMLESS_REPLAY_FILE": "{tmp}/missing.csv"},
+     "SEAMLESS_REPLAY_FILE='{tmp}/missing.csv': no such file"),
+    ("env-margin", (*TRADE, "--qty", "1"), {"SEAMLESS_BROKER_MARGIN": "-1"},
+     "SEAMLESS_BROKER_MARGIN='-1': must be a number >= 0"),
+    # the paper broker: bad quantities and prices, and its sanity limits
+    ("qty-zero", (*TRADE, "--qty", "0"), {}, "--qty=0.0: must not be zero (> 0 buys, < 0 sells)"),
+    ("qty-nan", (*TRADE, "--qty", "nan"), {}, "--qty=nan: must be a finite number"),
+    ("qty-inf", (*TRADE, "--qty", "inf"), {}, "--qty=inf: must be a finite number"),
+    ("qty-absurd", (*TRADE, "--qty", "1e12"), {},
+     "trade refused: notional 1e+14 (1e+12 x 100) is above the broker's max order notional 1000000"),
+    ("qty-not-a-number", (*TRADE, "--qty", "ten"), {}, "broker trade: argument --qty: invalid float value: 'ten'"),
+    ("price-zero", (*TRADE, "--qty", "1", "--price", "0"), {}, "--price=0.0: must be > 0"),
+    ("price-negative", (*TRADE, "--qty", "1", "--price", "-5"), {}, "--price=-5.0: must be > 0"),
+    ("price-nan", (*TRADE, "--qty", "1", "--price", "nan"), {}, "--price=nan: must be a finite number"),
+    ("price-off-the-mark", (*TRADE, "--qty", "1", "--price", "150"), {},
+     "trade refused: price 150 is outside the broker's price band: more than 10% from AAPL's last mark 100"),
+    ("cash", (*TRADE, "--qty", "2000"), {}, f"{IN_CASH} (margin 0)"),
+    ("env-notional", (*TRADE, "--qty", "10"), {"SEAMLESS_BROKER_MAX_NOTIONAL": "500"},
+     "trade refused: notional 1000 (10 x 100) is above the broker's max order notional 500"),
+    ("env-band", (*TRADE, "--qty", "1", "--price", "102"), {"SEAMLESS_BROKER_PRICE_BAND": "0.01"},
+     "trade refused: price 102 is outside the broker's price band: more than 1% from AAPL's last mark 100"),
+    ("margin-flag", (*TRADE, "--qty", "2000", "--broker-margin", "50000"), {},
+     "trade refused: insufficient cash: buying costs 200000.00 and the cash is 100000.00, with a margin of 50000.00"),
+]  # fmt: skip
+
+REPLAY_FILES = {
+    "empty.csv": b"",
+    "binary.csv": bytes(range(128, 256)) * 16,
+    "quote.csv": b'date,open,high,low,close\n2020-01-01,1,2,0.5,1.5\n"2020-01-02,1,2\n',
+    "extra.csv": b"date,open,high,low,close\n2020-01-01,1,2,0.5,1.5,9\n",
+}
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file and directory under ``root``: its bytes and its modification time."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("args, env, says", [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS])
+def test_a_bad_setting_or_input_is_one_line_exit_2_and_changes_no_file(tmp_path, seamless_run, args, env, says):
+    (tmp_path / "dir").mkdir()
+    for name, content in REPLAY_FILES.items():
+        (tmp_path / name).write_bytes(content)
+    with PaperBroker(tmp_path / "acct.broker.db") as broker:
+        broker.mark("AAPL", 100.0)
+    before = _tree(tmp_path)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    environ.update({k: v.format(tmp=tmp_path) for k, v in env.items()})
+    proc = seamless_run(*(a.format(tmp=tmp_path) for a in args), env=environ, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"seamless: error: {says.format(tmp=tmp_path)}\n")
+    assert _tree(tmp_path) == before  # no store, no lock, no broker created; nothing written
 
 
 def test_the_environment_sets_what_flags_do_not(tmp_path, seamless_run):
-    import os
-
     env = {
         **os.environ,
         "SEAMLESS_DB": str(tmp_path / "env.db"),
-        "SEAMLESS_MAX_TICKS": "50",
+        "SEAMLESS_MAX_TICKS": "2000",
         "SEAMLESS_SPEED": "0",
         "SEAMLESS_SYMBOLS": "AAPL",
+        "SEAMLESS_BROKER_MAX_NOTIONAL": "1",  # the paper broker the runner trades at refuses every order
     }
     proc = seamless_run("run", env=env)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "env.db").is_file() and (tmp_path / "env.broker.db").is_file()
     doc = json.loads(seamless_run("state", "--json", env=env, check=True).stdout)
     assert set(doc["market"]["quotes"]) == {"AAPL"}
+    rejected = [o for o in doc["orders"]["by_id"].values() if o["status"] == "rejected"]
+    assert rejected and all(o["reason"].endswith("is above the broker's max order notional 1") for o in rejected)
+    assert doc["orders"]["fills"] == [] and doc["positions"] == {}
     env["SEAMLESS_DAILY_LOSS_LIMIT"] = "oops"  # a bad variable is refused even by a read-only command
     line = _one_line_error(seamless_run("state", env=env))
     assert "SEAMLESS_DAILY_LOSS_LIMIT='oops'" in line
+
+
+def test_run_counts_the_impossible_bars_of_a_replay_file_as_bad_ticks(tmp_path, seamless_run):
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "date,symbol,open,high,low,close\n"
+        "2024-01-02,AAPL,100,105,99,104\n"
+        "2024-01-03,AAPL,103,101,106,104\n"  # high below low
+        "2024-01-04,AAPL,107,106,102,104\n"  # open above the high
+        "2024-01-05,AAPL,103,106,102,\n"  # no close: one NaN tick
+    )
+    db = tmp_path / "r.db"
+    proc = seamless_run("run", "--db", str(db), "--feed", "replay", "--replay-file", str(bars), "--speed", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith(": 7 ticks, bad ticks rejected: impossible_bar 8, nan 1\n"), proc.stdout
+    doc = json.loads(seamless_run("state", "--db", str(db), "--json", check=True).stdout)
+    assert doc["market"]["quotes"]["AAPL"]["last"] == 102.0  # the last good tick (the NaN close is not)
 
 
 def test_a_missing_store_and_debug(tmp_path, seamless_run):

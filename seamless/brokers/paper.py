@@ -14,6 +14,13 @@ Execution model:
 - A limit order fills, whole, when the mark touches or crosses its limit (checked at submit
   and at every ``mark``), at the slipped mark but never worse than the limit.
 - Commission per fill: ``max(min_commission, commission_per_share * |qty|)``.
+- Sanity limits, as a real venue has them (each refusal is a rejected order, or a
+  ``BrokerRejected`` from ``trade``, with its reason): an order's notional (|qty| times
+  its price: the limit, or the mark) at most ``max_order_notional``; a limit price (or a
+  ``trade`` price) within ``price_band`` (a fraction) of the last mark, when there is one;
+  and a buy may not take cash below ``-margin`` (0: a cash account), counting what the
+  working buy orders already hold. A working order is checked when placed, not when it
+  fills: a market order's second half, filled at a later mark, may cost a little more.
 - Faults armed with ``inject`` are stored in the file, so a test or another process can arm
   them for the runner's connection.
 - Fill reports are pushed to this connection's ``on_fill`` callbacks after each of its
@@ -61,6 +68,10 @@ _ORDER_COLUMNS = (
     "avg_fill_price, status, reason, order_type, limit_price"
 )
 _FILL_COLUMNS = "trade_id, client_order_id, symbol, qty, price, commission, ts, cursor"
+#: The sanity limits' defaults: a PaperBroker's, and the settings' (``SEAMLESS_BROKER_*``).
+DEFAULT_MAX_ORDER_NOTIONAL = 1_000_000.0
+DEFAULT_PRICE_BAND = 0.10
+DEFAULT_MARGIN = 0.0
 # A quantity this small relative to the order or position is float residue, not shares.
 _REL_EPS = 1e-9
 
@@ -92,7 +103,12 @@ def default_broker_db(db: str | Path) -> str:
 
 
 class PaperBroker(Broker):
-    """A paper venue in the SQLite file at ``path`` (created with ``starting_cash`` if new)."""
+    """A paper venue in the SQLite file at ``path`` (created with ``starting_cash`` if new).
+
+    ``read_only``: open an existing file only to read it (``seamless reconcile --dry-run``
+    beside a live runner): nothing is created or written, and every trading call raises
+    :class:`BrokerError`.
+    """
 
     def __init__(
         self,
@@ -104,6 +120,10 @@ class PaperBroker(Broker):
         commission_per_share: float = 0.0,
         min_commission: float = 0.0,
         partial_fills: bool = False,
+        max_order_notional: float = DEFAULT_MAX_ORDER_NOTIONAL,
+        price_band: float = DEFAULT_PRICE_BAND,
+        margin: float = DEFAULT_MARGIN,
+        read_only: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         check_finite(starting_cash, "starting_cash")
@@ -112,19 +132,27 @@ class PaperBroker(Broker):
             ("slippage_bps", slippage_bps),
             ("commission_per_share", commission_per_share),
             ("min_commission", min_commission),
+            ("margin", margin),
         ):
             if check_finite(value, name) < 0:
                 raise InvalidBrokerRequest(f"{name}={value!r}: must be >= 0")
+        for name, value in (("max_order_notional", max_order_notional), ("price_band", price_band)):
+            if check_finite(value, name) <= 0:
+                raise InvalidBrokerRequest(f"{name}={value!r}: must be > 0")
         self.latency_s = float(latency_s)
         self.slippage_bps = float(slippage_bps)
         self.commission_per_share = float(commission_per_share)
         self.min_commission = float(min_commission)
         self.partial_fills = bool(partial_fills)
+        self.max_order_notional = float(max_order_notional)
+        self.price_band = float(price_band)
+        self.margin = float(margin)
         self._clock = clock
         self._callbacks: list[FillCallback] = []
         self._push_lock = threading.Lock()
         self._pushing = False  # one thread delivers at a time, so reports arrive in cursor order
-        self._db = PaperDatabase(path, starting_cash=float(starting_cash))
+        self._db = PaperDatabase(path, starting_cash=float(starting_cash), read_only=read_only)
+        self.read_only = self._db.read_only
         self.path = self._db.path
         try:
             with self._db.read() as c:
@@ -254,16 +282,22 @@ class PaperBroker(Broker):
         return fills
 
     def trade(self, symbol: str, qty: float, price: float | None = None) -> BrokerFill:
-        """An out-of-band trade at the broker (by hand, outside any runner), at ``price`` or the mark."""
+        """An out-of-band trade at the broker (by hand, outside any runner), at ``price`` or
+        the mark; refused (:class:`BrokerRejected`) past the broker's sanity limits."""
         check_symbol(symbol)
         check_qty(qty)
         if price is not None:
             check_price(price)
+        priced = price is not None
         with self._db.write() as c:
+            mark = _mark(c, symbol)
             if price is None:
-                price = _mark(c, symbol)
-                if price is None:
+                if mark is None:
                     raise BrokerRejected(f"no price for {symbol}: the broker has no mark for it yet; give a price")
+                price = mark
+            refusal = self._limits_refusal(c, symbol, qty, price, mark, priced=priced)
+            if refusal:
+                raise BrokerRejected(f"trade refused: {refusal}")
             fill = self._fill(c, "", symbol, qty, price)
         self._push_new_fills()
         return fill
@@ -381,14 +415,61 @@ class PaperBroker(Broker):
 
     def _refusal(self, c: sqlite3.Connection, req: OrderRequest) -> str:
         """Why the venue refuses this order, or "" if it takes it."""
-        if req.order_type == "market" and _mark(c, req.symbol) is None:
-            return f"no price for {req.symbol}: the paper broker has no mark for it yet (call mark() first)"
+        mark = _mark(c, req.symbol)
+        if req.order_type == "market":
+            if mark is None:
+                return f"no price for {req.symbol}: the paper broker has no mark for it yet (call mark() first)"
+            price = self._slipped(mark, req.qty > 0)
+        else:
+            assert req.limit_price is not None  # a limit order has one (OrderRequest checks it)
+            price = req.limit_price
+        return self._limits_refusal(c, req.symbol, req.qty, price, mark, priced=req.order_type == "limit")
+
+    def _limits_refusal(
+        self, c: sqlite3.Connection, symbol: str, qty: float, price: float, mark: float | None, *, priced: bool
+    ) -> str:
+        """Why the sanity limits refuse trading ``qty`` at ``price``, or "". ``priced``: the
+        price was given (a limit, a trade's price), so it must lie within the band of the mark."""
+        if priced and mark is not None and abs(price - mark) > self.price_band * mark:
+            return (
+                f"price {price:.10g} is outside the broker's price band: more than "
+                f"{self.price_band * 100:.4g}% from {symbol}'s last mark {mark:.10g}"
+            )
+        notional = abs(qty) * price
+        if notional > self.max_order_notional:
+            return (
+                f"notional {notional:.10g} ({abs(qty):.10g} x {price:.10g}) is above the broker's "
+                f"max order notional {self.max_order_notional:.10g}"
+            )
+        if qty > 0:
+            cost = qty * price + self._commission(qty)
+            cash = c.execute("SELECT cash FROM account").fetchone()[0]
+            held = self._held_by_working_buys(c)
+            if cash - held - cost < -self.margin:
+                return (
+                    f"insufficient cash: buying costs {cost:.2f} and the cash is {cash:.2f}"
+                    + (f", {held:.2f} of it held by working buy orders" if held else "")
+                    + (f", with a margin of {self.margin:.2f}" if self.margin else ", in a cash account (margin 0)")
+                )
         return ""
+
+    def _held_by_working_buys(self, c: sqlite3.Connection) -> float:
+        """What the working buy orders will cost: their remaining quantity at their limit (a
+        market order's at its mark)."""
+        rows = c.execute(
+            "SELECT o.qty - o.filled_qty AS remaining, COALESCE(o.limit_price, m.price, 0) AS price "
+            "FROM orders o LEFT JOIN marks m USING (symbol) "
+            "WHERE o.status IN ('accepted', 'partially_filled') AND o.qty > 0"
+        ).fetchall()
+        return sum(r["remaining"] * r["price"] + self._commission(r["remaining"]) for r in rows)
+
+    def _slipped(self, mark: float, buy: bool) -> float:
+        return mark * (1 + (1 if buy else -1) * self.slippage_bps / 10_000)
 
     def _work(self, c: sqlite3.Connection, order: BrokerOrder, mark: float, *, whole: bool) -> BrokerFill | None:
         """Fill what ``mark`` makes fillable of a working order. ``whole=False``: a market order's first half."""
         buy = order.qty > 0
-        slipped = mark * (1 + (1 if buy else -1) * self.slippage_bps / 10_000)
+        slipped = self._slipped(mark, buy)
         if order.order_type == "limit":
             limit = order.limit_price
             assert limit is not None  # a limit order has one (OrderRequest checks it)

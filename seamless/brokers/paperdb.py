@@ -76,27 +76,49 @@ class NewerBrokerVersion(BrokerError):
 
 
 class PaperDatabase:
-    """One connection to a paper venue's file, shared by the threads of one ``PaperBroker``."""
+    """One connection to a paper venue's file, shared by the threads of one ``PaperBroker``.
 
-    def __init__(self, path: str | Path, *, starting_cash: float, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    ``read_only``: an existing file, opened so that nothing can write it (SQLite's
+    ``mode=ro``): no pragma, no creation, and :meth:`write` raises. A WAL reader: it never
+    blocks the venue's writers, nor waits for them."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        starting_cash: float,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+        read_only: bool = False,
+    ) -> None:
         self.path = Path(path)
+        self.read_only = bool(read_only)
         if not self.path.parent.is_dir():
             raise BrokerError(f"directory {self.path.parent} does not exist")
+        if self.read_only and not self.path.is_file():
+            raise BrokerError(f"no paper broker database at {self.path}")
         # sqlite3 connections are not safe to share mid-transaction; one user at a time.
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
-                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+                f"{self.path.resolve().as_uri()}?mode=ro" if self.read_only else str(self.path),
+                timeout=busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self.read_only,
             )
         except sqlite3.Error as e:
             raise BrokerError(f"cannot open paper broker database {self.path}: {e}") from e
         conn.row_factory = sqlite3.Row
         try:
             self._check_identity(conn)  # before any pragma that writes: refused files stay untouched
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._create_if_new(conn, starting_cash)
+            if self.read_only:
+                if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='account'").fetchone():
+                    raise BrokerError(f"{self.path} is not a paper broker database (it has no account)")
+            else:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                self._create_if_new(conn, starting_cash)
         except sqlite3.DatabaseError as e:
             conn.close()
             raise BrokerError(f"{self.path} is not a paper broker database (or is damaged): {e}") from e
@@ -142,6 +164,8 @@ class PaperDatabase:
 
         ``durable=False`` skips the fsync (``synchronous=NORMAL``) for writes whose loss in a
         crash harms nothing, such as a price mark; the next durable commit syncs them too."""
+        if self.read_only:
+            raise BrokerError(f"paper broker database {self.path} is open read-only; nothing was changed")
         with self._lock:
             conn = self._open_conn()
             try:

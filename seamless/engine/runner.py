@@ -309,6 +309,8 @@ class Runner:
     def _bad(self, tick: Tick) -> str | None:
         if tick.symbol not in self.symbols:
             return "unknown_symbol"
+        if tick.fault:  # the feed's own verdict (a replayed bar that cannot be)
+            return tick.fault
         if not (isinstance(tick.last, (int, float)) and math.isfinite(tick.last)):
             return "nan"
         if tick.last <= 0:

@@ -9,7 +9,7 @@ A feed never sleeps; :func:`paced` paces any tick stream against the clock.
 """
 
 from .base import DEFAULT_SYMBOLS, Feed, FeedClosed, FeedError, Tick, paced
-from .replay import ReplayFeed, sample_stock_files
+from .replay import IMPOSSIBLE_BAR, ReplayFeed, sample_stock_files
 from .sim import BAD_TICK_KINDS, SimFeed
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Feed",
     "FeedClosed",
     "FeedError",
+    "IMPOSSIBLE_BAR",
     "ReplayFeed",
     "SimFeed",
     "Tick",

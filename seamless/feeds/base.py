@@ -33,7 +33,8 @@ class Tick:
 
     Deliberately not validated: a feed passes on what its source says, bad values
     included (NaN, non-positive, out of order, unknown symbol), so that the engine's
-    bad-tick filter sees them and counts them instead of a feed hiding them.
+    bad-tick filter sees them and counts them instead of a feed hiding them. What only
+    the feed can tell (a bar that cannot be) it marks in ``fault``, for the same filter.
     """
 
     symbol: str
@@ -42,6 +43,11 @@ class Tick:
     ask: float | None
     #: exchange time, epoch seconds.
     exchange_ts: float
+    #: The feed's own verdict, when its source says the tick cannot be (a replayed bar
+    #: whose high is below its low...): the engine rejects the tick and counts it under
+    #: this kind, as it counts the bad ticks it finds itself. None for a tick the feed
+    #: has nothing against.
+    fault: str | None = None
 
 
 class Feed(abc.ABC):

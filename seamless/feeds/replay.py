@@ -11,6 +11,12 @@ the order of ``symbols``. Per symbol, exchange_ts is strictly increasing.
 A missing or unreadable price in the source is *not* skipped or filled: it becomes a tick
 whose ``last`` is NaN, so the engine's bad-tick filter sees it and counts it, and the
 replay stays faithful to what the data says.
+
+A bar that cannot be — its high below its low, its open or close outside [low, high], a
+price at or below zero — is not traded on either: each of its four ticks carries
+``fault=IMPOSSIBLE_BAR``, which the engine rejects and counts as a bad tick of that kind
+(``seamless run`` prints "bad ticks rejected: impossible_bar N"). A missing price does
+not make a bar impossible: the others are checked, the missing one is a NaN tick.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9_\-]{0,31}$")
 _DEFAULT_BAR_SECONDS = 86_400.0  # when no symbol has two bars to measure
 _TICKS_PER_BAR = 4
+#: The bad-tick kind of every tick of a bar that cannot be (see the module's docstring).
+IMPOSSIBLE_BAR = "impossible_bar"
 
 
 class ReplayFeed(Feed):
@@ -92,7 +100,9 @@ class ReplayFeed(Feed):
         self.bar_seconds = _bar_seconds(bars) if bar_seconds is None else float(bar_seconds)
         if not (math.isfinite(self.bar_seconds) and self.bar_seconds > 0):
             raise FeedError(f"ReplayFeed: bar_seconds must be finite and > 0, not {bar_seconds}")
-        self._ts, self._symbol_index, self._price = self._tick_arrays(bars)
+        self._ts, self._symbol_index, self._price, self._impossible = self._tick_arrays(bars)
+        #: How many bars cannot be (each replays as four ticks the engine rejects).
+        self.impossible_bars = int(self._impossible.sum()) // _TICKS_PER_BAR
 
     def _select(self, available: tuple[str, ...], wanted: Iterable[str] | None) -> tuple[str, ...]:
         if wanted is None:
@@ -107,19 +117,22 @@ class ReplayFeed(Feed):
             raise FeedError("ReplayFeed: symbols is empty")
         return chosen
 
-    def _tick_arrays(self, bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Four ticks per bar, as flat arrays sorted by (exchange_ts, symbol order)."""
+    def _tick_arrays(self, bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Four ticks per bar, as flat arrays sorted by (exchange_ts, symbol order): times,
+        symbol indexes, prices, and whether the tick's bar is impossible."""
         o, h, lo, c = (bars[k].to_numpy(dtype=float) for k in _PRICE_COLUMNS)
         with np.errstate(invalid="ignore"):
             up = c >= o  # False where either is NaN: such a bar takes the "rallied" order
+            impossible = impossible_bars(o, h, lo, c)
         prices = np.stack([o, np.where(up, lo, h), np.where(up, h, lo), c], axis=1)
         offsets = np.arange(_TICKS_PER_BAR) * (self.bar_seconds / _TICKS_PER_BAR)
         ts = bars["ts"].to_numpy(dtype=float)[:, None] + offsets[None, :]
         rank = {s: i for i, s in enumerate(self.symbols)}
         index = np.repeat(bars["symbol"].map(rank).to_numpy(dtype=np.int64)[:, None], _TICKS_PER_BAR, axis=1)
-        ts, index, prices = ts.ravel(), index.ravel(), prices.ravel()
+        bad = np.repeat(impossible[:, None], _TICKS_PER_BAR, axis=1)
+        ts, index, prices, bad = ts.ravel(), index.ravel(), prices.ravel(), bad.ravel()
         order = np.lexsort((index, ts))  # by time, then by the order of symbols
-        return ts[order], index[order], prices[order]
+        return ts[order], index[order], prices[order], bad[order]
 
     def __len__(self) -> int:
         """The number of ticks one iteration yields."""
@@ -131,16 +144,26 @@ class ReplayFeed(Feed):
 
     def _generate(self) -> Iterator[Tick]:
         symbols = self.symbols
-        for ts, i, price in zip(self._ts.tolist(), self._symbol_index.tolist(), self._price.tolist()):
+        for ts, i, price, bad in zip(
+            self._ts.tolist(), self._symbol_index.tolist(), self._price.tolist(), self._impossible.tolist()
+        ):
             if self._closed:
                 return
             # OHLC bars carry no quotes: bid and ask are unknown, not made up.
-            yield Tick(symbols[i], price, None, None, ts)
+            yield Tick(symbols[i], price, None, None, ts, IMPOSSIBLE_BAR if bad else None)
 
     def __repr__(self) -> str:
         return (
             f"ReplayFeed({self.source_name}, symbols={self.symbols}, bars of {self.bar_seconds:g} s, {len(self)} ticks)"
         )
+
+
+def impossible_bars(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Which bars cannot be: high below low, open or close outside [low, high], a price
+    at or below zero. A NaN price takes part in no comparison (it is a NaN tick, not an
+    impossible bar)."""
+    with np.errstate(invalid="ignore"):
+        return (h < lo) | (o < lo) | (o > h) | (c < lo) | (c > h) | (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0)
 
 
 def sample_stock_files() -> list[Path]:

@@ -1,7 +1,8 @@
 """What differs between the store and the broker: :class:`Finding` and :func:`compare`.
 
-``compare`` only reads: the store's state and the broker's positions, cash, orders and
-fill record.  Each difference is one :class:`Finding`, in a deterministic order (by kind,
+``compare`` only reads: the state of any :class:`~seamless.store.StateSource` (the
+writing ``Store``, or a read-only ``Follower`` of another process's store) and the broker's
+positions, cash, orders and fill record.  Each difference is one :class:`Finding`, in a deterministic order (by kind,
 in :data:`KINDS` order, then by subject).
 """
 
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass
 from ..brokers import Broker, BrokerFill, BrokerOrder, BrokerPosition
 from ..events import OrderStatus
 from ..params.records import Order, Position
-from ..store import Store
+from ..store import StateSource
 
 #: Every kind of finding, in the order findings are reported.
 KINDS: tuple[str, ...] = (
@@ -78,7 +79,7 @@ def fill_text(f: BrokerFill) -> str:
     )
 
 
-def missing_fills(store: Store, broker: Broker) -> list[BrokerFill]:
+def missing_fills(store: StateSource, broker: Broker) -> list[BrokerFill]:
     """Broker fills after the store's cursor whose trade id the store has not applied."""
     orders = store.state.orders
     return [f for f in broker.fills_since(orders.fill_cursor) if f.trade_id not in orders.trade_ids]
@@ -93,7 +94,7 @@ def _same_price(a: float, b: float, tol: float) -> bool:
 
 
 def compare(
-    store: Store,
+    store: StateSource,
     broker: Broker,
     *,
     price_tolerance: float = 1e-6,

@@ -34,7 +34,7 @@ from ..events import (
     TradingState,
     TradingStateChanged,
 )
-from ..store import Store
+from ..store import StateSource, Store
 from .findings import Finding, compare, fill_text, missing_fills
 from .policy import ReconcilePolicy
 
@@ -73,11 +73,16 @@ class Report:
 
 
 class Reconciler:
-    """Reconciles ``store`` with ``broker``. One at a time per store (it writes through it)."""
+    """Reconciles ``store`` with ``broker``. One at a time per store (it writes through it).
+
+    ``store`` may be any :class:`~seamless.store.StateSource`: a read-only one (a
+    ``Follower`` of a store another process writes) can only :meth:`compare` and
+    ``run(dry_run=True)``, which write nothing; a run that resolves needs the ``Store``.
+    """
 
     def __init__(
         self,
-        store: Store,
+        store: StateSource,
         broker: Broker,
         policy: ReconcilePolicy | None = None,
         *,
@@ -86,6 +91,7 @@ class Reconciler:
         qty_tolerance: float = 1e-9,
     ) -> None:
         self.store, self.broker = store, broker
+        self._writer: Store | None = store if isinstance(store, Store) else None
         self.policy = policy or ReconcilePolicy()
         self.tolerances = {
             "price_tolerance": price_tolerance,
@@ -130,7 +136,8 @@ class Reconciler:
                 remaining=findings,
             )
 
-        self.store.commit(ReconcileStarted(run_id=run_id, by=by))
+        store = self._store()
+        store.commit(ReconcileStarted(run_id=run_id, by=by))
         found: list[tuple[Finding, str, bool]] = []  # finding, resolution, resolved
         for fill in missing_fills(self.store, self.broker):
             found.append(
@@ -148,7 +155,7 @@ class Reconciler:
             found.append((f, *self._resolve(f, by)))
 
         for f, resolution, _ in found:
-            self.store.commit(
+            store.commit(
                 ReconcileMismatch(
                     run_id=run_id,
                     kind=f.kind,
@@ -163,7 +170,7 @@ class Reconciler:
         escalated = self._escalate(findings, by)
         remaining = self.compare()
         duration = time.monotonic() - t0
-        self.store.commit(
+        store.commit(
             ReconcileCompleted(
                 run_id=run_id,
                 mismatches=len(found),
@@ -181,6 +188,15 @@ class Reconciler:
             duration_s=duration,
             remaining=remaining,
         )
+
+    def _store(self) -> Store:
+        """The store to journal through; a read-only state source has none."""
+        if self._writer is None:
+            raise TypeError(
+                f"a reconciliation that resolves needs the writing Store, not a read-only "
+                f"{type(self.store).__name__}: run(dry_run=True) only compares"
+            )
+        return self._writer
 
     # -- resolving --------------------------------------------------------------------------------
 
@@ -200,7 +216,7 @@ class Reconciler:
             cursor=fill.cursor,
         )
         try:
-            self.store.commit(OrderFilled(client_order_id=coid, **ev))
+            self._store().commit(OrderFilled(client_order_id=coid, **ev))
         except InvalidEvent as e:
             log.error(
                 "fill %s does not fit order %s (%s); journaled as an external fill",
@@ -209,7 +225,7 @@ class Reconciler:
                 e,
             )
             coid = ""
-            self.store.commit(OrderFilled(client_order_id="", **ev))
+            self._store().commit(OrderFilled(client_order_id="", **ev))
         of = f"order {coid}" if coid else "no order (external)"
         return f"journaled the broker's fill {fill.trade_id} (cursor {fill.cursor}) against {of}", True
 
@@ -224,14 +240,14 @@ class Reconciler:
                 f"reconciliation {f.kind}: store {f.store_value}, broker {f.broker_value}; "
                 f"adopted the broker's position"
             )
-            self.store.commit(PositionAdjusted(symbol=f.subject, qty=qty, avg_price=avg, reason=reason))
+            self._store().commit(PositionAdjusted(symbol=f.subject, qty=qty, avg_price=avg, reason=reason))
             if qty == 0:
-                self.store.commit(PositionClosed(symbol=f.subject, reason=reason))
+                self._store().commit(PositionClosed(symbol=f.subject, reason=reason))
                 return "adopted the broker's position: flat, closed in the store", True
             return f"adopted the broker's position: qty {qty:.10g} avg {avg:.10g}", True
         if f.kind == "cash_differs":
             cash = self.broker.account().cash
-            self.store.commit(
+            self._store().commit(
                 CashSet(
                     cash=cash,
                     reason=f"reconciliation cash_differs: store {f.store_value}, "
@@ -245,7 +261,7 @@ class Reconciler:
             bo = self.broker.order(f.subject)
             if bo is None or not bo.is_open:
                 return "not resolved: the order is no longer open at the broker", False
-            self.store.commit(
+            self._store().commit(
                 OrderSubmitting(
                     client_order_id=bo.client_order_id,
                     symbol=bo.symbol,
@@ -257,10 +273,10 @@ class Reconciler:
                     reason="open at the broker, unknown to the store: adopted at reconciliation",
                 )
             )
-            self.store.commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
+            self._store().commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
             return "adopted as an external order", True
         if f.kind == "order_unknown_to_broker":
-            self.store.commit(
+            self._store().commit(
                 OrderCancelled(client_order_id=f.subject, reason="unknown to the broker at reconciliation")
             )
             return "cancelled in the store: the broker never received it", True
@@ -274,13 +290,15 @@ class Reconciler:
         if so is None or bo is None:
             return "not resolved: the order is gone", False
         if so.is_open and bo.is_open and so.status == "submitting":
-            self.store.commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
+            self._store().commit(OrderAccepted(client_order_id=bo.client_order_id, broker_order_id=bo.broker_order_id))
             return "accepted in the store, as at the broker", True
         if so.is_open and bo.status == "cancelled":
-            self.store.commit(OrderCancelled(client_order_id=f.subject, reason=bo.reason or "cancelled at the broker"))
+            self._store().commit(
+                OrderCancelled(client_order_id=f.subject, reason=bo.reason or "cancelled at the broker")
+            )
             return "cancelled in the store, as at the broker", True
         if so.is_open and bo.status == "rejected":
-            self.store.commit(OrderRejected(client_order_id=f.subject, reason=bo.reason or "rejected by the broker"))
+            self._store().commit(OrderRejected(client_order_id=f.subject, reason=bo.reason or "rejected by the broker"))
             return "rejected in the store, as at the broker", True
         if not so.is_open and bo.is_open:
             return (
@@ -320,6 +338,6 @@ class Reconciler:
             )
             return True
         reason = "reconciliation: " + "; ".join(reasons)
-        self.store.commit(TradingStateChanged(state=target, reason=reason[:500], by=by))
+        self._store().commit(TradingStateChanged(state=target, reason=reason[:500], by=by))
         log.warning("trading %s: %s", target, reason)
         return True

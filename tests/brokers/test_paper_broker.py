@@ -69,7 +69,13 @@ def buy(coid: str, qty: float = 10, symbol: str = "AAPL") -> OrderRequest:
 def test_market_orders_fill_at_the_mark_with_slippage_and_commission(db):
     clock = Clock()
     b = PaperBroker(
-        db, starting_cash=10_000.0, slippage_bps=10, commission_per_share=0.01, min_commission=1.0, clock=clock
+        db,
+        starting_cash=10_000.0,
+        slippage_bps=10,
+        commission_per_share=0.01,
+        min_commission=1.0,
+        margin=50_000.0,  # a margin account: the last buy (500 x 110) borrows
+        clock=clock,
     )
     try:
         b.mark("AAPL", 100.0)
@@ -485,7 +491,7 @@ def test_state_survives_reopening_and_starting_cash_applies_only_to_a_new_file(d
     with PaperBroker(db, starting_cash=5_000.0) as b:
         b.mark("AAPL", 100.0)
         b.submit(buy("c1", 10))
-        b.submit(OrderRequest("lim", "AAPL", 1, "limit", 50.0))
+        b.submit(OrderRequest("lim", "AAPL", 1, "limit", 95.0))
         b.inject("reject")
     with PaperBroker(db, starting_cash=1.0) as b:
         assert b.account().cash == 4_000.0
@@ -522,7 +528,7 @@ def test_latency_delays_submit_and_cancel(db):
     with PaperBroker(db, latency_s=0.15) as b:
         b.mark("AAPL", 100.0)
         t0 = time.monotonic()
-        b.submit(OrderRequest("lim", "AAPL", 1, "limit", 50.0))
+        b.submit(OrderRequest("lim", "AAPL", 1, "limit", 95.0))
         t1 = time.monotonic()
         b.cancel("lim")
         t2 = time.monotonic()
@@ -535,3 +541,142 @@ def test_latency_delays_submit_and_cancel(db):
 def test_paper_broker_implements_the_interface():
     assert issubclass(PaperBroker, Broker)
     assert not PaperBroker.__abstractmethods__
+
+
+# -- sanity limits: max notional, price band, cash -------------------------------------------------
+
+
+def test_the_limits_default_to_the_settings_defaults():
+    from seamless.config import Config
+
+    b = PaperBroker.__init__.__kwdefaults__
+    c = Config()
+    defaults = (b["max_order_notional"], b["price_band"], b["margin"])
+    assert defaults == (c.broker_max_notional, c.broker_price_band, c.broker_margin) == (1_000_000.0, 0.10, 0.0)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(max_order_notional=0), "max_order_notional=0: must be > 0"),
+        (dict(max_order_notional=float("inf")), "max_order_notional=inf: must be a finite number"),
+        (dict(price_band=-0.1), "price_band=-0.1: must be > 0"),
+        (dict(margin=-1.0), "margin=-1.0: must be >= 0"),
+    ],
+)
+def test_bad_limits_are_refused(db, kw, message):
+    with pytest.raises(InvalidBrokerRequest, match=message):
+        PaperBroker(db, **kw)
+    assert not db.exists()
+
+
+def test_an_order_past_a_limit_is_rejected_with_its_reason_and_changes_nothing(db):
+    with PaperBroker(db, starting_cash=10_000.0, max_order_notional=5_000.0, clock=Clock()) as b:
+        b.mark("AAPL", 100.0)
+        cases = [
+            (buy("big", 51), "notional 5100 (51 x 100) is above the broker's max order notional 5000"),
+            (
+                OrderRequest("far", "AAPL", 1, "limit", 89.0),
+                "price 89 is outside the broker's price band: more than 10% from AAPL's last mark 100",
+            ),
+            (
+                OrderRequest("high", "AAPL", -1, "limit", 111.0),
+                "price 111 is outside the broker's price band: more than 10% from AAPL's last mark 100",
+            ),
+        ]
+        for req, reason in cases:
+            with pytest.raises(BrokerRejected) as e:
+                b.submit(req)
+            assert e.value.reason == reason and b.order(req.client_order_id).status == "rejected"
+        assert b.fills_since(0) == [] and b.positions() == {} and b.account().cash == 10_000.0
+
+        # within the limits: taken (a band is inclusive; a limit for a symbol with no mark is free)
+        assert b.submit(OrderRequest("edge", "AAPL", 1, "limit", 90.0)).status == "accepted"
+        assert b.submit(OrderRequest("msft", "MSFT", 1, "limit", 1.0)).status == "accepted"
+        assert b.submit(buy("ok", 40)).status == "filled"
+
+
+def test_a_cash_account_never_goes_negative_and_a_margin_lends_up_to_itself(db):
+    with PaperBroker(db, starting_cash=10_000.0, commission_per_share=0.01, clock=Clock()) as b:
+        b.mark("AAPL", 100.0)
+        with pytest.raises(BrokerRejected) as e:
+            b.submit(buy("c1", 100))  # 10,000 + 1.00 commission
+        assert e.value.reason == (
+            "insufficient cash: buying costs 10001.00 and the cash is 10000.00, in a cash account (margin 0)"
+        )
+        assert b.submit(OrderRequest("rest", "AAPL", 60, "limit", 95.0)).status == "accepted"  # holds 5,700.60
+        with pytest.raises(BrokerRejected, match=r"and the cash is 10000.00, 5700.60 of it held by working buy orders"):
+            b.submit(buy("c2", 45))
+        assert b.submit(buy("c3", 42)).status == "filled"
+        assert b.submit(buy("sell", -500)).status == "filled"  # a sale (here a short) needs no cash
+        assert b.account().cash == pytest.approx(10_000 - 42 * 100 - 0.42 + 500 * 100 - 5.0)
+    path2 = db.with_name("margin.db")
+    with PaperBroker(path2, starting_cash=1_000.0, margin=500.0) as b:
+        b.mark("AAPL", 100.0)
+        assert b.submit(buy("c1", 15)).status == "filled"
+        assert b.account().cash == -500.0
+        with pytest.raises(BrokerRejected, match="with a margin of 500.00"):
+            b.trade("AAPL", 1)
+
+
+def test_an_out_of_band_trade_past_a_limit_is_refused_untouched(db):
+    with PaperBroker(db, starting_cash=10_000.0) as b:
+        b.mark("AAPL", 100.0)
+    before = digest(db)
+    with PaperBroker(db) as b:
+        for args, says in [
+            ((1e12,), "notional 1e+14 (1e+12 x 100) is above the broker's max order notional 1000000"),
+            ((1, 150.0), "price 150 is outside the broker's price band: more than 10% from AAPL's last mark 100"),
+            ((101,), "insufficient cash: buying costs 10100.00 and the cash is 10000.00"),
+        ]:
+            with pytest.raises(BrokerRejected, match=r"^trade refused: ") as e:
+                b.trade("AAPL", *args)
+            assert says in str(e.value)
+        assert b.fills_since(0) == []
+    assert digest(db) == before
+
+
+# -- read-only ---------------------------------------------------------------------------------
+
+
+def test_a_read_only_broker_reads_without_waiting_for_a_writer_and_never_writes(db, broker):
+    broker.mark("AAPL", 100.0)
+    broker.submit(buy("c1", 10))
+    broker.submit(OrderRequest("rest", "AAPL", 5, "limit", 95.0))
+    # Another process's write transaction is open: a writer opening the file would wait on it.
+    holder = sqlite3.connect(db, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        t0 = time.monotonic()
+        with PaperBroker(db, read_only=True) as reader:
+            assert reader.read_only
+            assert reader.positions() == broker.positions()
+            assert reader.account() == broker.account()
+            assert reader.fills_since(0) == broker.fills_since(0)
+            assert [o.client_order_id for o in reader.open_orders()] == ["rest"]
+            assert reader.order("c1") == broker.order("c1")
+            for call in (
+                lambda: reader.trade("AAPL", 1),
+                lambda: reader.submit(buy("c2")),
+                lambda: reader.cancel("rest"),
+                lambda: reader.mark("AAPL", 101.0),
+                lambda: reader.inject("reject"),
+            ):
+                with pytest.raises(BrokerError, match=r"is open read-only; nothing was changed$"):
+                    call()
+        assert time.monotonic() - t0 < 2.0  # not the 5 s busy timeout
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert broker.positions()["AAPL"].qty == 10
+
+
+def test_a_read_only_broker_creates_nothing(tmp_path):
+    missing = tmp_path / "none.db"
+    with pytest.raises(BrokerError, match=f"^no paper broker database at {missing}$"):
+        PaperBroker(missing, read_only=True)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(BrokerError, match="is not a paper broker database"):
+        PaperBroker(empty, read_only=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"] and empty.stat().st_size == 0

@@ -401,3 +401,46 @@ def test_several_monitors_firing_on_one_tick_do_not_stop_the_runner(tmp_path, op
         kinds = {m.kind for m in store.state.monitors.by_id.values() if m.status == "triggered"}
         assert kinds, "no monitor fired: the run does not exercise the case"
     assert positions(db) == broker_positions(db)
+
+
+def test_the_brokers_sanity_limits_reject_the_runners_orders_with_their_reason(tmp_path, open_account):
+    db = tmp_path / "s.db"
+    with open_account(db, max_order_notional=500.0) as acct:
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=0, volatility=3.0))
+        runner.run(max_ticks=2000)
+    rejected = [json.loads(p) for t, _, p in journal(db) if t == "order.rejected"]
+    assert rejected and all("is above the broker's max order notional 500" in r["reason"] for r in rejected)
+    assert not [t for t, _, _ in journal(db) if t == "order.filled"]
+    assert positions(db) == broker_positions(db) == {}
+
+
+def test_impossible_replay_bars_are_rejected_and_counted_as_bad_ticks(tmp_path, run):
+    import pandas as pd
+
+    from seamless.feeds import IMPOSSIBLE_BAR, ReplayFeed
+
+    bars = tmp_path / "bars.csv"
+    rows = ["date,symbol,open,high,low,close"]
+    rows += [f"2024-02-{day:02d},AAPL,{100 + day},{102 + day},{99 + day},{101 + day}" for day in range(1, 30)]
+    rows += [
+        "2024-03-01,AAPL,130,128,131,129",  # high below low
+        "2024-03-04,AAPL,140,132,129,131",  # open above the high
+        "2024-03-05,AAPL,131,133,129,128",  # close below the low
+        "2024-03-06,AAPL,0,133,0,131",  # a price at zero
+        "2024-03-07,AAPL,131,133,129,",  # no close: a NaN tick, the bar itself is possible
+        "2024-03-08,AAPL,131,133,129,132",
+    ]
+    bars.write_text("\n".join(rows) + "\n")
+    feed = ReplayFeed(bars)
+    assert feed.impossible_bars == 4
+    assert [t.fault for t in feed.ticks()].count(IMPOSSIBLE_BAR) == 16
+    runner = run(tmp_path / "s.db", ticks=10_000, feed=feed)
+    assert runner.rejected == {IMPOSSIBLE_BAR: 16, "nan": 1}
+    assert runner.ticks == (29 + 6) * 4 - 16 - 1
+    with sqlite3.connect(tmp_path / "s.db") as c:
+        days = {ts // 86_400 for (ts,) in c.execute("SELECT exchange_ts FROM journal WHERE topic = 'market.quote'")}
+    impossible = {
+        pd.Timestamp(d, tz="UTC").timestamp() // 86_400
+        for d in ("2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06")
+    }
+    assert len(days) == 29 + 2 and not days & impossible  # no quote of an impossible bar was applied

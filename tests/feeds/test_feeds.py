@@ -13,6 +13,7 @@ import pytest
 
 from seamless.feeds import (
     BAD_TICK_KINDS,
+    IMPOSSIBLE_BAR,
     Feed,
     FeedClosed,
     FeedError,
@@ -419,3 +420,26 @@ def test_sim_gaps_jump_exchange_time_and_keep_the_prices():
     assert steps.count(30.5) == int(199 * 0.5 // 10.0)  # one gap each 10 s of ticks
     with pytest.raises(FeedError, match="gap_every_s must be finite > 0"):
         SimFeed(gap_every_s=0.0, gap_s=1.0)
+
+
+def test_replay_marks_every_tick_of_an_impossible_bar(tmp_path):
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "date,symbol,open,high,low,close\n"
+        "2024-01-02,AAPL,100,105,99,104\n"
+        "2024-01-03,AAPL,103,101,106,104\n"  # high below low
+        "2024-01-04,AAPL,107,106,102,104\n"  # open above the high
+        "2024-01-05,AAPL,103,106,102,101\n"  # close below the low
+        "2024-01-08,AAPL,-1,106,-2,104\n"  # prices below zero (in order, but impossible)
+        "2024-01-09,AAPL,103,106,102,\n"  # no close: that tick is NaN; the bar is not impossible
+    )
+    feed = ReplayFeed(path)
+    ticks = list(feed.ticks())
+    bars = [ticks[i : i + 4] for i in range(0, len(ticks), 4)]
+    assert [{t.fault for t in bar} for bar in bars] == [{None}] + [{IMPOSSIBLE_BAR}] * 4 + [{None}]
+    assert [t.last for t in bars[1]] == [103.0, 106.0, 101.0, 104.0]  # as the file has them: open, low, high, close
+    assert math.isnan(bars[-1][-1].last)
+    assert feed.impossible_bars == 4
+    clean = tmp_path / "clean.csv"
+    BARS.to_csv(clean, index=False)
+    assert ReplayFeed(clean).impossible_bars == 0 and all(t.fault is None for t in ReplayFeed(clean).ticks())

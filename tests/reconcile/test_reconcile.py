@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sqlite3
+import subprocess
+import time
 
 import pytest
 
 from seamless.brokers import OrderRequest, PaperBroker
 from seamless.engine.orders import OrderManager
 from seamless.engine.risk import RiskLimits, RiskManager
+from seamless.errors import StoreError
 from seamless.events import (
     CashSet,
     OrderAccepted,
@@ -362,7 +367,7 @@ def test_large_mismatch_escalates_at_once_to_the_policys_state(acct):
 def test_reconciling_twice_changes_nothing_the_second_time(acct):
     acct.buy("AAPL", 10, "c1")
     acct.hand.trade("AAPL", 5, 101.0)
-    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="MSFT", qty=5, order_type="limit", limit_price=40.0))
+    acct.hand.submit(OrderRequest(client_order_id="app-1", symbol="MSFT", qty=5, order_type="limit", limit_price=46.0))
     acct.store.commit(PositionAdjusted(symbol="GOOG", qty=2, avg_price=10.0, reason="drift"))
     first = reconcile(acct)
     assert len(first.findings) == 3 and first.ok
@@ -418,8 +423,10 @@ def test_cli_exit_1_when_a_mismatch_is_left(account, seamless_run):
     with account() as a:
         a.buy("AAPL", 10, "c1")
         # An order closed in the store but still working at the broker: nothing in the store can fix it.
-        a.hand.submit(OrderRequest(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=1.0))
-        a.store.commit(OrderSubmitting(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=1.0))
+        a.hand.submit(OrderRequest(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=46.0))
+        a.store.commit(
+            OrderSubmitting(client_order_id="c2", symbol="MSFT", qty=1, order_type="limit", limit_price=46.0)
+        )
         a.store.commit(OrderAccepted(client_order_id="c2"))
         a.store.commit(OrderCancelled(client_order_id="c2", reason="cancelled in the store only"))
     proc = seamless_run("reconcile", "--db", a.db, "--json")
@@ -493,3 +500,154 @@ def test_a_clean_run_between_mismatches_breaks_the_streak_across_restarts(tmp_pa
             assert [r for r, _ in store.state.reconcile.recent_runs][-5:] == [r for r, _ in rec.history][-5:]
     finally:
         broker.close()
+
+
+# -- read-only: a dry run beside a live writer -------------------------------------------------
+
+
+def test_a_dry_run_compares_a_follower_with_a_read_only_broker_beside_the_writer(acct):
+    from seamless.brokers import BrokerError
+    from seamless.store import Follower
+
+    acct.buy("AAPL", 10, "c1")
+    acct.hand.trade("MSFT", 3, 50.0)  # by hand: a fill, a position and cash the store lacks
+    follower = Follower(acct.db)  # the store stays open for writing here: no writer lock needed
+    reader = PaperBroker(acct.broker_db, read_only=True)
+    try:
+        seq, rows = acct.store.seq, len(journal(acct.db))
+        report = Reconciler(follower, reader).run(dry_run=True)
+        assert kinds(report.findings) == [
+            ("fill_missing_in_store", "T2"),
+            ("position_missing_in_store", "MSFT"),
+            ("cash_differs", "cash"),
+        ]
+        assert report.dry_run and not report.ok and report.remaining == report.findings
+        assert report.findings == compare(acct.store, acct.broker)  # the writer's own comparison
+        assert acct.store.seq == seq and len(journal(acct.db)) == rows
+        with pytest.raises(TypeError, match="needs the writing Store, not a read-only Follower"):
+            Reconciler(follower, reader).run()
+        with pytest.raises(BrokerError, match="open read-only"):
+            reader.trade("MSFT", 1, 50.0)
+    finally:
+        reader.close()
+        follower.close()
+    assert len(journal(acct.db)) == rows
+
+
+def _journal_rows(db, topic="%"):
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
+        return c.execute("SELECT COUNT(*) FROM journal WHERE topic LIKE ?", (topic,)).fetchone()[0]
+
+
+def _files(*paths):
+    """Bytes and mtime of each file (the broker's main file and its WAL: its -shm is readers' scratch)."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths if p.exists()}
+
+
+def _wait(what, check, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (StoreError, sqlite3.Error):  # not a store yet: the runner is still creating it
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _quiet(db, seconds=1.0, timeout=60.0):
+    """The journal's row count, once it has not changed for ``seconds``."""
+    rows, deadline = _journal_rows(db), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(seconds)
+        if rows == (rows := _journal_rows(db)):
+            return rows
+    raise AssertionError(f"the journal of {db} kept growing")
+
+
+def _in_use(db, pid):
+    return (
+        f"seamless: error: {db} is already open for writing by pid {pid}; one writer per store "
+        f"(a runner or the dashboard): compare beside it with seamless reconcile --dry-run; "
+        f'resolve with the dashboard\'s "Reconcile now", or once the runner has stopped\n'
+    )
+
+
+def test_dry_run_beside_a_trading_seamless_run(tmp_path, seamless_cmd, seamless_run):
+    db = tmp_path / "live.db"
+    runner = subprocess.Popen(
+        [*seamless_cmd, "run", "--db", str(db), "--speed", "0", "--duration", "120", "--reconcile-interval", "3600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait("the runner's first fills", lambda: _journal_rows(db, "order.filled") >= 3)
+        reconciles = _journal_rows(db, "reconcile.%")  # the runner's own, at its start
+        for _ in range(3):
+            dry = seamless_run("reconcile", "--db", str(db), "--dry-run", "--json")
+            assert dry.returncode in (0, 1), dry.stderr
+            doc = json.loads(dry.stdout)
+            # exit 1 exactly when something differs (an order in flight can, at that instant)
+            assert doc["dry_run"] is True and doc["ok"] is (dry.returncode == 0) is (doc["findings"] == [])
+            assert all(f["resolution"] == "dry run: nothing done" for f in doc["findings"])
+        refused = seamless_run("reconcile", "--db", str(db))
+        assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", _in_use(db, runner.pid))
+        assert _journal_rows(db, "reconcile.%") == reconciles  # neither journaled a run
+        assert runner.poll() is None  # and the runner trades on
+        assert _journal_rows(db, "order.filled") > 3
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert out.startswith("stopped at seq ")
+
+
+def test_an_out_of_band_trade_beside_a_live_runner_is_a_finding_and_the_dry_run_writes_nothing(
+    tmp_path, seamless_cmd, seamless_run
+):
+    db, broker_db = tmp_path / "acct.db", tmp_path / "acct.broker.db"
+    first = seamless_run("run", "--db", str(db), "--speed", "0", "--max-ticks", "20000", "--symbols", "AAPL", "MSFT")
+    assert first.returncode == 0, first.stderr
+    assert _journal_rows(db, "order.filled") > 0  # it traded
+    # Live again, paced so slowly that after its first tick it waits: nothing writes meanwhile,
+    # not even its fill catch-up (which would journal the trade by hand at once).
+    runner = subprocess.Popen(
+        [*seamless_cmd, "run", "--db", str(db), "--speed", "1e-6", "--reconcile-interval", "3600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        from seamless.replay import replay
+
+        _wait("the runner to be running", lambda: replay(db).document()["runner"]["status"] == "RUNNING")
+        rows = _quiet(db)
+
+        def dry_run(expect: int) -> dict:
+            files = _files(broker_db, broker_db.with_name(broker_db.name + "-wal"))
+            proc = seamless_run("reconcile", "--db", str(db), "--dry-run", "--json")
+            assert proc.returncode == expect, proc.stderr
+            assert _journal_rows(db) == rows  # journals nothing
+            assert _files(*files) == files  # writes nothing at the broker
+            return json.loads(proc.stdout)
+
+        assert dry_run(0)["findings"] == []  # the runner reconciled at its start: they agree
+        trade = seamless_run("broker", "trade", "--broker-db", str(broker_db), "--symbol", "AAPL", "--qty", "3")
+        assert trade.returncode == 0, trade.stderr
+        trade_id = trade.stdout.split()[0]
+        doc = dry_run(1)
+        found = {(f["kind"], f["subject"]) for f in doc["findings"]}
+        assert ("fill_missing_in_store", trade_id) in found and ("cash_differs", "cash") in found
+        assert found & {("qty_differs", "AAPL"), ("position_missing_in_store", "AAPL")}
+        assert doc["ok"] is False and doc["remaining"] == [
+            {k: v for k, v in f.items() if k != "resolution"} for f in doc["findings"]
+        ]
+        refused = seamless_run("reconcile", "--db", str(db))
+        assert (refused.returncode, refused.stderr) == (2, _in_use(db, runner.pid))
+        assert _journal_rows(db) == rows
+        assert runner.poll() is None
+    finally:
+        runner.kill()  # its pacing sleep outlasts the test; the store is crash-safe
+        runner.communicate(timeout=60)
