@@ -125,6 +125,12 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
+    if args.what == "soak":
+        from .bench.soak import main as bench_soak
+
+        if not 0 < args.minutes < float("inf"):
+            raise ConfigError(f"--minutes={args.minutes!r}: must be a number > 0")
+        return bench_soak(minutes=args.minutes, as_json=args.json, directory=args.dir)
     raise SeamlessError(f"unknown benchmark {args.what!r}")
 
 
@@ -221,11 +227,13 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         raise
     runner = trading.runner
     try:
-        if http is not None:  # /healthz, /readyz, /metrics while it runs
-            from . import ops
+        from . import ops
 
-            target = ops.Target(config, trading.store, runner)
-            source = ops.Source(target, ops.Metrics(target))
+        target = ops.Target(config, trading.store, runner, notifier=trading.notifier)
+        source = ops.Source(target, ops.Metrics(target))
+        if trading.notifier is not None:  # "not ready for N s" agrees with /readyz
+            trading.notifier.ready = lambda: ops.not_ready(source)
+        if http is not None:  # /healthz, /readyz, /metrics while it runs
             http.start(lambda: source)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: runner.stop())
@@ -379,11 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
+    s.add_argument("--minutes", type=float, default=30.0, help="soak: how long to run (default: 30)")
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)

@@ -166,6 +166,7 @@ class PaperBroker(Broker):
 
     def account(self) -> BrokerAccount:
         with self._db.read() as c:
+            _reachable(c)
             cash = c.execute("SELECT cash FROM account").fetchone()[0]
             held = c.execute(
                 "SELECT COALESCE(SUM(p.qty * COALESCE(m.price, p.avg_price)), 0) "
@@ -175,11 +176,13 @@ class PaperBroker(Broker):
 
     def positions(self) -> dict[str, BrokerPosition]:
         with self._db.read() as c:
+            _reachable(c)
             rows = c.execute("SELECT symbol, qty, avg_price FROM positions ORDER BY symbol").fetchall()
         return {r["symbol"]: BrokerPosition(**dict(r)) for r in rows}
 
     def open_orders(self) -> list[BrokerOrder]:
         with self._db.read() as c:
+            _reachable(c)
             rows = c.execute(
                 f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN ('accepted', 'partially_filled') ORDER BY seq"
             ).fetchall()
@@ -187,12 +190,14 @@ class PaperBroker(Broker):
 
     def order(self, client_order_id: str) -> BrokerOrder | None:
         with self._db.read() as c:
+            _reachable(c)
             return _find_order(c, client_order_id)
 
     def fills_since(self, cursor: int) -> list[BrokerFill]:
         if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
             raise InvalidBrokerRequest(f"cursor={cursor!r}: must be an integer >= 0")
         with self._db.read() as c:
+            _reachable(c)
             return [fill for fill, _ in _fills_after(c, cursor)]
 
     def last_mark(self, symbol: str) -> float | None:
@@ -207,6 +212,8 @@ class PaperBroker(Broker):
             raise InvalidBrokerRequest(f"submit takes an OrderRequest, not {type(req).__name__}")
         self._network_latency()
         lost = False
+        with self._db.read() as c:
+            _reachable(c)
         with self._db.write() as c:
             # Fault outcomes are raised after COMMIT: consuming the fault (and, for a timeout,
             # placing the order) must persist.
@@ -234,6 +241,7 @@ class PaperBroker(Broker):
     def cancel(self, client_order_id: str) -> BrokerOrder:
         self._network_latency()
         with self._db.write() as c:
+            _reachable(c)
             order = _find_order(c, client_order_id)
             if order is None:
                 raise BrokerRejected(f"unknown order {client_order_id!r}: nothing to cancel")
@@ -318,6 +326,16 @@ class PaperBroker(Broker):
             check_symbol(symbol)
         with self._db.write() as c:
             c.execute("INSERT INTO faults (kind, remaining, symbol) VALUES (?, ?, ?)", (kind, count, symbol))
+
+    def outage(self, seconds: float) -> None:
+        """Be unreachable for ``seconds`` from now, for every client of this venue's file:
+        each call (account, positions, orders, fills, submit, cancel) raises
+        ``BrokerDisconnected``; prices still move and fills still happen at the venue."""
+        if not 0 < seconds < math.inf:
+            raise InvalidBrokerRequest(f"seconds={seconds!r}: must be a number > 0")
+        until_ms = int((time.time() + seconds) * 1000)
+        with self._db.write() as c:
+            c.execute("INSERT INTO faults (kind, remaining, symbol) VALUES ('outage', ?, NULL)", (until_ms,))
 
     # -- push delivery ---------------------------------------------------------------------------
 
@@ -554,6 +572,14 @@ class PaperBroker(Broker):
 
 
 # -- row helpers ---------------------------------------------------------------------------------
+
+
+def _reachable(c: sqlite3.Connection) -> None:
+    """Raise BrokerDisconnected while an outage (:meth:`PaperBroker.outage`) is in force; an
+    outage's row holds its end, in epoch milliseconds, where a count fault holds its count."""
+    until = c.execute("SELECT MAX(remaining) FROM faults WHERE kind = 'outage'").fetchone()[0]
+    if until is not None and until > time.time() * 1000:
+        raise BrokerDisconnected(f"paper broker unreachable (an outage, {until / 1000 - time.time():.1f} s left)")
 
 
 def _find_order(c: sqlite3.Connection, client_order_id: str) -> BrokerOrder | None:

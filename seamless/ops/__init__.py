@@ -4,7 +4,7 @@
 :mod:`seamless.ops.plugin`) and on ``seamless run --http-port N`` (:func:`serve_http`).
 """
 
-from .health import CHECKS, Check, Readiness, Result, Source, Subject, Target, readiness
+from .health import CHECKS, Check, Readiness, Result, Source, Subject, Target, not_ready, readiness
 from .http import HttpServer, publish, published, routes, serve_http
 from .metrics import Metrics, registry
 
@@ -20,6 +20,7 @@ __all__ = [
     "Target",
     "publish",
     "published",
+    "not_ready",
     "readiness",
     "registry",
     "routes",

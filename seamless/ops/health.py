@@ -24,6 +24,7 @@ from ..store import Store, WriterHealth
 
 if TYPE_CHECKING:
     from ..engine.runner import Runner
+    from ..notify.notifier import Notifier
     from ..push import Hub
     from .metrics import Metrics
 
@@ -56,6 +57,7 @@ class Target:
     store: Store
     runner: Runner | None = None
     hub: Hub | None = None
+    notifier: Notifier | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,13 @@ CHECKS: tuple[Check, ...] = (
     Check("trading", "trading state", check_trading),
     Check("disk", "disk free", check_disk),
 )
+
+
+def not_ready(source: Source) -> str | None:
+    """Why ``source`` is not ready (its failed checks' lines), or None when it is: the
+    notifier's "not ready for longer than N s" watches this, so it agrees with ``/readyz``."""
+    report = readiness(source)
+    return None if report.ready else "; ".join(report.failed())
 
 
 def readiness(source: Source, checks: tuple[Check, ...] = CHECKS) -> Readiness:

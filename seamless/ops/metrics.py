@@ -214,6 +214,21 @@ class Metrics:
         )
         positions = sum(1 for p in state.positions.by_symbol.values() if p.qty)
         yield _gauge("seamless_positions", "Symbols with an open position", positions)
+        notifier = getattr(s, "notifier", None)  # the Service's, or seamless run's Target's
+        if notifier is not None:
+            n = notifier.stats()
+            sent = CounterMetricFamily(
+                "seamless_notifications",
+                "Notifications by outcome (sent, failed after retries, coalesced)",
+                labels=["outcome"],
+            )
+            for outcome in ("sent", "failed", "coalesced"):
+                sent.add_metric([outcome], n[outcome])
+            yield sent
+            yield CounterMetricFamily(
+                "seamless_notification_retries", "Notification attempts retried", value=n["retried"]
+            )
+            yield _gauge("seamless_notifications_pending", "Notifications waiting to be sent", n["pending"])
 
 
 def _gauge(name: str, doc: str, value: float | bool) -> GaugeMetricFamily:

@@ -53,7 +53,9 @@ class Service:
         self.hub = Hub(self.store)
         self.metrics = ops.Metrics(self)  # /metrics (the Panel plugin seamless.ops.plugin)
         try:  # the person's notifications: fed by the bus from the first event on
-            self.notifier = wiring.make_notifier(config, self.store)
+            self.notifier = wiring.make_notifier(
+                config, self.store, ready=lambda: ops.not_ready(ops.Source(self, self.metrics))
+            )
         except BaseException:
             self.hub.close()
             self.broker.close()

@@ -680,3 +680,33 @@ def test_a_read_only_broker_creates_nothing(tmp_path):
     with pytest.raises(BrokerError, match="is not a paper broker database"):
         PaperBroker(empty, read_only=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"] and empty.stat().st_size == 0
+
+
+def test_an_outage_makes_every_client_call_fail_for_its_time_then_ends(db: Path):
+    with PaperBroker(db, starting_cash=10_000.0) as venue, PaperBroker(db) as client:
+        venue.mark("AAPL", 100.0)
+        venue.outage(0.5)
+        calls = {
+            "account": client.account,
+            "positions": client.positions,
+            "open_orders": client.open_orders,
+            "order": lambda: client.order("c1"),
+            "fills_since": lambda: client.fills_since(0),
+            "submit": lambda: client.submit(OrderRequest(client_order_id="c1", symbol="AAPL", qty=1)),
+            "cancel": lambda: client.cancel("c1"),
+        }
+        for name, call in calls.items():  # another process's connection sees it too
+            with pytest.raises(BrokerDisconnected, match="an outage"):
+                call()
+                pytest.fail(f"{name} answered during the outage")
+        assert venue.mark("AAPL", 101.0) == []  # the venue's prices still move
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.account()
+                break
+            except BrokerDisconnected:
+                time.sleep(0.05)
+        assert client.submit(OrderRequest(client_order_id="c1", symbol="AAPL", qty=1)).status in ("filled", "accepted")
+        with pytest.raises(InvalidBrokerRequest, match="seconds=0"):
+            venue.outage(0)

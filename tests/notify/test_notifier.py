@@ -221,3 +221,28 @@ def test_an_unusable_url_is_refused_without_showing_it(store, caplog):
         Notifier(store, ["tgram://S3CR3T-ONLY"])
     assert "URL 1 (tgram://…)" in str(e.value)
     assert "S3CR3T" not in str(e.value) and "S3CR3T" not in caplog.text
+
+
+def test_the_counts_reach_the_metrics(store, receiver, notifier_of):
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from seamless.config import Config
+    from seamless.ops import Metrics, Target
+
+    receiver.plan = ["refuse"]  # the first attempt is refused, its retry delivered
+    n = notifier_of(store, receiver.url())
+    store.commit(fill(1))
+    receiver.wait_for(1)
+    assert n.wait_idle()
+    registry = CollectorRegistry()
+    registry.register(Metrics(Target(Config(db=str(store.path)), store, notifier=n)))
+    samples = {
+        (s.name, s.labels.get("outcome")): s.value
+        for f in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in f.samples
+    }
+    assert samples[("seamless_notifications_total", "sent")] == 1
+    assert samples[("seamless_notifications_total", "failed")] == 0
+    assert samples[("seamless_notification_retries_total", None)] == 1
+    assert samples[("seamless_notifications_pending", None)] == 0
