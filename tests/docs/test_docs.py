@@ -1,4 +1,5 @@
 """The README and docs/ against the code: the settings, the layers, the API reference."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,8 +13,11 @@ DOCS = REPO / "docs"
 
 def _table_rows(text: str) -> list[list[str]]:
     """The cells of every Markdown table row in ``text``."""
-    return [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in text.splitlines() if line.startswith("|") and not line.startswith("|---")]
+    return [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|") and not line.startswith("|---")
+    ]
 
 
 def test_readme_is_a_front_door():
@@ -21,13 +25,19 @@ def test_readme_is_a_front_door():
     assert len(README.read_bytes()) <= 10 * 1024
 
 
-def test_readme_settings_table_names_every_setting():
+def test_settings_page_names_every_setting_and_the_readme_only_settings():
     from seamless.config import Config, env_name
-    variables = {row[0].strip("`") for row in _table_rows(README.read_text()) if row[0].startswith("`SEAMLESS_")}
-    missing = sorted(env_name(n) for n in Config.names() if env_name(n) not in variables)
-    assert not missing, f"settings missing from the README's settings table: {', '.join(missing)}"
-    unknown = sorted(v for v in variables if v not in {env_name(n) for n in Config.names()})
-    assert not unknown, f"the README's settings table names what is not a setting: {', '.join(unknown)}"
+
+    known = {env_name(n) for n in Config.names()}
+
+    def variables(path):
+        return {row[0].strip("`") for row in _table_rows(path.read_text()) if row[0].startswith("`SEAMLESS_")}
+
+    listed = variables(REPO / "docs" / "settings.md")
+    assert not sorted(known - listed), f"settings missing from docs/settings.md: {', '.join(sorted(known - listed))}"
+    assert not sorted(listed - known), f"docs/settings.md names what is not a setting: {sorted(listed - known)}"
+    shown = variables(README)
+    assert shown and not shown - known, f"the README's settings table names what is not a setting: {shown - known}"
 
 
 def test_architecture_layers_match_the_layer_test():
@@ -46,14 +56,20 @@ def test_every_package_has_an_api_reference_page():
     pages = "\n".join(p.read_text() for p in (DOCS / "reference").glob("*.md"))
     referenced = set(re.findall(r"^::: (seamless\.\w+)", pages, re.MULTILINE))
     package = REPO / "seamless"
-    names = {p.stem if p.is_file() else p.name for p in package.iterdir()
-             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
     missing = sorted(f"seamless.{n}" for n in names if f"seamless.{n}" not in referenced)
     assert not missing, f"no page in docs/reference/ for: {', '.join(missing)}"
 
 
 def test_no_text_tells_how_it_was_developed():
     history = re.compile(r"shared/|tried, not kept|\b(session|round) \d+\b", re.IGNORECASE)
-    found = [f"{p.relative_to(REPO)}: {m.group(0)!r}" for p in [README, *DOCS.rglob("*.md")]
-             for m in history.finditer(p.read_text())]
+    found = [
+        f"{p.relative_to(REPO)}: {m.group(0)!r}"
+        for p in [README, *DOCS.rglob("*.md")]
+        for m in history.finditer(p.read_text())
+    ]
     assert not found, "\n".join(found)
