@@ -25,6 +25,7 @@ exception class defined in ``seamless``) has a heading of its own there.
 A new message without its entry fails here, naming the file and line: add the message, what
 it means and what to do under its class's heading.
 """
+
 from __future__ import annotations
 
 import ast
@@ -77,8 +78,9 @@ class Message:
 @pytest.fixture(scope="module")
 def classes() -> dict[str, tuple[str, bool]]:
     """Exception classes defined in seamless: qualified name -> (name, is a SeamlessError)."""
-    done = subprocess.run([sys.executable, "-c", _CLASSES_SCRIPT], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _CLASSES_SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert not found["failed"], f"modules that do not import: {found['failed']}"
@@ -149,11 +151,20 @@ def messages(exception_names: set[str]) -> list[Message]:
                 out.append(Message(where, f"raise {func}", tuple(f for a in node.args for f in _fragments(a, None))))
             elif func in ("warnings.warn", "warn") and node.args:
                 out.append(Message(where, "warning", tuple(_fragments(node.args[0], scope))))
-            elif (isinstance(node.func, ast.Attribute) and node.func.attr in LOG_LEVELS and node.args
-                  and isinstance(node.func.value, ast.Name) and node.func.value.id in ("log", "logger", "logging")):
+            elif (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in LOG_LEVELS
+                and node.args
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("log", "logger", "logging")
+            ):
                 out.append(Message(where, "log", tuple(_fragments(node.args[0], scope, percent=True))))
-            elif (name == "print" and rel == "seamless/cli.py" and node.args
-                  and any(k.arg == "file" and ast.unparse(k.value) == "sys.stderr" for k in node.keywords)):
+            elif (
+                name == "print"
+                and rel == "seamless/cli.py"
+                and node.args
+                and any(k.arg == "file" and ast.unparse(k.value) == "sys.stderr" for k in node.keywords)
+            ):
                 out.append(Message(where, "cli", tuple(_fragments(node.args[0], scope))))
             elif name == "Alert" and rel == "app.py" and node.args:
                 out.append(Message(where, "app", tuple(_fragments(node.args[0], scope))))
@@ -169,15 +180,21 @@ def test_every_message_is_documented(classes):
     found = messages(names)
     assert len([m for m in found if m.kind in names]) > 50, "the walk found too few raises"
     doc = _normal(DOC.read_text())
-    missing = [f"{m.where} ({m.kind}): {m.longest!r}" for m in found
-               if len(_normal(m.longest)) >= MIN_FRAGMENT and _normal(m.longest) not in doc]
-    assert not missing, ("messages missing from docs/troubleshooting.md (add each under its class's "
-                         "heading, with what it means and what to do):\n  " + "\n  ".join(missing))
+    missing = [
+        f"{m.where} ({m.kind}): {m.longest!r}"
+        for m in found
+        if len(_normal(m.longest)) >= MIN_FRAGMENT and _normal(m.longest) not in doc
+    ]
+    assert not missing, (
+        "messages missing from docs/troubleshooting.md (add each under its class's "
+        "heading, with what it means and what to do):\n  " + "\n  ".join(missing)
+    )
 
 
 def test_every_error_class_has_a_heading(classes):
-    headings = {m.group(1) for m in re.finditer(r"^#{2,4}\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*$",
-                                                DOC.read_text(), re.MULTILINE)}
+    headings = {
+        m.group(1) for m in re.finditer(r"^#{2,4}\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*$", DOC.read_text(), re.MULTILINE)
+    }
     assert any(seamless_error for _, seamless_error in classes.values())
     missing = sorted({name for name, _ in classes.values()} - headings)
     assert not missing, f"error classes without a heading in docs/troubleshooting.md: {', '.join(missing)}"
