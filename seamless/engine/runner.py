@@ -81,6 +81,8 @@ class Runner:
         self.rejected: collections.Counter[str] = collections.Counter()  # bad ticks, by kind
         self.ticks = 0  # ticks applied
         self.seen = 0  # ticks received, bad ones included
+        #: Why :meth:`run` stopped on an error, kept in memory: journaling it may have failed too.
+        self.failure: str | None = None
         self._last_ts: dict[str, float] = {}
         self._stop = threading.Event()
         self._resume = threading.Event()
@@ -172,7 +174,8 @@ class Runner:
                     break
         except BaseException as e:
             log.exception("runner failed")
-            self._status(RunnerStatus.ERROR, error=f"{type(e).__name__}: {e}")
+            self.failure = f"{type(e).__name__}: {e}"
+            self._status(RunnerStatus.ERROR, error=self.failure)
             raise
         self.shutdown()
 

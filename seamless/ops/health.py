@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import Config
-from ..events import TradingState
+from ..events import RunnerStatus, TradingState
 from ..store import Store, WriterHealth
 
 if TYPE_CHECKING:
@@ -155,10 +155,24 @@ def check_config(p: Probe) -> Outcome:
 
 
 def check_store(p: Probe) -> Outcome:
-    w = p.writer
+    w, window = p.writer, p.config.ready_max_write_age_s
     if w.error is not None:
         return False, w.error, None
+    # A small write may fit where a bigger one did not (a full disk): a failure stays named a while.
+    age = w.last_failure_age_s
+    if age is not None and age < window:
+        why = f"a write failed {_s(age)} ago (within {_s(window)}), some succeeded since: {w.last_failure}"
+        return False, why, None
     return True, f"open; durable through seq {w.durable_seq}", None
+
+
+def check_runner(p: Probe) -> Outcome:
+    runner, rs = p.subject.runner, p.subject.store.state.runner
+    if runner is not None and runner.failure is not None:  # journaling it may have failed as well
+        return False, f"stopped on an error: {runner.failure}", None
+    if rs.status == RunnerStatus.ERROR:
+        return False, f"ERROR: {rs.last_error or 'no reason given'}", None
+    return True, str(rs.status), None
 
 
 def check_journal_lag(p: Probe) -> Outcome:
@@ -249,6 +263,7 @@ CHECKS: tuple[Check, ...] = (
     Check("journal_lag", "journal lag", check_journal_lag),
     Check("durable_write", "last durable write age", check_durable_write),
     Check("snapshot", "snapshot age", check_snapshot),
+    Check("runner", "runner not failed", check_runner),
     Check("feed", "feed fresh", check_feed),
     Check("broker", "broker connected", check_broker),
     Check("reconciliation", "last reconciliation clean", check_reconciliation),

@@ -73,6 +73,10 @@ class WriterHealth:
     last_write_age_s: float
     snapshot_seq: int
     snapshot_age_s: float
+    #: The most recent failed write (even if writes succeeded since) and its age in seconds:
+    #: on a full disk a small write may still fit where the one that failed did not.
+    last_failure: str | None = None
+    last_failure_age_s: float | None = None
 
 
 # How a part's new values are set, decided once (seamless.compat.param_values): straight into
@@ -157,6 +161,7 @@ class Store:
         self.counters: collections.Counter[str] = collections.Counter()
         self._written_at = time.monotonic()  # the last write that reached the disk
         self._write_error: StoreError | None = None  # the last write's error, until one succeeds
+        self._failed_at: tuple[float, StoreError] | None = None  # the most recent failed write
 
         self._writer_lock = schema.WriterLock(self.path)
         try:
@@ -317,6 +322,7 @@ class Store:
         except StoreError as e:
             self.counters["write_errors"] += 1
             self._write_error = e
+            self._failed_at = (time.monotonic(), e)
             self._resync(e)
             raise
         self.write_latency.add(time.perf_counter() - t0)
@@ -555,6 +561,7 @@ class Store:
         else:
             error = None
         seq, durable, now = self._proj.seq, self._durable_seq, time.monotonic()
+        failed = self._failed_at
         return WriterHealth(
             error=error,
             seq=seq,
@@ -564,6 +571,8 @@ class Store:
             last_write_age_s=now - self._written_at,
             snapshot_seq=self._snapshot_seq,
             snapshot_age_s=now - self._snapshot_time,
+            last_failure=None if failed is None else str(failed[1]),
+            last_failure_age_s=None if failed is None else now - failed[0],
         )
 
     def close(self, snapshot: bool = True) -> None:

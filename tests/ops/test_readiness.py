@@ -10,9 +10,12 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from seamless import ops
 from seamless.brokers import OrderRequest, PaperBroker
 from seamless.config import Config
+from seamless.errors import StoreFull
 from seamless.events import QuoteReceived
 from seamless.ops.health import CHECKS
 from seamless.service import Access
@@ -37,6 +40,7 @@ def test_ready_lists_every_check_with_its_status_and_reason(live):
             "journal lag",
             "last durable write age",
             "snapshot age",
+            "runner not failed",
             "feed fresh",
             "broker connected",
             "last reconciliation clean",
@@ -169,7 +173,11 @@ def test_a_locked_store_shows_journal_lag_then_fails_to_write_then_recovers(tmp_
         quote()
         store.flush()
         after = checks()
-        assert after["store"]["status"] == after["journal_lag"]["status"] == after["durable_write"]["status"] == "ok"
+        assert after["journal_lag"]["status"] == after["durable_write"]["status"] == "ok"
+        if after["store"]["status"] != "ok":  # the failure stays named for the write age limit
+            assert after["store"]["reason"].startswith("a write failed ")
+            assert "some succeeded since: " in after["store"]["reason"]
+        poll("store ok once the failure is older than the limit", lambda: checks()["store"]["status"] == "ok")
     finally:
         other.close()
         http.close()
@@ -231,3 +239,18 @@ def test_a_check_that_raises_is_failed_with_its_error(live):
 def test_an_unknown_path_is_404(live):
     one = live()
     assert http_get(one.url + "/nothing").status == 404
+
+
+def test_a_full_store_stops_the_runner_and_both_are_named(live):
+    # A store that cannot grow (as on a full disk): the runner's first write that needs a new
+    # page fails, the runner stops; /readyz names the store and the runner with the cause, even
+    # while a small write (a reconciliation) still fits in the file's free pages.
+    one = live(store_max_mb=0.001, ready_max_write_age_s=600)
+    answer = one.until_failed("runner")
+    runner = answer.check("runner")["reason"]
+    assert runner.startswith("stopped on an error: StoreFull: ") and "disk or database full" in runner, runner
+    store = answer.check("store")["reason"]
+    assert store.startswith(("the last write failed: ", "a write failed ")) and "disk or database full" in store, store
+    assert one.service.runner is not None and one.service.runner.failure == runner.removeprefix("stopped on an error: ")
+    with pytest.raises(StoreFull):  # its last snapshot does not fit either: said, not swallowed
+        one.service.close()
