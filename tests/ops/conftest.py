@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from seamless import ops
+from seamless.brokers import OrderRequest, PaperBroker
 from seamless.config import Config, env_name
 from seamless.service import Service
 
@@ -83,6 +84,20 @@ class Live:
     @property
     def url(self) -> str:
         return self.http.url
+
+    def order_by_hand(self, client_order_id: str) -> None:
+        """An order placed at the venue outside Seamless: a limit buy below the market, so it
+        stays open, through a connection of its own to the paper broker's file."""
+        other = PaperBroker(self.service.config.broker_path)
+        try:
+            price = round(self.service.store.state.market.quotes["IBM"].last * 0.95, 2)
+            other.submit(
+                OrderRequest(
+                    client_order_id=client_order_id, symbol="IBM", qty=1.0, order_type="limit", limit_price=price
+                )
+            )
+        finally:
+            other.close()
 
     def readyz(self) -> Answer:
         return http_get(self.url + "/readyz")

@@ -10,7 +10,6 @@ import subprocess
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from seamless.brokers import OrderRequest, PaperBroker
 from seamless.engine.risk import RiskLimits, RiskManager
 from seamless.events import TradingState, TradingStateChanged
 from seamless.ops.metrics import BUCKETS, REFUSAL_REASONS, refusal_reason
@@ -136,14 +135,7 @@ def test_promtool_checks_the_exposition_in_both_formats(live, promtool):
 def test_a_reconciliation_mismatch_is_counted_by_kind(live):
     one = live()
     one.until_ready()
-    other = PaperBroker(one.service.config.broker_path)
-    try:
-        price = round(one.service.store.state.market.quotes["IBM"].last * 0.95, 2)
-        other.submit(
-            OrderRequest(client_order_id="by-hand", symbol="IBM", qty=1.0, order_type="limit", limit_price=price)
-        )
-    finally:
-        other.close()
+    one.order_by_hand("by-hand")
     report = one.service.reconcile(by="test")
     assert report is not None and [f.kind for f in report.findings] == ["order_unknown_to_store"]
     fams = families(http_get(one.url + "/metrics").text)

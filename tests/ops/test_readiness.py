@@ -13,7 +13,6 @@ import time
 import pytest
 
 from seamless import ops
-from seamless.brokers import OrderRequest, PaperBroker
 from seamless.config import Config
 from seamless.errors import StoreFull
 from seamless.events import QuoteReceived
@@ -90,16 +89,8 @@ def test_a_daily_loss_breach_halts_trading_and_is_not_ready(live):
 def test_a_mismatch_left_unresolved_by_reconciliation_is_not_ready(live):
     one = live()
     one.until_ready()
-    # An order placed at the venue outside Seamless (a limit buy below the market: it stays
-    # open), and a policy that leaves external orders as found.
-    other = PaperBroker(one.service.config.broker_path)
-    try:
-        price = round(one.service.store.state.market.quotes["IBM"].last * 0.95, 2)
-        other.submit(
-            OrderRequest(client_order_id="by-hand-1", symbol="IBM", qty=1.0, order_type="limit", limit_price=price)
-        )
-    finally:
-        other.close()
+    # An order placed at the venue outside Seamless, and a policy that leaves such orders as found.
+    one.order_by_hand("by-hand-1")
     one.service.reconciler.policy.adopt_external_orders = False
     report = one.service.reconcile(by="test")
     assert report is not None and not report.ok
