@@ -34,6 +34,7 @@ def plugin_names(group: str) -> list[str]:
 
     return list(dict.fromkeys(ep.name for ep in entry_points(group=group)))
 
+
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,15}$")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .brokers import Broker, PaperBroker
-from .config import BROKERS, FEEDS, STRATEGIES, Config
+from .config import BROKERS, FEEDS, STRATEGIES, Config, plugin_names
 from .engine.risk import RiskLimits
 from .engine.runner import Runner
 from .engine.strategies import Strategy
@@ -35,9 +35,8 @@ def plugin(group: str, name: str) -> Any:
 
     found = [ep for ep in entry_points(group=group) if ep.name == name]
     if not found:
-        from .config import plugin_names
-
-        raise SeamlessError(f"no {group.rpartition('.')[2][:-1]} named {name!r}; known: {', '.join(plugin_names(group))}")
+        kind = group.rpartition(".")[2][:-1]
+        raise SeamlessError(f"no {kind} named {name!r}; known: {', '.join(plugin_names(group))}")
     return found[0].load()
 
 

@@ -204,6 +204,7 @@ class FakeAlpaca:
                 ws.close()
             if kind == "outage" and self._server is not None:
                 self._server.stop()  # refuse connections: nothing listens
+                asyncio.ensure_future(self._server.close_all_connections())  # kept-alive ones too
                 self._sockets = []
                 assert self._loop is not None
                 self._loop.call_later(seconds, self._relisten)
@@ -262,13 +263,14 @@ class FakeAlpaca:
         """Stream trade updates to every listener, as the faults armed say."""
         out: list[Update] = []
         for u in updates:
+            copies = [u, u] if self.take("duplicate_updates") else [u]
             if self.take("reorder_updates"):
-                self._held.append(u)
+                self._held += copies
                 if not self.faults.get("reorder_updates"):
                     out += reversed(self._held)
                     self._held = []
-                continue
-            out += [u, u] if self.take("duplicate_updates") else [u]
+            else:
+                out += copies
         for u in out:
             message = json.dumps({"stream": "trade_updates", "data": u.data()}).encode()
             for ws in list(self.trade_sockets):
