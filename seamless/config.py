@@ -29,10 +29,10 @@ ALPACA_KEY_VARS = ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
 
 
 def plugin_names(group: str) -> list[str]:
-    """The names registered under an entry-point ``group``, in the order they are found."""
+    """The names registered under an entry-point ``group``, sorted."""
     from importlib.metadata import entry_points
 
-    return list(dict.fromkeys(ep.name for ep in entry_points(group=group)))
+    return sorted({ep.name for ep in entry_points(group=group)})
 
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,15}$")

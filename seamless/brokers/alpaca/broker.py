@@ -232,6 +232,8 @@ class AlpacaBroker(Broker):
     def _push_new(self) -> None:
         """Read new FILL activities and push every fill not pushed yet (whoever read it
         first), in cursor order."""
+        if self._closed:
+            return
         self._catch_up()
         with self._pushing:
             with self._index:

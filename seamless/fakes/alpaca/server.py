@@ -27,6 +27,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,6 +97,7 @@ class FakeAlpaca:
         self._server: tornado.httpserver.HTTPServer | None = None
         self._loop: tornado.ioloop.IOLoop | None = None
         self._thread: threading.Thread | None = None
+        self._loop_thread: threading.Thread | None = None
         self._stepper: tornado.ioloop.PeriodicCallback | None = None
 
     @property
@@ -130,6 +132,7 @@ class FakeAlpaca:
 
     async def _serve(self, ready: Callable[[], None]) -> None:
         self._loop = tornado.ioloop.IOLoop.current()
+        self._loop_thread = threading.current_thread()
         self._listen()
         if self.step_s > 0:
             self._stepper = tornado.ioloop.PeriodicCallback(self._step, self.step_s * 1000)
@@ -176,7 +179,7 @@ class FakeAlpaca:
         """Run ``fn`` on the server's loop (where the venue lives) and return its result."""
         if self._loop is None:
             return fn()
-        if threading.current_thread() is self._thread:
+        if threading.current_thread() is self._loop_thread:
             return fn()
         done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
@@ -408,6 +411,10 @@ class BarsHandler(Handler):
         symbols = [s for s in self.get_argument("symbols", "").split(",") if s]
         limit = min(int(self.get_argument("limit", "100")), 10_000)
         now = math.floor(time.time() / 60) * 60
+        start = self.get_argument("start", None)
+        if start:
+            since = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+            limit = max(0, min(limit, int((now - since) // 60)))
         out: dict[str, list[dict[str, Any]]] = {}
         try:
             for symbol in symbols:
