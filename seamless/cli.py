@@ -184,6 +184,8 @@ def cmd_fake_alpaca(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(f"--port={args.port}: must be a port number, 0 to 65535 (0: a free one)")
     if not args.step >= 0:
         raise ConfigError(f"--step={args.step}: must be a number of seconds >= 0")
+    if not 0 <= args.volatility < 1:
+        raise ConfigError(f"--volatility={args.volatility}: must be a number from 0 to 1 (a price move's sigma)")
     keys = [os.environ.get(v, "") for v in ALPACA_KEY_VARS]
     try:
         fake = FakeAlpaca(
@@ -193,6 +195,7 @@ def cmd_fake_alpaca(args: argparse.Namespace, config: Config) -> int:
             secret_key=keys[1] or "FAKESECRET",
             step_s=args.step,
             seed=args.seed,
+            volatility=args.volatility,
         )
     except OSError as e:
         raise ConfigError(f"--port={args.port}: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}") from None
@@ -442,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--file", default="fake-alpaca.db", help="its account's SQLite file (default fake-alpaca.db)")
     s.add_argument("--step", type=float, default=0.1, help="seconds between price moves (default 0.1)")
     s.add_argument("--seed", type=int, default=0, help="its price path's seed")
+    s.add_argument("--volatility", type=float, default=0.0005, help="sigma of each price move (default 0.0005)")
 
     s = command("reconcile", cmd_reconcile, "reconcile a store with its broker; exit 1 if a mismatch is left")
     _settings(s, "db", "broker", "broker_db", "alpaca_paper", "alpaca_url")
