@@ -494,9 +494,10 @@ class Socket(tornado.websocket.WebSocketHandler):
 
     def send(self, message: bytes | str) -> None:
         try:
-            self.write_message(message, binary=isinstance(message, bytes))
+            sent = self.write_message(message, binary=isinstance(message, bytes))
         except tornado.websocket.WebSocketClosedError:
-            pass
+            return
+        sent.add_done_callback(lambda f: f.exception())  # a peer gone mid-write is no error here
 
 
 class TradeStream(Socket):
