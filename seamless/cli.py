@@ -119,7 +119,7 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if args.what == "engine":
         from .bench.engine import main as bench_engine
 
-        return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir)
+        return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir, broker=args.broker)
     if args.what == "push":
         from .bench.push import main as bench_push
 
@@ -432,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
     s.add_argument("--minutes", type=float, default=30.0, help="soak: how long to run (default: 30)")
+    s.add_argument(
+        "--broker",
+        choices=["paper", "alpaca"],
+        default="paper",
+        help="engine: alpaca also runs it against a loopback Alpaca, beside the paper broker's figures",
+    )
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)

@@ -126,6 +126,20 @@ def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bench_engine_over_the_loopback_alpaca_reports_beside_paper(seamless_run, tmp_path):
+    out = json.loads(
+        ok(
+            seamless_run("bench", "engine", "--broker", "alpaca", "--json", "--scale", "0.03", "--dir", str(tmp_path))
+        ).stdout
+    )
+    for broker in ("paper", "alpaca"):
+        assert out[f"{broker}_orders"] > 0, broker
+        p50, p99 = out[f"{broker}_tick_to_ack_p50_ms"], out[f"{broker}_tick_to_ack_p99_ms"]
+        assert 0 < p50 <= p99, broker
+    assert out["alpaca_over_paper_p50"] > 0 and out["alpaca_over_paper_p99"] > 0
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- settings: SEAMLESS_* then flags, one line per error, nothing written ------------------------
 
 

@@ -106,7 +106,7 @@ class AlpacaFeed(Feed):
         if self.history_minutes <= 0:
             return []
         start = datetime.fromtimestamp(time.time() - self.history_minutes * 60, UTC)
-        params = {
+        params: dict[str, str | int] = {
             "symbols": ",".join(self.symbols),
             "timeframe": "1Min",
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -297,20 +297,20 @@ class Venue:
             raise VenueError(422, 40010001, "qty must be a number") from None
         if not (qty > 0 and math.isfinite(qty)):
             raise VenueError(422, 40010001, "qty must be > 0")
-        limit = body.get("limit_price")
+        limit: float | None = None
         if type_ == "limit":
             try:
-                limit = float(limit)  # type: ignore[arg-type]
+                limit = float(body.get("limit_price"))  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise VenueError(422, 40010001, "limit_price is required for limit orders") from None
-        elif limit is not None:
+        elif body.get("limit_price") is not None:
             raise VenueError(422, 40010001, "limit_price must not be given for market orders")
         coid = body.get("client_order_id") or str(uuid.uuid4())
         if len(coid) > 128:
             raise VenueError(422, 40010001, "client_order_id must be no more than 128 characters")
         if self.conn.execute("SELECT 1 FROM orders WHERE client_order_id = ?", (coid,)).fetchone():
             raise VenueError(422, 40010001, "client_order_id must be unique")
-        price = limit if type_ == "limit" else self.price(symbol)
+        price = limit if limit is not None else self.price(symbol)
         cash = self.conn.execute("SELECT cash FROM account").fetchone()[0]
         if side == "buy" and qty * price > cash:
             raise VenueError(403, 40310000, "insufficient buying power")
