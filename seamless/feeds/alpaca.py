@@ -90,15 +90,22 @@ class AlpacaFeed(Feed):
     # -- the Feed interface -------------------------------------------------------------------
 
     def ticks(self) -> Iterator[Tick | None]:
+        """Live quotes, from a stream opened now and closed when the iterator is (a stopped
+        runner); another call opens another."""
         self._check_open()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="alpaca-market-data", daemon=True)
-            self._thread.start()
-        while not self.closed:
-            try:
-                yield self._queue.get(timeout=self.beat_s)
-            except queue.Empty:
-                yield None
+        if self._thread is not None and self._thread.is_alive():
+            raise FeedError("AlpacaFeed: one ticks() iterator at a time")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="alpaca-market-data", daemon=True)
+        self._thread.start()
+        try:
+            while not self.closed:
+                try:
+                    yield self._queue.get(timeout=self.beat_s)
+                except queue.Empty:
+                    yield None
+        finally:
+            self._disconnect()
 
     def history(self) -> list[Tick]:
         """The last ``history_minutes`` minute bars of each symbol (closes, oldest first);
@@ -140,10 +147,16 @@ class AlpacaFeed(Feed):
 
     def close(self) -> None:
         super().close()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         self._stop.set()
         ws = self._ws
         if ws is not None:
             ws.close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
 
     # -- the stream ----------------------------------------------------------------------------
 
