@@ -69,6 +69,9 @@ class Venue(Protocol):
     def trade_outside(self, symbol: str, qty: float) -> None:
         """Someone trades at the venue outside Seamless (by hand, in the venue's own app)."""
 
+    def order_outside(self, symbol: str, qty: float, limit_price: float) -> str:
+        """Someone places a limit order at the venue outside Seamless; its client order id."""
+
     def reopen(self) -> Broker:
         """A new connection to the same account (a restart); the old one is closed."""
 
@@ -277,5 +280,23 @@ def test_trades_made_outside_seamless_are_adopted_by_reconciliation(venue: Venue
         assert math.isclose(store.state.account.cash, b.account().cash, rel_tol=1e-9)
         again = Reconciler(store, b).run(by="test")
         assert again.ok and not again.findings
+    finally:
+        store.close()
+
+
+def test_an_open_order_placed_outside_seamless_is_adopted_as_external(venue: Venue, tmp_path):
+    venue.price("AAPL", 100.0)
+    b = venue.broker
+    coid = venue.order_outside("AAPL", 3, 90.0)  # below the price: it keeps working
+    assert [o.client_order_id for o in b.open_orders()] == [coid]
+    store = Store(tmp_path / "acct.db")
+    try:
+        from seamless.events import CashSet
+
+        store.commit(CashSet(cash=b.account().cash, reason="opening balance"))
+        Reconciler(store, b).run(by="test")
+        adopted = store.state.orders.by_id[coid]
+        assert adopted.is_open and adopted.strategy == "external" and adopted.qty == 3
+        assert Reconciler(store, b).run(by="test").ok
     finally:
         store.close()

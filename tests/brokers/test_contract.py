@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamless.brokers import Broker, PaperBroker
+from seamless.brokers import Broker, OrderRequest, PaperBroker
 from seamless.brokers.alpaca import AlpacaBroker, AlpacaEndpoints
 from seamless.fakes.alpaca import FakeAlpaca
 
@@ -49,6 +49,12 @@ class PaperVenue:
     def trade_outside(self, symbol: str, qty: float) -> None:
         with PaperBroker(self.path) as other:
             other.trade(symbol, qty)
+
+    def order_outside(self, symbol: str, qty: float, limit_price: float) -> str:
+        with PaperBroker(self.path) as other:  # another client of the same venue
+            req = OrderRequest(client_order_id="by-hand-1", symbol=symbol, qty=qty, order_type="limit",
+                               limit_price=limit_price)  # fmt: skip
+            return other.submit(req).client_order_id
 
     def reopen(self) -> Broker:
         self.broker.close()
@@ -103,6 +109,11 @@ class AlpacaVenue:
 
     def trade_outside(self, symbol: str, qty: float) -> None:
         self.fake.external_order(symbol, qty, "buy" if qty > 0 else "sell")
+
+    def order_outside(self, symbol: str, qty: float, limit_price: float) -> str:
+        body = {"symbol": symbol, "qty": str(abs(qty)), "side": "buy" if qty > 0 else "sell", "type": "limit",
+                "limit_price": str(limit_price), "time_in_force": "day"}  # fmt: skip
+        return self.fake.place(body)["client_order_id"]
 
     def reopen(self) -> Broker:
         self.broker.close()

@@ -230,19 +230,21 @@ class FakeAlpaca:
 
     def external_order(self, symbol: str, qty: float, side: str = "buy") -> dict[str, Any]:
         """An order placed outside Seamless (by hand in Alpaca's app): its own client order id."""
-        return self.call(
-            lambda: self._place(
-                {"symbol": symbol, "qty": str(qty), "side": side, "type": "market", "time_in_force": "day"}
-            )
-        )
+        return self.place({"symbol": symbol, "qty": str(qty), "side": side, "type": "market", "time_in_force": "day"})
 
     def set_price(self, symbol: str, price: float) -> None:
         self.call(lambda: self.publish(self.venue.set_price(symbol, price)))
 
-    def _place(self, body: dict[str, Any]) -> dict[str, Any]:
-        order, updates = self.venue.place(body, partial=self.take("partial"))
-        self.publish(updates)
-        return order
+    def place(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Place an order as any client of the account would (``POST /v2/orders``'s body):
+        its updates are streamed, faults apply. Raises :class:`VenueError` if refused."""
+
+        def now() -> dict[str, Any]:
+            order, updates = self.venue.place(body, partial=self.take("partial"))
+            self.publish(updates)
+            return order
+
+        return self.call(now)
 
     def _step(self) -> None:
         try:
@@ -364,7 +366,7 @@ class OrdersHandler(Handler):
             return
         lost = self.fake.take("lose_answer")
         try:
-            order = self.fake._place(body)
+            order = self.fake.place(body)
         except VenueError as e:
             self.error(e.status, e.code, e.message)
             return
@@ -465,7 +467,7 @@ class FaultHandler(Control):
 
 class ExternalOrderHandler(Control):
     def post(self) -> None:
-        self.run(lambda: self.fake._place({"type": "market", "time_in_force": "day", **self.body}))
+        self.run(lambda: self.fake.place({"type": "market", "time_in_force": "day", **self.body}))
 
 
 class PriceHandler(Control):
