@@ -68,3 +68,17 @@ def test_orders_outside_seamless_are_open_orders_with_their_own_ids(fake):
     ids = [o.client_order_id for o in b.open_orders()]
     assert ids[0] == "mine" and len(ids) == 2 and ids[1] != "mine"
     b.close()
+
+
+def test_the_adapters_orders_are_what_alpaca_py_would_send(fake):
+    from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+
+    b = broker(fake, stream=False)
+    b.submit(OrderRequest(client_order_id="m-1", symbol="AAPL", qty=-3))
+    b.submit(OrderRequest(client_order_id="l-1", symbol="MSFT", qty=2, order_type="limit", limit_price=101.5))
+    market, limit = fake.order_bodies
+    # alpaca-py's own request models accept each body and would send the same fields.
+    assert MarketOrderRequest(**market).to_request_fields() == {**market, "qty": 3.0}
+    assert LimitOrderRequest(**limit).to_request_fields() == {**limit, "qty": 2.0, "limit_price": 101.5}
+    assert market["side"] == "sell" and limit["type"] == "limit"
+    b.close()

@@ -91,6 +91,7 @@ class FakeAlpaca:
         self.trade_sockets: set[TradeStream] = set()
         self.data_sockets: set[DataStream] = set()
         self.requests = 0  # REST requests answered (faults included), for tests
+        self.order_bodies: list[dict[str, Any]] = []  # every POST /v2/orders body, for tests
         self._held: list[Update] = []
         self._sockets = tornado.netutil.bind_sockets(port, address)
         self.port = self._sockets[0].getsockname()[1]
@@ -364,6 +365,7 @@ class OrdersHandler(Handler):
         except ValueError:
             self.error(400, 40010000, "request body format is invalid")
             return
+        self.fake.order_bodies.append(body)
         lost = self.fake.take("lose_answer")
         try:
             order = self.fake.place(body)
