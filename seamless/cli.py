@@ -119,7 +119,7 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if args.what == "engine":
         from .bench.engine import main as bench_engine
 
-        return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir)
+        return bench_engine(as_json=args.json, scale=args.scale, directory=args.dir, broker=args.broker)
     if args.what == "push":
         from .bench.push import main as bench_push
 
@@ -146,7 +146,8 @@ def cmd_broker_positions(args: argparse.Namespace, config: Config) -> int:
         )
         print()
         return 0
-    print(f"{config.broker_path}  cash {account.cash:.2f}  equity {account.equity:.2f}")
+    where = config.broker_path if config.broker == "paper" else config.broker
+    print(f"{where}  cash {account.cash:.2f}  equity {account.equity:.2f}")
     if not positions:
         print("  no open positions")
     for sym, p in sorted(positions.items()):
@@ -162,12 +163,46 @@ def cmd_broker_trade(args: argparse.Namespace, config: Config) -> int:
     check_qty(args.qty, "--qty")
     if args.price is not None:
         check_price(args.price, "--price")
-    with wiring.open_broker(config, must_exist=True) as broker:
+    if config.broker != "paper":
+        raise config.fail("broker", "seamless broker trade trades at the paper broker only; use the venue's own app")
+    with wiring.paper_broker(config, must_exist=True) as broker:
         f = broker.trade(args.symbol, args.qty, args.price)
     print(
         f"{f.trade_id}  {f.symbol}  {'BUY' if f.qty > 0 else 'SELL'} {abs(f.qty):g} @ {f.price:.4f}  "
         f"commission {f.commission:.2f}  cursor {f.cursor}"
     )
+    return 0
+
+
+def cmd_fake_alpaca(args: argparse.Namespace, config: Config) -> int:
+    import signal
+
+    from .config import ALPACA_KEY_VARS
+    from .fakes.alpaca import FakeAlpaca
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port={args.port}: must be a port number, 0 to 65535 (0: a free one)")
+    if not args.step >= 0:
+        raise ConfigError(f"--step={args.step}: must be a number of seconds >= 0")
+    if not 0 <= args.volatility < 1:
+        raise ConfigError(f"--volatility={args.volatility}: must be a number from 0 to 1 (a price move's sigma)")
+    keys = [os.environ.get(v, "") for v in ALPACA_KEY_VARS]
+    try:
+        fake = FakeAlpaca(
+            args.file,
+            port=args.port,
+            key_id=keys[0] or "FAKEKEYID",
+            secret_key=keys[1] or "FAKESECRET",
+            step_s=args.step,
+            seed=args.seed,
+            volatility=args.volatility,
+        )
+    except OSError as e:
+        raise ConfigError(f"--port={args.port}: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}") from None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: fake.stop())
+    print(f"loopback Alpaca on {fake.url} (account in {args.file}); SEAMLESS_ALPACA_URL={fake.url}", flush=True)
+    fake.serve_forever()
     return 0
 
 
@@ -309,6 +344,10 @@ def _flags(args: argparse.Namespace) -> dict[str, str]:
 RUN_SETTINGS = (
     "db",
     "broker",
+    "alpaca_paper",
+    "i_understand_live",
+    "alpaca_data_feed",
+    "alpaca_url",
     "broker_db",
     "broker_max_notional",
     "broker_price_band",
@@ -393,12 +432,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
     s.add_argument("--minutes", type=float, default=30.0, help="soak: how long to run (default: 30)")
+    s.add_argument(
+        "--broker",
+        choices=["paper", "alpaca"],
+        default="paper",
+        help="engine: alpaca also runs it against a loopback Alpaca, beside the paper broker's figures",
+    )
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)
 
+    s = command(
+        "fake-alpaca",
+        cmd_fake_alpaca,
+        "serve a loopback Alpaca (trading REST, trade updates, market data) for tests and demos",
+    )
+    s.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: a free one)")
+    s.add_argument("--file", default="fake-alpaca.db", help="its account's SQLite file (default fake-alpaca.db)")
+    s.add_argument("--step", type=float, default=0.1, help="seconds between price moves (default 0.1)")
+    s.add_argument("--seed", type=int, default=0, help="its price path's seed")
+    s.add_argument("--volatility", type=float, default=0.0005, help="sigma of each price move (default 0.0005)")
+
     s = command("reconcile", cmd_reconcile, "reconcile a store with its broker; exit 1 if a mismatch is left")
-    _settings(s, "db", "broker_db")
+    _settings(s, "db", "broker", "broker_db", "alpaca_paper", "alpaca_url")
     s.add_argument("--dry-run", action="store_true", help="compare only; journal nothing")
     s.add_argument("--json", action="store_true", help="one JSON object: findings and resolutions")
 
@@ -406,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     bsub = s.add_subparsers(dest="broker_command", required=True, parser_class=_Parser)
     b = bsub.add_parser("positions", help="the broker's open positions")
     b.set_defaults(fn=cmd_broker_positions)
-    _settings(b, "broker_db")
+    _settings(b, "broker", "broker_db", "alpaca_paper", "alpaca_url")
     b.add_argument("--json", action="store_true", help="one JSON object: symbol -> {qty, avg_price}")
     b = bsub.add_parser("trade", help="trade at the broker by hand (out of band: no runner order)")
     b.set_defaults(fn=cmd_broker_trade)

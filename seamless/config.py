@@ -21,6 +21,20 @@ import param
 from .errors import SeamlessError
 from .feeds.base import DEFAULT_SYMBOLS
 
+#: The entry-point groups that name brokers, feeds and strategies: the built-in ones and any
+#: package's (``[project.entry-points."seamless.brokers"]``), found the same way.
+BROKERS, FEEDS, STRATEGIES = "seamless.brokers", "seamless.feeds", "seamless.strategies"
+#: Alpaca's API keys: the environment's, under the names Alpaca's own tools read.
+ALPACA_KEY_VARS = ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+
+
+def plugin_names(group: str) -> list[str]:
+    """The names registered under an entry-point ``group``, sorted."""
+    from importlib.metadata import entry_points
+
+    return sorted({ep.name for ep in entry_points(group=group)})
+
+
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,15}$")
 
 
@@ -51,13 +65,15 @@ class Config(param.Parameterized):
 
     #: name -> (raw value, where it came from), of the settings given; set by :meth:`load`.
     _sources: dict[str, tuple[str, str]]
+    #: The environment it was loaded from: where secrets that are not settings (API keys) are read.
+    _environ: Mapping[str, str] = os.environ
 
     #: Settings that hold secrets: from the environment only (a flag shows in ``ps``), and
     #: never repeated in a message.
     SECRETS = frozenset({"notify_urls"})
 
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
-    broker: param.Selector[str] = param.Selector(default="paper", objects=["paper"], doc="The broker adapter")
+    broker = param.String("paper", doc="The broker adapter: paper, alpaca, or one a package registers")
     broker_db = param.String("", doc="The paper broker's file (default: beside the store, .broker)")
     broker_max_notional = param.Number(
         1_000_000.0, **_positive(doc="The paper broker refuses an order worth more (|qty| x price)")
@@ -68,8 +84,14 @@ class Config(param.Parameterized):
     broker_margin = param.Number(
         0.0, bounds=(0, None), doc="How far below zero the paper broker lets cash go (0: a cash account)"
     )
-    feed: param.Selector[str] = param.Selector(
-        default="sim", objects=["sim", "replay"], doc="Simulated prices or a replayed file"
+    feed = param.String("sim", doc="The feed: sim (simulated prices), replay (a file), alpaca, or a package's")
+    alpaca_paper = param.Boolean(True, doc="Alpaca: the paper account (0: live trading, real money)")
+    i_understand_live = param.Boolean(False, doc="Alpaca: needed with alpaca_paper=0, to trade real money")
+    alpaca_data_feed: param.Selector[str] = param.Selector(
+        default="iex", objects=["iex", "sip"], doc="Alpaca market data: iex (free) or sip (all US exchanges)"
+    )
+    alpaca_url = param.String(
+        "", doc="Alpaca: one loopback serving every endpoint, such as http://127.0.0.1:8765 (default: Alpaca's)"
     )
     replay_file = param.String("", doc="CSV or Parquet OHLC file for the replay feed (default: sample stocks)")
     symbols = param.List(
@@ -178,6 +200,7 @@ class Config(param.Parameterized):
         with param.parameterized.discard_events(config):
             config.param.update(values)  # every value was checked by _parse: no partial update
         config._sources = raw
+        config._environ = environ  # read for the Alpaca keys only; never kept in a setting
         config._check()
         return config
 
@@ -245,16 +268,37 @@ class Config(param.Parameterized):
         for s in self.symbols:
             if not _SYMBOL.match(s):
                 raise self.fail("symbols", f"{s!r} is not a symbol: upper-case letters and digits, such as AAPL")
-        from .engine.strategies import STRATEGIES
-
+        for name, group in (("broker", BROKERS), ("feed", FEEDS)):
+            known = plugin_names(group)
+            if getattr(self, name) not in known:
+                raise self.fail(name, f"must be one of {', '.join(known)}")
+        strategies = plugin_names(STRATEGIES)
         for s in self.strategies:
-            if s not in STRATEGIES:
-                raise self.fail("strategies", f"unknown strategy {s!r}; known: {', '.join(STRATEGIES)}")
+            if s not in strategies:
+                raise self.fail("strategies", f"unknown strategy {s!r}; known: {', '.join(strategies)}")
+        self._check_alpaca()
         if self.feed == "replay" and self.replay_file:
             f = Path(self.replay_file)
             if not f.is_file():
                 raise self.fail("replay_file", "no such file" if not f.exists() else "is not a file")
         self._check_notify()
+
+    def _check_alpaca(self) -> None:
+        if not self.alpaca_paper and not self.i_understand_live and "alpaca" in (self.broker, self.feed):
+            raise self.fail(
+                "alpaca_paper", "trades real money: set SEAMLESS_I_UNDERSTAND_LIVE=1 too, or keep the paper account"
+            )
+        if self.alpaca_url and not re.match(r"^https?://[^/\s]+/?$", self.alpaca_url):
+            raise self.fail("alpaca_url", "must be a base URL such as http://127.0.0.1:8765")
+        missing = [v for v in ALPACA_KEY_VARS if not self._environ.get(v)]
+        if missing and "alpaca" in (self.broker, self.feed):
+            which = "broker" if self.broker == "alpaca" else "feed"
+            raise self.fail(which, f"needs the account's API keys in the environment: {' and '.join(missing)} not set")
+
+    def alpaca_keys(self) -> tuple[str, str]:
+        """The Alpaca API key id and secret, from the environment (never a setting or a flag)."""
+        key_id, secret = (self._environ.get(v, "") for v in ALPACA_KEY_VARS)
+        return key_id, secret
 
     def _check_notify(self) -> None:
         from .notify import KINDS

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .brokers import Broker, PaperBroker
-from .config import Config
+from .config import BROKERS, FEEDS, STRATEGIES, Config, plugin_names
 from .engine.risk import RiskLimits
 from .engine.runner import Runner
-from .engine.strategies import STRATEGIES, Strategy
+from .engine.strategies import Strategy
 from .errors import SeamlessError
 from .feeds import Feed, ReplayFeed, SimFeed
 from .feeds.sim import DEFAULT_START_TS
@@ -24,7 +24,20 @@ from .reconcile import ReconcilePolicy, Reconciler
 from .store import Follower, Store
 
 if TYPE_CHECKING:
+    from .brokers.alpaca import AlpacaBroker
+    from .feeds.alpaca import AlpacaFeed
     from .notify.notifier import Notifier
+
+
+def plugin(group: str, name: str) -> Any:
+    """What the entry point ``name`` of ``group`` names (a factory or a class), loaded."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group=group) if ep.name == name]
+    if not found:
+        kind = group.rpartition(".")[2][:-1]
+        raise SeamlessError(f"no {kind} named {name!r}; known: {', '.join(plugin_names(group))}")
+    return found[0].load()
 
 
 def open_store(config: Config, **options: Any) -> Store:
@@ -34,11 +47,17 @@ def open_store(config: Config, **options: Any) -> Store:
     return Store(config.db, **options)
 
 
-def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> PaperBroker:
-    """The configured broker, with its sanity limits (``broker_max_notional``,
-    ``broker_price_band``, ``broker_margin``). ``must_exist``: a missing paper broker file is
-    an error, not a new broker with fresh cash (commands that inspect one). ``read_only``:
-    only read it, never blocking a runner that trades there (implies ``must_exist``)."""
+def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> Broker:
+    """The configured broker (``config.broker``, an entry point of ``seamless.brokers``).
+    ``must_exist``: the account must be there already (commands that inspect one: a missing
+    paper broker file is an error, not a new broker with fresh cash). ``read_only``: only read
+    it, never blocking a runner that trades there (implies ``must_exist``)."""
+    return plugin(BROKERS, config.broker)(config, must_exist=must_exist, read_only=read_only)
+
+
+def paper_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> PaperBroker:
+    """The paper broker in ``config.broker_path``, with its sanity limits (``broker_max_notional``,
+    ``broker_price_band``, ``broker_margin``)."""
     path = config.broker_path
     if (must_exist or read_only) and not Path(path).is_file():
         raise SeamlessError(f"no paper broker database at {path}")
@@ -57,34 +76,64 @@ def follow_store(config: Config) -> Follower:
     return Follower(config.db)
 
 
+def alpaca_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> AlpacaBroker:
+    """The Alpaca account of the environment's keys (paper unless ``alpaca_paper`` is off).
+    An Alpaca account always exists, and reading it never blocks a runner: the flags change
+    nothing but that ``read_only`` opens no trade-updates stream."""
+    from .brokers.alpaca import AlpacaBroker, AlpacaEndpoints
+
+    key_id, secret = config.alpaca_keys()
+    return AlpacaBroker(
+        key_id,
+        secret,
+        AlpacaEndpoints.of(paper=config.alpaca_paper, loopback=config.alpaca_url or None),
+        stream=not read_only,
+    )
+
+
 def make_feed(config: Config, store: Store | None = None) -> Feed:
-    """The configured feed. A simulated feed restarted on a store goes on from its last
-    prices and exchange time."""
-    if config.feed == "sim":
-        start_ts = resume_ts(store) if store is not None else None
-        prices = resume_prices(store, config.symbols) if store is not None else {}
-        return SimFeed(
-            symbols=config.symbols,
-            seed=config.seed,
-            volatility=config.volatility,
-            start_ts=start_ts or DEFAULT_START_TS,
-            start_prices=prices or None,
-            gap_every_s=config.sim_gap_every_s,
-            gap_s=config.sim_gap_s,
-        )
+    """The configured feed (``config.feed``, an entry point of ``seamless.feeds``)."""
+    return plugin(FEEDS, config.feed)(config, store)  # type: ignore[no-any-return]
+
+
+def sim_feed(config: Config, store: Store | None = None) -> SimFeed:
+    """Simulated prices; restarted on a store, it goes on from its last prices and exchange time."""
+    start_ts = resume_ts(store) if store is not None else None
+    prices = resume_prices(store, config.symbols) if store is not None else {}
+    return SimFeed(
+        symbols=config.symbols,
+        seed=config.seed,
+        volatility=config.volatility,
+        start_ts=start_ts or DEFAULT_START_TS,
+        start_prices=prices or None,
+        gap_every_s=config.sim_gap_every_s,
+        gap_s=config.sim_gap_s,
+    )
+
+
+def replay_feed(config: Config, store: Store | None = None) -> ReplayFeed:
+    """The bars of ``replay_file`` (default: the sample stocks)."""
     symbols = config.symbols if config.is_set("symbols") else None  # default: all in the file
     return ReplayFeed(source=config.replay_file or None, symbols=symbols)
 
 
+def alpaca_feed(config: Config, store: Store | None = None) -> AlpacaFeed:
+    """Alpaca's live quotes of ``symbols`` (IEX or SIP), warmed by its recent minute bars."""
+    from .feeds.alpaca import AlpacaFeed, DataEndpoints
+
+    key_id, secret = config.alpaca_keys()
+    return AlpacaFeed(
+        key_id,
+        secret,
+        symbols=config.symbols,
+        endpoints=DataEndpoints.of(config.alpaca_data_feed, loopback=config.alpaca_url or None),
+    )
+
+
 def make_strategies(names: Iterable[str], symbols: Sequence[str] | None = None) -> list[Strategy]:
-    """One strategy per name, each with its defaults (``symbols``: reserved for strategies
-    that trade a subset)."""
-    out = []
-    for name in names:
-        if name not in STRATEGIES:
-            raise SeamlessError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-        out.append(STRATEGIES[name]())
-    return out
+    """One strategy per name (an entry point of ``seamless.strategies``), each with its
+    defaults (``symbols``: reserved for strategies that trade a subset)."""
+    return [plugin(STRATEGIES, name)() for name in names]
 
 
 def make_runner(

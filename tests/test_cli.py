@@ -126,6 +126,20 @@ def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bench_engine_over_the_loopback_alpaca_reports_beside_paper(seamless_run, tmp_path):
+    out = json.loads(
+        ok(
+            seamless_run("bench", "engine", "--broker", "alpaca", "--json", "--scale", "0.03", "--dir", str(tmp_path))
+        ).stdout
+    )
+    for broker in ("paper", "alpaca"):
+        assert out[f"{broker}_orders"] > 0, broker
+        p50, p99 = out[f"{broker}_tick_to_ack_p50_ms"], out[f"{broker}_tick_to_ack_p99_ms"]
+        assert 0 < p50 <= p99, broker
+    assert out["alpaca_over_paper_p50"] > 0 and out["alpaca_over_paper_p99"] > 0
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- settings: SEAMLESS_* then flags, one line per error, nothing written ------------------------
 
 
@@ -153,7 +167,7 @@ BAD_INPUTS = [
     ("loss-negative", (*RUN, "--daily-loss-limit", "-100"), {}, "--daily-loss-limit='-100': must be a number > 0"),
     ("loss-inf", (*RUN, "--daily-loss-limit", "inf"), {}, "--daily-loss-limit='inf': must be a finite number > 0"),
     ("strategy", (*RUN, "--strategy", "nope"), {},
-     "--strategies='nope': unknown strategy 'nope'; known: ma_cross, breakout"),
+     "--strategies='nope': unknown strategy 'nope'; known: breakout, ma_cross"),
     ("duration", (*RUN, "--duration", "-1"), {}, "--duration='-1': must be a number > 0"),
     ("max-position", (*RUN, "--max-position", "0"), {}, "--max-position='0': must be a number > 0"),
     ("max-ticks", (*RUN, "--max-ticks", "x"), {}, "--max-ticks='x': must be a whole number >= 1"),
@@ -184,7 +198,7 @@ BAD_INPUTS = [
     ("env-loss-under-a-good-flag", (*RUN, "--daily-loss-limit", "100"), {"SEAMLESS_DAILY_LOSS_LIMIT": "-100"},
      "SEAMLESS_DAILY_LOSS_LIMIT='-100': must be a number > 0"),
     ("env-strategy", RUN, {"SEAMLESS_STRATEGIES": "nope"},
-     "SEAMLESS_STRATEGIES='nope': unknown strategy 'nope'; known: ma_cross, breakout"),
+     "SEAMLESS_STRATEGIES='nope': unknown strategy 'nope'; known: breakout, ma_cross"),
     ("env-duration", RUN, {"SEAMLESS_DURATION": "-1"}, "SEAMLESS_DURATION='-1': must be a number > 0"),
     ("env-max-position", RUN, {"SEAMLESS_MAX_POSITION": "0"}, "SEAMLESS_MAX_POSITION='0': must be a number > 0"),
     ("env-replay-empty", RUN, {"SEAMLESS_FEED": "replay", "SEAMLESS_REPLAY_FILE": "{tmp}/empty.csv"},

@@ -204,7 +204,7 @@ def test_the_store_path_is_checked_before_anything_is_opened(tmp_path):
 
 
 def test_names_are_checked(tmp_path):
-    assert "unknown strategy 'nope'; known: ma_cross, breakout" in _error({}, ["--strategies", "ma_cross,nope"])
+    assert "unknown strategy 'nope'; known: breakout, ma_cross" in _error({}, ["--strategies", "ma_cross,nope"])
     assert "'aapl' is not a symbol" in _error({"SEAMLESS_SYMBOLS": "aapl"}, [])
     msg = _error({}, ["--feed", "replay", "--replay-file", str(tmp_path / "bars.csv")])
     assert msg == f"--replay-file={str(tmp_path / 'bars.csv')!r}: no such file"

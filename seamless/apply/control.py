@@ -9,6 +9,7 @@ from ..events import (
     BreachReset,
     BrokerStatusChanged,
     DailyLossBreached,
+    FeedStatusChanged,
     LossLimitSet,
     ReconcileCompleted,
     ReconcileMismatch,
@@ -80,6 +81,11 @@ def _runner(values: Values, ev: RunnerStatusChanged) -> Changes:
 @planner(BrokerStatusChanged)
 def _broker(values: Values, ev: BrokerStatusChanged) -> Changes:
     return {"runner": {"broker_connected": ev.connected, "broker_error": ev.error, "broker_since": ev.ts}}
+
+
+@planner(FeedStatusChanged)
+def _feed(values: Values, ev: FeedStatusChanged) -> Changes:
+    return {"runner": {"feed_connected": ev.connected, "feed_error": ev.error, "feed_since": ev.ts}}
 
 
 @planner(ReconcileStarted)

@@ -1,12 +1,13 @@
 """Brokers: the one interface a runner trades through (``base``) and its adapters.
 
-``paper`` is a simulated venue in its own SQLite file; a real remote broker adapter
-implements the same :class:`Broker`.
+``paper`` is a simulated venue in its own SQLite file; ``alpaca`` (imported on demand:
+``seamless.brokers.alpaca``) is Alpaca's trading API. Both implement :class:`Broker`.
 """
 
 from .base import (
     Broker,
     BrokerAccount,
+    BrokerAuthError,
     BrokerDisconnected,
     BrokerError,
     BrokerFill,
@@ -26,6 +27,7 @@ __all__ = [
     "BrokerOrder",
     "BrokerPosition",
     "BrokerAccount",
+    "BrokerAuthError",
     "BrokerFill",
     "BrokerError",
     "BrokerTimeout",

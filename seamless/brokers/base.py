@@ -44,6 +44,11 @@ class BrokerError(SeamlessError):
     """
 
 
+class BrokerAuthError(SeamlessError):
+    """The broker refused the account's credentials: retrying cannot help, so it is not a
+    :class:`BrokerError` (an outage, retried) but stops what asked."""
+
+
 class InvalidBrokerRequest(BrokerError, ValueError):
     """A malformed request or argument (bad symbol, NaN price, zero quantity...).
 

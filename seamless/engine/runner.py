@@ -21,6 +21,7 @@ from ..events import (
     BreachReset,
     BrokerStatusChanged,
     CashSet,
+    FeedStatusChanged,
     MonitorCancelled,
     MonitorStatus,
     MonitorTriggered,
@@ -94,6 +95,7 @@ class Runner:
             "trailing_pct": trailing_pct,
         }
         self._monitors: dict[str, list[Monitor]] = {}  # active monitors by symbol
+        feed.on_status(self._feed_status)
         self._subs = [
             store.bus.subscribe("order.*", self._on_order_event, queued=False, name="runner-orders"),
             store.bus.subscribe("order.filled", self._protect, queued=False, name="runner-protect"),
@@ -160,6 +162,14 @@ class Runner:
             for tick in paced(self.feed.ticks(), self.speed):
                 if self._stop.is_set() or (max_ticks is not None and self.seen >= max_ticks):
                     break
+                if tick is None:  # a live feed's idle beat: the housekeeping still runs
+                    now = self._clock()
+                    if now - last_resolve >= self.resolve_every_s:
+                        self._housekeeping()
+                        last_resolve = now
+                    if deadline is not None and now >= deadline:
+                        break
+                    continue
                 self.seen += 1
                 if not self._resume.is_set():
                     self._resume.wait()
@@ -204,12 +214,33 @@ class Runner:
         self.risk.sync_limit()
         self._refresh_open_qty()
         self._index_monitors()
+        self._warm()
         for part in ("positions", "orders", "account"):  # a stale read re-polls the broker
             self.store.register_refresher(part, self._housekeeping)
         self._status(
             RunnerStatus.HALTED if self.store.state.risk.trading_state == TradingState.HALTED else RunnerStatus.RUNNING
         )
         return True
+
+    def _warm(self) -> None:
+        """Show the strategies the feed's recent history (a live feed's last bars), so their
+        averages are whole from the first live tick; what they wish meanwhile is not traded."""
+        history = self.feed.history()
+        equity = self.store.state.account.equity
+        for tick in history:
+            if tick.symbol in self.symbols and self._bad(tick) is None:
+                self._last_ts[tick.symbol] = tick.exchange_ts
+                for strategy in self.strategies:
+                    strategy.on_tick(tick, 0.0, equity)
+        if history:
+            log.info("strategies warmed with %d ticks of history", len(history))
+
+    def _feed_status(self, connected: bool, error: str = "") -> None:
+        runner = self.store.state.runner
+        if runner.feed_connected != connected or (error and error != runner.feed_error):
+            if not connected:
+                log.warning("market data lost: %s", error)
+            self.store.commit(FeedStatusChanged(connected=connected, error=error))
 
     def shutdown(self) -> None:
         self._status(RunnerStatus.STOPPING, by=self._stop_by)

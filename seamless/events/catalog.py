@@ -392,6 +392,17 @@ class BrokerStatusChanged(Event):
         one_of(self, "connected", self.connected, (True, False))
 
 
+@event("feed.status")
+class FeedStatusChanged(Event):
+    """The market-data feed lost its source (quotes stop; they show STALE) or has it again."""
+
+    connected: bool
+    error: str = ""
+
+    def validate(self) -> None:
+        one_of(self, "connected", self.connected, (True, False))
+
+
 # -- reconciliation ------------------------------------------------------------------------
 
 

@@ -50,11 +50,20 @@ class Tick:
     fault: str | None = None
 
 
+#: ``on_status(connected, error)``: a live feed lost its source, or has it again.
+StatusCallback = Callable[[bool, str], None]
+
+
 class Feed(abc.ABC):
     """A source of ticks for ``symbols``.
 
     ``speed`` is the feed's suggested pace for :func:`paced` (exchange seconds per real
     second; 0 means as fast as possible); the runner may use another.
+
+    A live feed (one that waits for its source) yields ``None`` when no tick has come for
+    about a second: nothing happened, but its consumer gets a turn to do other work and to
+    notice it was asked to stop. It reports losing its source and getting it back to
+    :meth:`on_status`, and offers recent history to warm strategies (:meth:`history`).
     """
 
     symbols: tuple[str, ...]
@@ -62,8 +71,19 @@ class Feed(abc.ABC):
     _closed: bool = False
 
     @abc.abstractmethod
-    def ticks(self) -> Iterator[Tick]:
-        """Yield ticks in exchange-time order (a tick carrying a fault may break it)."""
+    def ticks(self) -> Iterator[Tick | None]:
+        """Yield ticks in exchange-time order (a tick carrying a fault may break it); a
+        live feed yields None for a beat without one."""
+
+    def history(self) -> list[Tick]:
+        """Recent ticks from before the feed started (a live feed's last bars), oldest first,
+        to warm strategies: seen by them, never traded on nor journaled. None by default."""
+        return []
+
+    def on_status(self, callback: StatusCallback) -> None:
+        """Call ``callback(connected, error)`` when the feed loses its source or gets it
+        back. A feed that cannot lose its source never calls it."""
+        del callback  # nothing to report, ever
 
     def close(self) -> None:
         """Stop: iterators already handed out end at their next tick. Idempotent."""
@@ -85,12 +105,12 @@ class Feed(abc.ABC):
 
 
 def paced(
-    ticks: Iterable[Tick],
+    ticks: Iterable[Tick | None],
     speed: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     max_lag: float = 1.0,
-) -> Iterator[Tick]:
+) -> Iterator[Tick | None]:
     """Yield ``ticks`` no faster than their exchange-time gaps divided by ``speed``.
 
     ``speed`` = 1 is real time, 60 is a minute of exchange time per second; 0 or inf
@@ -108,6 +128,9 @@ def paced(
     anchor_clock: float | None = None
     anchor_ts = high_ts = 0.0
     for tick in ticks:
+        if tick is None:  # a live feed's idle beat: nothing to pace
+            yield tick
+            continue
         ts = tick.exchange_ts
         if not math.isfinite(ts) or (anchor_clock is not None and ts < high_ts):
             # Never schedule (or re-anchor) on a tick that is out of order: it is a fault.

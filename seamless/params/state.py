@@ -62,6 +62,11 @@ class RunnerState(StateObject):
     )
     broker_error = param.String("", doc="Why the broker is unreachable")
     broker_since = param.Number(None, allow_None=True, doc="When the broker status last changed")
+    feed_connected = param.Boolean(
+        True, doc="False while the market-data feed has lost its source: quotes stop and show STALE"
+    )
+    feed_error = param.String("", doc="Why the feed lost its source")
+    feed_since = param.Number(None, allow_None=True, doc="When the feed status last changed")
 
 
 @state_part

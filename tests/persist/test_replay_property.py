@@ -181,6 +181,7 @@ OTHER_EVENTS = (
     spec(ev.BreachReset, by=st.just("ops"), reason=text),
     spec(ev.RunnerStatusChanged, status=st.sampled_from(ev.RUNNER_STATES), error=text, by=st.just("runner")),
     spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
+    spec(ev.FeedStatusChanged, connected=st.booleans(), error=text),
     spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2")), by=st.sampled_from(("schedule", "user:ann"))),
     spec(
         ev.ReconcileMismatch,

@@ -18,7 +18,7 @@ def bad_inputs(tmp_path):
         ({"SEAMLESS_DB": str(tmp_path)}, f"SEAMLESS_DB='{tmp_path}': is a directory"),
         (
             {"SEAMLESS_STRATEGIES": "nope"},
-            "SEAMLESS_STRATEGIES='nope': unknown strategy 'nope'; known: ma_cross, breakout",
+            "SEAMLESS_STRATEGIES='nope': unknown strategy 'nope'; known: breakout, ma_cross",
         ),
         (
             {"SEAMLESS_FEED": "replay", "SEAMLESS_REPLAY_FILE": str(missing)},

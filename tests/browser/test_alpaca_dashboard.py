@@ -1,0 +1,37 @@
+"""The dashboard on Alpaca: the loopback Alpaca's quotes (AlpacaFeed) drive the moving-average
+strategy to an order at the venue, whose fill shows in the page's fills table, and the API
+keys appear nowhere in the page or the server's log."""
+
+from __future__ import annotations
+
+import pytest
+
+from seamless.fakes.alpaca import FakeAlpaca
+
+from .test_dashboard import TABLE_DATA_JS, T, journal, open_tabs, own_server  # noqa: F401 - fixtures
+
+KEY, SECRET = "PKDASHBOARDKEY77", "dashboard-Secret-xyz-4242"
+
+
+@pytest.fixture
+def venue(tmp_path):
+    fake = FakeAlpaca(tmp_path / "alpaca.db", key_id=KEY, secret_key=SECRET, step_s=0.02, volatility=0.003)
+    yield fake.start()
+    fake.stop()
+
+
+def test_alpaca_quotes_drive_the_strategy_to_a_fill_shown_in_the_page(venue, own_server, open_tabs, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)  # the server's environment: keys only there
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    served = own_server(SEAMLESS_BROKER="alpaca", SEAMLESS_FEED="alpaca", SEAMLESS_ALPACA_URL=venue.url)
+    [page] = open_tabs(served.url)
+    fills = journal(served.db, ["order.filled"], what="a fill from the loopback Alpaca")
+    trade_id = fills.iloc[0]["trade_id"]
+    at_venue = venue.call(lambda: [r[0] for r in venue.venue.conn.execute("SELECT id FROM fills")])
+    assert trade_id in at_venue and "::" in trade_id  # an Alpaca FILL activity's id
+    page.wait_for_function(
+        f"() => ({TABLE_DATA_JS})('seamless-fills').trade_id.includes({trade_id!r})", timeout=T, polling=100
+    )
+    html = page.content()
+    for secret in (KEY, SECRET):
+        assert secret not in html and secret not in served.stderr_text()
