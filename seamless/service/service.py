@@ -119,7 +119,10 @@ class Service:
         return self._pool.submit(fn, by, **kwargs)
 
     def _cmd_start(self, by: str) -> None:
-        self.start_runner(by=by)
+        with self._runner_lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise RuntimeError("the runner is running already: stop it first")
+            self.start_runner(by=by)
 
     def _cmd_pause(self, by: str) -> None:
         self._live_runner().pause(by=by)
@@ -147,7 +150,12 @@ class Service:
         self._live_runner().close_position(symbol, by=by)
 
     def _cmd_flatten(self, by: str) -> None:
-        self._live_runner().flatten(by=by)
+        """Halt trading, then close every position: else the strategies reopen them at their
+        next signal. Trading stays HALTED until someone resumes it."""
+        runner = self._live_runner()
+        if self.store.state.risk.trading_state != TradingState.HALTED:
+            runner.halt(by=by, reason="flatten all")
+        runner.flatten(by=by)
 
     def _cmd_reconcile(self, by: str) -> Report | None:
         return self.reconcile(by=by)
