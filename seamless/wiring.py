@@ -16,7 +16,7 @@ from .brokers import Broker, PaperBroker
 from .config import Config
 from .engine.risk import RiskLimits
 from .engine.runner import Runner
-from .engine.strategies import STRATEGIES, Strategy
+from .engine.strategies import STRATEGIES, MovingAverageCrossover, Strategy
 from .errors import SeamlessError
 from .feeds import Feed, ReplayFeed, SimFeed
 from .feeds.sim import DEFAULT_START_TS
@@ -63,7 +63,11 @@ def make_feed(config: Config, store: Store | None = None) -> Feed:
     if config.feed == "sim":
         start_ts = resume_ts(store) if store is not None else None
         prices = resume_prices(store, config.symbols) if store is not None else {}
+        # About 1,000 ticks a second at any speed: faster, each tick is a longer step of
+        # exchange time (a sped-up demo must not ask the runner for 60,000 ticks a second).
+        speed = config.speed or 1.0
         return SimFeed(
+            tick_interval_s=0.001 * max(1.0, speed),
             symbols=config.symbols,
             seed=config.seed,
             volatility=config.volatility,
@@ -76,14 +80,20 @@ def make_feed(config: Config, store: Store | None = None) -> Feed:
     return ReplayFeed(source=config.replay_file or None, symbols=symbols)
 
 
-def make_strategies(names: Iterable[str], symbols: Sequence[str] | None = None) -> list[Strategy]:
+def make_strategies(
+    names: Iterable[str], symbols: Sequence[str] | None = None, bar_seconds: float = 0.0
+) -> list[Strategy]:
     """One strategy per name, each with its defaults (``symbols``: reserved for strategies
-    that trade a subset)."""
-    out = []
+    that trade a subset). ``bar_seconds``: ``ma_cross`` on bars of that length, 5 over 20
+    (a few crossings per symbol per simulated hour on one-minute bars); 0: on ticks."""
+    out: list[Strategy] = []
     for name in names:
         if name not in STRATEGIES:
             raise SeamlessError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-        out.append(STRATEGIES[name]())
+        if name == "ma_cross" and bar_seconds:
+            out.append(MovingAverageCrossover(fast=5, slow=20, bar_s=bar_seconds))
+        else:
+            out.append(STRATEGIES[name]())
     return out
 
 
@@ -101,7 +111,7 @@ def make_runner(
     :func:`make_feed`)."""
     feed = make_feed(config, store) if feed is None else feed
     if strategies is None:
-        strategies = make_strategies(config.strategies, feed.symbols)
+        strategies = make_strategies(config.strategies, feed.symbols, config.bar_seconds)
     reconcile: Reconciler | ReconcilePolicy | None = reconciler
     if reconcile is None and config.reconcile:
         reconcile = ReconcilePolicy(interval_s=config.reconcile_interval)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..bus.stats import LatencyReservoir
 from ..events import Event
 from ..store import StateSource
+from .candles import Candles
 from .history import EquityHistory
 from .session import SessionFeed
 
@@ -36,6 +37,7 @@ class Hub:
         self.sessions_max = 0
         self.failed_sessions = 0
         self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
+        self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -102,6 +104,7 @@ class Hub:
 
     def close(self) -> None:
         self._sub.cancel()
+        self.candles.close()
         for feed in self._feeds:
             feed.close()
         self._feeds = ()

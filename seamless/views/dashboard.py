@@ -53,7 +53,7 @@ def build_views(
     ``notifier``: the service's, whose figures the System view shows."""
     views = [
         OverviewView(source, hub.equity, controls),
-        MarketView(source, stale_after=stale_after),
+        MarketView(source, hub.candles, stale_after=stale_after),
         ReconciliationView(source, controls, interval_s=reconcile_interval),
         EventsView(source),
         SystemView(source, hub, notifier),
