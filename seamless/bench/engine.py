@@ -28,7 +28,8 @@ def run(
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="seamless-bench-engine-", dir=directory))
     try:
-        config = Config(db=str(work / "engine.db"), symbols=list(SYMBOLS), speed=0, reconcile=False)
+        # ma_cross on every tick (bar_seconds=0): the per-tick path with its orders, as measured before
+        config = Config(db=str(work / "engine.db"), symbols=list(SYMBOLS), speed=0, reconcile=False, bar_seconds=0)
         store = wiring.open_store(config)
         broker = PaperBroker(config.broker_path, starting_cash=1_000_000.0)
         runner = wiring.make_runner(

@@ -169,6 +169,9 @@ def run(
         "SEAMLESS_SIM_GAP_EVERY_S": str(gap_every_s),
         "SEAMLESS_SIM_GAP_S": str(gap_s),
         "SEAMLESS_RECONCILE_INTERVAL": "10",
+        # The strategy on every tick: orders and fills all along, through every fault (the
+        # demo's one-minute bars trade a few times an hour).
+        "SEAMLESS_BAR_SECONDS": "0",
         # A gap must read as a stale feed: the threshold well inside the gap.
         "SEAMLESS_READY_FEED_STALE_S": str(max(1.0, gap_s / 3)),
     }

@@ -29,6 +29,7 @@ from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .access import Access
+from .prefs import Prefs, prefs_path
 
 log = logging.getLogger("seamless.service")
 
@@ -61,6 +62,7 @@ class Service:
             self.broker.close()
             self.store.close()
             raise
+        self.prefs = Prefs(prefs_path(config.db))  # each viewer's dashboard preferences, not in the journal
         self.runner: Runner | None = None
         self._thread: threading.Thread | None = None
         self._runner_lock = threading.RLock()
@@ -193,6 +195,7 @@ class Service:
         self.closed = True
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
+        self.prefs.close()
         self.metrics.close()
         self.hub.close()
         if self.notifier is not None:  # what it still holds is sent, within its bound

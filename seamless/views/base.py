@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.models import DatetimeTickFormatter
 
 from .. import fmt
 from ..compat.tabulator_table import Table, table_class
@@ -152,6 +153,13 @@ def unsynced_ranges(fig) -> None:
     move is a message to the server (measured: ~16 a second per tab). Nobody reads them here."""
     for r in (fig.x_range, fig.y_range):
         r.syncable = False
+
+
+def time_axis(fig) -> None:
+    """A datetime axis that reads as a clock (no date on every tick)."""
+    fig.xaxis.formatter = DatetimeTickFormatter(
+        seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M"
+    )
 
 
 # Tabulator's own row height: fixed, so a changed cell never makes the page measure its row

@@ -17,6 +17,7 @@ from .events import EventsView
 from .guard import table_guard
 from .market import MarketView
 from .overview import OverviewView
+from .prefs import COOKIE, Kept, Viewer
 from .reconciliation import ReconciliationView
 from .status import StatusView
 from .system import SystemView
@@ -84,6 +85,7 @@ class Dashboard:
             notifier=service.notifier,
         )
         self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
+        self.viewer = Viewer()  # which browser (for its preferences) and its time zone
         self.feed = SessionFeed(
             doc,
             [self.status, *self.views],
@@ -111,10 +113,11 @@ class Dashboard:
         for i, v in enumerate(self.views):
             v.shown = i == self.tabs.active
         self.tabs.param.watch(self._on_tab, "active")
+        self.kept = self._preferences()
         who = pn.pane.Markdown(f"Signed in as **{self.access.who}**", margin=(0, 5), css_classes=["seamless-who"])
         # The helpers the page needs (the table fixes, the toasts' and the push's answers) are
         # invisible: they sit in the header, where they take no room, never in a card of their own.
-        helpers = pn.Row(*table_guard(), self.toasts, self.ack, width=0, height=0, margin=0)
+        helpers = pn.Row(*table_guard(), self.toasts, self.ack, self.viewer, width=0, height=0, margin=0)
         # No busy spinner: it turns on and off (two messages and a repaint) for every message
         # from the page, the push's answers included; commands show their own loading state.
         self.template = pn.template.FastListTemplate(
@@ -125,7 +128,48 @@ class Dashboard:
             header_background="#1f3a5f",
             busy_indicator=None,
             raw_css=[PAGE_CSS],
+            theme="dark" if self.kept.doc.get("theme") == "dark" else "default",
         )
+
+    def _preferences(self) -> Kept:
+        """This viewer's preferences restored, and kept as they change (seamless.service.prefs).
+        Known at once for a logged-in user or a browser seen before (its cookie); else once
+        the page has said which browser it is."""
+        prefs = self.service.prefs
+        who = f"user:{self.access.user}" if self.access.user else None
+        if who is None and (cookie := pn.state.cookies.get(COOKIE)):
+            who = f"browser:{cookie}"
+        holder = {"who": who}
+
+        def save(doc: dict) -> None:
+            if holder["who"] is not None:
+                prefs.save(holder["who"], doc)
+
+        kept = Kept(save, prefs.load(who) if who else {})
+        theme = (pn.state.session_args.get("theme") or [b""])[0].decode()
+        if theme in ("dark", "default"):  # the template's toggle reloads the page with ?theme=
+            kept.set("theme", theme)
+        overview, market, _recon, events, _system = self.views
+        kept.bind("tab", self.tabs, "active")
+        kept.bind("events.pattern", events.pattern)
+        kept.bind("events.hide_quotes", events.hide_quotes)
+        kept.bind("events.group_refusals", events.group_refusals)
+        kept.bind("market.symbol", market.symbol)
+        kept.bind("market.bar", market.bar_size)
+        kept.bind("overview.fill_columns", overview.fill_columns)
+
+        def zone(event) -> None:
+            self.status.zone = event.new or None
+
+        def browser(event) -> None:
+            if holder["who"] is None and event.new:
+                holder["who"] = f"browser:{event.new}"
+                kept.restore(prefs.load(holder["who"]))
+                save(kept.doc)
+
+        self.viewer.param.watch(zone, "zone")
+        self.viewer.param.watch(browser, "browser")
+        return kept
 
     def _destroyed(self, _context) -> None:
         live = self.feed.live

@@ -21,8 +21,7 @@ from .. import fmt
 from ..events import Event, MonitorStatus
 from ..push.candles import Candles
 from ..store import StateSource
-from .base import BaseView, clock, sync_table, table, unsynced_ranges
-from .overview import time_axis
+from .base import BaseView, clock, sync_table, table, time_axis, unsynced_ranges
 
 UP, DOWN = "#1e8449", "#c0392b"
 BAR_SIZES = {"1 s": 1.0, "5 s": 5.0, "1 min": 60.0, "5 min": 300.0, "15 min": 900.0}
@@ -77,14 +76,14 @@ class MarketView(BaseView):
         self.candles = candles
         symbols = sorted(store.state.market.quotes) or list(getattr(candles, "symbols", list)())
         self.symbol = pn.widgets.Select(
-            name="Symbol",
+            label="Symbol",
             options=symbols,
             value=symbols[0] if symbols else None,
             width=140,
             css_classes=["seamless-symbol"],
         )
         self.bar_size = pn.widgets.RadioButtonGroup(
-            name="Bar size",
+            label="Bar size",
             options=list(BAR_SIZES),
             value=DEFAULT_BAR,
             css_classes=["seamless-bar-size"],

@@ -9,14 +9,14 @@ from datetime import datetime
 
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource, DatetimeTickFormatter, NumeralTickFormatter
+from bokeh.models import ColumnDataSource, NumeralTickFormatter
 from bokeh.plotting import figure
 
 from .. import fmt
 from ..events import Event
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
-from .base import BaseView, append_rows, sync_table, table, unsynced_ranges
+from .base import BaseView, append_rows, sync_table, table, time_axis, unsynced_ranges
 
 GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
 _KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
@@ -28,12 +28,6 @@ def _set(obj, name: str, value) -> None:
         setattr(obj, name, value)
 
 
-def time_axis(fig) -> None:
-    fig.xaxis.formatter = DatetimeTickFormatter(
-        seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M"
-    )
-
-
 class OverviewView(BaseView):
     title = "Overview"
     topics = ("risk.*", "account.*", "position.*", "order.*", "market.quote")
@@ -43,13 +37,13 @@ class OverviewView(BaseView):
     def __init__(self, store: StateSource, history: EquityHistory, controls=None) -> None:
         super().__init__(store)
         # KPI tiles: one indicator each, coloured by threshold (Panel formats the value).
-        self.equity = pn.indicators.Number(name="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
+        self.equity = pn.indicators.Number(label="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
         self.daily = pn.indicators.Number(
-            name="Daily P&L", format="${value:+,.2f}", colors=[(-0.005, RED), (math.inf, GREEN)], **_KPI
+            label="Daily P&L", format="${value:+,.2f}", colors=[(-0.005, RED), (math.inf, GREEN)], **_KPI
         )
-        self.exposure = pn.indicators.Number(name="Exposure", format="${value:,.0f}", default_color=INK, **_KPI)
-        self.open_orders = pn.indicators.Number(name="Open orders", format="{value:.0f}", default_color=INK, **_KPI)
-        self.fills_today = pn.indicators.Number(name="Fills today", format="{value:.0f}", default_color=INK, **_KPI)
+        self.exposure = pn.indicators.Number(label="Exposure", format="${value:,.0f}", default_color=INK, **_KPI)
+        self.open_orders = pn.indicators.Number(label="Open orders", format="{value:.0f}", default_color=INK, **_KPI)
+        self.fills_today = pn.indicators.Number(label="Fills today", format="{value:.0f}", default_color=INK, **_KPI)
         # The loss limit's use: how much of the day's allowed loss is gone.
         self.loss_used = pn.indicators.Progress(
             value=0, max=100, bar_color="success", width=180, margin=(4, 12), css_classes=["seamless-loss-bar"]
@@ -93,6 +87,16 @@ class OverviewView(BaseView):
             height=180,
         )
         self._fill_keys: set[str] = set()
+        shown = [c for c in self.fills.value.columns if c not in ("trade_id", "order")]
+        self.fill_columns = pn.widgets.MultiChoice(
+            label="Columns",
+            options=list(self.fills.value.columns),
+            value=shown,
+            width=320,
+            css_classes=["seamless-fill-columns"],
+        )
+        self.fill_columns.param.watch(lambda e: self._hide_fill_columns(e.new), "value")
+        self._hide_fill_columns(shown)
         self.controls = controls
         self.close_outcome = controls.outcome("seamless-close-outcome") if controls is not None else None
         if controls is not None:
@@ -114,9 +118,12 @@ class OverviewView(BaseView):
                 ),
                 sizing_mode="stretch_width",
             ),
-            pn.pane.Markdown("**Recent fills**", margin=(0, 10)),
+            pn.Row(pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fill_columns),
             self.fills,
         )
+
+    def _hide_fill_columns(self, shown: list[str]) -> None:
+        self.fills.hidden_columns = [c for c in self.fills.value.columns if c not in shown]
 
     def _columns(self, points: list[tuple[float, float]]) -> dict[str, list[float]]:
         """The curve's points with each one's drawdown from the peak before it (kept across
