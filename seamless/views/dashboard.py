@@ -32,7 +32,7 @@ PAGE_CSS = (
 #sidebar { padding-bottom: 40vh; }
 @media (max-width: 700px) {
   #content { flex-direction: column; height: auto; }
-  #sidebar { min-width: 100%; max-width: 100%; height: auto; padding-bottom: 0; }
+  #sidebar { min-width: 100%; max-width: 100%; box-sizing: border-box; height: auto; padding-bottom: 0; }
   #header { height: auto; flex-wrap: wrap; }
   #header-items { flex-wrap: wrap; }
   .main { height: auto; }

@@ -91,7 +91,7 @@ class MarketView(BaseView):
             margin=(22, 10, 5, 10),
         )
         self.bar_source = ColumnDataSource(_bar_columns([], 60.0))  # type: ignore[arg-type]
-        self.fill_source = ColumnDataSource(_mark_columns([], True))  # type: ignore[arg-type]
+        self.fill_source = ColumnDataSource(_mark_columns([], True), name="seamless-fill-marks")  # type: ignore[arg-type]
         self.signal_source = ColumnDataSource(_mark_columns([], False))  # type: ignore[arg-type]
         self.monitor_source = ColumnDataSource({"level": [], "color": [], "kind": []})
         self.chart = pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width", css_classes=["seamless-chart"])

@@ -62,7 +62,7 @@ class SystemView(BaseView):
                 "0,0.[0]",
             ),
             self._chart("Journal lag (events not yet durable)", [("lag", "lag")], "0,0"),
-            self._chart("Open sessions", [("sessions", "sessions")], "0"),
+            self._chart("Open sessions", [("sessions", "sessions")], "0.[0]"),
         ]
         self.section(
             pn.pane.Markdown("**Last 15 minutes**", margin=(0, 10)),
