@@ -224,7 +224,7 @@ def test_each_control_is_enabled_only_in_the_states_it_applies_to(servers, conte
     expect(runner).to_have_attribute("data-value", "STOPPED")
     expect_enabled(a, {"seamless-cmd-start", "seamless-cmd-halt"})
     expect_enabled(b, {"seamless-cmd-start", "seamless-cmd-halt"})
-    by = journal(served.db, ["runner.status"], lambda df: (df["status"] == "STOPPED").sum() >= 2)
+    by = journal(served.db, ["runner.status"], lambda df: (df["status"] == "STOPPED").any())
     assert "HALTED" not in set(by["status"]), by[["seq", "status", "by"]]
 
 
