@@ -84,8 +84,7 @@ def human_state(path, doc: dict, now: float | None = None) -> str:
     lines.append(f"trading   {risk['trading_state']}{reason}")
     day = a["daily_realized_pnl"] + a["daily_unrealized_pnl"]
     lines.append(
-        f"account   equity {fmt.money(a['equity'])}  cash {fmt.money(a['cash'])}  "
-        f"day P&L {fmt.money(day, signed=True)}"
+        f"account   equity {fmt.money(a['equity'])}  cash {fmt.money(a['cash'])}  day P&L {fmt.money(day, signed=True)}"
     )
     if doc["positions"]:
         lines.append(f"  {'symbol':<8} {'qty':>10} {'avg price':>12} {'mark':>12} {'unrealized':>14}")

@@ -152,6 +152,7 @@ class OverviewView(BaseView):
             x_range=eq.x_range,
         )
         dd.varea("t", y1="drawdown", y2=0, source=self.equity_source, color=RED, alpha=0.35)
+        dd.yaxis.ticker.desired_num_ticks = 3
         for f in (eq, dd):
             f.yaxis.formatter = NumeralTickFormatter(format="$0,0.[00]")
             time_axis(f)

@@ -12,7 +12,7 @@ from seamless.views.overview import OverviewView
 
 
 def test_a_point_a_second_then_thinned_to_keep_the_whole_run():
-    account = types.SimpleNamespace(equity=100.0)
+    account = types.SimpleNamespace(equity=100.0, updated_at=0.0)  # opened
     history = EquityHistory(account, every_s=1.0, maxlen=4)
     for ts in (0.0, 0.5, 1.0, 2.0, 3.0):  # 0.5: within the second, no point
         history.note(ts)
@@ -72,5 +72,20 @@ def test_every_session_mirrors_the_hubs_curve_from_its_start(store, monkeypatch)
             "equity": [1_000.0, 1_500.0],
             "drawdown": [0.0, 0.0],
         }
+    finally:
+        hub.close()
+
+
+def test_the_curve_starts_at_the_accounts_first_value_not_zero(store):
+    """Events before the opening balance (the runner starting) make no point: a 0 first point
+    made the axis run from 0 to 100,000 and the curve a flat line."""
+    from seamless.events.catalog import RunnerStatusChanged
+
+    hub = Hub(store)
+    try:
+        store.commit(RunnerStatusChanged(status="STARTING", by="t"))
+        assert len(hub.equity) == 0
+        store.commit(CashSet(cash=100_000.0, reason="opening balance"))
+        assert [e for _, e in hub.equity.since(-1, 0)[1]] == [100_000.0]
     finally:
         hub.close()
