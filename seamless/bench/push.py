@@ -140,7 +140,8 @@ FRAME_OBSERVER_JS = r"""(() => {
   const Observed = function (...args) {
     const ws = new Native(...args);
     ws.addEventListener('message', (e) => {
-      if (typeof e.data === 'string' && e.data.indexOf('"msgtype"') >= 0 && e.data.indexOf('PATCH-DOC') >= 0) window.__seamlessUpdates++;
+      const text = typeof e.data === 'string' ? e.data : '';
+      if (text.indexOf('"msgtype"') >= 0 && text.indexOf('PATCH-DOC') >= 0) window.__seamlessUpdates++;
       if (typeof e.data !== 'string' || e.data.indexOf('#') < 0) return;
       const t = performance.timeOrigin + performance.now();
       for (const m of e.data.matchAll(/#(\d+)/g)) if (!arrived.has(Number(m[1]))) arrived.set(Number(m[1]), t);

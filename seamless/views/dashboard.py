@@ -163,8 +163,8 @@ class Dashboard:
 
         def browser(event) -> None:
             if holder["who"] is None and event.new:
-                holder["who"] = f"browser:{event.new}"
-                kept.restore(prefs.load(holder["who"]))
+                holder["who"] = who = f"browser:{event.new}"
+                kept.restore(prefs.load(who))
                 save(kept.doc)
 
         self.viewer.param.watch(zone, "zone")

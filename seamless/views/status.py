@@ -46,16 +46,25 @@ def _badge(css: str, label: str, value: str, color: str, detail: str = "", title
 
 class StatusView(BaseView):
     title = "Status"
-    topics = ("runner.*", "risk.*", "broker.*", "account.*", "order.filled", "position.*", "reconcile.*")
+    topics: tuple[str, ...] = (
+        "runner.*",
+        "risk.*",
+        "broker.*",
+        "account.*",
+        "order.filled",
+        "position.*",
+        "reconcile.*",
+    )
 
     def __init__(self, store: StateSource, controls=None, stale_after: float = 5.0) -> None:
         super().__init__(store)
         self.controls = controls
         self.feed_stale_after = stale_after
         self.zone: str | None = None  # the viewer's time zone, once the page says it (preferences)
-        self.panel = pn.pane.HTML(
+        self.html = pn.pane.HTML(
             "", stylesheets=[_CSS], css_classes=["seamless-status"], sizing_mode="stretch_width", margin=(0, 5)
         )
+        self.panel = pn.Column(self.html, sizing_mode="stretch_width", margin=0)
 
     def updated_at(self) -> float | None:
         return self.state.runner.updated_at
@@ -115,5 +124,5 @@ class StatusView(BaseView):
         clock += f" · you {fmt.local_time(now, self.zone)}"
         parts.append(f'<span class="st detail seamless-clock">{html.escape(clock)}</span>')
         text = "".join(parts)
-        if text != self.panel.object:
-            self.panel.object = text
+        if text != self.html.object:
+            self.html.object = text
