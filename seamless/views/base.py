@@ -128,6 +128,7 @@ class BaseView:
         if not self.filled:
             self.filled = True
             self.panel.loading = False
+            self.show_age(time.time())  # its age with its first data, not at the next heartbeat
 
     def update(self, events: list[Event]) -> None:
         raise NotImplementedError

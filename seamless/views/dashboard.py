@@ -198,6 +198,7 @@ def settings(cfg) -> pn.Column:
     """The settings in force, read-only: what the runner trades and within which limits."""
     rows = [
         ("strategies", ", ".join(cfg.strategies)),
+        ("ma_cross on", f"{fmt.duration(cfg.bar_seconds)} bars" if cfg.bar_seconds else "every tick"),
         ("symbols", ", ".join(cfg.symbols)),
         ("feed", cfg.feed + ("" if cfg.speed is None else f" at {cfg.speed:g}×")),
         ("daily loss limit", fmt.money(cfg.daily_loss_limit)),
