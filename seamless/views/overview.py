@@ -38,9 +38,8 @@ class OverviewView(BaseView):
         super().__init__(store)
         # KPI tiles: one indicator each, coloured by threshold (Panel formats the value).
         self.equity = pn.indicators.Number(label="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
-        self.daily = pn.indicators.Number(
-            label="Daily P&L", format="${value:+,.2f}", colors=[(-0.005, RED), (math.inf, GREEN)], **_KPI
-        )
+        # A P&L reads signed before the currency ("−$12.30"): sign, colour and format follow the value.
+        self.daily = pn.indicators.Number(label="Daily P&L", format="${value:,.2f}", default_color=GREEN, **_KPI)
         self.exposure = pn.indicators.Number(label="Exposure", format="${value:,.0f}", default_color=INK, **_KPI)
         self.open_orders = pn.indicators.Number(label="Open orders", format="{value:.0f}", default_color=INK, **_KPI)
         self.fills_today = pn.indicators.Number(label="Fills today", format="{value:.0f}", default_color=INK, **_KPI)
@@ -48,11 +47,11 @@ class OverviewView(BaseView):
         self.loss_used = pn.indicators.Progress(
             value=0, max=100, bar_color="success", width=180, margin=(4, 12), css_classes=["seamless-loss-bar"]
         )
-        self.loss_text = pn.pane.Str("", margin=(0, 12), css_classes=["seamless-loss-text"])
+        self.loss_text = pn.pane.HTML("", margin=(0, 12), css_classes=["seamless-loss-text"])
         self.kpis = pn.FlexBox(
             self.equity,
             self.daily,
-            pn.Column(pn.pane.Str("Loss limit used", margin=(0, 12)), self.loss_used, self.loss_text, margin=0),
+            pn.Column(pn.pane.HTML("Loss limit used", margin=(4, 12, 0, 12)), self.loss_used, self.loss_text, margin=0),
             self.exposure,
             self.open_orders,
             self.fills_today,
@@ -140,7 +139,11 @@ class OverviewView(BaseView):
         """Equity over its drawdown on one time axis; money on the y axes, ranged on the data
         (from the account's first value, not from 0), in plain numbers."""
         eq = figure(
-            height=170, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None, title="Equity"
+            height=170,
+            sizing_mode="stretch_width",
+            x_axis_type="datetime",
+            toolbar_location=None,
+            title="Equity (time in UTC)",
         )
         eq.line("t", "equity", source=self.equity_source, line_width=2, color=INK)
         dd = figure(
@@ -200,7 +203,10 @@ class OverviewView(BaseView):
             abs(p.qty * (p.mark if p.mark is not None else p.avg_price)) for p in s.positions.by_symbol.values()
         )
         _set(self.equity, "value", round(acct.equity, 2))
-        _set(self.daily, "value", round(daily, 2))
+        loss = round(daily, 2) < 0
+        _set(self.daily, "format", "−${value:,.2f}" if loss else "+${value:,.2f}")
+        _set(self.daily, "default_color", RED if loss else GREEN)
+        _set(self.daily, "value", abs(round(daily, 2)))
         _set(self.exposure, "value", round(exposure))
         _set(self.open_orders, "value", sum(1 for o in s.orders.by_id.values() if o.is_open))
         _set(self.fills_today, "value", self._fills_today())

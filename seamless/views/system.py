@@ -65,7 +65,7 @@ class SystemView(BaseView):
             self._chart("Open sessions", [("sessions", "sessions")], "0.[0]"),
         ]
         self.section(
-            pn.pane.Markdown("**Last 15 minutes**", margin=(0, 10)),
+            pn.pane.Markdown("**Last 15 minutes** (time in UTC)", margin=(0, 10)),
             pn.GridBox(*charts, ncols=2, sizing_mode="stretch_width", css_classes=["seamless-system-charts"]),
             pn.FlexBox(self.figures, self.rates, sizing_mode="stretch_width"),
         )
