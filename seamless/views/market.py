@@ -118,7 +118,7 @@ class MarketView(BaseView):
         self.symbol.param.watch(lambda _e: self._chart(rebuild=True), "value")
         self.bar_size.param.watch(lambda _e: self._chart(rebuild=True), "value")
         self.section(
-            pn.Row(self.symbol, self.bar_size, sizing_mode="stretch_width"),
+            pn.FlexBox(self.symbol, self.bar_size, sizing_mode="stretch_width", align_items="end"),
             self.chart,
             self.quotes,
             pn.pane.Markdown("**Signals**", margin=(0, 10)),
