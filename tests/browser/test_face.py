@@ -319,6 +319,8 @@ def prefs_row(db: Path) -> dict:
 
 
 def test_preferences_are_restored_after_a_reload_and_a_server_restart(servers, contexts, tmp_path):
+    """The open tab, the events filter, the chart's bar size and the theme come back for the
+    same browser: after a reload, and after the server restarts on the same store."""
     served = servers(tmp_path / "first", SEAMLESS_SPEED="0.1", SEAMLESS_MAX_RATE="2")
     context = contexts()
     page = open_page(context, served.url)
@@ -356,3 +358,10 @@ def test_preferences_are_restored_after_a_reload_and_a_server_restart(servers, c
     _stop(served, show_log=False)
     again = servers(tmp_path / "second", SEAMLESS_DB=str(served.db), SEAMLESS_SPEED="0.1", SEAMLESS_MAX_RATE="2")
     restored(open_page(context, again.url))
+
+    # The theme: the template's switch reloads the page with ?theme=dark; the next visit
+    # without it is dark still.
+    open_page(context, again.url + "?theme=dark").close()
+    switch = open_page(context, again.url).locator("#theme-switch")
+    expect(switch).to_be_visible()
+    expect(switch).not_to_have_attribute("checked", re.compile(".*"))
