@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -65,20 +66,34 @@ def _print_state(rep, as_json: bool) -> int:
         json.dump(doc, sys.stdout, indent=None, separators=(",", ":"))
         print()
         return 0
-    print(f"{rep.path} @ seq {doc['seq']}")
-    r, a = doc["runner"], doc["account"]
-    print(f"runner   {r['status']}" + (f"  since {r['since']:.0f}" if r["since"] else ""))
-    print(f"trading  {doc['risk']['trading_state']}  {doc['risk']['state_reason']}")
-    print(
-        f"account  cash {a['cash']:.2f}  equity {a['equity']:.2f}  day P&L "
-        f"{a['daily_realized_pnl'] + a['daily_unrealized_pnl']:.2f}"
-    )
-    for sym, p in sorted(doc["positions"].items()):
-        print(
-            f"  {sym:<8} qty {p['qty']:>12g}  avg {p['avg_price']:>10.4f}  mark {p['mark']}  "
-            f"unrealized {p['unrealized_pnl']:.2f}"
-        )
+    print(human_state(rep.path, doc))
     return 0
+
+
+def human_state(path, doc: dict, now: float | None = None) -> str:
+    """The state for a person: money with its decimals, prices at their tick, times in the
+    exchange's zone with the age (``--json`` keeps the raw numbers)."""
+    from . import fmt
+
+    now = time.time() if now is None else now
+    r, a, risk = doc["runner"], doc["account"], doc["risk"]
+    lines = [f"{path} @ seq {doc['seq']}"]
+    since = f"  since {fmt.exchange_time(r['since'], date=True)} ({fmt.age(now - r['since'])})" if r["since"] else ""
+    lines.append(f"runner    {r['status']}{since}")
+    reason = f"  ({risk['state_reason']})" if risk["state_reason"] else ""
+    lines.append(f"trading   {risk['trading_state']}{reason}")
+    day = a["daily_realized_pnl"] + a["daily_unrealized_pnl"]
+    lines.append(
+        f"account   equity {fmt.money(a['equity'])}  cash {fmt.money(a['cash'])}  day P&L {fmt.money(day, signed=True)}"
+    )
+    if doc["positions"]:
+        lines.append(f"  {'symbol':<8} {'qty':>10} {'avg price':>12} {'mark':>12} {'unrealized':>14}")
+    for sym, p in sorted(doc["positions"].items()):
+        lines.append(
+            f"  {sym:<8} {fmt.qty(p['qty']):>10} {fmt.price(p['avg_price']):>12} {fmt.price(p['mark']):>12} "
+            f"{fmt.money(p['unrealized_pnl'], signed=True):>14}"
+        )
+    return "\n".join(lines)
 
 
 def cmd_migrate(args: argparse.Namespace, config: Config) -> int:

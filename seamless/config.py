@@ -111,9 +111,12 @@ class Config(param.Parameterized):
         bounds=(0, None),
         allow_None=True,
         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
-        "sim 1.0, ~1,000 ticks/s; replay flat out)",
+        "sim 1.0, ~1,000 ticks/s at any speed; replay flat out)",
     )
     strategies = param.List(["ma_cross"], item_type=str, doc="Strategies to run: ma_cross, breakout")
+    bar_seconds = param.Number(
+        60.0, bounds=(0, None), doc="ma_cross: bars of this many exchange seconds (0: every tick)"
+    )
     daily_loss_limit = param.Number(5_000.0, **_positive(doc="Largest daily loss allowed before trading halts"))
     max_position = param.Number(1_000.0, **_positive(doc="Largest position per symbol, in shares"))
     stop_loss_pct = param.Number(None, **_fraction(doc="Protective stop on each new position (0.02 = 2%)"))

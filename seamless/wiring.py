@@ -16,7 +16,7 @@ from .brokers import Broker, PaperBroker
 from .config import BROKERS, FEEDS, STRATEGIES, Config, plugin_names
 from .engine.risk import RiskLimits
 from .engine.runner import Runner
-from .engine.strategies import Strategy
+from .engine.strategies import MovingAverageCrossover, Strategy
 from .errors import SeamlessError
 from .feeds import Feed, ReplayFeed, SimFeed
 from .feeds.sim import DEFAULT_START_TS
@@ -100,7 +100,11 @@ def sim_feed(config: Config, store: Store | None = None) -> SimFeed:
     """Simulated prices; restarted on a store, it goes on from its last prices and exchange time."""
     start_ts = resume_ts(store) if store is not None else None
     prices = resume_prices(store, config.symbols) if store is not None else {}
+    # About 1,000 ticks a second at any speed: faster, each tick is a longer step of
+    # exchange time (a sped-up demo must not ask the runner for 60,000 ticks a second).
+    speed = config.speed or 1.0
     return SimFeed(
+        tick_interval_s=0.001 * max(1.0, speed),
         symbols=config.symbols,
         seed=config.seed,
         volatility=config.volatility,
@@ -130,10 +134,19 @@ def alpaca_feed(config: Config, store: Store | None = None) -> AlpacaFeed:
     )
 
 
-def make_strategies(names: Iterable[str], symbols: Sequence[str] | None = None) -> list[Strategy]:
+def make_strategies(
+    names: Iterable[str], symbols: Sequence[str] | None = None, bar_seconds: float = 0.0
+) -> list[Strategy]:
     """One strategy per name (an entry point of ``seamless.strategies``), each with its
-    defaults (``symbols``: reserved for strategies that trade a subset)."""
-    return [plugin(STRATEGIES, name)() for name in names]
+    defaults (``symbols``: reserved for strategies that trade a subset). ``bar_seconds``:
+    ``ma_cross`` on bars of that length, 5 over 20 (a few crossings per symbol per simulated
+    hour on one-minute bars); 0: on ticks."""
+    return [
+        MovingAverageCrossover(fast=5, slow=20, bar_s=bar_seconds)
+        if name == "ma_cross" and bar_seconds
+        else plugin(STRATEGIES, name)()
+        for name in names
+    ]
 
 
 def make_runner(
@@ -150,7 +163,7 @@ def make_runner(
     :func:`make_feed`)."""
     feed = make_feed(config, store) if feed is None else feed
     if strategies is None:
-        strategies = make_strategies(config.strategies, feed.symbols)
+        strategies = make_strategies(config.strategies, feed.symbols, config.bar_seconds)
     reconcile: Reconciler | ReconcilePolicy | None = reconciler
     if reconcile is None and config.reconcile:
         reconcile = ReconcilePolicy(interval_s=config.reconcile_interval)

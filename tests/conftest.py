@@ -21,6 +21,11 @@ from typing import Any
 
 import pytest
 
+# The suite's servers and `seamless run`s trade ma_cross on every tick (orders and fills within
+# seconds), as they did before the demo moved to one-minute bars; tests/engine/test_demo.py
+# holds the demo itself. A test may still set SEAMLESS_BAR_SECONDS for its own process.
+os.environ.setdefault("SEAMLESS_BAR_SECONDS", "0")
+
 from seamless import wiring
 from seamless.brokers import PaperBroker
 from seamless.config import Config

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "seamless"
 
 #: Lowest first. Keep docs/architecture.md's table the same.
 LAYERS: list[set[str]] = [
-    {"errors", "compat"},
+    {"errors", "compat", "fmt"},
     {"events"},
     {"params"},
     {"apply", "bus"},

@@ -42,7 +42,12 @@ def run(
         # No loss limit: the loopback fills at its own prices, not the simulated ones, and a
         # breach would stop the orders being measured.
         config = Config(
-            db=str(work / "engine.db"), symbols=list(SYMBOLS), speed=0, reconcile=False, daily_loss_limit=1e12
+            db=str(work / "engine.db"),
+            symbols=list(SYMBOLS),
+            speed=0,
+            reconcile=False,
+            daily_loss_limit=1e12,
+            bar_seconds=0,  # ma_cross on every tick: the per-tick path with its orders
         )
         store = wiring.open_store(config)
         broker: Broker

@@ -27,7 +27,10 @@ second before them, and of the rest: the strategy's sixty fills in a second) and
 ``burst_events_<N>tabs``,
 ``push_run_s_<N>tabs``, ``tabs_live_s_<N>tabs`` (from opening the N tabs at once until Panel
 is live in all and the server pushes to each), ``fanout_ms_per_event_<N>tabs`` (the server's mean) and
-``sessions_max_<N>tabs``; then ``fanout_ms_per_event``, the largest over tab counts, and
+``sessions_max_<N>tabs``, ``page_main_ms_per_update_<N>tabs`` (the pages' main thread busy
+time over the run, Chrome's ``TaskDuration``, divided by the document updates they received,
+``page_updates_<N>tabs``: what one update costs a page, rendering included); then
+``fanout_ms_per_event``, the largest over tab counts, and
 ``clock_skew_ms``, the gap between a page's clock and this process's, measured on an idle page
 (the same system clock: ~0; the latencies assume it).
 
@@ -132,10 +135,13 @@ TOAST_OBSERVER_JS = r"""(() => {
 FRAME_OBSERVER_JS = r"""(() => {
   const arrived = new Map();
   window.__seamlessFrames = arrived;
+  window.__seamlessUpdates = 0;  // document patches received (one per update the server sends)
   const Native = window.WebSocket;
   const Observed = function (...args) {
     const ws = new Native(...args);
     ws.addEventListener('message', (e) => {
+      const text = typeof e.data === 'string' ? e.data : '';
+      if (text.indexOf('"msgtype"') >= 0 && text.indexOf('PATCH-DOC') >= 0) window.__seamlessUpdates++;
       if (typeof e.data !== 'string' || e.data.indexOf('#') < 0) return;
       const t = performance.timeOrigin + performance.now();
       for (const m of e.data.matchAll(/#(\d+)/g)) if (!arrived.has(Number(m[1]))) arrived.set(Number(m[1]), t);
@@ -495,7 +501,9 @@ def run_tabs(
         app,
         work / f"tabs{tabs}",
         timeout_s=120.0,
-        env={"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path), **env},
+        # ma_cross on every tick: fills every second or so, the critical events measured (the
+        # demo's one-minute bars trade a few times an hour)
+        env={"SEAMLESS_SPEED": "1.0", "SEAMLESS_BAR_SECONDS": "0", "SEAMLESS_PUSH_STATS": str(stats_path), **env},
     )
     follower = JournalFollower(served.db, alert_topics())
     pages = []
@@ -508,6 +516,11 @@ def run_tabs(
         for p in pages:
             wait_live(p, timeout_s=300.0)
             p.wait_for_function(PUSHED_JS, timeout=300e3, polling=100)
+        # The page's main thread: its busy time (Chrome's TaskDuration) over the updates it took.
+        cdps = [p.context.new_cdp_session(p) for p in pages]
+        for cdp in cdps:
+            cdp.send("Performance.enable")
+        main0 = [(_task_s(cdp), p.evaluate("() => window.__seamlessUpdates")) for cdp, p in zip(cdps, pages)]
         t_live = time.time()  # events committed from here on count, in every tab
         from ..brokers.paper import default_broker_db
 
@@ -523,6 +536,7 @@ def run_tabs(
                 break
         driver.stop()
         t_cut = time.time()
+        main1 = [(_task_s(cdp), p.evaluate("() => window.__seamlessUpdates")) for cdp, p in zip(cdps, pages)]
         expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
         seqs = sorted(expected)
         _say(f"{len(seqs)} critical events in {t_cut - t_live:.1f} s; waiting for their toasts")
@@ -556,7 +570,11 @@ def run_tabs(
     # commit -> the message naming the event handled by the page (server, wire, the page's queue)
     reach = [t - expected[s] * 1e3 for ts in arrived for s, t in zip(seqs, ts) if t is not None]
     fan = (stats.get("fanout_ms_per_event") or {}).get("mean")
+    busy = sum(b[0] - a[0] for a, b in zip(main0, main1))
+    updates = sum(b[1] - a[1] for a, b in zip(main0, main1))
     return {
+        "main_ms_per_update": round(busy * 1e3 / updates, 2) if updates else None,
+        "updates": updates,
         "p50": _pct(lat, 0.5),
         "p99": _pct(lat, 0.99),
         "samples": len(lat),
@@ -579,6 +597,12 @@ def run_tabs(
         "flush": stats.get("flush_ms") or {},
         "publish": stats.get("publish_ms") or {},
     }
+
+
+def _task_s(cdp) -> float:
+    """Seconds the page's main thread has been busy (Chrome's TaskDuration metric)."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
 def run(
@@ -631,6 +655,9 @@ def run(
             out[f"server_push_p99_ms_{n}tabs"] = r2(r["server_push"].get("p99_ms"))
             out[f"session_update_p99_ms_{n}tabs"] = r2(r["flush"].get("p99_ms"))
             out[f"commit_to_hub_p50_ms_{n}tabs"] = r2(r["publish"].get("p50_ms"))
+            # The page's side: its main thread's busy time per update received, and the updates.
+            out[f"page_main_ms_per_update_{n}tabs"] = r["main_ms_per_update"]
+            out[f"page_updates_{n}tabs"] = r["updates"]
             if r["fanout"] is not None:
                 fans.append(r["fanout"])
             _say(f"{n} tab(s): " + ", ".join(f"{k}={v}" for k, v in out.items() if k.endswith(f"_{n}tabs")))

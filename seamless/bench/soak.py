@@ -170,6 +170,9 @@ def run(
         "SEAMLESS_SIM_GAP_S": str(gap_s),
         # Within the judging grace: the first run after a broker outage clears its failure.
         "SEAMLESS_RECONCILE_INTERVAL": str(max(1.0, grace_s - 1.0)),
+        # The strategy on every tick: orders and fills all along, through every fault (the
+        # demo's one-minute bars trade a few times an hour).
+        "SEAMLESS_BAR_SECONDS": "0",
         # A gap must read as a stale feed: the threshold well inside the gap.
         "SEAMLESS_READY_FEED_STALE_S": str(max(1.0, gap_s / 3)),
     }

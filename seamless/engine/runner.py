@@ -1,8 +1,9 @@
 """The live runner: feed -> quotes -> risk -> strategies -> orders, every change through the store.
 
 Lifecycle (journaled as ``runner.status``): STARTING -> RECOVERING (settle orders left
-open by a crash) -> RECONCILING (catch up fills, opening cash) -> RUNNING <-> PAUSED /
-HALTED -> STOPPING -> STOPPED, or ERROR with its reason.  One runner per store: the
+open by a crash) -> RECONCILING (catch up fills, opening cash) -> RUNNING <-> PAUSED ->
+STOPPING -> STOPPED, or ERROR with its reason. Whether it may open risk is apart: the
+trading state (ACTIVE, REDUCING, HALTED) of the risk part.  One runner per store: the
 store's writer lock refuses a second one.
 """
 
@@ -114,25 +115,29 @@ class Runner:
         self._status(RunnerStatus.PAUSED, by=by)
 
     def resume(self, by: str = "runner") -> None:
-        halted = self.store.state.risk.trading_state == TradingState.HALTED
-        self._status(RunnerStatus.HALTED if halted else RunnerStatus.RUNNING, by=by)
+        self._status(RunnerStatus.RUNNING, by=by)
         self._resume.set()
+
+    # The runner's status and the trading state are apart: halting trading leaves the runner
+    # RUNNING (it still follows the market, closes and reconciles); only the risk part says HALTED.
+    # (RunnerStatus.HALTED stays in the catalog for journals written before.)
 
     def halt(self, by: str, reason: str = "halted by hand") -> None:
         """Stop opening risk: no new orders until trading resumes (closing still passes)."""
         self.store.commit(TradingStateChanged(state=TradingState.HALTED, reason=reason, by=by))
-        if self.store.state.runner.status == RunnerStatus.RUNNING:
-            self._status(RunnerStatus.HALTED, by=by)
 
     def resume_trading(self, by: str, reason: str = "resumed by hand") -> None:
         """Back to ACTIVE; refused (InvalidEvent) while a daily-loss breach is not reset."""
         self.store.commit(TradingStateChanged(state=TradingState.ACTIVE, reason=reason, by=by))
-        if self.store.state.runner.status == RunnerStatus.HALTED:
-            self._status(RunnerStatus.RUNNING, by=by)
+        self._unhalt(by)
 
     def reset_breach(self, by: str, reason: str = "") -> None:
         """Clear a daily-loss breach: trading becomes ACTIVE again (the limit still applies)."""
         self.store.commit(BreachReset(by=by, reason=reason))
+        self._unhalt(by)
+
+    def _unhalt(self, by: str) -> None:
+        """A store from before the split may say the runner itself is HALTED: it runs."""
         if self.store.state.runner.status == RunnerStatus.HALTED:
             self._status(RunnerStatus.RUNNING, by=by)
 
@@ -217,9 +222,7 @@ class Runner:
         self._warm()
         for part in ("positions", "orders", "account"):  # a stale read re-polls the broker
             self.store.register_refresher(part, self._housekeeping)
-        self._status(
-            RunnerStatus.HALTED if self.store.state.risk.trading_state == TradingState.HALTED else RunnerStatus.RUNNING
-        )
+        self._status(RunnerStatus.RUNNING)  # trading may be HALTED meanwhile: that is the risk part's
         return True
 
     def _warm(self) -> None:
@@ -278,8 +281,6 @@ class Runner:
                 return None
             self._last_reconcile = now
             report = self.reconciler.run(by=by)
-        if report.escalated and self.store.state.risk.trading_state == TradingState.HALTED:
-            self._status(RunnerStatus.HALTED)
         return report
 
     def reconcile_now(self, by: str, wait_s: float = 2.0) -> Report | None:
@@ -323,8 +324,7 @@ class Runner:
                 self._mark(sym, tick.last, tick.exchange_ts)  # working orders fill against the venue's price
             except BrokerError as e:
                 self._broker_status(False, str(e))
-        if self.risk.on_tick(tick.exchange_ts):
-            self._status(RunnerStatus.HALTED)
+        if self.risk.on_tick(tick.exchange_ts):  # a breach: trading HALTED (the risk part says so)
             if self.risk.limits.auto_flatten:
                 self.flatten(by="risk", reason="auto-flatten after a daily-loss breach")
         pos = self.store.state.positions.by_symbol.get(sym)

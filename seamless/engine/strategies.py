@@ -134,7 +134,7 @@ def _fmt(price: float) -> str:
 class _SmaState:
     """One symbol's fast and slow windows with their running sums."""
 
-    __slots__ = ("fast", "slow", "fast_sum", "slow_sum", "side", "direction", "count")
+    __slots__ = ("fast", "slow", "fast_sum", "slow_sum", "side", "direction", "count", "bar", "close")
 
     def __init__(self, fast: int, slow: int) -> None:
         self.fast: deque[float] = deque(maxlen=fast)
@@ -146,6 +146,9 @@ class _SmaState:
         #: the direction last wished (and returned); every symbol starts flat.
         self.direction = 0
         self.count = 0
+        #: on bars: the bar being built (its number, exchange_ts // bar_s) and its last price.
+        self.bar: int | None = None
+        self.close = 0.0
 
 
 class MovingAverageCrossover(Strategy):
@@ -161,6 +164,11 @@ class MovingAverageCrossover(Strategy):
 
     ``target_qty`` = :func:`position_size` (``allocation`` of equity at this price) signed
     by the direction; 0 when flat. ``strength`` is 1.
+
+    ``bar_s``: work on bars of that many exchange seconds instead of ticks — the averages are
+    of bar closes, a bar closing at the first tick of the next one (the dashboard's demo: one-
+    minute bars, a few trades per simulated hour, where raw ticks at 1,000 a second crossed
+    many times a second).
     """
 
     def __init__(
@@ -171,7 +179,11 @@ class MovingAverageCrossover(Strategy):
         long_only: bool = False,
         name: str = "ma_cross",
         symbols: Iterable[str] | None = None,
+        bar_s: float | None = None,
     ) -> None:
+        if bar_s is not None and not (0 < bar_s < _INF):
+            raise ValueError(f"MovingAverageCrossover: bar_s must be a positive number of seconds or None, not {bar_s}")
+        self.bar_s = bar_s
         if not (isinstance(fast, int) and isinstance(slow, int) and 1 <= fast < slow):
             raise ValueError(f"MovingAverageCrossover: need integers 1 <= fast < slow, not {fast}, {slow}")
         if not name:
@@ -190,6 +202,20 @@ class MovingAverageCrossover(Strategy):
         st = self._state.get(symbol)
         if st is None:
             st = self._state[symbol] = _SmaState(self.fast, self.slow)
+        if self.bar_s is not None:
+            bar = int(tick.exchange_ts // self.bar_s)
+            if st.bar == bar:
+                st.close = price
+                return None
+            closed = st.bar is not None
+            st.bar, close, st.close = bar, st.close, price
+            if not closed:
+                return None
+            return self._on_price(st, symbol, close, price, equity)  # the bar just closed; sized at this tick
+        return self._on_price(st, symbol, price, price, equity)
+
+    def _on_price(self, st: _SmaState, symbol: str, price: float, now: float, equity: float) -> Intent | None:
+        """One price into the averages (a tick's, or a bar's close); ``now``: the price to size at."""
         fast, slow = st.fast, st.slow
         if len(fast) == self.fast:
             st.fast_sum -= fast[0]
@@ -220,10 +246,15 @@ class MovingAverageCrossover(Strategy):
         if direction == st.direction:
             return None
         st.direction = direction
-        qty = direction * position_size(self.allocation, equity, price) if direction else 0
+        qty = direction * position_size(self.allocation, equity, now) if direction else 0
         word = "above" if side > 0 else "below"
-        reason = f"fast SMA({self.fast}) {_fmt(fast_avg)} crossed {word} slow SMA({self.slow}) {_fmt(slow_avg)}"
-        return Intent(self.name, symbol, direction, float(qty), 1.0, price, reason)
+        unit = "" if self.bar_s is None else f" of {_bar(self.bar_s)} bars"
+        reason = f"fast SMA({self.fast}) {_fmt(fast_avg)} crossed {word} slow SMA({self.slow}) {_fmt(slow_avg)}{unit}"
+        return Intent(self.name, symbol, direction, float(qty), 1.0, now, reason)
+
+
+def _bar(seconds: float) -> str:
+    return f"{seconds / 60:g}-min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g}-s"
 
 
 class _BreakoutState:
@@ -314,7 +345,3 @@ class Breakout(Strategy):
         lows.append((n, price))
         st.count = n + 1
         return intent
-
-
-#: Strategies by the name the configuration uses (``--strategies ma_cross,breakout``).
-STRATEGIES: dict[str, type[Strategy]] = {"ma_cross": MovingAverageCrossover, "breakout": Breakout}

@@ -28,6 +28,8 @@ class EquityHistory:
         """An event committed at ``ts`` (wall clock, s): the equity then, if a point is due."""
         if self._points and ts - self._points[-1][0] < self.every_s:
             return
+        if self.account.updated_at is None:  # no opening balance yet: a 0 would start the curve (and its axis)
+            return
         point = (ts, self.account.equity)
         with self._lock:
             self._points.append(point)

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..bus.stats import LatencyReservoir
 from ..events import Event
 from ..store import StateSource
+from .candles import Candles
 from .history import EquityHistory
+from .series import SystemSeries
 from .session import SessionFeed
 
 log = logging.getLogger("seamless.push")
@@ -36,6 +38,8 @@ class Hub:
         self.sessions_max = 0
         self.failed_sessions = 0
         self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
+        self.series = SystemSeries()  # the System view's last 15 minutes, sampled on the heartbeat
+        self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -74,6 +78,10 @@ class Hub:
 
     def tick(self) -> None:
         self.sessions_max = max(self.sessions_max, self.sessions)
+        try:
+            self.series.sample(time.time(), self.store.stats(), self.stats())
+        except Exception:  # a figure missing must not stop the heartbeat of every session
+            log.exception("system figures not sampled")
         for feed in self._feeds:
             try:
                 feed.tick()
@@ -102,6 +110,7 @@ class Hub:
 
     def close(self) -> None:
         self._sub.cancel()
+        self.candles.close()
         for feed in self._feeds:
             feed.close()
         self._feeds = ()

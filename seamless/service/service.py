@@ -29,6 +29,7 @@ from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .access import Access
+from .prefs import Prefs, prefs_path
 
 log = logging.getLogger("seamless.service")
 
@@ -61,6 +62,7 @@ class Service:
             self.broker.close()
             self.store.close()
             raise
+        self.prefs = Prefs(prefs_path(config.db))  # each viewer's dashboard preferences, not in the journal
         self.runner: Runner | None = None
         self._thread: threading.Thread | None = None
         self._runner_lock = threading.RLock()
@@ -119,7 +121,10 @@ class Service:
         return self._pool.submit(fn, by, **kwargs)
 
     def _cmd_start(self, by: str) -> None:
-        self.start_runner(by=by)
+        with self._runner_lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise RuntimeError("the runner is running already: stop it first")
+            self.start_runner(by=by)
 
     def _cmd_pause(self, by: str) -> None:
         self._live_runner().pause(by=by)
@@ -147,7 +152,12 @@ class Service:
         self._live_runner().close_position(symbol, by=by)
 
     def _cmd_flatten(self, by: str) -> None:
-        self._live_runner().flatten(by=by)
+        """Halt trading, then close every position: else the strategies reopen them at their
+        next signal. Trading stays HALTED until someone resumes it."""
+        runner = self._live_runner()
+        if self.store.state.risk.trading_state != TradingState.HALTED:
+            runner.halt(by=by, reason="flatten all")
+        runner.flatten(by=by)
 
     def _cmd_reconcile(self, by: str) -> Report | None:
         return self.reconcile(by=by)
@@ -185,6 +195,7 @@ class Service:
         self.closed = True
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
+        self.prefs.close()
         self.metrics.close()
         self.hub.close()
         if self.notifier is not None:  # what it still holds is sent, within its bound

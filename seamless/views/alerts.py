@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import cast
 
+from .. import fmt
 from ..events import (
+    BreachReset,
     DailyLossBreached,
     Event,
     OrderFilled,
@@ -21,6 +23,7 @@ ALERT_TOPICS = (
     "order.filled",
     "position.closed",
     "risk.daily_loss_breached",
+    "risk.breach_reset",
     "risk.trading_state",
     "reconcile.mismatch",
 )
@@ -30,13 +33,33 @@ ALERT_TOPICS = (
 ROUTINE_TOPICS = ("order.refused",)
 
 
+GROUP_AFTER = 3  # more fills than this in one burst show as one toast ("12 fills")
+
+
 def alert(toasts, events: list[Event]) -> None:
-    """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
-    if toasts is not None:
+    """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`).
+    A burst of fills is one toast; the rest one each."""
+    if toasts is None:
+        return
+    fills = [ev for ev in events if ev.topic == "order.filled"]
+    if len(fills) <= GROUP_AFTER:
         toasts.show_many([_described(ev) for ev in events])
+        return
+    shown = [_described(ev) for ev in events if ev.topic != "order.filled"]
+    toasts.show_many([*shown, _fills(fills)])
 
 
-def _described(ev: Event) -> tuple[str, str, int]:
+def _fills(fills: list[Event]) -> tuple[str, str, int]:
+    """'12 fills #301–#342: AAPL +30, MSFT −20': the net quantity per symbol."""
+    net: dict[str, float] = {}
+    for ev in fills:
+        sym = getattr(ev, "symbol", "?")
+        net[sym] = net.get(sym, 0.0) + getattr(ev, "qty", 0.0)
+    per = ", ".join(f"{s} {q:+g}".replace("-", "−") for s, q in sorted(net.items()))
+    return "success", f"{len(fills)} fills #{fills[0].seq}–#{fills[-1].seq}: {per}", 5000
+
+
+def _described(ev: Event) -> tuple:
     """``describe``, or the bare topic and seq: one odd event must not cost the burst its toasts."""
     try:
         return describe(ev)
@@ -45,14 +68,18 @@ def _described(ev: Event) -> tuple[str, str, int]:
         return "warning", f"{ev.topic} #{ev.seq}", 10000
 
 
-def describe(ev: Event) -> tuple[str, str, int]:
-    """(notification kind, text, duration in ms; 0 stays until closed).  Told apart by topic,
-    which names the event's class (the casts say which to the type checker)."""
+TRADING_KEY = "trading"  # the standing 'trading HALTED' alert, cleared when trading is ACTIVE again
+
+
+def describe(ev: Event) -> tuple:
+    """(notification kind, text, duration in ms; 0 stays until closed[, key: a standing
+    alert, replaced or cleared by the next of its key]). Told apart by topic, which names the
+    event's class (the casts say which to the type checker)."""
     t = ev.topic
     if t == "order.filled":
         ev = cast(OrderFilled, ev)
         side = "BUY" if ev.qty > 0 else "SELL"
-        return "success", f"Fill #{ev.seq}: {side} {abs(ev.qty):g} {ev.symbol} @ {ev.price:,.2f}", 5000
+        return "success", f"Fill #{ev.seq}: {side} {fmt.qty(abs(ev.qty))} {ev.symbol} @ {fmt.price(ev.price)}", 5000
     if t == "position.closed":
         ev = cast(PositionClosed, ev)
         return "info", f"Position closed #{ev.seq}: {ev.symbol} {ev.reason}".rstrip(), 5000
@@ -60,18 +87,25 @@ def describe(ev: Event) -> tuple[str, str, int]:
         ev = cast(DailyLossBreached, ev)
         return (
             "error",
-            f"Daily loss limit breached #{ev.seq}: loss {ev.loss:,.2f} over limit {ev.limit:,.2f} — trading HALTED",
+            f"Daily loss limit breached #{ev.seq}: loss {fmt.money(ev.loss)} over limit {fmt.money(ev.limit)}"
+            " — trading HALTED",
             0,
+            TRADING_KEY,
         )
+    if t == "risk.breach_reset":
+        ev = cast(BreachReset, ev)
+        return "info", f"Daily-loss breach reset #{ev.seq} by {ev.by} — trading ACTIVE", 5000, TRADING_KEY
     if t == "risk.trading_state":
         ev = cast(TradingStateChanged, ev)
         kind = (
             "error" if ev.state == TradingState.HALTED else "warning" if ev.state == TradingState.REDUCING else "info"
         )
+        # Each trading state replaces the last one's toast: HALTED stands until resolved.
         return (
             kind,
             f"Trading {ev.state} #{ev.seq} by {ev.by}" + (f": {ev.reason}" if ev.reason else ""),
             0 if ev.state == TradingState.HALTED else 5000,
+            TRADING_KEY,
         )
     if t == "reconcile.mismatch":
         ev = cast(ReconcileMismatch, ev)

@@ -19,26 +19,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.models import DatetimeTickFormatter
 
+from .. import fmt
 from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..store import StateSource
 
 
 def ago(seconds: float | None) -> str:
-    if seconds is None:
-        return "no data yet"
-    if seconds < 1:
-        return "updated just now"
-    if seconds < 120:
-        return f"updated {seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"updated {seconds / 60:.0f} min ago"
-    return f"updated {seconds / 3600:.1f} h ago"
+    return "no data yet" if seconds is None else f"updated {fmt.age(seconds)}"
 
 
 def clock(ts: float | None) -> str:
-    return "" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+    """A time in the exchange's zone, labelled (``09:31:02 ET``); empty for none."""
+    return "" if ts is None else fmt.exchange_time(ts)
 
 
 class AgeBadge:
@@ -133,6 +128,7 @@ class BaseView:
         if not self.filled:
             self.filled = True
             self.panel.loading = False
+            self.show_age(time.time())  # its age with its first data, not at the next heartbeat
 
     def update(self, events: list[Event]) -> None:
         raise NotImplementedError
@@ -160,21 +156,33 @@ def unsynced_ranges(fig) -> None:
         r.syncable = False
 
 
+def time_axis(fig) -> None:
+    """A datetime axis that reads as a clock (no date on every tick)."""
+    fig.xaxis.formatter = DatetimeTickFormatter(
+        seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M"
+    )
+
+
 # Tabulator's own row height: fixed, so a changed cell never makes the page measure its row
 # (see seamless/compat/tabulator_js.py).
 ROW_HEIGHT = 28
 
 
-def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
+def table(columns: Sequence[str], *, height: int = 220, empty: str = "none yet", **kwargs: Any) -> Table:
     """A read-only table. A column named ``name:f`` holds numbers shown as they are, ``name:fN``
-    numbers shown with N decimals, any other name text. Tabulator formats the cells itself
-    ("money", "plaintext": text is never HTML): Panel's default formatters render each cell to
-    HTML and parse it back, a fifth of a tab's time when a burst of fills redraws the tables."""
+    numbers shown with N decimals, ``name:$`` money (``$1,234.56``), any other name text.
+    Tabulator formats the cells itself ("money", "plaintext": text is never HTML): Panel's
+    default formatters render each cell to HTML and parse it back, a fifth of a tab's time
+    when a burst of fills redraws the tables.
+    ``empty``: what the table says while it has no rows (never a blank box)."""
     kinds = dict(c.partition(":")[::2] for c in columns)
-    numbers = [name for name, kind in kinds.items() if kind.startswith("f")]
+    numbers = [name for name, kind in kinds.items() if kind.startswith("f") or kind == "$"]
     frame = pd.DataFrame({name: pd.Series(dtype=float if name in numbers else object) for name in kinds})
     formatters: dict[str, dict[str, Any]] = {name: {"type": "plaintext"} for name in kinds}
     for name in numbers:
+        if kinds[name] == "$":
+            formatters[name] = {"type": "money", "precision": 2, "symbol": fmt.CURRENCY}
+            continue
         decimals = kinds[name][1:]
         formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
     return table_class()(
@@ -186,7 +194,7 @@ def table(columns: Sequence[str], *, height: int = 220, **kwargs: Any) -> Table:
         sizing_mode="stretch_width",
         height=height,
         layout="fit_data_fill",
-        configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2},
+        configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2, "placeholder": empty},
         **kwargs,
     )
 
@@ -289,4 +297,4 @@ def _plain(v: Any) -> Any:
 
 
 def money(v: float | None) -> str:
-    return "–" if v is None else f"{v:,.2f}"
+    return fmt.money(v)

@@ -6,6 +6,7 @@ from functools import partial
 
 import panel as pn
 
+from .. import fmt
 from ..push import ServerDoc, SessionFeed
 from ..push.ack import BrowserAck
 from ..service import Access, Service, pauses
@@ -16,9 +17,28 @@ from .events import EventsView
 from .guard import table_guard
 from .market import MarketView
 from .overview import OverviewView
+from .prefs import COOKIE, Kept, Viewer
 from .reconciliation import ReconciliationView
+from .status import StatusView
 from .system import SystemView
+from .toasts import CSS as TOASTS_CSS
 from .toasts import Toasts
+
+# Page-wide CSS: the toasts' place, and a narrow screen (a phone) stacking the sidebar above the
+# content instead of squeezing both side by side; the header then wraps its states.
+PAGE_CSS = (
+    TOASTS_CSS
+    + """
+#sidebar { padding-bottom: 40vh; }
+@media (max-width: 700px) {
+  #content { flex-direction: column; height: auto; }
+  #sidebar { min-width: 100%; max-width: 100%; box-sizing: border-box; height: auto; padding-bottom: 0; }
+  #header { height: auto; flex-wrap: wrap; }
+  #header-items { flex-wrap: wrap; }
+  .main { height: auto; }
+}
+"""
+)
 
 
 def build_views(
@@ -34,7 +54,7 @@ def build_views(
     ``notifier``: the service's, whose figures the System view shows."""
     views = [
         OverviewView(source, hub.equity, controls),
-        MarketView(source, stale_after=stale_after),
+        MarketView(source, hub.candles, stale_after=stale_after),
         ReconciliationView(source, controls, interval_s=reconcile_interval),
         EventsView(source),
         SystemView(source, hub, notifier),
@@ -55,6 +75,7 @@ class Dashboard:
         self.toasts = Toasts()  # this session's: alerts and command results
         store, cfg = service.store, service.config
         self.controls = Controls(service, self.access, doc, self.toasts)
+        self.status = StatusView(store, self.controls, stale_after=cfg.stale_after)
         self.views = build_views(
             store,
             service.hub,
@@ -64,9 +85,10 @@ class Dashboard:
             notifier=service.notifier,
         )
         self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
+        self.viewer = Viewer()  # which browser (for its preferences) and its time zone
         self.feed = SessionFeed(
             doc,
-            self.views,
+            [self.status, *self.views],
             notify=partial(alert, self.toasts),
             alert_topics=ALERT_TOPICS,
             routine_topics=ROUTINE_TOPICS,
@@ -91,15 +113,63 @@ class Dashboard:
         for i, v in enumerate(self.views):
             v.shown = i == self.tabs.active
         self.tabs.param.watch(self._on_tab, "active")
-        who = pn.pane.Markdown(f"signed in as **{self.access.who}**", margin=(0, 10))
+        self.kept = self._preferences()
+        who = pn.pane.Markdown(f"Signed in as **{self.access.who}**", margin=(0, 5), css_classes=["seamless-who"])
+        # The helpers the page needs (the table fixes, the toasts' and the push's answers) are
+        # invisible: they sit in the header, where they take no room, never in a card of their own.
+        helpers = pn.Row(*table_guard(), self.toasts, self.ack, self.viewer, width=0, height=0, margin=0)
         # No busy spinner: it turns on and off (two messages and a repaint) for every message
         # from the page, the push's answers included; commands show their own loading state.
         self.template = pn.template.FastListTemplate(
             title="Seamless",
-            main=[*table_guard(), self.toasts, self.ack, who, self.tabs],
+            header=[self.status.panel, helpers],
+            sidebar=[who, self.controls.panel, settings(cfg)],
+            main=[self.tabs],
             header_background="#1f3a5f",
             busy_indicator=None,
+            raw_css=[PAGE_CSS],
+            theme="dark" if self.kept.doc.get("theme") == "dark" else "default",
         )
+
+    def _preferences(self) -> Kept:
+        """This viewer's preferences restored, and kept as they change (seamless.service.prefs).
+        Known at once for a logged-in user or a browser seen before (its cookie); else once
+        the page has said which browser it is."""
+        prefs = self.service.prefs
+        who = f"user:{self.access.user}" if self.access.user else None
+        if who is None and (cookie := pn.state.cookies.get(COOKIE)):
+            who = f"browser:{cookie}"
+        holder = {"who": who}
+
+        def save(doc: dict) -> None:
+            if holder["who"] is not None:
+                prefs.save(holder["who"], doc)
+
+        kept = Kept(save, prefs.load(who) if who else {})
+        theme = (pn.state.session_args.get("theme") or [b""])[0].decode()
+        if theme in ("dark", "default"):  # the template's toggle reloads the page with ?theme=
+            kept.set("theme", theme)
+        overview, market, _recon, events, _system = self.views
+        kept.bind("tab", self.tabs, "active")
+        kept.bind("events.pattern", events.pattern)
+        kept.bind("events.hide_quotes", events.hide_quotes)
+        kept.bind("events.group_refusals", events.group_refusals)
+        kept.bind("market.symbol", market.symbol)
+        kept.bind("market.bar", market.bar_size)
+        kept.bind("overview.fill_columns", overview.fill_columns)
+
+        def zone(event) -> None:
+            self.status.zone = event.new or None
+
+        def browser(event) -> None:
+            if holder["who"] is None and event.new:
+                holder["who"] = who = f"browser:{event.new}"
+                kept.restore(prefs.load(who))
+                save(kept.doc)
+
+        self.viewer.param.watch(zone, "zone")
+        self.viewer.param.watch(browser, "browser")
+        return kept
 
     def _destroyed(self, _context) -> None:
         live = self.feed.live
@@ -122,3 +192,29 @@ class Dashboard:
 
     def servable(self):
         return self.template.servable()
+
+
+def settings(cfg) -> pn.Column:
+    """The settings in force, read-only: what the runner trades and within which limits."""
+    rows = [
+        ("strategies", ", ".join(cfg.strategies)),
+        ("ma_cross on", f"{fmt.duration(cfg.bar_seconds)} bars" if cfg.bar_seconds else "every tick"),
+        ("symbols", ", ".join(cfg.symbols)),
+        ("feed", cfg.feed + ("" if cfg.speed is None else f" at {cfg.speed:g}×")),
+        ("daily loss limit", fmt.money(cfg.daily_loss_limit)),
+        ("max position", f"{fmt.qty(cfg.max_position)} shares"),
+        (
+            "stop-loss / take-profit / trailing",
+            " / ".join(
+                "–" if v is None else fmt.pct(v * 100)
+                for v in (cfg.stop_loss_pct, cfg.take_profit_pct, cfg.trailing_pct)
+            ),
+        ),
+        ("reconcile every", f"{cfg.reconcile_interval:g} s"),
+    ]
+    table = "\n".join(["| setting | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+    return pn.Column(
+        pn.pane.Markdown("**Settings in force**", margin=(8, 5, 0, 5)),
+        pn.pane.Markdown(table, margin=(0, 5), css_classes=["seamless-settings"]),
+        sizing_mode="stretch_width",
+    )

@@ -12,22 +12,50 @@ from __future__ import annotations
 import collections
 import fnmatch
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import panel as pn
 
+from .. import fmt
 from ..errors import StoreError
 from ..events import Event
 from ..store import StateSource
-from .base import BaseView, append_rows, clock, table
+from .base import BaseView, append_rows, clock, sync_table, table
 
 log = logging.getLogger("seamless.views")
 
 
+_PRICES = frozenset(
+    {"price", "last", "bid", "ask", "avg_price", "mark", "trigger", "high_water", "stop", "limit_price"}
+)
+_MONEY = frozenset({"cash", "equity", "loss", "limit", "daily_loss_limit", "commission", "realized_pnl", "amount"})
+
+
+def _value(key: str, v: object) -> str:
+    """A payload value as a person reads it: prices at their tick, money, times in the
+    exchange's zone, other numbers without float noise."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if key in _PRICES:
+        return fmt.price(v)
+    if key in _MONEY:
+        return fmt.money(v)
+    if key.endswith("_ts") or key.endswith("_at"):
+        return fmt.exchange_time(v)
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
 def summary(ev: Event, width: int = 160) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in ev.payload().items() if v not in (None, ""))
+    text = ", ".join(f"{k}={_value(k, v)}" for k, v in ev.payload().items() if v not in (None, ""))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def refusal_reason(reason: str) -> str:
+    """A refusal's reason with its figures taken out, so that refusals group by kind:
+    '61 orders in the last minute' and '62 orders ...' are one reason."""
+    return re.sub(r"\d+(?:[.,]\d+)*", "N", reason)
 
 
 class EventsView(BaseView):
@@ -47,6 +75,16 @@ class EventsView(BaseView):
             width=240,
         )
         self.hide_quotes = pn.widgets.Checkbox(label="hide market quotes", value=True)
+        # Refusals are journaled one by one, but a strategy over its budget is refused many
+        # times a minute: here they are counted by reason, out of the tail.
+        self.group_refusals = pn.widgets.Checkbox(label="refusals grouped by reason", value=True)
+        self.refusals = table(
+            ["reason", "count:f0", "last_seq:f0", "last_time", "symbols"],
+            css_classes=["seamless-refusals"],
+            height=130,
+            empty="no order refused",
+        )
+        self._refusals: dict[str, dict] = {}
         self.tail = table(
             ["seq:f0", "time", "topic", "summary"],
             css_classes=["seamless-events"],
@@ -55,9 +93,43 @@ class EventsView(BaseView):
         )
         self.pattern.param.watch(lambda _e: self._rebuild(), "value")
         self.hide_quotes.param.watch(lambda _e: self._rebuild(), "value")
+        self.group_refusals.param.watch(lambda _e: self._rebuild(), "value")
         self._last_seq = self._load_tail()
+        self._count_refusals(self.ring)
         self._built = False
-        self.section(pn.Row(self.pattern, self.hide_quotes), self.tail)
+        self.section(
+            pn.FlexBox(self.pattern, self.hide_quotes, self.group_refusals, align_items="center"),
+            pn.pane.Markdown("**Order refusals by reason**", margin=(0, 10)),
+            self.refusals,
+            self.tail,
+        )
+
+    def _count_refusals(self, events) -> bool:
+        """Counts the refusals among ``events``; True if any."""
+        any_ = False
+        for ev in events:
+            if ev.topic != "order.refused":
+                continue
+            any_ = True
+            reason = refusal_reason(getattr(ev, "reason", ""))
+            row = self._refusals.setdefault(reason, {"count": 0, "symbols": set()})
+            row["count"] += 1
+            row["last_seq"], row["last_time"] = ev.seq, ev.ts
+            row["symbols"].add(getattr(ev, "symbol", ""))
+        return any_
+
+    def _show_refusals(self) -> None:
+        rows = [
+            {
+                "reason": reason,
+                "count": float(r["count"]),
+                "last_seq": float(r["last_seq"]),
+                "last_time": clock(r["last_time"]),
+                "symbols": ", ".join(sorted(r["symbols"])),
+            }
+            for reason, r in sorted(self._refusals.items())
+        ]
+        sync_table(self.refusals, pd.DataFrame(rows, columns=list(self.refusals.value.columns)), "reason")
 
     def _load_tail(self) -> int:
         """The source's last events (only ``show``: opening a tab must stay cheap); the last seq."""
@@ -102,6 +174,8 @@ class EventsView(BaseView):
     def _wanted(self, ev: Event) -> bool:
         if self.hide_quotes.value and ev.topic == "market.quote":
             return False
+        if self.group_refusals.value and ev.topic == "order.refused":
+            return False
         return fnmatch.fnmatchcase(ev.topic, (self.pattern.value or "").strip() or "*")
 
     def _rows(self, events) -> pd.DataFrame:
@@ -124,8 +198,11 @@ class EventsView(BaseView):
                 assert fresh[-1].seq is not None
             self._last_seq = fresh[-1].seq
             self.ring.extend(fresh)
+            if self._count_refusals(fresh):
+                self._show_refusals()
         if not self._built:
             self._built = True
+            self._show_refusals()
             self._rebuild()
             return
         wanted = [e for e in fresh if self._wanted(e)][-self.show :]

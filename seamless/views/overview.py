@@ -1,158 +1,229 @@
-"""Overview: runner and trading state, daily P&L against the loss limit, equity, positions,
-open orders and recent fills."""
+"""Overview: KPI tiles (equity, daily P&L, the loss limit's use, exposure, open orders, fills
+today), the equity curve over its drawdown, positions with their P&L, open orders, recent fills.
+The runner's and trading's states are the header's (seamless.views.status)."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, NumeralTickFormatter
 from bokeh.plotting import figure
 
-from ..events import Event, RunnerStatus, TradingState
+from .. import fmt
+from ..events import Event
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
-from .base import BaseView, append_rows, clock, money, sync_table, table, unsynced_ranges
+from .base import BaseView, append_rows, sync_table, table, time_axis, unsynced_ranges
 
-_STATE_COLORS = {TradingState.ACTIVE: "#1e8449", TradingState.REDUCING: "#b9770e", TradingState.HALTED: "#c0392b"}
-_RUNNER_COLORS = {
-    RunnerStatus.RUNNING: "#1e8449",
-    RunnerStatus.PAUSED: "#b9770e",
-    RunnerStatus.HALTED: "#c0392b",
-    RunnerStatus.ERROR: "#c0392b",
-    RunnerStatus.STOPPED: "#555",
-}
+GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
+_KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
 
 
-def badge(label: str, value: str, color: str, css: str) -> str:
-    return (
-        f'<span class="{css}" data-value="{value}" style="margin-right:14px">{label} '
-        f'<b style="color:#fff;background:{color};padding:2px 8px;border-radius:4px">{value}</b></span>'
-    )
+def _set(obj, name: str, value) -> None:
+    """Set only a change: an unchanged KPI costs no message."""
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)
 
 
 class OverviewView(BaseView):
     title = "Overview"
-    topics = ("runner.*", "risk.*", "account.*", "broker.*", "position.*", "order.*", "market.quote")
+    topics = ("risk.*", "account.*", "position.*", "order.*", "market.quote")
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
     RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
     def __init__(self, store: StateSource, history: EquityHistory, controls=None) -> None:
         super().__init__(store)
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-status"])
-        # P&L and the loss-limit bar in one pane: one change, one layout in the browser.
-        self.pnl = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-pnl"])
+        # KPI tiles: one indicator each, coloured by threshold (Panel formats the value).
+        self.equity = pn.indicators.Number(label="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
+        # A P&L reads signed before the currency ("−$12.30"): sign, colour and format follow the value.
+        self.daily = pn.indicators.Number(label="Daily P&L", format="${value:,.2f}", default_color=GREEN, **_KPI)
+        self.exposure = pn.indicators.Number(label="Exposure", format="${value:,.0f}", default_color=INK, **_KPI)
+        self.open_orders = pn.indicators.Number(label="Open orders", format="{value:.0f}", default_color=INK, **_KPI)
+        self.fills_today = pn.indicators.Number(label="Fills today", format="{value:.0f}", default_color=INK, **_KPI)
+        # The loss limit's use: how much of the day's allowed loss is gone.
+        self.loss_used = pn.indicators.Progress(
+            value=0, max=100, bar_color="success", width=180, margin=(4, 12), css_classes=["seamless-loss-bar"]
+        )
+        self.loss_text = pn.pane.HTML("", margin=(0, 12), css_classes=["seamless-loss-text"])
+        self.kpis = pn.FlexBox(
+            self.equity,
+            self.daily,
+            pn.Column(pn.pane.HTML("Loss limit used", margin=(4, 12, 0, 12)), self.loss_used, self.loss_text, margin=0),
+            self.exposure,
+            self.open_orders,
+            self.fills_today,
+            gap="8px",
+            sizing_mode="stretch_width",
+            css_classes=["seamless-kpis"],
+        )
         # The day's curve is the hub's (push/history.py), mirrored: one for every session.
         self.history = history
+        self._peak = -math.inf
         self._curve_gen, points, _ = history.since(-1, 0)  # no generation yet: every point
         self._curve_len = len(points)  # points of that generation shown
         # Bokeh types ``data`` as an (invariant) dict of its own value union: a dict of lists,
         # which is what it takes, does not match it (here and below).
-        self.equity_source = ColumnDataSource(columns(points))  # type: ignore[arg-type]
-        fig = figure(
-            height=180, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None, title="Equity"
-        )
-        fig.line("t", "equity", source=self.equity_source, line_width=2)
-        unsynced_ranges(fig)
-        self.equity_plot = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self.equity_source = ColumnDataSource(self._columns(points))  # type: ignore[arg-type]
+        self.equity_plot = self._figures()
         self.positions = table(
-            ["symbol", "qty:f", "avg_price:f4", "mark:f4", "unrealized:f2", "realized:f2"],
+            ["symbol", "qty:f0", "avg_price:f2", "mark:f2", "unrealized:$", "realized:$"],
             buttons={"close": "<b>Close</b>"} if controls is not None else {},
             css_classes=["seamless-positions"],
-            height=200,
+            height=180,
         )
         self.orders = table(
-            ["order", "symbol", "qty:f", "filled:f", "status", "type", "strategy", "by_reason"],
+            ["order", "symbol", "qty:f0", "filled:f0", "status", "type", "strategy", "by_reason"],
             css_classes=["seamless-orders"],
             height=180,
         )
         self.fills = table(
-            ["seq:f0", "time", "symbol", "qty:f", "price:f4", "commission:f2", "trade_id", "order"],
+            ["seq:f0", "time", "symbol", "qty:f0", "price:f2", "commission:$", "trade_id", "order"],
             sorters=[{"field": "seq", "dir": "desc"}],
             css_classes=["seamless-fills"],
-            height=200,
+            height=180,
         )
         self._fill_keys: set[str] = set()
+        shown = [c for c in self.fills.value.columns if c not in ("trade_id", "order")]
+        self.fill_columns = pn.widgets.MultiChoice(
+            label="Columns",
+            options=list(self.fills.value.columns),
+            value=shown,
+            width=320,
+            css_classes=["seamless-fill-columns"],
+        )
+        self.fill_columns.param.watch(lambda e: self._hide_fill_columns(e.new), "value")
+        self._hide_fill_columns(shown)
+        self.controls = controls
+        self.close_outcome = controls.outcome("seamless-close-outcome") if controls is not None else None
         if controls is not None:
             self.positions.on_click(self._on_click)
-        self.controls = controls
+        positions: list = [pn.pane.Markdown("**Open positions**", margin=(0, 10)), self.positions]
+        if self.close_outcome is not None:
+            positions.append(self.close_outcome.pane)
         self.section(
-            self.status,
-            controls.panel if controls is not None else pn.Spacer(height=0),
-            self.pnl,
+            self.kpis,
             self.equity_plot,
-            pn.pane.Markdown("**Open positions**", margin=(0, 10)),
-            self.positions,
-            pn.pane.Markdown("**Open orders**", margin=(0, 10)),
-            self.orders,
-            pn.pane.Markdown("**Recent fills**", margin=(0, 10)),
+            pn.FlexBox(
+                pn.Column(*positions, sizing_mode="stretch_width", min_width=340, styles={"flex": "1 1 340px"}),
+                pn.Column(
+                    pn.pane.Markdown("**Open orders**", margin=(0, 10)),
+                    self.orders,
+                    sizing_mode="stretch_width",
+                    min_width=340,
+                    styles={"flex": "1 1 340px"},
+                ),
+                sizing_mode="stretch_width",
+            ),
+            pn.Row(pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fill_columns),
             self.fills,
+        )
+
+    def _hide_fill_columns(self, shown: list[str]) -> None:
+        self.fills.hidden_columns = [c for c in self.fills.value.columns if c not in shown]
+
+    def _columns(self, points: list[tuple[float, float]]) -> dict[str, list[float]]:
+        """The curve's points with each one's drawdown from the peak before it (kept across
+        streams: the new points go on from the last peak)."""
+        cols = columns(points)
+        dd = []
+        for e in cols["equity"]:
+            self._peak = max(self._peak, e)
+            dd.append(e - self._peak)
+        cols["drawdown"] = dd
+        return cols
+
+    def _figures(self):
+        """Equity over its drawdown on one time axis; money on the y axes, ranged on the data
+        (from the account's first value, not from 0), in plain numbers."""
+        eq = figure(
+            height=170,
+            sizing_mode="stretch_width",
+            x_axis_type="datetime",
+            toolbar_location=None,
+            title="Equity (time in UTC)",
+        )
+        eq.line("t", "equity", source=self.equity_source, line_width=2, color=INK)
+        dd = figure(
+            height=110,
+            sizing_mode="stretch_width",
+            x_axis_type="datetime",
+            toolbar_location=None,
+            title="Drawdown",
+            x_range=eq.x_range,
+        )
+        dd.varea("t", y1="drawdown", y2=0, source=self.equity_source, color=RED, alpha=0.35)
+        dd.yaxis.ticker.desired_num_ticks = 3
+        for f in (eq, dd):
+            f.yaxis.formatter = NumeralTickFormatter(format="$0,0.[00]")
+            time_axis(f)
+            unsynced_ranges(f)
+        return pn.Column(
+            pn.pane.Bokeh(eq, sizing_mode="stretch_width"),
+            pn.pane.Bokeh(dd, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            margin=0,
         )
 
     def _on_click(self, event) -> None:
         if event.column == "close" and self.controls is not None:
             symbol = self.positions.value.iloc[event.row]["symbol"]
-            self.controls.run("close", self.positions, f"Close {symbol}", symbol=symbol)
+            self.controls.run(
+                "close",
+                self.positions,
+                f"Close {symbol}",
+                outcome=self.close_outcome,
+                key=lambda s, sym=symbol: getattr(s.positions.by_symbol.get(sym), "seq", None),
+                symbol=symbol,
+            )
 
     def updated_at(self) -> float | None:
         s = self.state
         times = [
             t
-            for t in (
-                s.account.updated_at,
-                s.positions.updated_at,
-                s.orders.updated_at,
-                s.runner.updated_at,
-                s.risk.updated_at,
-            )
+            for t in (s.account.updated_at, s.positions.updated_at, s.orders.updated_at, s.risk.updated_at)
             if t is not None
         ]
         return max(times) if times else None
 
+    def _fills_today(self) -> int:
+        """Fills since the exchange's midnight (among the state's recent ones)."""
+        midnight = datetime.now(fmt.EXCHANGE_ZONE).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        return sum(1 for f in self.state.orders.fills if f.updated_at >= midnight)
+
     def update(self, events: list[Event]) -> None:
         s = self.state
-        runner, risk, acct = s.runner, s.risk, s.account
-        broker = "connected" if runner.broker_connected else f"UNREACHABLE: {runner.broker_error}"
-        self.status.object = (
-            badge("Runner", runner.status, _RUNNER_COLORS.get(runner.status, "#2471a3"), "seamless-runner-status")
-            + badge(
-                "Trading", risk.trading_state, _STATE_COLORS.get(risk.trading_state, "#555"), "seamless-trading-state"
-            )
-            + f'<span style="margin-right:14px">since {clock(runner.since)}</span>'
-            + f'<span style="margin-right:14px">broker {broker}</span>'
-            + (
-                f'<div class="seamless-state-reason" style="color:#666">{risk.state_reason}</div>'
-                if risk.state_reason
-                else ""
-            )
-            + (f'<div style="color:#c0392b">last error: {runner.last_error}</div>' if runner.last_error else "")
-        )
+        risk, acct = s.risk, s.account
         daily = acct.equity - acct.day_start_equity if acct.day_start_equity else 0.0
         limit = risk.daily_loss_limit
         used = max(0.0, -daily) / limit * 100 if limit else 0.0
-        bar_width = f"{min(100.0, used):.0f}"
-        bar = "#c0392b" if used >= 80 else "#b9770e" if used >= 50 else "#1e8449"
-        self.pnl.object = (
-            f'<span class="seamless-daily-pnl">Daily P&L <b style="color:'
-            f'{"#1e8449" if daily >= 0 else "#c0392b"}">{money(daily)}</b></span> · equity '
-            f"{money(acct.equity)} · cash {money(acct.cash)} · loss limit {money(limit)} "
-            f"({used:.0f}% used)"
-            f'<div class="seamless-loss-bar" data-used="{bar_width}" title="daily loss '
-            f'against its limit" style="width:260px;height:8px;background:#e5e8e8;border-radius:4px;'
-            f'margin-top:4px"><div style="width:{bar_width}%;height:100%;background:{bar};'
-            f'border-radius:4px"></div></div>'
+        exposure = sum(
+            abs(p.qty * (p.mark if p.mark is not None else p.avg_price)) for p in s.positions.by_symbol.values()
         )
+        _set(self.equity, "value", round(acct.equity, 2))
+        loss = round(daily, 2) < 0
+        _set(self.daily, "format", "−${value:,.2f}" if loss else "+${value:,.2f}")
+        _set(self.daily, "default_color", RED if loss else GREEN)
+        _set(self.daily, "value", abs(round(daily, 2)))
+        _set(self.exposure, "value", round(exposure))
+        _set(self.open_orders, "value", sum(1 for o in s.orders.by_id.values() if o.is_open))
+        _set(self.fills_today, "value", self._fills_today())
+        _set(self.loss_used, "value", int(min(100.0, used)))
+        _set(self.loss_used, "bar_color", "danger" if used >= 80 else "warning" if used >= 50 else "success")
+        _set(self.loss_text, "object", f"{used:.0f}% of {fmt.money(limit)}" if limit else "no limit")
         # The hub's new points, at most once a second (each redraws the plot); the whole curve
         # again only when the hub thinned it.
         h = self.history
         if (h.generation != self._curve_gen or len(h) > self._curve_len) and self.due("equity", 1.0):
             gen, points, whole = h.since(self._curve_gen, self._curve_len)
             if whole:
-                self.equity_source.data = columns(points)  # type: ignore[assignment]
+                self._peak = -math.inf
+                self.equity_source.data = self._columns(points)  # type: ignore[assignment]
                 self._curve_len = len(points)
             elif points:
-                self.equity_source.stream(columns(points))  # type: ignore[arg-type]
+                self.equity_source.stream(self._columns(points))  # type: ignore[arg-type]
                 self._curve_len += len(points)
             self._curve_gen = gen
         # Each table only when its part moved: a quote moves marks, not orders or fills.
@@ -213,7 +284,7 @@ class OverviewView(BaseView):
             [
                 {
                     "seq": float(f.seq),
-                    "time": clock(f.updated_at),
+                    "time": fmt.exchange_time(f.updated_at),
                     "symbol": f.symbol,
                     "qty": f.qty,
                     "price": f.price,

@@ -21,17 +21,23 @@ class ReconciliationView(BaseView):
         self.mismatches = table(
             ["seq:f0", "time", "run", "kind", "subject", "store", "broker", "resolution"],
             css_classes=["seamless-mismatches"],
-            height=260,
+            height=220,
+            empty="no mismatch yet",
         )
-        self.runs = table(["run", "findings"], css_classes=["seamless-runs"], height=160)
+        self.runs = table(["run", "findings"], css_classes=["seamless-runs"], height=200, empty="no run yet")
         self.controls = controls
         objects: list[pn.viewable.Viewable] = [self.summary]
         if controls is not None:
             self.button = pn.widgets.Button(
                 name="Reconcile now", button_type="primary", css_classes=["seamless-cmd-reconcile"]
             )
-            self.button.on_click(lambda _e: controls.run("reconcile", self.button, "Reconcile now"))
-            objects.insert(0, self.button)
+            outcome = controls.outcome("seamless-reconcile-outcome")
+            self.button.on_click(
+                lambda _e: controls.run(
+                    "reconcile", self.button, "Reconcile now", outcome=outcome, key=lambda s: s.reconcile.run_id
+                )
+            )
+            objects[:0] = [self.button, outcome.pane]
         self.section(
             *objects,
             pn.pane.Markdown("**Mismatches and resolutions**", margin=(0, 10)),
@@ -51,7 +57,8 @@ class ReconciliationView(BaseView):
         self.summary.object = (
             f'<span class="seamless-reconcile-status" data-value="{r.status}">Status '
             f'<b style="color:#fff;background:{color};padding:2px 8px;border-radius:4px">{r.status}</b></span>'
-            f" · last run {r.run_id or '–'} · started {clock(r.started_at)} · completed {clock(r.completed_at)}"
+            f" · last run {r.run_id or '–'} · started {clock(r.started_at) or '–'}"
+            f" · completed {clock(r.completed_at) or '–'}"
             + (
                 f" · {res.get('mismatches', 0)} mismatches, {res.get('resolved', 0)} resolved, "
                 f"{res.get('duration_s', 0) * 1000:.0f} ms"

@@ -1,6 +1,8 @@
-"""System: events per second by topic, commit and dispatch latency, journal lag, snapshot
-age, open sessions, push latency, the writer's fan-out cost, and the notifications: sent,
-failed, retried, coalesced and the last error (targets and errors without their secrets)."""
+"""System, a monitoring page: the last 15 minutes of events per second by topic, commit /
+write / push latency p50 and p99, journal lag and open sessions as charts (the hub's series,
+streamed); then the figures now — dispatch latency, snapshot age, the writer's fan-out cost,
+and the notifications: sent, failed, retried, coalesced and the last error (targets and
+errors without their secrets) — and events per second by topic."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import panel as pn
+from bokeh.models import ColumnDataSource, NumeralTickFormatter
+from bokeh.plotting import figure
 
 from ..events import Event
+from ..push.series import COLUMNS, GROUPS
 from ..store import StateSource
-from .base import BaseView, sync_table, table
+from .base import ROW_HEIGHT, BaseView, sync_table, table, time_axis, unsynced_ranges
+
+_COLORS = ("#1f3a5f", "#1e8449", "#b9770e", "#8e44ad", "#c0392b", "#5d6d7e")
 
 if TYPE_CHECKING:
     from ..notify.notifier import Notifier
@@ -30,10 +37,61 @@ class SystemView(BaseView):
         super().__init__(store)
         self.hub = hub
         self.notifier = notifier
-        self.figures = table(["figure", "value"], css_classes=["seamless-system"], height=330)
-        self.rates = table(["topic", "events_per_s:f1"], css_classes=["seamless-rates"], height=330)
+        # Tall enough for every row: a monitoring page is read at a glance, not scrolled.
+        self.figures = table(
+            ["figure", "value"], css_classes=["seamless-system"], height=ROW_HEIGHT * 20 + 40, min_width=340
+        )
+        self.rates = table(
+            ["topic", "events_per_s:f1"], css_classes=["seamless-rates"], height=ROW_HEIGHT * 20 + 40, min_width=260
+        )
         self._shown = 0.0
-        self.section(pn.Row(self.figures, self.rates, sizing_mode="stretch_width"))
+        self.series = getattr(hub, "series", None)
+        self._count = 0
+        self.source = ColumnDataSource({c: [] for c in COLUMNS})
+        charts = [
+            self._chart("Events per second", [(f"eps_{g}", g) for g in GROUPS], "0,0"),
+            self._chart(
+                "Latency (ms)",
+                [
+                    ("commit_p50", "commit p50"),
+                    ("commit_p99", "commit p99"),
+                    ("write_p99", "write p99"),
+                    ("push_p50", "push p50"),
+                    ("push_p99", "push p99"),
+                ],
+                "0,0.[0]",
+            ),
+            self._chart("Journal lag (events not yet durable)", [("lag", "lag")], "0,0"),
+            self._chart("Open sessions", [("sessions", "sessions")], "0.[0]"),
+        ]
+        self.section(
+            pn.pane.Markdown("**Last 15 minutes** (time in UTC)", margin=(0, 10)),
+            pn.GridBox(*charts, ncols=2, sizing_mode="stretch_width", css_classes=["seamless-system-charts"]),
+            pn.FlexBox(self.figures, self.rates, sizing_mode="stretch_width"),
+        )
+
+    def _chart(self, title: str, lines: list[tuple[str, str]], number: str) -> pn.pane.Bokeh:
+        fig = figure(
+            height=200, sizing_mode="stretch_width", x_axis_type="datetime", toolbar_location=None, title=title
+        )
+        for (col, label), color in zip(lines, _COLORS):
+            fig.line("t", col, source=self.source, line_width=1.5, color=color, legend_label=label)
+        fig.legend.location = "top_left"
+        fig.legend.label_text_font_size = "8pt"
+        fig.legend.background_fill_alpha = 0.5
+        fig.yaxis.formatter = NumeralTickFormatter(format=number)
+        time_axis(fig)
+        unsynced_ranges(fig)
+        return pn.pane.Bokeh(fig, sizing_mode="stretch_width", min_width=300)
+
+    def _stream(self) -> None:
+        """The samples taken since the last refresh, streamed (15 minutes kept)."""
+        if self.series is None:
+            return
+        count, cols = self.series.since(self._count)
+        if cols["t"]:
+            self.source.stream(cols, rollover=900)  # type: ignore[arg-type]
+        self._count = count
 
     def updated_at(self) -> float | None:
         return self._shown or None
@@ -48,6 +106,7 @@ class SystemView(BaseView):
 
     def _show(self, now: float) -> None:
         self._shown = now
+        self._stream()
         st = self.store.stats()
         bus = st["bus"]
         figures = [

@@ -5,10 +5,11 @@ has not shown yet. Why not Panel's NotificationArea: each of its notifications i
 model, and adding a model makes Bokeh re-walk every model of the session's document — 90% of
 the server loop with 10 tabs and four fills a second. Why not its Notyf either: Notyf animates
 each toast in and out, and with a fill a second that kept the browser compositing all the
-time (measured: a third of one tab's browser CPU). These are plain boxes, stacked bottom right
-in the page's light DOM (``.seamless-toast``), closed by a click or after their duration. A new
-message's toasts all show; older ones that close by themselves go to leave ``MAX_SHOWN``
-(a burst of fills is in the fills table; errors stay until closed).
+time (measured: a third of one tab's browser CPU). These are plain boxes in the page's light
+DOM (``.seamless-toast``), stacked at the foot of the sidebar (wide screens) or at the top of the
+content (narrow ones): never over a table or a chart. Closed by a click, after their duration,
+or — a standing alert, keyed — by the event that resolves it. A new message's toasts all show;
+older ones that close by themselves go to leave ``MAX_SHOWN`` (errors stay until closed).
 """
 
 from __future__ import annotations
@@ -24,13 +25,24 @@ from ..compat import panel_models
 # in the same page, nothing queued meanwhile is skipped; a new page starts after what it was
 # sent with (those toasts were for before it opened).
 _RENDER = """
-let box = document.querySelector('body > .seamless-toasts');
+let box = document.querySelector('.seamless-toasts');
 if (box === null) {
   box = document.createElement('div');
   box.className = 'seamless-toasts';
-  box.style.cssText = 'position:fixed;right:16px;bottom:16px;z-index:10000;display:flex;' +
-    'flex-direction:column;align-items:flex-end;gap:6px;max-height:90vh;overflow-y:auto;pointer-events:none';
+  box.setAttribute('aria-live', 'polite');
   document.body.appendChild(box);
+  // Wide: over the sidebar's foot (the sidebar keeps room for it), never over the main area's
+  // tables and charts. Narrow (the sidebar stacks above the content): in the page's flow, at the
+  // top of the content, so it pushes the tables down instead of covering them.
+  const place = () => {
+    const narrow = window.matchMedia('(max-width: 700px)').matches;
+    const main = document.getElementById('main');
+    const target = narrow && main ? main : document.body;
+    if (box.parentNode !== target) target.insertBefore(box, target.firstChild);
+    box.classList.toggle('seamless-toasts--inline', narrow && main !== null);
+  };
+  place();
+  window.matchMedia('(max-width: 700px)').addEventListener('change', place);
 }
 state.box = box;
 if (window.__seamlessToastLast === undefined) {
@@ -46,31 +58,46 @@ _SHOW = """
 const MAX_SHOWN = %d;
 const colors = {info: '#2471a3', warning: '#b9770e', success: '#1e8449', error: '#c0392b'};
 const fresh = new Set();
-for (const [id, kind, text, duration] of JSON.parse(data.recent)) {
+for (const [id, kind, text, duration, key] of JSON.parse(data.recent)) {
   if (id <= window.__seamlessToastLast) continue;
   window.__seamlessToastLast = id;
+  // A keyed toast replaces the one of its key; kind 'clear' only removes it (the event that
+  // resolves a standing alert: trading ACTIVE again clears 'Trading HALTED').
+  if (key) for (const old of state.box.querySelectorAll('.seamless-toast')) if (old.dataset.key === key) old.remove();
+  if (kind === 'clear') continue;
   const toast = document.createElement('div');
   toast.className = 'seamless-toast seamless-toast--' + kind;
   toast.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  toast.style.cssText = 'pointer-events:auto;cursor:pointer;color:#fff;background:' + (colors[kind] || '#555') +
-    ';padding:10px 14px;border-radius:4px;max-width:420px;box-shadow:0 2px 6px rgba(0,0,0,.3);font:14px sans-serif';
+  toast.style.background = colors[kind] || '#555';
+  if (key) toast.dataset.key = key;
   const message = document.createElement('span');
   message.className = 'seamless-toast__message';
   message.textContent = text;  // text, never HTML
   toast.appendChild(message);
   toast.title = 'click to close';
   toast.onclick = () => toast.remove();
-  state.box.appendChild(toast);
+  state.box.appendChild(toast);  // newest at the bottom, nearest the corner
   if (duration > 0) {
     toast.dataset.transient = '';
     fresh.add(toast);
     setTimeout(() => toast.remove(), duration);
   }
 }
-// A burst of fills would stack dozens: older toasts go to leave the newest few (errors stay
-// until closed). This message's own all show, however many: each is seen at least once.
+// A burst would stack dozens: older toasts go to leave the newest few (standing alerts stay
+// until closed or resolved). This message's own all show, however many: each is seen once.
 const older = [...state.box.querySelectorAll('.seamless-toast[data-transient]')].filter((t) => !fresh.has(t));
 for (let i = 0; i < Math.min(older.length, older.length + fresh.size - MAX_SHOWN); i++) older[i].remove();
+"""
+
+# The toasts' box: its place (see _RENDER) and the toasts' look. Page-wide (the box is in the
+# page's light DOM), set once per page with the template's other CSS.
+CSS = """
+.seamless-toasts { position: fixed; left: 8px; bottom: 8px; width: calc(var(--sidebar-width, 330px) - 16px);
+  z-index: 10000; display: flex; flex-direction: column; gap: 6px; max-height: 40vh; overflow-y: auto;
+  pointer-events: none; }
+.seamless-toasts--inline { position: static; width: auto; max-height: none; margin: 0 8px 6px 8px; }
+.seamless-toast { pointer-events: auto; cursor: pointer; color: #fff; padding: 8px 12px; border-radius: 4px;
+  box-shadow: 0 2px 6px rgba(0,0,0,.3); font: 13px sans-serif; overflow-wrap: anywhere; }
 """
 
 
@@ -88,12 +115,13 @@ class Toasts(pn.reactive.ReactiveHTML):
         super().__init__(height=0, width=0, margin=0, **params)
         self._next = 0
 
-    def show_many(self, toasts: list[tuple[str, str, int]]) -> None:
-        """Show each (kind, text, duration in ms) of ``toasts``, in one change."""
+    def show_many(self, toasts: list[tuple]) -> None:
+        """Show each (kind, text, duration in ms[, key]) of ``toasts``, in one change. A toast
+        with a key replaces the one showing with that key; kind ``clear`` removes it."""
         items = []
-        for kind, text, duration in toasts:
+        for kind, text, duration, *key in toasts:
             self._next += 1
-            items.append([self._next, kind, text, duration])
+            items.append([self._next, kind, text, duration, *key[:1]])
         if not items:
             return
         # Inside the push's hold (SessionFeed), straight to the page's model: Panel's path

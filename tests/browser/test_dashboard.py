@@ -239,7 +239,7 @@ def test_a_fill_shows_in_two_tabs(own_server, open_tabs):
     a, b = open_tabs(served.url, 2)
     expect(a.locator(".seamless-runner-status")).to_have_attribute("data-value", "STOPPED")
     button(a, "seamless-cmd-start").click()
-    seqs = wait_toast([a, b], r"^Fill #(?P<seq>\d+): (BUY|SELL) \d+ [A-Z]+ @ [\d,.]+$")
+    seqs = wait_toast([a, b], r"^Fill #(?P<seq>\d+): (BUY|SELL) [\d,]+ [A-Z]+ @ [\d,.]+$")
     seq = seqs[-1]
     fills = journal(served.db, ["order.filled"], lambda df: seq in set(df["seq"]), what=f"order.filled #{seq}")
     fill = fills[fills["seq"] == seq].iloc[0]
@@ -266,13 +266,16 @@ def test_a_loss_limit_breach_alerts_every_tab(own_server, open_tabs):
     assert events_frame(served.db, topics=["risk.daily_loss_breached"]).empty  # nothing before Start
     button(a, "seamless-cmd-start").click()
 
-    seqs = wait_toast([a, b], r"^Daily loss limit breached #(?P<seq>\d+): loss [\d,.]+ over limit 1\.00", timeout_s=60)
+    seqs = wait_toast(
+        [a, b], r"^Daily loss limit breached #(?P<seq>\d+): loss \$[\d,.]+ over limit \$1\.00", timeout_s=60
+    )
     breaches = journal(served.db, ["risk.daily_loss_breached"])
     assert list(breaches["seq"]) == seqs, (breaches[["seq", "loss", "limit"]], seqs)
     assert breaches.iloc[0]["loss"] > breaches.iloc[0]["limit"] == 1.0
     for page in (a, b):
         expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
-        expect(page.locator(".seamless-toast", has_text=f"#{seqs[0]}")).to_be_visible()  # stays until closed
+        expect(page.locator(".seamless-toast", has_text=f"#{seqs[0]}")).to_be_visible()  # stays until resolved
+        expect(page.locator(".seamless-runner-status")).to_have_attribute("data-value", "RUNNING")  # apart
 
 
 def test_halt_button_halts_trading_in_every_tab(own_server, open_tabs):
@@ -299,11 +302,15 @@ def test_halt_button_halts_trading_in_every_tab(own_server, open_tabs):
     seq = int(halted["seq"].iloc[0])
     assert wait_toast([a, b], rf"^Trading HALTED #(?P<seq>{seq}) by {re.escape(LOCAL)}") == [seq]
 
-    # The click showed a loading state until the store had the command, then a notice.
-    a.wait_for_function("() => window.__toasts.includes('Halt trading: done')", timeout=T, polling=100)
-    assert "Halt trading: done" not in toasts(b)  # the notice is for whoever clicked
+    # The click showed a loading state until the store had the command, then its outcome, where
+    # it was asked: beside the trading buttons of the tab that clicked.
+    expect(a.locator(".seamless-trading-outcome")).to_contain_text("Halt trading: done")
+    expect(b.locator(".seamless-trading-outcome")).to_be_hidden()
     expect(host).not_to_have_class(re.compile(r"\bpn-loading\b"))
-    expect(halt).to_be_enabled()
+    for page in (a, b):  # halted: halting no longer applies, resuming does; the runner runs on
+        expect(button(page, "seamless-cmd-halt")).to_be_disabled()
+        expect(button(page, "seamless-cmd-resume_trading")).to_be_enabled()
+        expect(page.locator(".seamless-runner-status")).to_have_attribute("data-value", "RUNNING")
     classes = a.evaluate("() => window.__haltClasses")
     assert any("pn-loading" in c for c in classes), classes
 
@@ -519,14 +526,18 @@ def test_a_remote_tab_may_not_move_money(live, open_tabs):
     (local,) = open_tabs(live.url)
     for css in MONEY_MOVING:
         expect(button(remote, css)).to_be_disabled()
-        expect(button(local, css)).to_be_enabled()
     for css in RISK_REDUCING:
         expect(button(remote, css)).to_be_enabled()
         expect(button(local, css)).to_be_enabled()
+    # Halted, resuming trading applies: the local tab may, the remote one still may not.
+    button(remote, "seamless-cmd-halt").click()
+    expect(button(local, "seamless-cmd-resume_trading")).to_be_enabled()
+    expect(button(remote, "seamless-cmd-resume_trading")).to_be_disabled()
+    expect(remote.get_by_role("button", name="Halt trading")).to_be_disabled()
+    button(local, "seamless-cmd-resume_trading").click()  # as it was found
+    expect(trading_state(local)).to_have_attribute("data-value", "ACTIVE")
     expect(remote.get_by_role("button", name="Flatten all…")).to_be_disabled()
-    expect(remote.get_by_role("button", name="Resume trading")).to_be_disabled()
     expect(remote.get_by_role("button", name="Start")).to_be_disabled()
-    expect(remote.get_by_role("button", name="Halt trading")).to_be_enabled()
 
 
 def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, open_tabs):
@@ -542,7 +553,7 @@ def test_reconcile_now_runs_once_journaled_with_who_and_shows_in_the_view(live, 
     assert bool(done[done["run_id"] == run_id]["ok"].iloc[0]) is True  # the paper broker agrees
     view = page.locator(".seamless-reconciliationview")
     expect(view.locator(".seamless-runs")).to_contain_text(run_id)  # the view lists the run
-    expect(page.locator(".seamless-toast__message", has_text="Reconcile now: done")).to_be_visible()
+    expect(view.locator(".seamless-reconcile-outcome")).to_contain_text("Reconcile now: done")
 
 
 def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_path, browser):
@@ -575,11 +586,10 @@ def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_p
 
         log_in("correct horse")
         page.wait_for_function(PANEL_LIVE_JS, timeout=T * 2, polling=100)
-        expect(page.get_by_text("signed in as user:alice")).to_be_visible()
-        for css in MONEY_MOVING:
-            expect(button(page, css)).to_be_enabled()
+        expect(page.get_by_text("Signed in as user:alice")).to_be_visible()
         button(page, "seamless-cmd-halt").click()
         expect(trading_state(page)).to_have_attribute("data-value", "HALTED")
+        expect(button(page, "seamless-cmd-resume_trading")).to_be_enabled()  # money moving, and logged in
         button(page, "seamless-cmd-resume_trading").click()
         expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
         states = journal(served.db, ["risk.trading_state"], lambda df: (df["state"] == "ACTIVE").any())

@@ -58,12 +58,14 @@ TOL = 1e-9
 # the account's equity down to nothing to trade with after a few rounds.
 FEED_SEED = 7
 # --no-reconcile: the order manager's own recovery is under test here; a reconciliation would
-# adjust the store to the broker and hide a recovery bug.
+# adjust the store to the broker and hide a recovery bug. --speed 0: flat out, a millisecond of
+# exchange time a tick (a sped-up sim takes longer steps instead), so the strategy on ticks
+# spends its order budget within the first exchange seconds.
 RUN_ARGS = [
     "--seed",
     str(FEED_SEED),
     "--speed",
-    "50",
+    "0",
     "--volatility",
     "3",
     "--daily-loss-limit",

@@ -123,6 +123,9 @@ def live(tmp_path):
     def start(**settings: Any) -> Live:
         environ = {env_name(k): str(v) for k, v in settings.items()}
         environ.setdefault("SEAMLESS_DB", str(tmp_path / f"live{len(made)}.db"))
+        # ma_cross on every tick: orders, fills and refusals within seconds (the demo's
+        # one-minute bars would take twenty minutes to trade)
+        environ.setdefault("SEAMLESS_BAR_SECONDS", "0")
         service = Service(Config.load(environ=environ))
         try:
             service.start_runner(by="test")

@@ -27,10 +27,10 @@ def test_alerts_of_one_flush_are_shown_together(store):
     toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
     alert(toasts, events)
     assert len(changes) == 1
-    assert [(kind, text.split(":")[0]) for _id, kind, text, _d in changes[0]] == [
-        ("error", f"Trading HALTED #{events[0].seq} by t"),
-        ("info", f"Trading ACTIVE #{events[1].seq} by t"),
-    ]
+    assert [(kind, text.split(":")[0], key) for _id, kind, text, _d, key in changes[0]] == [
+        ("error", f"Trading HALTED #{events[0].seq} by t", "trading"),
+        ("info", f"Trading ACTIVE #{events[1].seq} by t", "trading"),
+    ], "one key: ACTIVE replaces the standing HALTED toast in the page"
 
 
 def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(store):
@@ -43,4 +43,24 @@ def test_an_event_it_cannot_describe_still_shows_and_spares_the_rest(store):
     changes = []
     toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
     alert(toasts, [odd, good])
-    assert [text for _id, _kind, text, _d in changes[0]] == ["order.filled #7", f"Trading HALTED #{good.seq} by t: r"]
+    assert [item[2] for item in changes[0]] == ["order.filled #7", f"Trading HALTED #{good.seq} by t: r"]
+
+
+def test_a_burst_of_fills_is_one_toast_with_the_net_per_symbol(store):
+    from seamless.events.catalog import OrderFilled
+
+    fills = [
+        OrderFilled(client_order_id=f"o{i}", trade_id=f"t{i}", symbol=sym, qty=qty, price=100.0)
+        for i, (sym, qty) in enumerate([("AAPL", 10), ("AAPL", 20), ("MSFT", -5), ("MSFT", -15), ("IBM", 3)])
+    ]
+    for i, f in enumerate(fills):
+        object.__setattr__(f, "seq", 100 + i)
+    halted = store.commit(TradingStateChanged(state="HALTED", reason="r", by="t"))
+    toasts = Toasts()
+    changes = []
+    toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
+    alert(toasts, [*fills, halted])
+    texts = [item[2] for item in changes[0]]
+    assert texts == [f"Trading HALTED #{halted.seq} by t: r", "5 fills #100–#104: AAPL +30, IBM +3, MSFT −20"]
+    alert(toasts, fills[:2])  # a few fills: one toast each
+    assert [item[2].split(":")[0] for item in changes[1]] == ["Fill #100", "Fill #101"]
