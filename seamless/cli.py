@@ -337,6 +337,8 @@ RUN_SETTINGS = (
     "notify_not_ready_s",
     "http_port",
     "http_address",
+    "sse_buffer",
+    "sse_heartbeat_s",
     "ready_max_journal_lag_s",
     "ready_max_write_age_s",
     "ready_max_snapshot_age_s",

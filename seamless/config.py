@@ -127,6 +127,12 @@ class Config(param.Parameterized):
     http_address = param.String(
         "127.0.0.1", doc="seamless run: the address of --http-port (default: this machine only)"
     )
+    sse_buffer = param.Integer(
+        10_000, bounds=(1, None), doc="/events: most events waiting for one client; past it the client is dropped"
+    )
+    sse_heartbeat_s = param.Number(
+        15.0, **_positive(doc="/events: seconds between heartbeats (comment lines) on an idle stream")
+    )
     ready_max_journal_lag_s = param.Number(
         5.0, **_positive(doc="Not ready while an event has waited this many seconds to be durable")
     )

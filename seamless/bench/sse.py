@@ -1,0 +1,94 @@
+"""A plain Server-Sent Events reader (a socket, HTTP/1.0: no chunking to undo), as any non-Panel
+client of ``/events`` would be; the stream's tests and its benchmark use it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Message:
+    """One event of the stream, and when this client read it (wall clock, epoch seconds)."""
+
+    id: str | None
+    event: str
+    data: str
+    received: float = field(default=0.0)
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class SseClient:
+    """``GET path`` on ``host:port`` and read its events. ``rcvbuf`` shrinks the socket's
+    receive buffer (a slow reader's socket fills sooner)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str = "/events",
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 20.0,
+        rcvbuf: int | None = None,
+    ) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout_s)
+        self.sock.connect((host, port))
+        lines = [f"GET {path} HTTP/1.0", f"Host: {host}:{port}", "Accept: text/event-stream"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.comments: list[str] = []
+        self._file = self.sock.makefile("rb")
+        self.status = 0
+        self.headers: dict[str, str] = {}
+
+    def start(self) -> SseClient:
+        """Read the status line and headers."""
+        status = self._file.readline().decode()
+        self.status = int(status.split()[1]) if status else 0
+        while (line := self._file.readline().decode().rstrip("\r\n")) != "":
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        return self
+
+    def body(self) -> str:
+        """The rest of the answer (a refusal's reason)."""
+        return self._file.read().decode()
+
+    def messages(self) -> Iterator[Message]:
+        """Each event as it arrives, until the server closes the stream."""
+        id_: str | None = None
+        event, data = "message", list[str]()
+        for raw in self._file:
+            line = raw.decode().rstrip("\r\n")
+            if line == "":
+                if data:
+                    yield Message(id_, event, "\n".join(data), time.time())
+                id_, event, data = None, "message", []
+            elif line.startswith(":"):
+                self.comments.append(line[1:].strip())
+            else:
+                name, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if name == "id":
+                    id_ = value
+                elif name == "event":
+                    event = value
+                elif name == "data":
+                    data.append(value)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._file.close()
+        self.sock.close()
