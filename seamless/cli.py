@@ -110,6 +110,8 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if not args.scale > 0 or args.scale == float("inf"):
         raise ConfigError(f"--scale={args.scale!r}: must be a number > 0 (1 is the full event counts)")
+    if args.clients and min(args.clients) < 1:
+        raise ConfigError(f"--clients={' '.join(map(str, args.clients))}: each must be a whole number >= 1")
     if args.tabs and min(args.tabs) < 1:
         raise ConfigError(f"--tabs={' '.join(map(str, args.tabs))}: each must be a whole number >= 1")
     if args.what == "store":
@@ -125,6 +127,10 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
+    if args.what == "stream":
+        from .bench.stream import main as bench_stream
+
+        return bench_stream(as_json=args.json, client_counts=tuple(args.clients or (1, 100)), directory=args.dir)
     if args.what == "soak":
         from .bench.soak import main as bench_soak
 
@@ -389,12 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push", "soak"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
     s.add_argument("--minutes", type=float, default=30.0, help="soak: how long to run (default: 30)")
+    s.add_argument("--clients", type=int, nargs="+", help="stream: /events client counts (default: 1 100)")
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)

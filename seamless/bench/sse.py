@@ -3,8 +3,10 @@ client of ``/events`` would be; the stream's tests and its benchmark use it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -92,3 +94,62 @@ class SseClient:
             pass
         self._file.close()
         self.sock.close()
+
+
+# -- many readers in one process (the benchmark's clients) --------------------------------------
+
+
+async def _reader(host: str, port: int, path: str, last: int, lat: list[float], seqs: list[int]) -> None:
+    """One client: read until seq ``last``; note each seq and its commit -> read in ms. Reads
+    in blocks and takes seq and ts out of each frame's JSON without parsing all of it: this
+    process stands for a hundred machines."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+    await writer.drain()
+    buf = b""
+    try:
+        while block := await reader.read(1 << 16):
+            now = time.time()
+            frames = (buf + block).split(b"\n\n")
+            buf = frames.pop()
+            for fr in frames:
+                i = fr.find(b'data: {"seq":')
+                if i < 0:
+                    continue
+                seq = int(fr[i + 13 : fr.index(b",", i)])
+                j = fr.index(b'"ts":', i) + 5
+                seqs.append(seq)
+                lat.append((now - float(fr[j : fr.index(b",", j)])) * 1e3)
+                if seq >= last:
+                    return
+    finally:
+        writer.close()
+
+
+async def _readers(host: str, port: int, n: int, topics: str, want: list[int], timeout_s: float) -> dict[str, Any]:
+    lat: list[float] = []
+    seqs: list[list[int]] = [[] for _ in range(n)]
+    path = f"/events?after={want[0] - 1}&topics={topics}"
+    tasks = [asyncio.create_task(_reader(host, port, path, want[-1], lat, seqs[i])) for i in range(n)]
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for t in pending:
+        t.cancel()
+    return {
+        "latencies_ms": lat,
+        "missed": sum(len(set(want) - set(xs)) for xs in seqs),
+        "doubled": sum(len(xs) - len(set(xs)) for xs in seqs),
+        "unfinished": len(pending),
+        "errors": [repr(t.exception()) for t in done if t.exception() is not None][:3],
+    }
+
+
+def main(argv: list[str]) -> None:
+    """``python -m seamless.bench.sse HOST PORT N TOPICS TIMEOUT_S`` and the seqs to expect
+    (JSON, on stdin): N readers; one JSON object on stdout."""
+    host, port, n, topics, timeout_s = argv
+    want = json.loads(sys.stdin.readline())
+    print(json.dumps(asyncio.run(_readers(host, int(port), int(n), topics, want, float(timeout_s)))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -75,9 +75,15 @@ class Client:
         self.queue: deque[tuple[int, str]] = deque()
         self.wake = LoopEvent()
         self.dropped: str | None = None
+        self._wanted: dict[str, bool] = {}
 
     def wants(self, topic: str) -> bool:
-        return self.topics is None or any(fnmatch.fnmatchcase(topic, p) for p in self.topics)
+        if self.topics is None:
+            return True
+        hit = self._wanted.get(topic)
+        if hit is None:  # a handful of topics: each matched once per client
+            hit = self._wanted[topic] = any(fnmatch.fnmatchcase(topic, p) for p in self.topics)
+        return hit
 
     def offer(self, frames: Sequence[tuple[int, str, str]]) -> None:
         """Queue the frames this client wants (on the loop); drop it past its limit."""
