@@ -232,8 +232,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             http.close()
         raise
     runner = trading.runner
+    mirror = None
     try:
         from . import ops
+
+        if config.mirror_to:  # beside the runner: PostgreSQL follows the file
+            from .mirror import Mirror
+
+            mirror = Mirror(config.db, config.mirror_to).start()
 
         target = ops.Target(config, trading.store, runner, notifier=trading.notifier)
         source = ops.Source(target, ops.Metrics(target))
@@ -248,6 +254,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if http is not None:
             http.close()
         trading.close()  # the store flushes and writes a snapshot
+        if mirror is not None:
+            mirror.close()  # after the store: its last rows and snapshot go too
     bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
     print(f"stopped at seq {trading.store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
     if trading.notifier is not None:
@@ -256,6 +264,31 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             f"notifications: sent {n['sent']}, failed {n['failed']}, retried {n['retried']}, "
             f"coalesced {n['coalesced']}" + (f"; last error: {n['last_error']}" if n["last_error"] else "")
         )
+    return 0
+
+
+def cmd_mirror(args: argparse.Namespace, config: Config) -> int:
+    import signal
+
+    from .mirror import Mirror, redact
+
+    if not config.mirror_to:
+        raise ConfigError("mirror: --to is required: the PostgreSQL URL to mirror to (postgresql://HOST/DATABASE)")
+    if not Path(config.db).is_file():
+        raise config.fail("db", "no store database there")
+    mirror = Mirror(config.db, config.mirror_to)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: mirror.stop())
+    try:
+        mirror.run()
+    finally:
+        mirror.close()
+    lag = mirror.lag.percentiles_ms()
+    print(
+        f"mirrored {config.db} to {redact(config.mirror_to)} up to seq {mirror.seq}: {mirror.rows} row(s) in "
+        f"{mirror.batches} batch(es), lag p50 {lag['p50_ms']} ms p99 {lag['p99_ms']} ms, "
+        f"{mirror.reconnects} reconnect(s)"
+    )
     return 0
 
 
@@ -345,6 +378,7 @@ RUN_SETTINGS = (
     "http_address",
     "sse_buffer",
     "sse_heartbeat_s",
+    "mirror_to",
     "ready_max_journal_lag_s",
     "ready_max_write_age_s",
     "ready_max_snapshot_age_s",
@@ -405,6 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)
+
+    s = command("mirror", cmd_mirror, "copy a store's journal to PostgreSQL, row by row, until stopped")
+    _settings(s, "db")
+    s.add_argument("--to", "--mirror-to", dest="cfg_mirror_to", metavar="URL", help=Config.param["mirror_to"].doc)
 
     s = command("reconcile", cmd_reconcile, "reconcile a store with its broker; exit 1 if a mismatch is left")
     _settings(s, "db", "broker_db")

@@ -133,6 +133,10 @@ class Config(param.Parameterized):
     sse_heartbeat_s = param.Number(
         15.0, **_positive(doc="/events: seconds between heartbeats (comment lines) on an idle stream")
     )
+    mirror_to = param.String(
+        "",
+        doc="PostgreSQL URL to mirror the journal to (postgresql://...; a password from PGPASSWORD or ~/.pgpass)",
+    )
     ready_max_journal_lag_s = param.Number(
         5.0, **_positive(doc="Not ready while an event has waited this many seconds to be durable")
     )
@@ -246,6 +250,11 @@ class Config(param.Parameterized):
             raise self.fail("db", f"directory {parent} does not exist")
         if not self.http_address.strip():
             raise self.fail("http_address", "must name an address to listen on, such as 127.0.0.1")
+        if self.mirror_to and not self.mirror_to.startswith(("postgresql://", "postgres://")):
+            # The URL may hold a password: not repeated here.
+            raise ConfigError(
+                f"{self.source('mirror_to')}: must be a PostgreSQL URL, postgresql://HOST[:PORT]/DATABASE"
+            )
         if self.broker_db and Path(self.broker_db).is_dir():
             raise self.fail("broker_db", "is a directory; name the paper broker's file")
         for s in self.symbols:

@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"apply", "bus"},
     {"persist"},
     {"store", "replay"},
-    {"brokers", "feeds", "notify"},
+    {"brokers", "feeds", "notify", "mirror"},
     {"reconcile"},
     {"engine"},
     {"push"},

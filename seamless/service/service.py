@@ -26,6 +26,7 @@ from ..config import Config
 from ..engine.runner import Runner
 from ..errors import SeamlessError
 from ..events import RunnerStatus, TradingState, TradingStateChanged
+from ..mirror import Command, Commands, Mirror
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .access import Access
@@ -68,6 +69,23 @@ class Service:
         # Commands block on fsync and the broker: never on the server's event loop.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-command")
         self.closed = False
+        self.mirror, self.commands = self._mirror(config)
+
+    def _mirror(self, config: Config) -> tuple[Mirror | None, Commands | None]:
+        """With ``mirror_to``: the journal copied to PostgreSQL, and the viewers' commands taken
+        from there and applied here as theirs."""
+        if not config.mirror_to:
+            return None, None
+        mirror = Mirror(config.db, config.mirror_to).start()
+        return mirror, Commands(config.mirror_to).start(self._viewer_command)
+
+    def _viewer_command(self, cmd: Command) -> Any:
+        """A command pressed on a viewer: applied as one from the viewer's own client would be
+        (refused the same way; journaled with its identity)."""
+        if not hasattr(self, f"_cmd_{cmd.name}"):
+            raise ValueError(f"unknown command {cmd.name!r}")
+        access = Access(user=cmd.user, remote_ip=cmd.remote_ip, forwarded=cmd.forwarded)
+        return self.command(cmd.name, access, **cmd.args).result(timeout=60)
 
     # -- the runner's life -----------------------------------------------------------------
 
@@ -183,6 +201,8 @@ class Service:
         if self.closed:
             return
         self.closed = True
+        if self.commands is not None:
+            self.commands.close()
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
         self.metrics.close()
@@ -195,6 +215,8 @@ class Service:
                 json.dump(self.hub.stats(), f)
         self.broker.close()
         self.store.close()
+        if self.mirror is not None:
+            self.mirror.close()  # after the store: its last rows and snapshot go too
 
 
 async def reconcile_task() -> None:
