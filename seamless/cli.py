@@ -33,7 +33,7 @@ def _until(text: str | None) -> dict:
 def _existing(config: Config) -> Config:
     """``config``, once its store is known to exist (commands that read one)."""
     if not Path(config.db).is_file():
-        raise StoreError(f"no store at {config.db} ({config.source('db')})")
+        raise StoreError(f"no store at {config.db} ({config.origin('db')})")
     return config
 
 

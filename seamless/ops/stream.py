@@ -33,6 +33,7 @@ import fnmatch
 import json
 import logging
 import re
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -315,11 +316,26 @@ class EventsHandler(RequestHandler):
             self.write(f"event: dropped\ndata: {json.dumps({'reason': client.dropped})}\n\n")
 
 
+_published: Callable[[], Feed] | None = None
+
+
+def publish(feed: Callable[[], Feed]) -> None:
+    """Make ``feed`` what ``/events`` serves in this process, whatever the other endpoints serve
+    (a viewer: its replica of the mirror, with no runner to check for readiness)."""
+    global _published
+    _published = feed
+
+
 def feed_of(subject_source: Callable[[], Any]) -> Callable[[], Feed]:
     """The stream of what the endpoints serve (an :class:`~seamless.ops.Source`): its store
-    and settings, or why there is none."""
+    and settings, or why there is none; or what :func:`publish` gave."""
 
     def feed() -> Feed:
+        # Through sys.modules, as seamless.ops.http.published: --autoreload's copies agree.
+        module = sys.modules.get(__name__)
+        own = getattr(module, "_published", None) or _published
+        if own is not None:
+            return own()
         src = subject_source()
         subject = getattr(src, "subject", None)
         if subject is None:

@@ -19,17 +19,20 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
+
+import psycopg
 
 from .. import ops, wiring
 from ..config import Config
 from ..engine.runner import Runner
 from ..errors import SeamlessError
 from ..events import RunnerStatus, TradingState, TradingStateChanged
-from ..mirror import Command, Commands, Mirror
+from ..mirror import Command, Commands, Mirror, redact
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .access import Access
+from .viewer import Viewer
 
 log = logging.getLogger("seamless.service")
 
@@ -268,13 +271,16 @@ def embedded(argv: Sequence[str] = ()) -> Service:
             return service
         try:
             config = Config.load(argv=argv)
-            service = Service(config)
-            try:
-                if config.autostart:  # a feed that cannot be read fails here, not in a thread
-                    service.start_runner(by="server start")
-            except BaseException:
-                service.close()
-                raise
+            if config.source:  # a viewer: the runner is on another host, its state comes through PostgreSQL
+                service = _viewer(config)
+            else:
+                service = Service(config)
+                try:
+                    if config.autostart:  # a feed that cannot be read fails here, not in a thread
+                        service.start_runner(by="server start")
+                except BaseException:
+                    service.close()
+                    raise
         except SeamlessError as e:
             pn.state.cache[_ERROR_KEY] = str(e)
             log.error("Seamless cannot start: %s", e)
@@ -299,9 +305,25 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     return service
 
 
+def _viewer(config: Config) -> Service:
+    """A viewer in the place of the service: it has every part the dashboard uses (``store``,
+    ``hub``, ``config``, ``notifier``, ``command``); ``/events`` serves its replica."""
+    from ..errors import MirrorError
+    from ..ops.stream import Feed, publish
+
+    try:
+        viewer = Viewer(config)
+    except psycopg.Error as e:
+        raise MirrorError(f"{redact(config.source)}: cannot follow the mirror: {e}") from e
+    publish(lambda: Feed(viewer.store, config.sse_buffer, config.sse_heartbeat_s))
+    return cast(Service, viewer)
+
+
 def _ops_source() -> ops.Source:
     """What the endpoints serve: the service (closed too: its store says so), or why it could not start."""
     service = current()
+    if isinstance(service, Viewer):
+        return ops.Source(error=f"{service.describe()}: no runner here; the runner's host answers /readyz")
     if service is not None:
         return ops.Source(service, service.metrics)
     return ops.Source(error=startup_error())
