@@ -127,6 +127,10 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
+    if args.what == "mirror":
+        from .bench.mirror import main as bench_mirror
+
+        return bench_mirror(as_json=args.json, duration_s=60.0 * args.scale, directory=args.dir)
     if args.what == "stream":
         from .bench.stream import main as bench_stream
 
@@ -429,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream", "mirror"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
