@@ -127,6 +127,15 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
+    if args.what == "capacity":
+        from .bench.capacity import main as bench_capacity
+
+        if args.sessions and min(args.sessions) < 1:
+            raise ConfigError(f"--sessions={' '.join(map(str, args.sessions))}: each must be a whole number >= 1")
+        counts = tuple(args.sessions) if args.sessions else (10, 25, 50, 100)
+        return bench_capacity(
+            as_json=args.json, session_counts=counts, duration_s=30.0 * args.scale, directory=args.dir
+        )
     if args.what == "mirror":
         from .bench.mirror import main as bench_mirror
 
@@ -433,13 +442,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream", "mirror"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream", "mirror", "capacity"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     s.add_argument("--tabs", type=int, nargs="+", help="push: browser tab counts (default: 1 10 25)")
     s.add_argument("--minutes", type=float, default=30.0, help="soak: how long to run (default: 30)")
     s.add_argument("--clients", type=int, nargs="+", help="stream: /events client counts (default: 1 100)")
+    s.add_argument("--sessions", type=int, nargs="+", help="capacity: session counts (default: 10 25 50 100)")
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)
