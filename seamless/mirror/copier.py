@@ -107,17 +107,19 @@ class Mirror:
             self._open()
         assert self._pg is not None and self._sqlite is not None
         rows = list(journal.read_rows(self._sqlite, after=self.seq, until=self.seq + self.batch))
-        if not rows:
-            return 0
         for row in rows:
             journal.verify(row)  # a damaged row stops here, named, rather than reach a viewer
-        last = rows[-1][0]
+        last = rows[-1][0] if rows else self.seq
+        # A snapshot may come after its rows were copied (the one written at close): copied alone.
         newest = self._sqlite.execute("SELECT coalesce(max(seq), 0) FROM snapshots WHERE seq <= ?", (last,)).fetchone()
         snap = next(snapshots.newest_first(self._sqlite, until=last), None) if newest[0] > self.snapshot_seq else None
+        if not rows and snap is None:
+            return 0
         pg = self._pg
         with pg.cursor() as cur:
-            cur.executemany(INSERT_ROW, rows)
-            if snap is not None and snap.seq > self.snapshot_seq:
+            if rows:
+                cur.executemany(INSERT_ROW, rows)
+            if snap is not None:
                 cur.execute(
                     INSERT_SNAPSHOT, (snap.seq, snap.schema_version, snap.created_at, snap.payload, snap.checksum)
                 )
@@ -126,14 +128,17 @@ class Mirror:
                     "(SELECT seq FROM seamless_snapshots ORDER BY seq DESC LIMIT %s)",
                     (self.keep_snapshots,),
                 )
-            cur.execute("SELECT pg_notify(%s, %s)", (JOURNAL_CHANNEL, str(last)))
+            if rows:
+                cur.execute("SELECT pg_notify(%s, %s)", (JOURNAL_CHANNEL, str(last)))
         pg.commit()
+        if snap is not None:
+            self.snapshot_seq = snap.seq
+        if not rows:
+            return 0
         now = time.time()
         for row in rows:
             self.lag.add(max(0.0, now - row[4]))
         self.seq = last
-        if snap is not None and snap.seq > self.snapshot_seq:
-            self.snapshot_seq = snap.seq
         self.rows += len(rows)
         self.batches += 1
         return len(rows)

@@ -182,3 +182,32 @@ def test_a_viewers_command_is_applied_with_its_identity_or_refused(runner_host):
         )
     finally:
         viewer.close()
+
+
+def test_seamless_run_mirrors_beside_the_runner_up_to_its_last_row(postgres, seamless_cmd, tmp_path):
+    url = postgres.database("headless")
+    db = tmp_path / "acct.db"
+    done = subprocess.run(
+        [
+            *seamless_cmd,
+            "run",
+            "--db",
+            str(db),
+            "--max-ticks",
+            "3000",
+            "--speed",
+            "0",
+            "--no-reconcile",
+            "--mirror-to",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = sqlite_rows(db)
+    assert len(rows) > 3000 and rows_of(url) == rows  # the close's last rows and snapshot too
+    with psycopg.connect(url) as conn:
+        snap = conn.execute("SELECT max(seq) FROM seamless_snapshots").fetchone()
+    assert snap is not None and snap[0] == rows[-1][0]
