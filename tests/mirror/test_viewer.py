@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from seamless.bench.push import HOST, open_tab, serve
+from seamless.bench.push import HOST, TradeDriver, open_tab, serve
 from seamless.bench.sse import SseClient
+from seamless.brokers.paper import default_broker_db
 from seamless.mirror import PgSource
 
 
@@ -48,8 +50,13 @@ def test_a_viewer_serves_the_runners_state_its_toasts_events_and_relays_its_cont
     try:
         status = page.locator(".seamless-runner-status")
         expect(status).to_have_attribute("data-value", "RUNNING", timeout=30_000)
-        # The strategy's fills on the runner's host arrive here as toasts, named by their seq.
-        expect(page.locator(".seamless-toast").filter(has_text="#").first).to_be_visible(timeout=60_000)
+        # Fills on the runner's host (a trade at its broker, journaled by its runner) arrive
+        # here as toasts, named by their seq.
+        trades = TradeDriver(Path(default_broker_db(str(host.db))), every_s=0.5).start()
+        try:
+            expect(page.locator(".seamless-toast").filter(has_text="Fill #").first).to_be_visible(timeout=60_000)
+        finally:
+            trades.stop()
         assert not (viewer.work / "store.db").exists()  # no store of its own
 
         page.locator(".seamless-cmd-pause button").click()  # applied on the runner's host...
