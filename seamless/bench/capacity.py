@@ -14,6 +14,10 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
   read by each raw session (the same machine's clock; the server's write to the socket, the
   loopback and the client's read: an upper bound of the server's part);
   ``sessions_missed_<N>``: (session, event) pairs never received (after a grace);
+- ``server_push_p50_ms_<N>``, ``server_push_p99_ms_<N>``: the server's own clock, from the
+  ``SEAMLESS_PUSH_STATS`` file it writes at exit: commit -> the alert's message handed to the
+  session's websocket (the hub's push latency, every session's alerts once live, the
+  sessions' opening included);
 - ``tab_p50_ms_<N>``, ``tab_p99_ms_<N>``: its toast in the real tab's DOM; ``tab_missed_<N>``;
 - ``cpu_pct_per_session_<N>``: the server process's CPU time over the window, per session
   (the tab included), in % of one core; ``cpu_pct_<N>``: in all;
@@ -77,7 +81,9 @@ def _rss_mb(pid: int) -> float:
 def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 10.0) -> dict[str, Any]:
     from ..brokers.paper import default_broker_db
 
-    served = serve(work=work / f"n{n}", env={"SEAMLESS_SPEED": "1.0"}, timeout_s=120.0)
+    stats_path = work / f"push-stats-{n}.json"
+    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path)}
+    served = serve(work=work / f"n{n}", env=env, timeout_s=120.0)
     pid = served.proc.pid
     clients: subprocess.Popen[str] | None = None
     page = None
@@ -134,6 +140,7 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
             clients.wait(10)
         served.close()
     window = t_cut - t_live
+    server = json.loads(stats_path.read_text()).get("push_ms", {}) if stats_path.exists() else {}
     lat, missed = [], 0
     for r in records:
         got = {int(k): v for k, v in r["seqs"].items()}
@@ -149,6 +156,8 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         f"sessions_p50_ms_{n}": r3(_pct(lat, 0.5)),
         f"sessions_p99_ms_{n}": r3(_pct(lat, 0.99)),
         f"sessions_missed_{n}": missed,
+        f"server_push_p50_ms_{n}": r3(server.get("p50_ms")),
+        f"server_push_p99_ms_{n}": r3(server.get("p99_ms")),
         f"tab_p50_ms_{n}": r3(_pct(toast, 0.5)),
         f"tab_p99_ms_{n}": r3(_pct(toast, 0.99)),
         f"tab_missed_{n}": len(seqs) - len(toast),
