@@ -84,21 +84,24 @@ class Commands:
             conn.commit()
         return int(row[0])
 
-    def get(self, command_id: int) -> Command | None:
-        with connect(self.url, autocommit=True) as conn:
-            row = conn.execute(f"SELECT {_FIELDS} FROM seamless_commands WHERE id = %s", (command_id,)).fetchone()
+    def get(self, command_id: int, conn: psycopg.Connection | None = None) -> Command | None:
+        if conn is None:
+            with connect(self.url, autocommit=True) as own:
+                return self.get(command_id, own)
+        row = conn.execute(f"SELECT {_FIELDS} FROM seamless_commands WHERE id = %s", (command_id,)).fetchone()
         return _command(row) if row else None
 
     def wait(self, command_id: int, timeout_s: float = 30.0, every_s: float = 0.02) -> Command | None:
         """The command once the runner's host has finished with it (None: not within ``timeout_s``)."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            cmd = self.get(command_id)
-            if cmd is not None and cmd.status in FINAL:
-                return cmd
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(every_s)
+        with connect(self.url, autocommit=True) as conn:
+            while True:
+                cmd = self.get(command_id, conn)
+                if cmd is not None and cmd.status in FINAL:
+                    return cmd
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(every_s)
 
     # -- the runner's host's side ----------------------------------------------------------------
 

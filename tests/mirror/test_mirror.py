@@ -128,7 +128,7 @@ def test_a_replica_follows_the_mirror_event_by_event_and_equals_the_store_at_its
 def test_a_second_mirror_of_the_same_database_is_refused(postgres, tmp_path):
     url = postgres.database("two")
     store = Store(tmp_path / "acct.db")
-    store.commit(QuoteReceived(symbol="AAPL", last=100.0, exchange_ts=1.0))
+    store.commit(RunnerStatusChanged(status="RUNNING", by="test"))  # critical: durable when it returns
     first, second = Mirror(store.path, url), Mirror(store.path, url)
     try:
         assert first.step() == 1
