@@ -8,7 +8,7 @@ PORT   ?= 5006
 CHROMIUM ?= /usr/bin/chromium
 PROMTOOL ?= /usr/bin/promtool
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test lint bench docs clean postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ $(PROMTOOL):
 	  apt-get install -y -q prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q prometheus >/dev/null; }; \
 	else echo "the metrics tests need Debian's prometheus (promtool): sudo apt-get install prometheus" >&2; exit 1; fi
 
-test: $(STAMP) $(CHROMIUM) $(PROMTOOL)
+# The mirror's tests start a PostgreSQL of their own (initdb in a temp dir, pg_ctl on a free
+# loopback port) with Debian's server programs; as root, install them.
+postgresql:
+	@if ! command -v pg_config >/dev/null 2>&1 || [ ! -x "$$(pg_config --bindir)/initdb" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q postgresql >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }; \
+	  else echo "the mirror tests need Debian's PostgreSQL server: sudo apt-get install postgresql" >&2; exit 1; fi; \
+	fi
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) postgresql
 	$(PY) -m pytest -q
 
 # Lint, format and types; CI runs it before the tests.

@@ -34,7 +34,7 @@ def _until(text: str | None) -> dict:
 def _existing(config: Config) -> Config:
     """``config``, once its store is known to exist (commands that read one)."""
     if not Path(config.db).is_file():
-        raise StoreError(f"no store at {config.db} ({config.source('db')})")
+        raise StoreError(f"no store at {config.db} ({config.origin('db')})")
     return config
 
 
@@ -125,6 +125,8 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if not args.scale > 0 or args.scale == float("inf"):
         raise ConfigError(f"--scale={args.scale!r}: must be a number > 0 (1 is the full event counts)")
+    if args.clients and min(args.clients) < 1:
+        raise ConfigError(f"--clients={' '.join(map(str, args.clients))}: each must be a whole number >= 1")
     if args.tabs and min(args.tabs) < 1:
         raise ConfigError(f"--tabs={' '.join(map(str, args.tabs))}: each must be a whole number >= 1")
     if args.what == "store":
@@ -140,6 +142,23 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         tabs = tuple(args.tabs) if args.tabs else (1, 10, 25)
         return bench_push(as_json=args.json, tab_counts=tabs, directory=args.dir)
+    if args.what == "capacity":
+        from .bench.capacity import main as bench_capacity
+
+        if args.sessions and min(args.sessions) < 1:
+            raise ConfigError(f"--sessions={' '.join(map(str, args.sessions))}: each must be a whole number >= 1")
+        counts = tuple(args.sessions) if args.sessions else (10, 25, 50, 100)
+        return bench_capacity(
+            as_json=args.json, session_counts=counts, duration_s=30.0 * args.scale, directory=args.dir
+        )
+    if args.what == "mirror":
+        from .bench.mirror import main as bench_mirror
+
+        return bench_mirror(as_json=args.json, duration_s=60.0 * args.scale, directory=args.dir)
+    if args.what == "stream":
+        from .bench.stream import main as bench_stream
+
+        return bench_stream(as_json=args.json, client_counts=tuple(args.clients or (1, 100)), directory=args.dir)
     if args.what == "soak":
         from .bench.soak import main as bench_soak
 
@@ -276,8 +295,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             http.close()
         raise
     runner = trading.runner
+    mirror = None
     try:
         from . import ops
+
+        if config.mirror_to:  # beside the runner: PostgreSQL follows the file
+            from .mirror import Mirror
+
+            mirror = Mirror(config.db, config.mirror_to).start()
 
         target = ops.Target(config, trading.store, runner, notifier=trading.notifier)
         source = ops.Source(target, ops.Metrics(target))
@@ -292,6 +317,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if http is not None:
             http.close()
         trading.close()  # the store flushes and writes a snapshot
+        if mirror is not None:
+            mirror.close()  # after the store: its last rows and snapshot go too
     bad = ", ".join(f"{k} {v}" for k, v in sorted(runner.rejected.items())) or "none"
     print(f"stopped at seq {trading.store.seq}: {runner.ticks} ticks, bad ticks rejected: {bad}")
     if trading.notifier is not None:
@@ -300,6 +327,31 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             f"notifications: sent {n['sent']}, failed {n['failed']}, retried {n['retried']}, "
             f"coalesced {n['coalesced']}" + (f"; last error: {n['last_error']}" if n["last_error"] else "")
         )
+    return 0
+
+
+def cmd_mirror(args: argparse.Namespace, config: Config) -> int:
+    import signal
+
+    from .mirror import Mirror, redact
+
+    if not config.mirror_to:
+        raise ConfigError("mirror: --to is required: the PostgreSQL URL to mirror to (postgresql://HOST/DATABASE)")
+    if not Path(config.db).is_file():
+        raise config.fail("db", "no store database there")
+    mirror = Mirror(config.db, config.mirror_to)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: mirror.stop())
+    try:
+        mirror.run()
+    finally:
+        mirror.close()
+    lag = mirror.lag.percentiles_ms()
+    print(
+        f"mirrored {config.db} to {redact(config.mirror_to)} up to seq {mirror.seq}: {mirror.rows} row(s) in "
+        f"{mirror.batches} batch(es), lag p50 {lag['p50_ms']} ms p99 {lag['p99_ms']} ms, "
+        f"{mirror.reconnects} reconnect(s)"
+    )
     return 0
 
 
@@ -391,6 +443,9 @@ RUN_SETTINGS = (
     "notify_not_ready_s",
     "http_port",
     "http_address",
+    "sse_buffer",
+    "sse_heartbeat_s",
+    "mirror_to",
     "ready_max_journal_lag_s",
     "ready_max_write_age_s",
     "ready_max_snapshot_age_s",
@@ -441,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push", "soak"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream", "mirror", "capacity"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
@@ -453,6 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="paper",
         help="engine: alpaca also runs it against a loopback Alpaca, beside the paper broker's figures",
     )
+    s.add_argument("--clients", type=int, nargs="+", help="stream: /events client counts (default: 1 100)")
+    s.add_argument("--sessions", type=int, nargs="+", help="capacity: session counts (default: 10 25 50 100)")
 
     s = command("run", cmd_run, "run the strategies headless against a broker and a feed")
     _settings(s, *RUN_SETTINGS)
@@ -467,6 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--step", type=float, default=0.1, help="seconds between price moves (default 0.1)")
     s.add_argument("--seed", type=int, default=0, help="its price path's seed")
     s.add_argument("--volatility", type=float, default=0.0005, help="sigma of each price move (default 0.0005)")
+
+    s = command("mirror", cmd_mirror, "copy a store's journal to PostgreSQL, row by row, until stopped")
+    _settings(s, "db")
+    s.add_argument("--to", "--mirror-to", dest="cfg_mirror_to", metavar="URL", help=Config.param["mirror_to"].doc)
 
     s = command("reconcile", cmd_reconcile, "reconcile a store with its broker; exit 1 if a mismatch is left")
     _settings(s, "db", "broker", "broker_db", "alpaca_paper", "alpaca_url")

@@ -152,6 +152,20 @@ class Config(param.Parameterized):
     http_address = param.String(
         "127.0.0.1", doc="seamless run: the address of --http-port (default: this machine only)"
     )
+    sse_buffer = param.Integer(
+        10_000, bounds=(1, None), doc="/events: most events waiting for one client; past it the client is dropped"
+    )
+    sse_heartbeat_s = param.Number(
+        15.0, **_positive(doc="/events: seconds between heartbeats (comment lines) on an idle stream")
+    )
+    mirror_to = param.String(
+        "",
+        doc="PostgreSQL URL to mirror the journal to (postgresql://...; a password from PGPASSWORD or ~/.pgpass)",
+    )
+    source = param.String(
+        "",
+        doc="Dashboard: follow this PostgreSQL mirror (postgresql://...) instead of a store: a viewer on another host",
+    )
     ready_max_journal_lag_s = param.Number(
         5.0, **_positive(doc="Not ready while an event has waited this many seconds to be durable")
     )
@@ -211,16 +225,16 @@ class Config(param.Parameterized):
         """Whether a variable or a flag set ``name`` (not its default)."""
         return name in getattr(self, "_sources", {})
 
-    def source(self, name: str) -> str:
+    def origin(self, name: str) -> str:
         """Where a setting came from, for messages: ``SEAMLESS_DB``, ``--db`` or ``default``."""
         return getattr(self, "_sources", {}).get(name, (None, flag_name(name)))[1]
 
     def fail(self, name: str, why: str) -> ConfigError:
         """The error for setting ``name``, as it was given: ``--db='x': why``."""
         if name in self.SECRETS:
-            return ConfigError(f"{self.source(name)}: {why}")
+            return ConfigError(f"{self.origin(name)}: {why}")
         raw = getattr(self, "_sources", {}).get(name, (getattr(self, name), ""))[0]
-        return ConfigError(f"{self.source(name)}={raw!r}: {why}")
+        return ConfigError(f"{self.origin(name)}={raw!r}: {why}")
 
     @classmethod
     def _parse(cls, name: str, raw: str, source: str) -> Any:
@@ -266,6 +280,11 @@ class Config(param.Parameterized):
             raise self.fail("db", f"directory {parent} does not exist")
         if not self.http_address.strip():
             raise self.fail("http_address", "must name an address to listen on, such as 127.0.0.1")
+        for name in ("mirror_to", "source"):
+            url = getattr(self, name)
+            if url and not url.startswith(("postgresql://", "postgres://")):
+                # The URL may hold a password: not repeated here.
+                raise ConfigError(f"{self.origin(name)}: must be a PostgreSQL URL, postgresql://HOST[:PORT]/DATABASE")
         if self.broker_db and Path(self.broker_db).is_dir():
             raise self.fail("broker_db", "is a directory; name the paper broker's file")
         for s in self.symbols:

@@ -68,3 +68,8 @@ class MigrationRegistryError(SeamlessError):
 
 class MigrationNeeded(StoreError):
     """An older store that cannot be read before it is migrated (``seamless migrate``)."""
+
+
+class MirrorError(SeamlessError):
+    """The PostgreSQL mirror cannot go on: another mirror holds the database, or what is there
+    is not this store's journal."""

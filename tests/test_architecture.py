@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"apply", "bus"},
     {"persist"},
     {"store", "replay"},
-    {"brokers", "feeds", "notify", "fakes"},
+    {"brokers", "feeds", "notify", "fakes", "mirror"},
     {"reconcile"},
     {"engine"},
     {"push"},

@@ -1,4 +1,4 @@
-"""The HTTP endpoints, as Tornado handlers: ``/healthz``, ``/readyz``, ``/metrics``.
+"""The HTTP endpoints, as Tornado handlers: ``/healthz``, ``/readyz``, ``/metrics``, ``/events``.
 
 The dashboard serves them from its own server (the Panel plugin :mod:`seamless.ops.plugin`);
 ``seamless run --http-port N`` from :func:`serve_http`, the same handlers on a loop of their
@@ -10,6 +10,8 @@ from the proxy (see the operations guide).
 - ``/readyz``: every readiness check (:mod:`seamless.ops.health`) as JSON; 200 when all are
   ok, else 503.
 - ``/metrics``: the Prometheus exposition (:mod:`seamless.ops.metrics`), built off the loop.
+- ``/events``: the journal's rows as Server-Sent Events (:mod:`seamless.ops.stream`); the one
+  endpoint that asks who reads it, as the money-moving controls do.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tornado.web import Application, RequestHandler
 
 from .health import Source, readiness
 from .metrics import registry
+from .stream import EventsHandler, feed_of
 
 _STARTED = time.monotonic()
 _published: Callable[[], Source] | None = None
@@ -104,9 +107,10 @@ class MetricsHandler(_Handler):
 
 
 def routes(source: Callable[[], Source] = published) -> list[tuple[str, type[RequestHandler], dict[str, Any]]]:
-    """The three endpoints' Tornado routes, serving ``source``."""
+    """The endpoints' Tornado routes, serving ``source``."""
     return [
         (r"/healthz", HealthHandler, {}),
+        (r"/events", EventsHandler, {"feed": feed_of(source)}),
         (r"/readyz", ReadyHandler, {"source": source}),
         (r"/metrics", MetricsHandler, {"registry": registry(source)}),
     ]

@@ -19,17 +19,21 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
+
+import psycopg
 
 from .. import ops, wiring
 from ..config import Config
 from ..engine.runner import Runner
 from ..errors import SeamlessError
 from ..events import RunnerStatus, TradingState, TradingStateChanged
+from ..mirror import Command, Commands, Mirror, redact
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from .access import Access
 from .prefs import Prefs, prefs_path
+from .viewer import Viewer
 
 log = logging.getLogger("seamless.service")
 
@@ -70,6 +74,23 @@ class Service:
         # Commands block on fsync and the broker: never on the server's event loop.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-command")
         self.closed = False
+        self.mirror, self.commands = self._mirror(config)
+
+    def _mirror(self, config: Config) -> tuple[Mirror | None, Commands | None]:
+        """With ``mirror_to``: the journal copied to PostgreSQL, and the viewers' commands taken
+        from there and applied here as theirs."""
+        if not config.mirror_to:
+            return None, None
+        mirror = Mirror(config.db, config.mirror_to).start()
+        return mirror, Commands(config.mirror_to).start(self._viewer_command)
+
+    def _viewer_command(self, cmd: Command) -> Any:
+        """A command pressed on a viewer: applied as one from the viewer's own client would be
+        (refused the same way; journaled with its identity)."""
+        if not hasattr(self, f"_cmd_{cmd.name}"):
+            raise ValueError(f"unknown command {cmd.name!r}")
+        access = Access(user=cmd.user, remote_ip=cmd.remote_ip, forwarded=cmd.forwarded)
+        return self.command(cmd.name, access, **cmd.args).result(timeout=60)
 
     # -- the runner's life -----------------------------------------------------------------
 
@@ -193,6 +214,8 @@ class Service:
         if self.closed:
             return
         self.closed = True
+        if self.commands is not None:
+            self.commands.close()
         self.stop_runner(by="server shutdown")
         self._pool.shutdown(wait=True)
         self.prefs.close()
@@ -206,6 +229,8 @@ class Service:
                 json.dump(self.hub.stats(), f)
         self.broker.close()
         self.store.close()
+        if self.mirror is not None:
+            self.mirror.close()  # after the store: its last rows and snapshot go too
 
 
 async def reconcile_task() -> None:
@@ -257,13 +282,16 @@ def embedded(argv: Sequence[str] = ()) -> Service:
             return service
         try:
             config = Config.load(argv=argv)
-            service = Service(config)
-            try:
-                if config.autostart:  # a feed that cannot be read fails here, not in a thread
-                    service.start_runner(by="server start")
-            except BaseException:
-                service.close()
-                raise
+            if config.source:  # a viewer: the runner is on another host, its state comes through PostgreSQL
+                service = _viewer(config)
+            else:
+                service = Service(config)
+                try:
+                    if config.autostart:  # a feed that cannot be read fails here, not in a thread
+                        service.start_runner(by="server start")
+                except BaseException:
+                    service.close()
+                    raise
         except SeamlessError as e:
             pn.state.cache[_ERROR_KEY] = str(e)
             log.error("Seamless cannot start: %s", e)
@@ -288,9 +316,25 @@ def embedded(argv: Sequence[str] = ()) -> Service:
     return service
 
 
+def _viewer(config: Config) -> Service:
+    """A viewer in the place of the service: it has every part the dashboard uses (``store``,
+    ``hub``, ``config``, ``notifier``, ``command``); ``/events`` serves its replica."""
+    from ..errors import MirrorError
+    from ..ops.stream import Feed, publish
+
+    try:
+        viewer = Viewer(config)
+    except psycopg.Error as e:
+        raise MirrorError(f"{redact(config.source)}: cannot follow the mirror: {e}") from e
+    publish(lambda: Feed(viewer.store, config.sse_buffer, config.sse_heartbeat_s))
+    return cast(Service, viewer)
+
+
 def _ops_source() -> ops.Source:
     """What the endpoints serve: the service (closed too: its store says so), or why it could not start."""
     service = current()
+    if isinstance(service, Viewer):
+        return ops.Source(error=f"{service.describe()}: no runner here; the runner's host answers /readyz")
     if service is not None:
         return ops.Source(service, service.metrics)
     return ops.Source(error=startup_error())

@@ -1,0 +1,211 @@
+"""``seamless bench capacity``: how many live dashboard sessions one server process holds while
+every critical event still leaves for every session within 100 ms.
+
+For each session count N: a fresh ``panel serve app.py`` (its own store, the simulated feed at
+~1,000 ticks/s, the strategy, and one trade a second at the paper broker for a steady stream
+of fills); N sessions that do not render, in a process of their own
+(:mod:`seamless.bench.sessions`: raw websocket clients speaking Bokeh's protocol, answering the
+page's flow control); and one real Chromium tab, its toasts timed in its DOM as ``seamless
+bench push`` does. Once all are live, for ``duration_s``, every critical event the dashboard
+toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the journal row's
+``ts``) to:
+
+- ``sessions_p50_ms_<N>``, ``sessions_p99_ms_<N>``: the last frame of the message naming it
+  read by each raw session (the same machine's clock; the server's write to the socket, the
+  loopback and the client's read: an upper bound of the server's part);
+  ``sessions_missed_<N>``: (session, event) pairs never received (after a grace);
+- ``server_push_p50_ms_<N>``, ``server_push_p99_ms_<N>``: the server's own clock, from the
+  ``SEAMLESS_PUSH_STATS`` file it writes at exit: commit -> the alert's message handed to the
+  session's websocket (the hub's push latency, every session's alerts once live, the
+  sessions' opening included);
+- ``tab_p50_ms_<N>``, ``tab_p99_ms_<N>``: its toast in the real tab's DOM; ``tab_missed_<N>``;
+- ``cpu_pct_per_session_<N>``: the server process's CPU time over the window, per session
+  (the tab included), in % of one core; ``cpu_pct_<N>``: in all;
+- ``rss_mb_per_session_<N>``: the server's resident memory grown from before the sessions
+  opened to when they are live, per session;
+- ``msgs_per_session_s_<N>``, ``kb_per_session_s_<N>``: messages and kilobytes a session got a
+  second in the window; ``events_<N>``: critical events measured.
+
+Then ``max_sessions_p99_under_100ms``: the largest N at which both p99s are under 100 ms.
+Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import print_figures
+from .push import (
+    PUSHED_JS,
+    TOAST_OBSERVER_JS,
+    JournalFollower,
+    ServerFailed,
+    TradeDriver,
+    _pct,
+    alert_topics,
+    launch_browser,
+    serve,
+    start_tab,
+    wait_live,
+)
+
+LIMIT_MS = 100.0
+_TIMES_JS = "(seqs) => seqs.map((s) => window.__seamlessToasts.has(s) ? window.__seamlessToasts.get(s) : null)"
+
+
+def _say(msg: str) -> None:
+    print(f"[bench capacity] {msg}", file=sys.stderr, flush=True)
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 10.0) -> dict[str, Any]:
+    from ..brokers.paper import default_broker_db
+
+    stats_path = work / f"push-stats-{n}.json"
+    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path)}
+    served = serve(work=work / f"n{n}", env=env, timeout_s=120.0)
+    pid = served.proc.pid
+    clients: subprocess.Popen[str] | None = None
+    page = None
+    follower = JournalFollower(served.db, alert_topics())
+    try:
+        rss0 = _rss_mb(pid)
+        clients = subprocess.Popen(
+            [sys.executable, "-m", "seamless.bench.sessions", f"http://127.0.0.1:{served.port}", "app", str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert clients.stdin is not None and clients.stdout is not None
+        ready = json.loads(clients.stdout.readline() or "{}")
+        if ready.get("ready") != n:
+            raise ServerFailed(
+                f"{n} sessions: only {ready.get('ready')} opened; server output:\n{served.stderr_text()[-5000:]}"
+            )
+        page = start_tab(browser, served.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS)
+        wait_live(page, 120.0)
+        page.wait_for_function(PUSHED_JS, timeout=120e3, polling=100)
+        rss1 = _rss_mb(pid)
+        clients.stdin.write("mark\n")
+        clients.stdin.flush()
+        driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
+        t_live, cpu0 = time.time(), _cpu_s(pid)
+        _say(f"{n} sessions and a tab live; measuring for {duration_s:.0f} s")
+        while time.time() - t_live < duration_s:
+            time.sleep(1.0)
+            if not served.alive():
+                raise ServerFailed(f"panel serve died during the run:\n{served.stderr_text()[-20_000:]}")
+            follower.poll()
+        driver.stop()
+        t_cut, cpu1 = time.time(), _cpu_s(pid)
+        expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
+        seqs = sorted(expected)
+        deadline = time.time() + grace_s
+        tab: list[float | None] = []
+        while time.time() < deadline:
+            tab = page.evaluate(_TIMES_JS, seqs)
+            if all(t is not None for t in tab):
+                break
+            time.sleep(0.5)
+        clients.stdin.write("stop\n")
+        clients.stdin.flush()
+        records = json.loads(clients.stdout.readline())["sessions"]
+        clients.wait(30)
+    finally:
+        follower.close()
+        if page is not None:
+            page.context.close()
+        if clients is not None and clients.poll() is None:
+            clients.kill()
+            clients.wait(10)
+        served.close()
+    window = t_cut - t_live
+    server = json.loads(stats_path.read_text()).get("push_ms", {}) if stats_path.exists() else {}
+    lat, missed = [], 0
+    for r in records:
+        got = {int(k): v for k, v in r["seqs"].items()}
+        for s in seqs:
+            if s in got:
+                lat.append(got[s] - expected[s] * 1e3)
+            else:
+                missed += 1
+    toast = [t - expected[s] * 1e3 for s, t in zip(seqs, tab) if t is not None]
+    r3 = lambda x: None if x is None else round(x, 3)  # noqa: E731
+    cpu_pct = (cpu1 - cpu0) / window * 100
+    return {
+        f"sessions_p50_ms_{n}": r3(_pct(lat, 0.5)),
+        f"sessions_p99_ms_{n}": r3(_pct(lat, 0.99)),
+        f"sessions_missed_{n}": missed,
+        f"server_push_p50_ms_{n}": r3(server.get("p50_ms")),
+        f"server_push_p99_ms_{n}": r3(server.get("p99_ms")),
+        f"tab_p50_ms_{n}": r3(_pct(toast, 0.5)),
+        f"tab_p99_ms_{n}": r3(_pct(toast, 0.99)),
+        f"tab_missed_{n}": len(seqs) - len(toast),
+        f"cpu_pct_{n}": round(cpu_pct, 1),
+        f"cpu_pct_per_session_{n}": round(cpu_pct / (n + 1), 2),
+        f"rss_mb_per_session_{n}": round((rss1 - rss0) / (n + 1), 2),
+        f"msgs_per_session_s_{n}": round(sum(r["messages"] for r in records) / n / window, 1),
+        f"kb_per_session_s_{n}": round(sum(r["bytes"] for r in records) / n / window / 1024, 1),
+        f"session_errors_{n}": sum(r["error"] is not None for r in records),
+        f"events_{n}": len(seqs),
+    }
+
+
+def run(
+    session_counts: Iterable[int] = (10, 25, 50, 100),
+    duration_s: float = 30.0,
+    directory: str | None = None,
+    browser: Any = None,
+) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="seamless-bench-capacity-", dir=directory))
+    pw = None
+    if browser is None:
+        pw, browser = launch_browser()
+    out: dict[str, Any] = {"duration_s": duration_s}
+    best = 0
+    try:
+        for n in session_counts:
+            r = run_n(n, browser, duration_s, work)
+            out |= r
+            _say(", ".join(f"{k}={v}" for k, v in r.items()))
+            p99s = (r[f"sessions_p99_ms_{n}"], r[f"tab_p99_ms_{n}"])
+            if all(p is not None and p < LIMIT_MS for p in p99s) and r[f"sessions_missed_{n}"] == 0:
+                best = max(best, n)
+        out["max_sessions_p99_under_100ms"] = best
+        return out
+    finally:
+        if pw is not None:
+            try:
+                browser.close()
+            finally:
+                pw.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(
+    as_json: bool = False,
+    session_counts: Iterable[int] = (10, 25, 50, 100),
+    duration_s: float = 30.0,
+    directory: str | None = None,
+) -> int:
+    return print_figures(run(tuple(session_counts), duration_s, directory), as_json)
