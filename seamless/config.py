@@ -113,6 +113,11 @@ class Config(param.Parameterized):
         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
         "sim 1.0, ~1,000 ticks/s; replay flat out)",
     )
+    conflate = param.Boolean(
+        False,
+        doc="Fold each symbol's quotes waiting behind a newer one into it (counted, journaled as "
+        "market.conflated); off: every quote is applied",
+    )
     strategies = param.List(["ma_cross"], item_type=str, doc="Strategies to run: ma_cross, breakout")
     daily_loss_limit = param.Number(5_000.0, **_positive(doc="Largest daily loss allowed before trading halts"))
     max_position = param.Number(1_000.0, **_positive(doc="Largest position per symbol, in shares"))

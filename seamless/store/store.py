@@ -258,7 +258,7 @@ class Store:
                     ev._unstamp()
                 raise
             self.commit_latency.add(time.perf_counter() - t0)
-        elif pending >= self.flush_batch:
+        elif pending >= self.flush_batch and not self._wake.is_set():  # set() costs a lock and a notify
             self._wake.set()
         self._drain()
         return events if isinstance(events, list) else list(events)
@@ -457,6 +457,13 @@ class Store:
         age = None if updated is None else max(0.0, self._clock() - updated)
         stale = max_age is not None and (age is None or age > max_age)
         return Reading(part, value, seq, updated, age, stale, stale and self._refresh(part))
+
+    def live(self, part: str) -> dict[str, Any]:
+        """The part's current values, live and not copied: read them, never change them. For
+        a hot path that reads a few values per event (a param read costs ~1 µs, a dict read
+        ~30 ns); each value is replaced whole by a change, so a read sees one whole value. Ask
+        again each time rather than keeping the dict: a failed write rebuilds the state."""
+        return self._proj.values[part]
 
     def register_refresher(self, part: str, refresh: Callable[[], Any]) -> None:
         """``refresh()`` is called (on its own thread) when a read finds ``part`` stale."""
