@@ -169,9 +169,7 @@ def burst(n: int = 50_000, directory: str | None = None, conflate: bool = False)
             "s": round(ended[0] - began[0], 3),
             "applied": runner.ticks,
             "folded": sum(runner.conflated.values()),
-            "journaled_folded": sum(
-                sum(e.counts.values()) for e in store.tail(10_000, topics=["market.conflated"])
-            ),
+            "journaled_folded": sum(sum(e.counts.values()) for e in store.tail(10_000, topics=["market.conflated"])),
         }
         broker.close()
         store.close(snapshot=False)

@@ -28,7 +28,6 @@ Upcaster = Callable[[Payload], Payload]
 Check = Callable[["Event", str, Any], None]
 
 
-
 class _Decoding(threading.local):
     #: the checksummed payload text of the event being rebuilt on this thread, else None.
     payload: str | None = None
