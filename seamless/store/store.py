@@ -101,6 +101,22 @@ def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -
         writer.active = prev
 
 
+def apply_all(state: State, events: Sequence[Event], changes: Sequence[dict[str, dict[str, Any]]]) -> None:
+    """Set an atomic unit's changes: each part once, each field to its value after the unit's
+    last event that changed it (watchers see the unit's end, not its steps: the unit is one
+    change, and a param set costs ~2 µs, ~9 more per watcher)."""
+    if len(events) == 1:
+        apply_changes(state, events[0], changes[0])
+        return
+    last: dict[str, tuple[Event, dict[str, Any]]] = {}
+    for ev, ch in zip(events, changes):
+        for part, fields in ch.items():
+            prev = last.get(part)
+            last[part] = (ev, fields if prev is None else {**prev[1], **fields})
+    for part, (ev, fields) in last.items():
+        apply_changes(state, ev, {part: fields})
+
+
 def _merge(rows: list[journal.Row], pending: list[Event]) -> list[Event]:
     """Journal rows and events from memory (seq order each), as events in seq order, once each."""
     by_seq: dict[int, journal.Row | Event] = {row[0]: row for row in rows}
@@ -235,15 +251,15 @@ class Store:
                 )
             epoch = self._epoch
             changes = self._plan(events)
-            advance, apply, outbox = self._proj.advance, self._apply, self._outbox
+            advance, outbox = self._proj.advance, self._outbox
             critical = False
             self._applying = True
             try:
                 for ev, ch in zip(events, changes):
                     advance(ev, ch)
-                    apply(ev, ch)
                     outbox.append((epoch, ev))
                     critical = critical or ev.critical
+                apply_all(self.state, events, changes)
             finally:
                 self._applying = False
             self._unwritten.extend(events)
@@ -285,9 +301,6 @@ class Store:
             for ev in stamped:  # refused: nothing happened, the caller may fix and retry
                 ev._unstamp()
             raise
-
-    def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
-        apply_changes(self.state, ev, changes)
 
     def _install(self, proj: Projection) -> None:
         self._proj = proj
