@@ -29,6 +29,7 @@ from typing import Any
 from .. import wiring
 from ..brokers import Broker, PaperBroker
 from ..config import Config
+from ..events import QuotesConflated, RunnerStatusChanged
 from ..feeds import QueueFeed, SimFeed
 from ..feeds.base import Tick
 from . import print_figures
@@ -159,17 +160,22 @@ def burst(n: int = 50_000, directory: str | None = None, conflate: bool = False)
             return seen(tick, qty, equity)
 
         strategy.on_tick = watch  # type: ignore[method-assign]
-        store.bus.subscribe(
-            "runner.status",
-            lambda ev: began.__setitem__(0, time.perf_counter()) if ev.status == "RUNNING" else None,
-            queued=False,
-        )
+
+        def on_status(ev: RunnerStatusChanged) -> None:
+            if ev.status == "RUNNING":
+                began[0] = time.perf_counter()
+
+        store.bus.subscribe("runner.status", on_status, queued=False)
         runner.run()
         out = {
             "s": round(ended[0] - began[0], 3),
             "applied": runner.ticks,
             "folded": sum(runner.conflated.values()),
-            "journaled_folded": sum(sum(e.counts.values()) for e in store.tail(10_000, topics=["market.conflated"])),
+            "journaled_folded": sum(
+                sum(e.counts.values())
+                for e in store.tail(10_000, topics=["market.conflated"])
+                if isinstance(e, QuotesConflated)
+            ),
         }
         broker.close()
         store.close(snapshot=False)

@@ -209,7 +209,7 @@ class Runner:
         good quotes folded into its newest (counted; journaled by :meth:`_report_conflation`)."""
         for tick in ticks:
             waiting = self.feed.ready() if tick is not None else None
-            if not waiting:
+            if tick is None or not waiting:
                 yield tick
                 continue
             kept, folded = conflate([tick, *waiting])

@@ -41,16 +41,18 @@ _decoding = _Decoding()
 #: payload values are flat, and a cyclic one fails as RecursionError instead).
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _c_encoder = getattr(json.encoder, "c_make_encoder", None)
-if _c_encoder is not None:
-    _iterencode = _c_encoder(
-        None, _JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
-    )
+_iterencode = (
+    _c_encoder(None, _JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+    if _c_encoder is not None
+    else None  # a Python built without the C accelerator
+)
 
-    def _encode_json(payload: Payload) -> str:
-        return "".join(_iterencode(payload, 0))
 
-else:  # a Python built without the C accelerator
-    _encode_json = _JSON.encode
+def _encode_json(payload: Payload) -> str:
+    if _iterencode is None:
+        return _JSON.encode(payload)
+    return "".join(_iterencode(payload, 0))
+
 
 _INF = math.inf
 
