@@ -113,6 +113,11 @@ class Config(param.Parameterized):
         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
         "sim 1.0, ~1,000 ticks/s at any speed; replay flat out)",
     )
+    conflate = param.Boolean(
+        False,
+        doc="Fold each symbol's quotes waiting behind a newer one into it (counted, journaled as "
+        "market.conflated); off: every quote is applied",
+    )
     strategies = param.List(["ma_cross"], item_type=str, doc="Strategies to run: ma_cross, breakout")
     bar_seconds = param.Number(
         60.0, bounds=(0, None), doc="ma_cross: bars of this many exchange seconds (0: every tick)"

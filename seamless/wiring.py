@@ -174,6 +174,7 @@ def make_runner(
         strategies,
         RiskLimits(daily_loss_limit=config.daily_loss_limit, max_position=config.max_position),
         speed=config.speed,
+        conflate=config.conflate,
         stop_loss_pct=config.stop_loss_pct,
         take_profit_pct=config.take_profit_pct,
         trailing_pct=config.trailing_pct,

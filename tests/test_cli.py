@@ -110,8 +110,13 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
         "replay_1m_s",
         "bus_us_per_event_1_sub",
         "bus_us_per_event_10_subs",
+        "batch100_events_per_s",
+        "sqlite_batch100_events_per_s",
+        "batch100_ratio",
+        *(f"stage_{s}_us" for s in ("make", "plan", "apply", "journal", "publish", "commit")),
     ):
         assert isinstance(out[key], float) and out[key] > 0, key
+    assert out["batch100_ratio"] == round(out["batch100_events_per_s"] / out["sqlite_batch100_events_per_s"], 3)
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
     assert out["sqlite_ratio"] == round(out["sqlite_commits_per_s"] / out["fsync_per_s"], 3)
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
@@ -123,6 +128,13 @@ def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
     for key in ("ticks_per_s", "tick_to_order_p50_ms", "tick_to_order_p99_ms"):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["tick_to_order_p50_ms"] <= out["tick_to_order_p99_ms"]
+    assert isinstance(out["quiet_tick_us_p50"], float) and out["quiet_tick_us_p50"] > 0
+    # The burst: every quote applied (conflation off), or applied or folded and journaled (on).
+    n = out["burst_quotes"]
+    assert out["burst_applied"] == n and out["burst_folded"] == 0
+    assert out["burst_conflated_applied"] + out["burst_conflated_folded"] == n
+    assert out["burst_conflated_folded"] == out["burst_conflated_folded_journaled"] > 0
+    assert out["burst_s"] > 0 and out["burst_conflated_s"] > 0
     assert list(tmp_path.iterdir()) == []
 
 

@@ -13,6 +13,7 @@ from ..events import (
     MonitorStatus,
     MonitorTriggered,
     QuoteReceived,
+    QuotesConflated,
     SignalEmitted,
 )
 from ..events.base import Event
@@ -48,6 +49,11 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
         changes["positions"] = {"by_symbol": positions}
         changes["account"] = account_figures(values, values["account"]["cash"], positions)
     return changes
+
+
+@planner(QuotesConflated)
+def _conflated(values: Values, ev: QuotesConflated) -> Changes:
+    return {}  # a record in the journal: the state holds the quotes that were applied
 
 
 @planner(SignalEmitted)

@@ -10,6 +10,12 @@ order acknowledged.
 ``--broker alpaca`` runs the same against ``AlpacaBroker`` and a loopback Alpaca on this
 machine (HTTP and websockets over loopback, the venue's own SQLite file), after the paper
 broker's run, the floor, in the same process: the figures side by side, and their ratio.
+
+The burst: 50,000 quotes of the same 10 symbols put at once into a :class:`QueueFeed` before
+the runner starts, the time from the runner's RUNNING to the strategy having seen the last
+one, every one before it applied (conflation off) or applied or folded into a newer quote of
+its symbol (conflation on: counted and journaled), each beside the same run of the runner on
+the same ticks handed one by one (the runner's per-tick floor).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from typing import Any
 from .. import wiring
 from ..brokers import Broker, PaperBroker
 from ..config import Config
-from ..feeds import SimFeed
+from ..events import QuotesConflated, RunnerStatusChanged
+from ..feeds import QueueFeed, SimFeed
+from ..feeds.base import Tick
 from . import print_figures
 
 SYMBOLS = tuple(f"S{i:02d}" for i in range(10))
@@ -70,11 +78,15 @@ def run(
         latencies: list[float] = []
         acks: list[float] = []
         started = [0.0]
+        quiet: list[float] = []  # on_tick's time for ticks that sent no order
         on_tick = runner.on_tick
 
         def timed_tick(tick) -> None:
-            started[0] = time.perf_counter()
+            orders = len(latencies)
+            started[0] = t0 = time.perf_counter()
             on_tick(tick)
+            if len(latencies) == orders:
+                quiet.append(time.perf_counter() - t0)
 
         runner.on_tick = timed_tick  # type: ignore[method-assign]
         store.bus.subscribe(
@@ -99,6 +111,9 @@ def run(
             "ticks": runner.ticks,
             "orders": len(latencies),
             "symbols": len(SYMBOLS),
+            # a tick with no order: its quote committed (made, planned, applied, published),
+            # risk's day and loss checks, the monitors and the strategy
+            "quiet_tick_us_p50": round(sorted(quiet)[len(quiet) // 2] * 1e6, 1) if quiet else None,
         }
         broker.close()
         store.close(snapshot=False)
@@ -113,6 +128,67 @@ def run(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def burst(n: int = 50_000, directory: str | None = None, conflate: bool = False) -> dict[str, Any]:
+    """``n`` quotes waiting at once: seconds from RUNNING until the strategy has seen the last."""
+    work = Path(tempfile.mkdtemp(prefix="seamless-bench-burst-", dir=directory))
+    try:
+        config = Config(
+            db=str(work / "burst.db"),
+            symbols=list(SYMBOLS),
+            speed=0,
+            reconcile=False,
+            daily_loss_limit=1e12,
+            conflate=conflate,
+        )
+        store = wiring.open_store(config)
+        broker = PaperBroker(config.broker_path, starting_cash=1_000_000.0)
+        feed = QueueFeed(SYMBOLS, beat_s=0.05)
+        sim = SimFeed(symbols=SYMBOLS, seed=2, volatility=0.5, tick_interval_s=0.001)
+        last: list[Tick] = []
+        for tick in sim.ticks():
+            if tick is None:
+                continue
+            feed.put(tick)
+            last.append(tick)
+            if len(last) == n:
+                break
+        runner = wiring.make_runner(config, store, broker, feed)
+        began, ended = [0.0], [0.0]
+        final = last[-1]
+        strategy = runner.strategies[0]
+        seen = strategy.on_tick
+
+        def watch(tick, qty, equity):
+            if tick is final:
+                ended[0] = time.perf_counter()
+                runner.stop()
+            return seen(tick, qty, equity)
+
+        strategy.on_tick = watch  # type: ignore[method-assign]
+
+        def on_status(ev: RunnerStatusChanged) -> None:
+            if ev.status == "RUNNING":
+                began[0] = time.perf_counter()
+
+        store.bus.subscribe("runner.status", on_status, queued=False)
+        runner.run()
+        out = {
+            "s": round(ended[0] - began[0], 3),
+            "applied": runner.ticks,
+            "folded": sum(runner.conflated.values()),
+            "journaled_folded": sum(
+                sum(e.counts.values())
+                for e in store.tail(10_000, topics=["market.conflated"])
+                if isinstance(e, QuotesConflated)
+            ),
+        }
+        broker.close()
+        store.close(snapshot=False)
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1e3, 3)
@@ -122,6 +198,16 @@ def main(as_json: bool = False, scale: float = 1.0, directory: str | None = None
     ticks = max(2_000, int(100_000 * scale))
     paper = run(ticks=ticks, directory=directory)
     if broker == "paper":
+        n = max(2_000, int(50_000 * scale))
+        for conflate in (False, True):
+            b = burst(n, directory, conflate)
+            name = "burst_conflated" if conflate else "burst"
+            paper[f"{name}_s"] = b["s"]
+            paper[f"{name}_quotes_per_s"] = round(n / b["s"], 1) if b["s"] > 0 else None
+            paper[f"{name}_applied"] = b["applied"]
+            paper[f"{name}_folded"] = b["folded"]
+            paper[f"{name}_folded_journaled"] = b["journaled_folded"]
+        paper["burst_quotes"] = n
         return print_figures(paper, as_json)
     other = run(ticks=ticks, directory=directory, broker_name=broker)
     figures: dict[str, Any] = {f"paper_{k}": v for k, v in paper.items() if k != "broker"}

@@ -79,6 +79,136 @@ class SqliteAlone:
         self.conn.close()
 
 
+class SqliteBatches:
+    """SQLite alone, 100 events a transaction: the store's schema and connection, rows encoded
+    beforehand (renumbered per batch), one ``BEGIN IMMEDIATE`` ... ``COMMIT`` with
+    ``synchronous=FULL`` per batch: the durability ``Store.commit_all`` gives a batch that
+    holds a critical event."""
+
+    def __init__(self, directory: Path, size: int = 100) -> None:
+        self.conn = open_writer(directory / "sqlite-batch.db")
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        self.rows = []
+        for seq in range(1, size + 1):
+            ev = _batch_event(seq, size)
+            ev._stamp(seq, time.time())
+            self.rows.append(list(journal.encode(ev)))
+        self.seq = 0
+
+    def commit(self) -> int:
+        for row in self.rows:
+            self.seq += 1
+            row[0] = self.seq
+        journal.write(self.conn, cast(list[journal.Row], self.rows))
+        return len(self.rows)
+
+    def pause(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(FULL)")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _batch_event(i: int, size: int):
+    """Batch ``i``'s events: quotes, and a critical event last (the batch is durable at return)."""
+    k = (i - 1) % size
+    if k == size - 1:
+        return RunnerStatusChanged(status=("RUNNING", "PAUSED")[(i // size) % 2])
+    return _quote(i)
+
+
+def batch_events_per_s(directory: Path, size: int = 100, rounds: int = 6, slice_s: float = 0.25) -> dict[str, float]:
+    """Events per second at ``size`` events a transaction: ``Store.commit_all`` (events made,
+    validated, planned, applied, journaled and published; durable at return) against SQLite
+    alone with the same rows. Alternating slices, as :func:`durable_commits_per_s`."""
+    sqlite = SqliteBatches(directory, size)
+    store = Store(directory / "batch.db", snapshot_every=10**9)
+    store.bus.subscribe("*", lambda ev: None, queued=False)
+    n = 0
+
+    def store_batch() -> int:
+        nonlocal n
+        events = [_batch_event(n + k, size) for k in range(1, size + 1)]
+        n += size
+        store.commit_all(events)
+        return size
+
+    contenders: dict[str, Callable[[], int]] = {"sqlite": sqlite.commit, "store": store_batch}
+    counts = {k: [0, 0.0] for k in contenders}
+    try:
+        for _ in range(20):  # warm both
+            store_batch()
+            sqlite.commit()
+        for _ in range(rounds):
+            for which, commit in contenders.items():
+                k, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < slice_s:
+                    k += commit()
+                counts[which][0] += k
+                counts[which][1] += time.perf_counter() - t0
+            sqlite.pause()
+    finally:
+        sqlite.close()
+        store.close(snapshot=False)
+    return {k: c / t for k, (c, t) in counts.items()}
+
+
+def stages_us(directory: Path, n: int) -> dict[str, float]:
+    """Where a quote's time goes, stage by stage, each timed alone over the same ``n`` quotes
+    (µs per event): made (dataclass, validation, JSON payload encoded once), planned (the
+    pure planner), applied (the projection advanced and the param objects set), journaled
+    (row encoded with its checksum, written 100 rows a transaction: the background writer's
+    share) and published (the bus to one queued subscriber); and the whole of ``commit`` for
+    those quotes already made, beside them: what the stages leave out (lock, stamps, the
+    outbox) is the difference."""
+    from ..params.state import State
+    from ..store import apply_changes
+
+    t0 = time.perf_counter()
+    events = [_quote(i) for i in range(n)]
+    made = time.perf_counter() - t0
+    proj, state = Projection(), State()
+    for i, ev in enumerate(events):
+        ev._stamp(i + 1, 1_700_000_000.0 + i * 1e-3)
+    t0 = time.perf_counter()
+    changes = [proj.plan(ev) for ev in events]  # planned against the same state: a planner reads, never writes
+    planned = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for ev, ch in zip(events, changes):
+        proj.advance(ev, ch)
+        apply_changes(state, ev, ch)
+    applied = time.perf_counter() - t0
+    conn = open_writer(directory / "stages.db")
+    t0 = time.perf_counter()
+    for k in range(0, n, 100):
+        journal.write(conn, [journal.encode(ev) for ev in events[k : k + 100]])
+    journaled = time.perf_counter() - t0
+    conn.close()
+    bus = Bus()
+    bus.subscribe("market.*", lambda ev: None, name="bench")
+    t0 = time.perf_counter()
+    for ev in events:
+        bus.publish(ev)
+    published = time.perf_counter() - t0
+    bus.close()
+    fresh = [_quote(i) for i in range(n)]
+    with Store(directory / "stages-store.db", snapshot_every=10**9) as store:
+        store.bus.subscribe("market.quote", lambda ev: None, name="bench")
+        t0 = time.perf_counter()
+        for ev in fresh:
+            store.commit(ev)
+        committed = time.perf_counter() - t0
+    us = 1e6 / n
+    return {
+        "stage_make_us": round(made * us, 2),
+        "stage_plan_us": round(planned * us, 2),
+        "stage_apply_us": round(applied * us, 2),
+        "stage_journal_us": round(journaled * us, 2),
+        "stage_publish_us": round(published * us, 2),
+        "stage_commit_us": round(committed * us, 2),
+    }
+
+
 def durable_commits_per_s(
     directory: Path, rounds: int = 8, slice_s: float = 0.25
 ) -> tuple[dict[str, float], dict[str, float | None]]:
@@ -277,6 +407,8 @@ def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
         crit_p50, crit_p99 = crit_latency["p50_ms"], crit_latency["p99_ms"]
         assert crit_p50 is not None and crit_p99 is not None  # the store committed in every round
         p50, p99 = commit_to_subscriber_ms(work, n(5000))
+        batch = batch_events_per_s(work)
+        stages = stages_us(work, n(50_000))
         b1, f1 = bus_us_per_event(1, n(200_000))
         b10, f10 = bus_us_per_event(10, n(200_000))
         return {
@@ -288,6 +420,10 @@ def run(scale: float = 1.0, directory: str | None = None) -> dict[str, Any]:
             "critical_commit_p50_ms": round(crit_p50, 3),
             "critical_commit_p99_ms": round(crit_p99, 3),
             "noncritical_events_per_s": round(noncritical_per_s(work, n(200_000)), 1),
+            "batch100_events_per_s": round(batch["store"], 1),
+            "sqlite_batch100_events_per_s": round(batch["sqlite"], 1),
+            "batch100_ratio": round(batch["store"] / batch["sqlite"], 3),
+            **stages,
             "commit_to_subscriber_p50_ms": round(p50, 3),
             "commit_to_subscriber_p99_ms": round(p99, 3),
             "restore_100k_tail_s": round(restore_tail_s(work, n(100_000)), 3),

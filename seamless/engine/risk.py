@@ -96,17 +96,21 @@ class RiskManager:
         """Start a new day when the exchange date changes; journal a breach of the daily loss
         limit once. Returns True when a breach was journaled now."""
         day = self.trading_day(exchange_ts)
-        acct, risk = self.store.state.account, self.store.state.risk
-        if day != acct.day:
+        live = self.store.live  # once per tick: plain values, not param reads
+        if day != live("account")["day"]:
             self.store.commit(DayStarted(day=day, exchange_ts=exchange_ts))
-        limit = risk.daily_loss_limit
-        if limit is None or risk.breach is not None:
+        risk = live("risk")
+        limit = risk["daily_loss_limit"]
+        if limit is None or risk["breach"] is not None:
             return False
-        loss = -(acct.daily_realized_pnl + acct.daily_unrealized_pnl)
+        acct = live("account")
+        loss = -(acct["daily_realized_pnl"] + acct["daily_unrealized_pnl"])
         if math.isfinite(loss) and loss >= limit:
             log.warning("daily loss %.2f breached limit %.2f: trading HALTED", loss, limit)
             self.store.commit(
-                DailyLossBreached(loss=loss, limit=limit, equity=acct.equity, day=acct.day, exchange_ts=exchange_ts)
+                DailyLossBreached(
+                    loss=loss, limit=limit, equity=acct["equity"], day=acct["day"], exchange_ts=exchange_ts
+                )
             )
             return True
         return False

@@ -27,10 +27,34 @@ Upcaster = Callable[[Payload], Payload]
 #: a validation helper such as :func:`positive`: ``check(event, field name, value)``.
 Check = Callable[["Event", str, Any], None]
 
-_decoding = threading.local()
 
-# One encoder, built once: json.dumps with options builds a new one per call.
-_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+class _Decoding(threading.local):
+    #: the checksummed payload text of the event being rebuilt on this thread, else None.
+    payload: str | None = None
+
+
+_decoding = _Decoding()
+
+#: The payload encoder: ``json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode``,
+#: whose bytes the journal's checksums and the replay tests hold. ``encode`` builds a new C
+#: encoder per call; this one is built once, with the same arguments (no circular check:
+#: payload values are flat, and a cyclic one fails as RecursionError instead).
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_iterencode = (
+    _c_encoder(None, _JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+    if _c_encoder is not None
+    else None  # a Python built without the C accelerator
+)
+
+
+def _encode_json(payload: Payload) -> str:
+    if _iterencode is None:
+        return _JSON.encode(payload)
+    return "".join(_iterencode(payload, 0))
+
+
+_INF = math.inf
 
 #: type name -> event class, filled by :func:`event`.
 REGISTRY: dict[str, type[Event]] = {}
@@ -63,17 +87,18 @@ class Event:
         def _payload_json(self) -> str: ...
 
     def __post_init__(self) -> None:
-        journaled = getattr(_decoding, "payload", None)
+        journaled = _decoding.payload
         if journaled is not None:  # rebuilt from a checksummed row: validated when committed
-            object.__setattr__(self, "_payload_json", journaled)
+            self.__dict__["_payload_json"] = journaled
             return
-        if self.exchange_ts is not None:
-            finite(self, "exchange_ts", self.exchange_ts)
+        xts = self.exchange_ts
+        if xts is not None and not (type(xts) is float and -_INF < xts < _INF):  # the usual case, inline
+            finite(self, "exchange_ts", xts)
         self.validate()
         # Encoded once, here: an event that cannot be journaled is refused before it is applied.
         try:
-            object.__setattr__(self, "_payload_json", _encode_json(self.payload()))
-        except (TypeError, ValueError) as e:
+            self.__dict__["_payload_json"] = _encode_json(self.payload())
+        except (TypeError, ValueError, RecursionError) as e:
             raise InvalidEvent(f"{type(self).__name__}: payload cannot be journaled as JSON: {e}") from e
 
     def validate(self) -> None:
@@ -84,7 +109,8 @@ class Event:
         return type(self).__name__
 
     def payload(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.payload_fields}
+        d = self.__dict__  # fields live there (no slots); getattr per field costs twice as much
+        return {f: d[f] for f in self.payload_fields}
 
     def payload_json(self) -> str:
         return self._payload_json

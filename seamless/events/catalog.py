@@ -8,6 +8,7 @@ trailing-stop moves) are persisted in batches by the background writer.
 from __future__ import annotations
 
 from enum import StrEnum
+from math import inf as _INF
 
 from ..errors import InvalidEvent
 from .base import (
@@ -85,15 +86,38 @@ class QuoteReceived(Event):
     bid: float | None = None
     ask: float | None = None
 
-    def validate(self) -> None:  # the hottest event: no helper calls for absent fields
+    def validate(self) -> None:
+        # The hottest event: a positive finite float passes inline (0 < x < inf is False for
+        # NaN, inf and x <= 0); anything else goes through the helpers, which name what is wrong.
         symbol(self, "symbol", self.symbol)
-        positive(self, "last", self.last)
-        if self.bid is not None:
-            positive(self, "bid", self.bid)
-        if self.ask is not None:
-            positive(self, "ask", self.ask)
-        if self.bid is not None and self.ask is not None and self.bid > self.ask:
-            raise InvalidEvent(f"QuoteReceived {self.symbol}: bid {self.bid} is above ask {self.ask}")
+        last, bid, ask = self.last, self.bid, self.ask
+        if not (type(last) is float and 0.0 < last < _INF):
+            positive(self, "last", last)
+        if bid is not None and not (type(bid) is float and 0.0 < bid < _INF):
+            positive(self, "bid", bid)
+        if ask is not None and not (type(ask) is float and 0.0 < ask < _INF):
+            positive(self, "ask", ask)
+        if bid is not None and ask is not None and bid > ask:
+            raise InvalidEvent(f"QuoteReceived {self.symbol}: bid {bid} is above ask {ask}")
+
+
+@event("market.conflated", critical=False)
+class QuotesConflated(Event):
+    """Quotes folded into a newer quote of their symbol before they were applied (conflation,
+    an explicit setting): how many per symbol over the last ``interval_s`` seconds. A folded
+    quote is never journaled itself; this says it came."""
+
+    counts: dict[str, int]
+    interval_s: float
+
+    def validate(self) -> None:
+        if not isinstance(self.counts, dict) or not self.counts:
+            raise InvalidEvent(f"QuotesConflated.counts={self.counts!r}: must be a non-empty symbol -> count mapping")
+        for sym, n in self.counts.items():
+            symbol(self, "counts", sym)
+            if type(n) is not int or n <= 0:
+                raise InvalidEvent(f"QuotesConflated.counts[{sym!r}]={n!r}: must be a whole number > 0")
+        non_negative(self, "interval_s", self.interval_s)
 
 
 @event("signal.emitted", critical=False)

@@ -107,6 +107,14 @@ class AlpacaFeed(Feed):
         finally:
             self._disconnect()
 
+    def ready(self) -> list[Tick]:
+        out: list[Tick] = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
+
     def history(self) -> list[Tick]:
         """The last ``history_minutes`` minute bars of each symbol (closes, oldest first);
         none when Alpaca cannot be reached (warming is worth a warning, not a failed start)."""

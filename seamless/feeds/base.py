@@ -80,6 +80,12 @@ class Feed(abc.ABC):
         to warm strategies: seen by them, never traded on nor journaled. None by default."""
         return []
 
+    def ready(self) -> list[Tick]:
+        """The ticks that have already arrived behind the last one :meth:`ticks` yielded,
+        taken now, oldest first (they will not be yielded): what conflation may fold. A feed
+        that makes its ticks when asked has none waiting."""
+        return []
+
     def on_status(self, callback: StatusCallback) -> None:
         """Call ``callback(connected, error)`` when the feed loses its source or gets it
         back. A feed that cannot lose its source never calls it."""

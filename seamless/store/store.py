@@ -101,6 +101,22 @@ def apply_changes(state: State, ev: Event, changes: dict[str, dict[str, Any]]) -
         writer.active = prev
 
 
+def apply_all(state: State, events: Sequence[Event], changes: Sequence[dict[str, dict[str, Any]]]) -> None:
+    """Set an atomic unit's changes: each part once, each field to its value after the unit's
+    last event that changed it (watchers see the unit's end, not its steps: the unit is one
+    change, and a param set costs ~2 µs, ~9 more per watcher)."""
+    if len(events) == 1:
+        apply_changes(state, events[0], changes[0])
+        return
+    last: dict[str, tuple[Event, dict[str, Any]]] = {}
+    for ev, ch in zip(events, changes):
+        for part, fields in ch.items():
+            prev = last.get(part)
+            last[part] = (ev, fields if prev is None else {**prev[1], **fields})
+    for part, (ev, fields) in last.items():
+        apply_changes(state, ev, {part: fields})
+
+
 def _merge(rows: list[journal.Row], pending: list[Event]) -> list[Event]:
     """Journal rows and events from memory (seq order each), as events in seq order, once each."""
     by_seq: dict[int, journal.Row | Event] = {row[0]: row for row in rows}
@@ -235,15 +251,15 @@ class Store:
                 )
             epoch = self._epoch
             changes = self._plan(events)
-            advance, apply, outbox = self._proj.advance, self._apply, self._outbox
+            advance, outbox = self._proj.advance, self._outbox
             critical = False
             self._applying = True
             try:
                 for ev, ch in zip(events, changes):
                     advance(ev, ch)
-                    apply(ev, ch)
                     outbox.append((epoch, ev))
                     critical = critical or ev.critical
+                apply_all(self.state, events, changes)
             finally:
                 self._applying = False
             self._unwritten.extend(events)
@@ -258,7 +274,7 @@ class Store:
                     ev._unstamp()
                 raise
             self.commit_latency.add(time.perf_counter() - t0)
-        elif pending >= self.flush_batch:
+        elif pending >= self.flush_batch and not self._wake.is_set():  # set() costs a lock and a notify
             self._wake.set()
         self._drain()
         return events if isinstance(events, list) else list(events)
@@ -285,9 +301,6 @@ class Store:
             for ev in stamped:  # refused: nothing happened, the caller may fix and retry
                 ev._unstamp()
             raise
-
-    def _apply(self, ev: Event, changes: dict[str, dict[str, Any]]) -> None:
-        apply_changes(self.state, ev, changes)
 
     def _install(self, proj: Projection) -> None:
         self._proj = proj
@@ -457,6 +470,13 @@ class Store:
         age = None if updated is None else max(0.0, self._clock() - updated)
         stale = max_age is not None and (age is None or age > max_age)
         return Reading(part, value, seq, updated, age, stale, stale and self._refresh(part))
+
+    def live(self, part: str) -> dict[str, Any]:
+        """The part's current values, live and not copied: read them, never change them. For
+        a hot path that reads a few values per event (a param read costs ~1 µs, a dict read
+        ~30 ns); each value is replaced whole by a change, so a read sees one whole value. Ask
+        again each time rather than keeping the dict: a failed write rebuilds the state."""
+        return self._proj.values[part]
 
     def register_refresher(self, part: str, refresh: Callable[[], Any]) -> None:
         """``refresh()`` is called (on its own thread) when a read finds ``part`` stale."""

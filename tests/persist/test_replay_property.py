@@ -180,6 +180,11 @@ OTHER_EVENTS = (
     spec(ev.TradingStateChanged, state=st.sampled_from(ev.TRADING_STATES), reason=text, by=st.just("ops")),
     spec(ev.BreachReset, by=st.just("ops"), reason=text),
     spec(ev.RunnerStatusChanged, status=st.sampled_from(ev.RUNNER_STATES), error=text, by=st.just("runner")),
+    spec(
+        ev.QuotesConflated,
+        counts=st.dictionaries(sym, st.integers(1, 50_000), min_size=1, max_size=3),
+        interval_s=st.floats(0, 10),
+    ),
     spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
     spec(ev.FeedStatusChanged, connected=st.booleans(), error=text),
     spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2")), by=st.sampled_from(("schedule", "user:ann"))),
