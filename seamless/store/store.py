@@ -37,7 +37,7 @@ from ..events import Event
 from ..params import base as params_base
 from ..params.records import FrozenDict
 from ..params.state import State, Values
-from ..persist import journal, recovery, schema, snapshots
+from ..persist import chain, journal, recovery, schema, snapshots
 
 if TYPE_CHECKING:
     import sqlite3
@@ -177,6 +177,8 @@ class Store:
         self.replayed_on_open = restored.replayed
         self._install(restored.projection)
         self._durable_seq = self._proj.seq
+        self._chain = chain.head_at(self._conn, self._durable_seq)  # the chain value at durable_seq
+        self._also: list[tuple[str, tuple[Any, ...]]] = []  # statements to write with the next events
         self._published_seq = self._proj.seq  # the last event handed to the bus (tail reads end there)
         # The journal's tail reads: a read-only connection, opened when first asked.
         self._reader: sqlite3.Connection | None = None
@@ -212,8 +214,10 @@ class Store:
         """Journal, apply and publish one event; returns it stamped with its seq."""
         return self.commit_all((ev,))[0]
 
-    def commit_all(self, events: Iterable[Event]) -> list[Event]:
-        """Commit several events atomically: all are applied and journaled, or none."""
+    def commit_all(self, events: Iterable[Event], also: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> list[Event]:
+        """Commit several events atomically: all are applied and journaled, or none.
+        ``also``: SQL statements written in the same transaction (the store's own records of
+        what the events say, e.g. an archive file's)."""
         events = events if isinstance(events, (list, tuple)) else list(events)
         if not events:
             return []
@@ -242,8 +246,9 @@ class Store:
             finally:
                 self._applying = False
             self._unwritten.extend(events)
+            self._also.extend(also)
             pending = len(self._unwritten)
-        if critical:
+        if critical or also:
             if TYPE_CHECKING:  # stamped by _plan
                 assert events[-1].seq is not None
             try:
@@ -300,17 +305,25 @@ class Store:
                 return
             self._write_pending()
 
-    def _write_pending(self, snapshot: tuple[int, int, tuple[str, tuple[Any, ...]]] | None = None) -> None:
+    def _write_pending(self, snapshot: tuple[int, int, snapshots.Encoded] | None = None) -> None:
         """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
+            also, self._also = self._also, []
             self._writing = batch  # still read from memory by tail() until journaled
         if snapshot is not None and snapshot[1] != self._epoch:
             snapshot = None  # taken before a failed write dropped some of the events it holds
-        if not batch and snapshot is None:
+        if not batch and snapshot is None and not also:
             return
-        rows = [journal.encode(ev) for ev in batch]
-        extra = [snapshot[2], snapshots.prune_sql(self.keep_snapshots)] if snapshot else []
+        rows, head = journal.encode_all(batch, self._chain)
+        extra = list(also)
+        if snapshot is not None:
+            at = snapshot[0]  # the chain value at the snapshot's seq: durable already, or in this batch
+            if at > self._durable_seq:
+                snap_chain = chain.chained(rows[at - self._durable_seq - 1][7])
+            else:  # a committer's transaction carried it meanwhile
+                snap_chain = self._chain if at == self._durable_seq else chain.head_at(self._conn, at)
+            extra += [snapshot[2].insert(snap_chain), snapshots.prune_sql(self.keep_snapshots)]
         t0 = time.perf_counter()
         try:
             journal.write(self._conn, rows, extra, self.path)
@@ -326,6 +339,7 @@ class Store:
         self.counters["events_written"] += len(rows)
         if rows:
             self._durable_seq = rows[-1][0]
+            self._chain = head
         self._writing = []
         if snapshot is not None:
             self._snapshot_seq = snapshot[0]
@@ -340,10 +354,12 @@ class Store:
             self._epoch += 1
             self._failure = error
             self._unwritten = []
+            self._also = []
             self._writing = []
             self._published_seq = min(self._published_seq, self._durable_seq)
             try:
                 self._install(recovery.restore(self._conn).projection)
+                self._chain = chain.head_at(self._conn, self._durable_seq)
             except Exception as e:  # cannot even read back: refuse to go on with a state we can't trust
                 self._broken = StoreError(
                     f"{self.path}: after a failed write the journal could not be read back ({e}); reopen the store"

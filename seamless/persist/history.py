@@ -1,0 +1,151 @@
+"""The whole history: journal rows and archived rows, merged back in seq order and checked.
+
+Every reader that walks a range of events (recovery, replay, analysis, the verifier) reads
+through :func:`rows`: a seq archived out of the journal comes from its archive file, so a
+range across the retention boundary reads as if nothing had moved. Along the way each row is
+checked: its own checksum, no gap, and the hash chain (:mod:`.chain`) from ``head`` on.
+
+:func:`verify` walks everything from seq 1 (the scrubber and ``seamless verify``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CorruptArchive, CorruptJournal
+from . import archive, chain, journal
+from .journal import Row
+
+#: Tables of version 3 (made by :func:`create`, and by the migration from version 2).
+TABLES = (
+    "CREATE TABLE chain (start_seq INTEGER NOT NULL, head INTEGER NOT NULL)",
+    archive.TABLE,
+    archive.INDEX,
+    archive.GUARD,
+    "CREATE TABLE scrub (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, head INTEGER NOT NULL, "
+    "files_checked INTEGER NOT NULL, passes INTEGER NOT NULL, pass_started_at REAL, last_pass_at REAL, "
+    "finding TEXT)",
+)
+
+
+def rows(
+    conn: sqlite3.Connection,
+    after: int = 0,
+    until: int | None = None,
+    *,
+    head: int | None = None,
+    origin: chain.Origin | None = None,
+    batch: int = 10_000,
+) -> Iterator[Row]:
+    """Rows with after < seq <= until, in order, journal and archives merged; each checked:
+    its own checksum, no gap (:class:`CorruptJournal` names the seq), and the chain from
+    ``head`` (the chain value at ``after``; None: picked up at the first stored chain value).
+    ``after=0`` starts the chain from its origin."""
+    if after == 0 and head is None:
+        head = 0
+    follow = chain.Chain(origin or chain.origin(conn), head)
+    feed = follow.feed
+    archived = archive.recorded(conn, after, until)
+    source: Iterator[tuple] = journal.read_rows(conn, after, until, batch=batch, gaps=bool(archived))
+    if archived:
+        root = archive.directory(archive.store_path(conn))
+        source = heapq.merge(source, *(_archived(root, a, after, until) for a in archived), key=lambda r: r[0])
+    expect = after + 1
+    for row in source:
+        seq = row[0]
+        if seq != expect:
+            if seq < expect:  # a row both archived and (still) in the journal: a compaction's
+                continue  # deletes not yet finished; the journal's copy came first
+            raise CorruptJournal(expect, f"missing (next row found is seq={seq})")
+        expect += 1
+        if len(row) == 7:  # archived: its checksums follow from its columns and the chain
+            mine = journal.row_checksum(*row)
+            feed(seq, 0, mine)
+            h = follow.head
+            row = (*row, chain.pack(h or 0, mine))
+        else:
+            journal.verify(row)
+            feed(seq, row[7])
+        yield row
+
+
+def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> Iterator[tuple]:
+    n = 0
+    for row in archive.read(root, a, after, until):
+        n += 1
+        yield row
+    if after < a.first_seq and (until is None or until >= a.last_seq) and n != a.rows:
+        raise CorruptArchive(str(root / a.file), f"holds {n} rows; the store recorded {a.rows}")
+
+
+@dataclass
+class Progress:
+    """Where a walk of the history stands: resumable from ``seq`` with chain value ``head``."""
+
+    seq: int = 0
+    head: int = 0
+    files_checked: int = 0
+    bytes_read: int = 0
+    started_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Finding:
+    """The first thing found wrong: a seq (a journal row, or an archived row) or a file."""
+
+    where: str  # "seq 123" or the archive file's path
+    reason: str
+    seq: int | None = None
+    file: str | None = None
+
+
+def verify(
+    conn: sqlite3.Connection,
+    *,
+    progress: Progress | None = None,
+    until: int | None = None,
+    budget: Callable[[int], None] | None = None,
+    batch: int = 2_000,
+) -> tuple[Progress, Finding | None]:
+    """Walk the history from ``progress`` (or the start) to ``until`` (or the end): every
+    archive file against its checksum, every row against its own checksum and the chain.
+    ``budget(bytes)`` is called after each batch (the scrubber sleeps in it to bound its I/O).
+    Returns where it got to and the first finding, or None when all of it is intact."""
+    p = progress or Progress()
+    until = journal.last_seq(conn) if until is None else until
+    last_archived = max((a.last_seq for a in archive.recorded(conn)), default=0)
+    until = max(until, last_archived)
+    root = archive.directory(archive.store_path(conn))
+    if p.seq == 0:  # files first: a bad file is named as a file, not by the row it garbles
+        for a in archive.recorded(conn)[p.files_checked :]:
+            try:
+                archive.verify_file(root, a)
+            except CorruptArchive as e:
+                return p, Finding(e.file, str(e), file=e.file)
+            p.files_checked += 1
+            size = (root / a.file).stat().st_size
+            p.bytes_read += size
+            if budget is not None:
+                budget(size)
+    try:
+        n, size = 0, 0
+        for row in rows(conn, p.seq, until, head=p.head, batch=batch):
+            n += 1
+            size += len(row[6]) + 48
+            p.seq, p.head = row[0], chain.chained(row[7])
+            if n >= batch:
+                p.bytes_read += size
+                if budget is not None:
+                    budget(size)
+                n, size = 0, 0
+        p.bytes_read += size
+    except CorruptJournal as e:
+        return p, Finding(f"seq {e.seq}", str(e), seq=e.seq)
+    except CorruptArchive as e:
+        return p, Finding(e.file, str(e), file=e.file)
+    return p, None
