@@ -9,6 +9,8 @@ from ..events import (
     BreachReset,
     BrokerStatusChanged,
     DailyLossBreached,
+    HistoryArchived,
+    HistoryCorrupt,
     LossLimitSet,
     ReconcileCompleted,
     ReconcileMismatch,
@@ -122,3 +124,16 @@ def _rec_completed(values: Values, ev: ReconcileCompleted) -> Changes:
             },
         }
     }
+
+
+@planner(HistoryArchived)
+def _archived(values: Values, ev: HistoryArchived) -> Changes:
+    return {}  # the store's own record: the state is unchanged (its rows are still in history)
+
+
+@planner(HistoryCorrupt)
+def _corrupt(values: Values, ev: HistoryCorrupt) -> Changes:
+    if not ev.halt:
+        return {}
+    why = f"history failed verification at {ev.where}: {ev.reason}"
+    return {"risk": {"trading_state": TradingState.HALTED, "state_reason": why}}

@@ -46,6 +46,22 @@ def rows(
     its own checksum, no gap (:class:`CorruptJournal` names the seq), and the chain from
     ``head`` (the chain value at ``after``; None: picked up at the first stored chain value).
     ``after=0`` starts the chain from its origin."""
+    if conn.in_transaction:
+        yield from _rows(conn, after, until, head, origin, batch)
+        return
+    # One read transaction: the archives' records and the journal as of one moment (a
+    # compaction may move rows between two statements otherwise).
+    conn.execute("BEGIN")
+    try:
+        yield from _rows(conn, after, until, head, origin, batch)
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _rows(
+    conn: sqlite3.Connection, after: int, until: int | None, head: int | None, origin: chain.Origin | None, batch: int
+) -> Iterator[Row]:
     if after == 0 and head is None:
         head = 0
     follow = chain.Chain(origin or chain.origin(conn), head)
@@ -117,9 +133,8 @@ def verify(
     ``budget(bytes)`` is called after each batch (the scrubber sleeps in it to bound its I/O).
     Returns where it got to and the first finding, or None when all of it is intact."""
     p = progress or Progress()
-    until = journal.last_seq(conn) if until is None else until
-    last_archived = max((a.last_seq for a in archive.recorded(conn)), default=0)
-    until = max(until, last_archived)
+    if until is None:
+        until = max(journal.last_seq(conn), max((a.last_seq for a in archive.recorded(conn)), default=0))
     root = archive.directory(archive.store_path(conn))
     if p.seq == 0:  # files first: a bad file is named as a file, not by the row it garbles
         for a in archive.recorded(conn)[p.files_checked :]:

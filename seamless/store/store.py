@@ -73,6 +73,8 @@ class WriterHealth:
     last_write_age_s: float
     snapshot_seq: int
     snapshot_age_s: float
+    #: What verification of the history found wrong (the first bad seq or file), or None.
+    history: str | None = None
 
 
 # How a part's new values are set, decided once (seamless.compat.param_values): straight into
@@ -188,6 +190,9 @@ class Store:
         self._snapshot_seq = 0 if restored.upcast else restored.snapshot_seq
         self._snapshot_time = time.monotonic()
 
+        #: What the last verification of the history found wrong, or None (see Scrubber).
+        self.history_finding: str | None = self._stored_finding()
+        self._on_close: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="seamless-writer", daemon=True)
@@ -427,6 +432,32 @@ class Store:
         self.flush(snapshot=True)
         return self._snapshot_seq
 
+    def record(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Write the store's own bookkeeping (not events) in one transaction of its own."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            journal.write(self._conn, [], statements, self.path)
+
+    def exclusive(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``fn(connection)`` between two commits, holding the writer (short steps only: every
+        commit waits meanwhile). ``fn`` runs its own statements; it must leave no transaction open."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            return fn(self._conn)
+
+    def _stored_finding(self) -> str | None:
+        try:
+            row = self._conn.execute("SELECT finding FROM scrub WHERE id = 1").fetchone()
+        except Exception:  # no scrub table: nothing verified yet
+            return None
+        return row[0] if row else None
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` first thing when the store closes (background tasks stop there)."""
+        self._on_close.append(fn)
+
     # -- publishing ------------------------------------------------------------------------
 
     def _drain(self) -> None:
@@ -580,6 +611,7 @@ class Store:
             last_write_age_s=now - self._written_at,
             snapshot_seq=self._snapshot_seq,
             snapshot_age_s=now - self._snapshot_time,
+            history=self.history_finding,
         )
 
     def close(self, snapshot: bool = True) -> None:
@@ -588,6 +620,11 @@ class Store:
             if self._closed:
                 return
             self._closed = True
+        for fn in self._on_close:
+            try:
+                fn()
+            except Exception:
+                log.exception("stopping a background task of %s failed", self.path)
         self._stop.set()
         self._wake.set()
         self._flusher.join()

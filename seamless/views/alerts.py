@@ -8,6 +8,7 @@ from typing import cast
 from ..events import (
     DailyLossBreached,
     Event,
+    HistoryCorrupt,
     OrderFilled,
     PositionClosed,
     ReconcileMismatch,
@@ -23,6 +24,7 @@ ALERT_TOPICS = (
     "risk.daily_loss_breached",
     "risk.trading_state",
     "reconcile.mismatch",
+    "history.corrupt",
 )
 
 # Critical (journaled durably) but shown at the normal rate: refusals come many a second when
@@ -80,4 +82,8 @@ def describe(ev: Event) -> tuple[str, str, int]:
             f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — {ev.resolution}",
             10000,
         )
+    if t == "history.corrupt":
+        ev = cast(HistoryCorrupt, ev)
+        halted = " — trading HALTED" if ev.halt else ""
+        return "error", f"History failed verification #{ev.seq} at {ev.where}: {ev.reason}{halted}", 0
     return "info", f"{t} #{ev.seq}", 5000
