@@ -34,6 +34,17 @@ def open_store(config: Config, **options: Any) -> Store:
     return Store(config.db, **options)
 
 
+def maintain(config: Config, store: Store) -> None:
+    """The store's background tasks for a long-running writer: retention (archives, at most
+    hourly) and the scrubber (verification of the whole history); they stop when it closes."""
+    from .store.retention import Retention
+    from .store.scrubber import Scrubber
+
+    Retention(store, config.retention_days).start()
+    if config.scrub_kb_per_s > 0:
+        Scrubber(store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history).start()
+
+
 def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> PaperBroker:
     """The configured broker, with its sanity limits (``broker_max_notional``,
     ``broker_price_band``, ``broker_margin``). ``must_exist``: a missing paper broker file is
@@ -172,6 +183,7 @@ def trading(config: Config) -> Trading:
     store = open_store(config)
     broker: Broker | None = None
     try:
+        maintain(config, store)
         broker = open_broker(config)
         runner = make_runner(config, store, broker, feed)
         return Trading(store, broker, runner, make_notifier(config, store))

@@ -99,6 +99,17 @@ def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> 
         raise CorruptArchive(str(root / a.file), f"holds {n} rows; the store recorded {a.rows}")
 
 
+def _check_end(conn: sqlite3.Connection, end: int) -> None:
+    """Rows cut off the end: the chain's origin and the newest snapshot each say how far the
+    journal reached when they were written."""
+    o = chain.origin(conn)
+    if o.head >= 0 and end < o.start - 1:
+        raise CorruptJournal(end + 1, f"missing: the chain's origin says the journal reached seq {o.start - 1}")
+    snap = conn.execute("SELECT coalesce(max(seq), 0) FROM snapshots").fetchone()[0]
+    if end < snap:
+        raise CorruptJournal(end + 1, f"missing: a snapshot was taken at seq {snap}")
+
+
 @dataclass
 class Progress:
     """Where a walk of the history stands: resumable from ``seq`` with chain value ``head``."""
@@ -133,6 +144,7 @@ def verify(
     ``budget(bytes)`` is called after each batch (the scrubber sleeps in it to bound its I/O).
     Returns where it got to and the first finding, or None when all of it is intact."""
     p = progress or Progress()
+    whole = until is None
     if until is None:
         until = max(journal.last_seq(conn), max((a.last_seq for a in archive.recorded(conn)), default=0))
     root = archive.directory(archive.store_path(conn))
@@ -159,6 +171,10 @@ def verify(
                     budget(size)
                 n, size = 0, 0
         p.bytes_read += size
+        if budget is not None and size:
+            budget(size)
+        if whole:
+            _check_end(conn, p.seq)
     except CorruptJournal as e:
         return p, Finding(f"seq {e.seq}", str(e), seq=e.seq)
     except CorruptArchive as e:

@@ -140,7 +140,7 @@ def write(
 
 
 def _span(rows: Sequence[Row]) -> str:
-    return f"events seq {rows[0][0]}..{rows[-1][0]}" if rows else "a snapshot"
+    return f"events seq {rows[0][0]}..{rows[-1][0]}" if rows else "a snapshot or the store's own records"
 
 
 def translate(e: sqlite3.OperationalError, path: str, rows: Sequence[Row]) -> StoreError:

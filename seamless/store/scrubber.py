@@ -73,7 +73,7 @@ class Scrubber:
                 if finding is not None:
                     self._found(finding)
                     self._progress = Progress()  # the next pass starts over
-                    self._save(self._progress, finding)
+                    self._save(self._progress, self.store.history_finding)
                     return finding
                 if p.seq >= self.store.durable_seq:
                     break
@@ -127,7 +127,9 @@ class Scrubber:
 
     def _save(self, p: Progress, finding: str | None) -> None:
         try:
-            self.store.record([(SAVE, (p.seq, p.head, p.files_checked, self.passes, p.started_at, self.last_pass_at, finding))])
+            self.store.record(
+                [(SAVE, (p.seq, p.head, p.files_checked, self.passes, p.started_at, self.last_pass_at, finding))]
+            )
         except StoreClosed:
             pass
         except StoreError as e:  # not fatal: the pass resumes from an older point
