@@ -45,6 +45,18 @@ def maintain(config: Config, store: Store) -> None:
         Scrubber(store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history).start()
 
 
+def compact(config: Config, *, dry_run: bool = False) -> Any:
+    """``seamless compact``: open the store (the writer lock: refused beside a runner), move
+    what the retention window says, close; the :class:`~seamless.store.retention.Report`."""
+    from .store.retention import compact as run
+
+    store = open_store(config)
+    try:
+        return run(store, config.retention_days, dry_run=dry_run)
+    finally:
+        store.close(snapshot=False)
+
+
 def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> PaperBroker:
     """The configured broker, with its sanity limits (``broker_max_notional``,
     ``broker_price_band``, ``broker_margin``). ``must_exist``: a missing paper broker file is

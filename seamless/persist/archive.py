@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,8 +179,9 @@ class Writer:
         self.last = (rows[-1][0], rows[-1][4], chained(rows[-1][7]))
         self.rows += len(rows)
 
-    def finish(self) -> Archive:
-        """Close, fsync and move the file into place; the :class:`Archive` to record."""
+    def finish(self, step: Callable[[str], None] | None = None) -> Archive:
+        """Close, fsync and move the file into place; the :class:`Archive` to record.
+        ``step("closed")`` is called before the move (the crash tests kill there)."""
         assert self.first is not None and self.last is not None
         self._w.add_key_value_metadata(
             {
@@ -194,6 +195,8 @@ class Writer:
         )
         self._w.close()
         _fsync(self.tmp)
+        if step is not None:
+            step("closed")
         os.replace(self.tmp, self.final)
         _fsync(self.final.parent)
         return Archive(

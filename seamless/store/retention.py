@@ -82,7 +82,9 @@ class Report:
     def document(self) -> dict[str, Any]:
         return {
             "cutoff": self.cutoff,
-            "groups": [{"file": g.file, "rows": g.rows, "first_seq": g.first_seq, "last_seq": g.last_seq} for g in self.groups],
+            "groups": [
+                {"file": g.file, "rows": g.rows, "first_seq": g.first_seq, "last_seq": g.last_seq} for g in self.groups
+            ],
             "archived": [{"file": a.file, "rows": a.rows, "sha256": a.sha256} for a in self.archived],
             "deleted": self.deleted,
             "vacuumed_pages": self.vacuumed_pages,
@@ -131,7 +133,12 @@ def compact(
             a = _write(reader, root, g, report.cutoff, step)
             step("written")
             ev = HistoryArchived(
-                topic_archived=a.topic, first_seq=a.first_seq, last_seq=a.last_seq, rows=a.rows, file=a.file, sha256=a.sha256
+                topic_archived=a.topic,
+                first_seq=a.first_seq,
+                last_seq=a.last_seq,
+                rows=a.rows,
+                file=a.file,
+                sha256=a.sha256,
             )
             store.commit_all([ev], also=[a.record()])
             report.archived.append(a)
@@ -159,7 +166,8 @@ def _write(conn: sqlite3.Connection, root: Any, g: Group, cut: float, step: Call
         after = g.first_seq - 1
         while True:
             rows = conn.execute(
-                journal.SELECT + " WHERE seq > ? AND seq <= ? AND topic = ? AND ts >= ? AND ts < ? ORDER BY seq LIMIT ?",
+                journal.SELECT
+                + " WHERE seq > ? AND seq <= ? AND topic = ? AND ts >= ? AND ts < ? ORDER BY seq LIMIT ?",
                 (after, g.last_seq, g.topic, lo, hi, READ_BATCH),
             ).fetchall()
             if not rows:
@@ -169,7 +177,7 @@ def _write(conn: sqlite3.Connection, root: Any, g: Group, cut: float, step: Call
             w.add(rows)
             after = rows[-1][0]
             step("batch")
-        return w.finish()
+        return w.finish(step)
     except BaseException:
         w.abort()
         raise
