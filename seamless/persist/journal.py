@@ -57,8 +57,10 @@ def verify(row: Row) -> None:
         raise CorruptJournal(seq, f"checksum mismatch ({topic} {type_})")
 
 
-def decode_row(row: Row) -> Event:
-    verify(row)
+def decode_row(row: Row, verified: bool = False) -> Event:
+    """The event of a row; its checksum is checked unless ``verified`` already."""
+    if not verified:
+        verify(row)
     seq, topic, type_, version, ts, exchange_ts, payload, _ = row
     try:
         return decode(type_, version, payload, seq=seq, ts=ts, exchange_ts=exchange_ts)
