@@ -144,7 +144,7 @@ class Writer:
             _schema(),
             compression="zstd",
             compression_level=9,
-            use_dictionary=["type", "version", "payload"],
+            use_dictionary=["type", "version"],
             column_encoding={
                 "seq": "DELTA_BINARY_PACKED",
                 "ts": "BYTE_STREAM_SPLIT",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..errors import CorruptJournal
 
 MASK = 0xFFFFFFFF
+BROKEN = "breaks the hash chain (a row before it was changed, removed or moved)"
 _SIGN = 1 << 63
 _WRAP = 1 << 64
 
@@ -97,7 +98,7 @@ class Chain:
             return
         got = chained(checksum)
         if expect is not None and got != expect:
-            raise CorruptJournal(seq, "breaks the hash chain (a row before it was changed, removed or moved)")
+            raise CorruptJournal(seq, BROKEN)
         self.head = got
 
 

@@ -20,10 +20,11 @@ run finishes the deletes. :class:`Retention` runs it in the background at most o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,11 @@ log = logging.getLogger("seamless.store")
 DAY_S = 86_400
 #: Topics whose old events move to archives: the non-critical ones.
 NONCRITICAL = tuple(sorted({cls.topic for cls in REGISTRY.values() if not cls.critical}))
-DELETE_BATCH = 5_000
+# Deletes and vacuum steps hold the writer: small steps, so that a commit waits ~10 ms at most
+# (measured: ~10 us a deleted row, ~0.3 ms a page moved), with a rest after each.
+DELETE_BATCH = 1_000
 READ_BATCH = 50_000
-VACUUM_PAGES = 2_000
+VACUUM_PAGES = 128
 
 
 def cutoff(days: float, now: float) -> float:
@@ -196,14 +199,17 @@ def _delete(store: Store, a: archive.Archive, step: Callable[[str], None]) -> in
 
         def batch(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            journal.write(conn, [], [(sql, args)], store.path)
+            with _unsynced(conn):
+                journal.write(conn, [], [(sql, args)], store.path)
             return conn.total_changes - before
 
+        t0 = time.perf_counter()
         n = store.exclusive(batch)
         total += n
         if n < DELETE_BATCH:
             return total
         step("deleted")
+        time.sleep(time.perf_counter() - t0)  # the writer gets the other half
 
 
 def _finish_deletes(store: Store, conn: sqlite3.Connection, step: Callable[[str], None]) -> int:
@@ -230,14 +236,31 @@ def _vacuum(store: Store, step: Callable[[str], None]) -> int:
         if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
             return 0
         before = free(conn)
-        conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+        with _unsynced(conn):
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
         return before - free(conn)
 
     total = 0
-    while n := store.exclusive(some):
+    while True:
+        t0 = time.perf_counter()
+        n = store.exclusive(some)
+        if not n:
+            return total
         total += n
         step("vacuumed")
-    return total
+        time.sleep(time.perf_counter() - t0)  # the writer gets the other half
+
+
+@contextlib.contextmanager
+def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
+    """No fsync for these transactions (WAL, synchronous=NORMAL): they change no event, and
+    the next durable commit makes them durable too. A crash that loses one loses nothing:
+    the rows are still archived (the next run deletes them again), the pages still free."""
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
 
 
 class Retention:
