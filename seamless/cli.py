@@ -166,7 +166,8 @@ def cmd_compact(args: argparse.Namespace, config: Config) -> int:
         print("  nothing to move")
     if not args.dry_run:
         print(
-            f"  deleted {report.deleted} rows from the journal, gave back {report.vacuumed_pages} pages, {report.seconds:.1f} s"
+            f"  deleted {report.deleted} rows from the journal, gave back {report.vacuumed_pages} pages, "
+            f"{report.seconds:.1f} s"
         )
     return 0
 

@@ -95,7 +95,7 @@ def events_frame(
     try:
         until = until_seq
         if until_time is not None:
-            seq_at = seq_at_time(conn, epoch(until_time))
+            seq_at = seq_at_time(conn, epoch(until_time) or 0.0)
             until = seq_at if until is None else min(until, seq_at)
         records: list[dict[str, Any]] = []
         for row in history.rows(conn, until=until):  # archived events included

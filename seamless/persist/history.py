@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import CorruptArchive, CorruptJournal
 from . import archive, chain, journal
@@ -68,7 +69,7 @@ def _rows(
     follow = chain.Chain(origin or chain.origin(conn), head)
     feed = follow.feed
     archived = archive.recorded(conn, after, until)
-    source: Iterator[tuple] = journal.read_rows(conn, after, until, batch=batch, gaps=bool(archived))
+    source: Iterator[tuple[Any, ...]] = journal.read_rows(conn, after, until, batch=batch, gaps=bool(archived))
     if archived:
         root = archive.directory(archive.store_path(conn))
         source = heapq.merge(source, *(_archived(root, a, after, until) for a in archived), key=lambda r: r[0])
@@ -103,7 +104,7 @@ def _rows(
         yield row
 
 
-def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> Iterator[tuple]:
+def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> Iterator[tuple[Any, ...]]:
     n = 0
     for row in archive.read(root, a, after, until):
         n += 1

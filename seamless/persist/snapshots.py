@@ -33,7 +33,8 @@ def prune_sql(keep: int, now: float | None = None) -> tuple[str, tuple[float, ..
     return (
         "DELETE FROM snapshots WHERE created_at < ? "
         "AND id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?) "
-        f"AND id NOT IN (SELECT max(id) FROM snapshots WHERE created_at >= ? GROUP BY CAST(created_at / {DENSE_STEP_S} AS INTEGER)) "
+        "AND id NOT IN (SELECT max(id) FROM snapshots WHERE created_at >= ? "
+        f"GROUP BY CAST(created_at / {DENSE_STEP_S} AS INTEGER)) "
         f"AND id NOT IN (SELECT max(id) FROM snapshots GROUP BY CAST(created_at / {SPARSE_STEP_S} AS INTEGER))",
         (now - RECENT_S, keep, now - DENSE_S),
     )

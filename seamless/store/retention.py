@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StoreClosed
 from ..events import REGISTRY, HistoryArchived
 from ..persist import archive, journal, schema
 from .store import Store
@@ -204,7 +205,7 @@ def _delete(store: Store, a: archive.Archive, step: Callable[[str], None]) -> in
             return conn.total_changes - before
 
         t0 = time.perf_counter()
-        n = store.exclusive(batch)
+        n = int(store.exclusive(batch))
         total += n
         if n < DELETE_BATCH:
             return total
@@ -243,7 +244,7 @@ def _vacuum(store: Store, step: Callable[[str], None]) -> int:
     total = 0
     while True:
         t0 = time.perf_counter()
-        n = store.exclusive(some)
+        n = int(store.exclusive(some))
         if not n:
             return total
         total += n
@@ -289,15 +290,11 @@ class Retention:
             wait = self.every_s
             try:
                 self.last = compact(self.store, self.days, on_step=self._check)
-            except _Stopped:
+            except StoreClosed:  # closing: stopped between two steps, resumed on the next run
                 return
             except Exception:
                 log.exception("compacting %s failed; retrying in %.0f s", self.store.path, self.every_s)
 
     def _check(self, step: str) -> None:
         if self._stop.is_set():
-            raise _Stopped
-
-
-class _Stopped(Exception):
-    """The store is closing: a compaction stops between two steps (it resumes on the next run)."""
+            raise StoreClosed(f"store {self.store.path} is closed")

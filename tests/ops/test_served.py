@@ -136,8 +136,8 @@ def test_seamless_run_serves_the_same_endpoints_on_its_http_port(tmp_path, seaml
         assert poll("/healthz", lambda: (a := answer("/healthz")) is not None and a.status == 200, 30)
         ready = poll("/readyz 200", lambda: (a := answer("/readyz")) is not None and a.status == 200 and a, 30)
         assert {c["check"]: c["status"] for c in ready.json()["checks"]} == dict.fromkeys(
-            ["config", "store", "journal_lag", "durable_write", "snapshot", "history", "feed", "broker", "reconciliation",
-             "trading", "disk"], "ok")  # fmt: skip
+            ["config", "store", "journal_lag", "durable_write", "snapshot", "history", "feed", "broker",
+             "reconciliation", "trading", "disk"], "ok")  # fmt: skip
         names = {f.name for f in text_string_to_metric_families(answer("/metrics").text)}
         assert {"seamless_fills", "seamless_events", "seamless_commit_latency_seconds"} <= names
         assert "seamless_open_sessions" not in names  # no browser sessions headless
