@@ -37,6 +37,7 @@ def test_ready_lists_every_check_with_its_status_and_reason(live):
             "journal lag",
             "last durable write age",
             "snapshot age",
+            "history verified",
             "feed fresh",
             "broker connected",
             "last reconciliation clean",
