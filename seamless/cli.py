@@ -379,6 +379,7 @@ RUN_SETTINGS = (
     "db",
     "retention_days",
     "scrub_kb_per_s",
+    "scrub_rest_s",
     "halt_on_corrupt_history",
     "broker",
     "broker_db",

@@ -93,6 +93,9 @@ class Config(param.Parameterized):
         bounds=(0, None),
         doc="The background verification of the whole history reads at most this many KiB a second (0: off)",
     )
+    scrub_rest_s = param.Number(
+        600.0, **_positive(doc="Seconds between two passes of the background verification of the history")
+    )
     halt_on_corrupt_history = param.Boolean(
         True, doc="HALT trading when the history fails verification (a changed, missing or moved row or archive)"
     )

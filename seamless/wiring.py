@@ -42,7 +42,9 @@ def maintain(config: Config, store: Store) -> None:
 
     Retention(store, config.retention_days).start()
     if config.scrub_kb_per_s > 0:
-        Scrubber(store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history).start()
+        Scrubber(
+            store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history, rest_s=config.scrub_rest_s
+        ).start()
 
 
 def compact(config: Config, *, dry_run: bool = False) -> Any:

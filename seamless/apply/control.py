@@ -133,7 +133,4 @@ def _archived(values: Values, ev: HistoryArchived) -> Changes:
 
 @planner(HistoryCorrupt)
 def _corrupt(values: Values, ev: HistoryCorrupt) -> Changes:
-    if not ev.halt:
-        return {}
-    why = f"history failed verification at {ev.where}: {ev.reason}"
-    return {"risk": {"trading_state": TradingState.HALTED, "state_reason": why}}
+    return {}  # the finding itself; the halt, when the policy asks, is a TradingStateChanged with it

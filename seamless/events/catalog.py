@@ -467,7 +467,8 @@ class HistoryArchived(Event):
 @event("history.corrupt")
 class HistoryCorrupt(Event):
     """The history failed verification: a journal row (``where`` = "seq N") or an archive file.
-    ``halt``: trading is HALTED by it (the policy ``halt_on_corrupt_history``)."""
+    ``halt``: the policy ``halt_on_corrupt_history`` HALTED trading with it (a
+    :class:`TradingStateChanged` in the same commit)."""
 
     where: str
     reason: str

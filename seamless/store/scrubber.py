@@ -16,7 +16,7 @@ import threading
 import time
 
 from ..errors import StoreClosed, StoreError
-from ..events import HistoryCorrupt
+from ..events import Event, HistoryCorrupt, TradingState, TradingStateChanged
 from ..persist import history, schema
 from ..persist.history import Finding, Progress
 from .store import Store
@@ -101,12 +101,16 @@ class Scrubber:
 
     def _found(self, f: Finding) -> None:
         text = f"{f.where}: {f.reason}"
-        log.error("the history of %s failed verification at %s", self.store.path, text)
         if self.store.history_finding == text:
             return  # journaled already (this pass found what the last one did)
+        log.error("the history of %s failed verification at %s", self.store.path, text)
         self.store.history_finding = text
+        events: list[Event] = [HistoryCorrupt(where=f.where, reason=f.reason, halt=self.halt)]
+        if self.halt:
+            why = f"history failed verification at {text}"
+            events.append(TradingStateChanged(state=TradingState.HALTED, reason=why, by="verifier"))
         try:
-            self.store.commit(HistoryCorrupt(where=f.where, reason=f.reason, halt=self.halt))
+            self.store.commit_all(events)
         except StoreError as e:
             log.error("could not journal that the history of %s failed verification: %s", self.store.path, e)
 
