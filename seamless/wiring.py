@@ -42,9 +42,7 @@ def maintain(config: Config, store: Store) -> None:
 
     Retention(store, config.retention_days).start()
     if config.scrub_kb_per_s > 0:
-        Scrubber(
-            store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history, rest_s=config.scrub_rest_s
-        ).start()
+        Scrubber(store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history, rest_s=config.scrub_rest_s).start()
 
 
 def compact(config: Config, *, dry_run: bool = False) -> Any:
