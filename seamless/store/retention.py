@@ -20,6 +20,7 @@ run finishes the deletes. :class:`Retention` runs it in the background at most o
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import logging
 import threading
@@ -102,12 +103,16 @@ def plan(conn: sqlite3.Connection, days: float, now: float | None = None) -> Rep
     now = time.time() if now is None else now
     cut = cutoff(days, now)
     marks = ",".join("?" * len(NONCRITICAL))
+    done = {(a.topic, a.day) for a in archive.recorded(conn)}
+    # Days are archived in order: only the last archived day (a run may have stopped inside
+    # it) and the days after it can hold rows to move; the critical rows before it, kept
+    # forever, are not scanned again.
+    since = max((calendar.timegm(time.strptime(d, "%Y-%m-%d")) for _, d in done), default=0)
     rows = conn.execute(
         f"SELECT topic, CAST(ts / {DAY_S} AS INTEGER) AS d, count(*), min(seq), max(seq) FROM journal "
-        f"WHERE ts < ? AND topic IN ({marks}) GROUP BY topic, d ORDER BY d, topic",
-        (cut, *NONCRITICAL),
+        f"WHERE ts >= ? AND ts < ? AND topic IN ({marks}) GROUP BY topic, d ORDER BY d, topic",
+        (since, cut, *NONCRITICAL),
     ).fetchall()
-    done = {(a.topic, a.day) for a in archive.recorded(conn)}
     return Report(cut, [Group(*r) for r in rows if (r[0], day_name(r[1])) not in done])
 
 
