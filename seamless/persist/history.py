@@ -11,6 +11,7 @@ checked: its own checksum, no gap, and the hash chain (:mod:`.chain`) from ``hea
 from __future__ import annotations
 
 import heapq
+import itertools
 import sqlite3
 import time
 import zlib
@@ -48,60 +49,87 @@ def rows(
     its own checksum, no gap (:class:`CorruptJournal` names the seq), and the chain from
     ``head`` (the chain value at ``after``; None: picked up at the first stored chain value).
     ``after=0`` starts the chain from its origin."""
+    return itertools.chain.from_iterable(batches(conn, after, until, head=head, origin=origin, batch=batch))
+
+
+def batches(
+    conn: sqlite3.Connection,
+    after: int = 0,
+    until: int | None = None,
+    *,
+    head: int | None = None,
+    origin: chain.Origin | None = None,
+    batch: int = 10_000,
+) -> Iterator[list[Row]]:
+    """:func:`rows`, a list at a time (replay reads them so: a generator step per row costs)."""
     if conn.in_transaction:
-        yield from _rows(conn, after, until, head, origin, batch)
+        yield from _batches(conn, after, until, head, origin, batch)
         return
     # One read transaction: the archives' records and the journal as of one moment (a
     # compaction may move rows between two statements otherwise).
     conn.execute("BEGIN")
     try:
-        yield from _rows(conn, after, until, head, origin, batch)
+        yield from _batches(conn, after, until, head, origin, batch)
     finally:
         if conn.in_transaction:
             conn.execute("COMMIT")
 
 
-def _rows(
+def _batches(
     conn: sqlite3.Connection, after: int, until: int | None, head: int | None, origin: chain.Origin | None, batch: int
-) -> Iterator[Row]:
+) -> Iterator[list[Row]]:
     if after == 0 and head is None:
         head = 0
     follow = chain.Chain(origin or chain.origin(conn), head)
-    feed = follow.feed
     archived = archive.recorded(conn, after, until)
-    source: Iterator[tuple[Any, ...]] = journal.read_rows(conn, after, until, batch=batch, gaps=bool(archived))
+    source: Iterator[list[tuple[Any, ...]]]
     if archived:
         root = archive.directory(archive.store_path(conn))
-        source = heapq.merge(source, *(_archived(root, a, after, until) for a in archived), key=lambda r: r[0])
+        merged = heapq.merge(
+            journal.read_rows(conn, after, until, batch=batch, gaps=True),
+            *(_archived(root, a, after, until) for a in archived),
+            key=lambda r: r[0],
+        )
+        source = iter(lambda: list(itertools.islice(merged, batch)), [])
+    else:
+        sql = journal.SELECT + " WHERE seq > ?" + (" AND seq <= ?" if until is not None else "") + " ORDER BY seq"
+        cur = conn.execute(sql, (after,) if until is None else (after, until))
+        source = iter(lambda: cur.fetchmany(batch), [])
     expect = after + 1
     crc, mask, start = zlib.crc32, chain.MASK, follow.origin.start
-    for row in source:
-        seq = row[0]
-        if seq != expect:
-            if seq < expect:  # a row both archived and (still) in the journal: a compaction's
-                continue  # deletes not yet finished; the journal's copy came first
-            raise CorruptJournal(expect, f"missing (next row found is seq={seq})")
-        expect += 1
-        if len(row) == 7:  # archived: its checksums follow from its columns and the chain
-            mine = journal.row_checksum(*row)
-            feed(seq, 0, mine)
-            row = (*row, chain.pack(follow.head or 0, mine))
-            yield row
-            continue
-        # journal.verify and Chain.feed, inlined for the common case: this runs per event
-        _, topic, type_, version, ts, xts, payload, c = row
-        mine = crc(f"{seq}|{topic}|{type_}|{version}|{ts!r}|{xts!r}|{payload}".encode())
-        if mine != c & mask:
-            raise CorruptJournal(seq, f"checksum mismatch ({topic} {type_})")
-        h = follow.head
-        if h is not None and seq > start:
-            h = crc(mine.to_bytes(4, "little"), h)
-            if h != (c >> 32) & mask:
-                raise CorruptJournal(seq, chain.BROKEN)
-            follow.head = h
-        else:
-            feed(seq, c)
-        yield row
+    h = follow.head
+    for raw in source:
+        out: list[Row] = []
+        add = out.append
+        for row in raw:
+            seq = row[0]
+            if seq != expect:
+                if seq < expect:  # a row both archived and (still) in the journal: a compaction's
+                    continue  # deletes not yet finished; the journal's copy came first
+                raise CorruptJournal(expect, f"missing (next row found is seq={seq})")
+            expect += 1
+            if len(row) == 7:  # archived: its checksums follow from its columns and the chain
+                mine = journal.row_checksum(*row)
+                follow.head = h
+                follow.feed(seq, 0, mine)
+                h = follow.head
+                add((*row, chain.pack(h or 0, mine)))
+                continue
+            # journal.verify and Chain.feed, inlined for the common case: this runs per event
+            _, topic, type_, version, ts, xts, payload, c = row
+            mine = crc(f"{seq}|{topic}|{type_}|{version}|{ts!r}|{xts!r}|{payload}".encode())
+            if mine != c & mask:
+                raise CorruptJournal(seq, f"checksum mismatch ({topic} {type_})")
+            if h is not None and seq > start:
+                h = crc(mine.to_bytes(4, "little"), h)
+                if h != (c >> 32) & mask:
+                    raise CorruptJournal(seq, chain.BROKEN)
+            else:
+                follow.head = h
+                follow.feed(seq, c)
+                h = follow.head
+            add(row)
+        yield out
 
 
 def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> Iterator[tuple[Any, ...]]:

@@ -109,29 +109,29 @@ def _apply_one(apply: Any, row: journal.Row, out: Restored) -> None:
 
 def _apply_quotes(proj: Projection, run: list[journal.Row], out: Restored) -> None:
     held = proj.values["positions"]["by_symbol"]
-    price: dict[str, str] = {}  # symbol -> its last price so far, as journaled
-    moved: dict[str, int] = {}  # symbol -> index of its last quote that moved the price
+    price: dict[str, str] = {}  # symbol -> its last price so far, as journaled (equal floats: equal text)
+    keep: dict[str, int] = {}  # symbol -> index of its last quote that moved the price
     last: dict[str, int] = {}
     for i, row in enumerate(run):  # parsed before anything is applied (a ValueError changes nothing)
         payload = row[6]
         sym_end = payload.index('"', 11)
         sym = payload[11:sym_end]
-        rest = payload[sym_end + 9 :]  # after '","last":'
-        end = rest.find(",")
-        p = rest[:end] if end >= 0 else rest[:-1]
+        end = payload.find(",", sym_end + 9)
+        p = payload[sym_end + 9 : end if end >= 0 else -1]  # after '","last":'
         prev = price.get(sym)
         if prev is None:
             pos = held.get(sym)
             if pos is None or pos.mark is None or float(p) != pos.mark:
-                moved[sym] = i
-        elif float(p) != float(prev):
-            moved[sym] = i
+                keep[sym] = i
+        elif p != prev:
+            keep[sym] = i
         price[sym] = p
         last[sym] = i
     apply = proj.apply
-    for i in sorted(set(moved.values()) | set(last.values())):
+    chosen = sorted({*keep.values(), *last.values()})
+    for i in chosen:
         _apply_one(apply, run[i], out)
-    out.replayed += len(run) - len(set(moved.values()) | set(last.values()))
+    out.replayed += len(run) - len(chosen)
 
 
 def check_link(conn: sqlite3.Connection, seq: int, head: int | None, origin: chain.Origin) -> None:
