@@ -141,13 +141,22 @@ def _archived(root: Path, a: archive.Archive, after: int, until: int | None) -> 
         raise CorruptArchive(str(root / a.file), f"holds {n} rows; the store recorded {a.rows}")
 
 
-def _check_end(conn: sqlite3.Connection, end: int) -> None:
+def check_end(conn: sqlite3.Connection) -> None:
     """Rows cut off the end: the chain's origin and the newest snapshot each say how far the
-    journal reached when they were written."""
-    o = chain.origin(conn)
+    journal reached when they were written (read as of one moment: a writer may be adding
+    rows and snapshots meanwhile)."""
+    own_txn = not conn.in_transaction
+    if own_txn:
+        conn.execute("BEGIN")
+    try:
+        end = max(journal.last_seq(conn), max((a.last_seq for a in archive.recorded(conn)), default=0))
+        o = chain.origin(conn)
+        snap = conn.execute("SELECT coalesce(max(seq), 0) FROM snapshots").fetchone()[0]
+    finally:
+        if own_txn and conn.in_transaction:
+            conn.execute("COMMIT")
     if o.head >= 0 and end < o.start - 1:
         raise CorruptJournal(end + 1, f"missing: the chain's origin says the journal reached seq {o.start - 1}")
-    snap = conn.execute("SELECT coalesce(max(seq), 0) FROM snapshots").fetchone()[0]
     if end < snap:
         raise CorruptJournal(end + 1, f"missing: a snapshot was taken at seq {snap}")
 
@@ -216,7 +225,7 @@ def verify(
         if budget is not None and size:
             budget(size)
         if whole:
-            _check_end(conn, p.seq)
+            check_end(conn)
     except CorruptJournal as e:
         return p, Finding(f"seq {e.seq}", str(e), seq=e.seq)
     except CorruptArchive as e:

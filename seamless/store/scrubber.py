@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 
-from ..errors import StoreClosed, StoreError
+from ..errors import CorruptJournal, StoreClosed, StoreError
 from ..events import Event, HistoryCorrupt, TradingState, TradingStateChanged
 from ..persist import history, schema
 from ..persist.history import Finding, Progress
@@ -76,6 +76,14 @@ class Scrubber:
                     self._save(self._progress, self.store.history_finding)
                     return finding
                 if p.seq >= self.store.durable_seq:
+                    try:  # rows cut off the end show only against what recorded how far it reached
+                        history.check_end(conn)
+                    except CorruptJournal as e:
+                        finding = Finding(f"seq {e.seq}", str(e), seq=e.seq)
+                        self._found(finding)
+                        self._progress = Progress()
+                        self._save(self._progress, self.store.history_finding)
+                        return finding
                     break
                 if time.monotonic() - saved >= self.SAVE_EVERY_S:
                     self._save(p, self.store.history_finding)
