@@ -291,3 +291,24 @@ def test_a_damaged_archive_is_found_by_the_scrubber_and_halts(tmp_path, missing)
         assert found is not None and found.file == str(f)
         assert s.state.risk.trading_state == "HALTED" and "2026-01-02.parquet" in s.state.risk.state_reason
         assert s.health().history is not None
+
+
+def test_only_archived_rows_may_leave_the_journal(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    build(db, [("quote", 3600.0)] * 60 + [("cash", 10.0)] * 3)
+    with Store(db) as s:
+        [a, *_] = compact(s, 1, now=T0 + 3 * DAY_S).archived
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):  # a critical row
+            conn.execute("DELETE FROM journal WHERE topic = 'account.cash_set'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):  # a quote not archived
+            conn.execute("DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal WHERE topic = 'market.quote')")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE journal SET payload = payload WHERE seq = 1")
+        before = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
+    finally:
+        conn.close()
+    assert a.topic == "market.quote" and before == len(merged(db)) - sum(r.rows for r in layout(db)[2])
