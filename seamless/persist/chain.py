@@ -108,6 +108,12 @@ def head_at(conn: sqlite3.Connection, seq: int) -> int:
     if seq < o.start:
         return max(o.head, 0)
     row = conn.execute("SELECT checksum FROM journal WHERE seq = ?", (seq,)).fetchone()
-    if row is None:
+    if row is not None:
+        return chained(row[0])
+    try:  # archived (a store idle for longer than the retention window): its file recorded it
+        found = conn.execute("SELECT chain_last FROM archives WHERE last_seq = ?", (seq,)).fetchone()
+    except sqlite3.OperationalError:
+        found = None
+    if found is None:
         raise CorruptJournal(seq, "missing: the journal's last row (the chain continues from it)")
-    return chained(row[0])
+    return int(found[0])
