@@ -59,6 +59,15 @@ def day_name(day: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(day * DAY_S))
 
 
+def day_number(name: str) -> int:
+    return calendar.timegm(time.strptime(name, "%Y-%m-%d")) // DAY_S
+
+
+#: A row's UTC day, as SQLite computes it: every statement picks a day's rows by this one
+#: expression, so that a time within a rounding error of midnight lands on one day only.
+DAY = f"CAST(ts / {DAY_S} AS INTEGER)"
+
+
 @dataclass(frozen=True)
 class Group:
     """One topic's rows of one UTC day: one archive file."""
@@ -107,11 +116,11 @@ def plan(conn: sqlite3.Connection, days: float, now: float | None = None) -> Rep
     # Days are archived in order: only the last archived day (a run may have stopped inside
     # it) and the days after it can hold rows to move; the critical rows before it, kept
     # forever, are not scanned again.
-    since = max((calendar.timegm(time.strptime(d, "%Y-%m-%d")) for _, d in done), default=0)
-    rows = conn.execute(
-        f"SELECT topic, CAST(ts / {DAY_S} AS INTEGER) AS d, count(*), min(seq), max(seq) FROM journal "
-        f"WHERE ts >= ? AND ts < ? AND topic IN ({marks}) GROUP BY topic, d ORDER BY d, topic",
-        (since, cut, *NONCRITICAL),
+    since = max((day_number(d) for _, d in done), default=0) * DAY_S
+    rows = conn.execute(  # the time range for the index, the day for the rule
+        f"SELECT topic, {DAY} AS d, count(*), min(seq), max(seq) FROM journal "
+        f"WHERE ts >= ? AND ts < ? AND d < ? AND topic IN ({marks}) GROUP BY topic, d ORDER BY d, topic",
+        (since - DAY_S, cut + DAY_S, int(cut // DAY_S), *NONCRITICAL),
     ).fetchall()
     return Report(cut, [Group(*r) for r in rows if (r[0], day_name(r[1])) not in done])
 
@@ -139,7 +148,7 @@ def compact(
             path.unlink(missing_ok=True)
             report.removed_files.append(str(path))
         for g in report.groups:
-            a = _write(reader, root, g, report.cutoff, step)
+            a = _write(reader, root, g, step)
             step("written")
             ev = HistoryArchived(
                 topic_archived=a.topic,
@@ -168,16 +177,14 @@ def compact(
     return report
 
 
-def _write(conn: sqlite3.Connection, root: Any, g: Group, cut: float, step: Callable[[str], None]) -> archive.Archive:
-    lo, hi = g.day * DAY_S, min((g.day + 1) * DAY_S, cut)
+def _write(conn: sqlite3.Connection, root: Any, g: Group, step: Callable[[str], None]) -> archive.Archive:
     w = archive.Writer(root, g.topic, day_name(g.day))
     try:
         after = g.first_seq - 1
         while True:
             rows = conn.execute(
-                journal.SELECT
-                + " WHERE seq > ? AND seq <= ? AND topic = ? AND ts >= ? AND ts < ? ORDER BY seq LIMIT ?",
-                (after, g.last_seq, g.topic, lo, hi, READ_BATCH),
+                journal.SELECT + f" WHERE seq > ? AND seq <= ? AND topic = ? AND {DAY} = ? ORDER BY seq LIMIT ?",
+                (after, g.last_seq, g.topic, g.day, READ_BATCH),
             ).fetchall()
             if not rows:
                 break
@@ -194,12 +201,11 @@ def _write(conn: sqlite3.Connection, root: Any, g: Group, cut: float, step: Call
 
 def _delete(store: Store, a: archive.Archive, step: Callable[[str], None]) -> int:
     """Delete the archived rows from the journal, a batch per short transaction."""
-    lo = int(a.first_ts // DAY_S) * DAY_S
     sql = (
         "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq >= ? AND seq <= ? AND topic = ? "
-        "AND ts >= ? AND ts < ? LIMIT ?)"
+        f"AND {DAY} = ? LIMIT ?)"
     )
-    args = (a.first_seq, a.last_seq, a.topic, lo, lo + DAY_S, DELETE_BATCH)
+    args = (a.first_seq, a.last_seq, a.topic, day_number(a.day), DELETE_BATCH)
     total = 0
     while True:
 
@@ -221,10 +227,9 @@ def _delete(store: Store, a: archive.Archive, step: Callable[[str], None]) -> in
 def _finish_deletes(store: Store, conn: sqlite3.Connection, step: Callable[[str], None]) -> int:
     n = 0
     for a in archive.recorded(conn):
-        lo = int(a.first_ts // DAY_S) * DAY_S
         left = conn.execute(
-            "SELECT 1 FROM journal WHERE seq >= ? AND seq <= ? AND topic = ? AND ts >= ? AND ts < ? LIMIT 1",
-            (a.first_seq, a.last_seq, a.topic, lo, lo + DAY_S),
+            f"SELECT 1 FROM journal WHERE seq >= ? AND seq <= ? AND topic = ? AND {DAY} = ? LIMIT 1",
+            (a.first_seq, a.last_seq, a.topic, day_number(a.day)),
         ).fetchone()
         if left:
             n += _delete(store, a, step)
