@@ -122,6 +122,71 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    """Verify the whole history; exit 1 naming the first bad seq or file."""
+    import time
+
+    from .persist import history, open_reader
+
+    conn = open_reader(_existing(config).db)
+    t0 = time.perf_counter()
+    try:
+        progress, finding = history.verify(conn)
+    finally:
+        conn.close()
+    doc = {
+        "ok": finding is None,
+        "verified_through_seq": progress.seq,
+        "files": progress.files_checked,
+        "bytes": progress.bytes_read,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "finding": None
+        if finding is None
+        else {"where": finding.where, "seq": finding.seq, "file": finding.file, "reason": finding.reason},
+    }
+    if args.json:
+        json.dump(doc, sys.stdout, separators=(",", ":"))
+        print()
+    elif finding is None:
+        print(f"{config.db}: intact through seq {progress.seq} ({progress.files_checked} archive file(s))")
+    else:
+        print(f"{config.db}: CORRUPT at {finding.where}: {finding.reason}")
+    return 0 if finding is None else 1
+
+
+def cmd_compact(args: argparse.Namespace, config: Config) -> int:
+    """Move non-critical events older than the retention window into archives."""
+    from .store import retention
+
+    try:
+        store = wiring.open_store(_existing(config))
+    except StoreInUse as e:
+        raise StoreInUse(
+            f"{e} (a runner or the dashboard): it compacts its store itself, at most once an hour"
+        ) from None
+    try:
+        report = retention.compact(store, config.retention_days, dry_run=args.dry_run)
+    finally:
+        store.close(snapshot=False)
+    if args.json:
+        json.dump(report.document(), sys.stdout, separators=(",", ":"))
+        print()
+        return 0
+    when = "would move" if args.dry_run else "moved"
+    moved = report.groups if args.dry_run else report.archived
+    print(f"{config.db}: events before {report.cutoff:.0f} (UTC midnight, {config.retention_days:g} days ago)")
+    for g in moved:
+        print(f"  {when} {g.rows} events to {g.file}")
+    if not moved:
+        print("  nothing to move")
+    if not args.dry_run:
+        print(
+            f"  deleted {report.deleted} rows from the journal, gave back {report.vacuumed_pages} pages, "
+            f"{report.seconds:.1f} s"
+        )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if not args.scale > 0 or args.scale == float("inf"):
         raise ConfigError(f"--scale={args.scale!r}: must be a number > 0 (1 is the full event counts)")
@@ -159,6 +224,10 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
         from .bench.stream import main as bench_stream
 
         return bench_stream(as_json=args.json, client_counts=tuple(args.clients or (1, 100)), directory=args.dir)
+    if args.what == "retention":
+        from .bench.retention import main as bench_retention
+
+        return bench_retention(as_json=args.json, scale=args.scale, directory=args.dir)
     if args.what == "soak":
         from .bench.soak import main as bench_soak
 
@@ -410,6 +479,10 @@ def _flags(args: argparse.Namespace) -> dict[str, str]:
 
 RUN_SETTINGS = (
     "db",
+    "retention_days",
+    "scrub_kb_per_s",
+    "scrub_rest_s",
+    "halt_on_corrupt_history",
     "broker",
     "alpaca_paper",
     "i_understand_live",
@@ -495,8 +568,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show the plan (versions, steps, backup name); change nothing"
     )
 
+    s = command("verify", cmd_verify, "verify the whole history (journal, chain, archives); exit 1 names what is bad")
+    _settings(s, "db")
+    s.add_argument("--json", action="store_true", help="one JSON object")
+
+    s = command("compact", cmd_compact, "move non-critical events older than the retention window into archives")
+    _settings(s, "db", "retention_days")
+    s.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
+    s.add_argument("--json", action="store_true", help="one JSON object")
+
     s = command("bench", cmd_bench, "measure; prints figures")
-    s.add_argument("what", choices=["store", "engine", "push", "soak", "stream", "mirror", "capacity"])
+    s.add_argument("what", choices=["store", "engine", "push", "soak", "retention", "stream", "mirror", "capacity"])
     s.add_argument("--json", action="store_true")
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the full event counts")
     s.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")

@@ -103,6 +103,24 @@ class Config(param.Parameterized):
         None, **_positive(allow_None=True, doc="Simulated feed: a market-data gap after every this many exchange s")
     )
     sim_gap_s = param.Number(0.0, bounds=(0, None), doc="Simulated feed: each gap's length, in exchange seconds")
+    retention_days = param.Number(
+        3.0,
+        **_positive(
+            doc="Quotes, signals and trailing-stop moves of UTC days older than this many days move to "
+            "Parquet archives beside the store (critical events stay in the journal)"
+        ),
+    )
+    scrub_kb_per_s = param.Number(
+        2048.0,
+        bounds=(0, None),
+        doc="The background verification of the whole history reads at most this many KiB a second (0: off)",
+    )
+    scrub_rest_s = param.Number(
+        600.0, **_positive(doc="Seconds between two passes of the background verification of the history")
+    )
+    halt_on_corrupt_history = param.Boolean(
+        True, doc="HALT trading when the history fails verification (a changed, missing or moved row or archive)"
+    )
     store_max_mb = param.Number(
         None, **_positive(allow_None=True, doc="Refuse writes past this store size, as on a full disk (default: none)")
     )

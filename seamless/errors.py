@@ -50,6 +50,14 @@ class CorruptJournal(StoreError):
         self.seq = seq
 
 
+class CorruptArchive(StoreError):
+    """An archive file is missing, unreadable, or does not hold what the store recorded of it."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"archive {file} {reason}")
+        self.file = file
+
+
 class CorruptSnapshot(StoreError):
     """A snapshot failed its checksum; older snapshots or a longer replay are used instead."""
 

@@ -47,6 +47,29 @@ def open_store(config: Config, **options: Any) -> Store:
     return Store(config.db, **options)
 
 
+def maintain(config: Config, store: Store) -> None:
+    """The store's background tasks for a long-running writer: retention (archives, at most
+    hourly) and the scrubber (verification of the whole history); they stop when it closes."""
+    from .store.retention import Retention
+    from .store.scrubber import Scrubber
+
+    Retention(store, config.retention_days).start()
+    if config.scrub_kb_per_s > 0:
+        Scrubber(store, config.scrub_kb_per_s, halt=config.halt_on_corrupt_history, rest_s=config.scrub_rest_s).start()
+
+
+def compact(config: Config, *, dry_run: bool = False) -> Any:
+    """``seamless compact``: open the store (the writer lock: refused beside a runner), move
+    what the retention window says, close; the :class:`~seamless.store.retention.Report`."""
+    from .store.retention import compact as run
+
+    store = open_store(config)
+    try:
+        return run(store, config.retention_days, dry_run=dry_run)
+    finally:
+        store.close(snapshot=False)
+
+
 def open_broker(config: Config, *, must_exist: bool = False, read_only: bool = False) -> Broker:
     """The configured broker (``config.broker``, an entry point of ``seamless.brokers``).
     ``must_exist``: the account must be there already (commands that inspect one: a missing
@@ -235,6 +258,7 @@ def trading(config: Config) -> Trading:
     store = open_store(config)
     broker: Broker | None = None
     try:
+        maintain(config, store)
         broker = open_broker(config)
         runner = make_runner(config, store, broker, feed)
         return Trading(store, broker, runner, make_notifier(config, store))

@@ -122,6 +122,30 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
 
 
+def test_bench_retention_prints_every_figure(seamless_run, tmp_path):
+    # The short version (a 10 s run, 20,000-event journals): the figures hold together.
+    out = json.loads(
+        ok(seamless_run("bench", "retention", "--json", "--scale", "0.005", "--dir", str(tmp_path))).stdout
+    )
+    for key in (
+        "run_events_per_s",
+        "journal_bytes_per_million_events",
+        "archive_bytes_per_million_events",
+        "store_bytes_per_day",
+        "store_bytes_per_day_without_retention",
+        "compact_s_per_million_events",
+        "commit_p99_ms_quiet",
+        "commit_p99_ms_during_compaction",
+        "replay_until_worst_s",
+    ):
+        assert isinstance(out[key], (int, float)) and out[key] > 0, key
+    assert out["archive_bytes_per_million_events"] < out["journal_bytes_per_million_events"]
+    assert out["store_bytes_per_day"] < out["store_bytes_per_day_without_retention"]
+    assert out["compact_events"] > 0.9 * 20_000 and out["compact_db_bytes_after"] < out["compact_db_bytes_before"]
+    assert out["replay_until_events"] == 20_000
+    assert list(tmp_path.iterdir()) == []  # cleaned up after itself
+
+
 def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
     out = json.loads(ok(seamless_run("bench", "engine", "--json", "--scale", "0.02", "--dir", str(tmp_path))).stdout)
     assert out["ticks"] == 2000 and out["orders"] > 0

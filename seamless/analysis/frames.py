@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..params.records import Fill, Mismatch, Monitor, Order, Position, Quote, Signal
 from ..params.state import State, Values
-from ..persist import journal, open_reader
+from ..persist import history, journal, open_reader
+from ..persist.recovery import seq_at_time
 from ..replay import Replayed, _epoch, replay
 
 Time = float | str | datetime
@@ -94,12 +95,10 @@ def events_frame(
     try:
         until = until_seq
         if until_time is not None:
-            seq_at = conn.execute(
-                "SELECT coalesce(max(seq), 0) FROM journal WHERE ts <= ?", (epoch(until_time),)
-            ).fetchone()[0]
+            seq_at = seq_at_time(conn, epoch(until_time) or 0.0)
             until = seq_at if until is None else min(until, seq_at)
         records: list[dict[str, Any]] = []
-        for row in journal.read_rows(conn, until=until):
+        for row in history.rows(conn, until=until):  # archived events included
             if keep is not None and not keep(row[1]):
                 continue
             ev = journal.decode_row(row)

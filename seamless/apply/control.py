@@ -10,6 +10,8 @@ from ..events import (
     BrokerStatusChanged,
     DailyLossBreached,
     FeedStatusChanged,
+    HistoryArchived,
+    HistoryCorrupt,
     LossLimitSet,
     ReconcileCompleted,
     ReconcileMismatch,
@@ -128,3 +130,13 @@ def _rec_completed(values: Values, ev: ReconcileCompleted) -> Changes:
             },
         }
     }
+
+
+@planner(HistoryArchived)
+def _archived(values: Values, ev: HistoryArchived) -> Changes:
+    return {}  # the store's own record: the state is unchanged (its rows are still in history)
+
+
+@planner(HistoryCorrupt)
+def _corrupt(values: Values, ev: HistoryCorrupt) -> Changes:
+    return {}  # the finding itself; the halt, when the policy asks, is a TradingStateChanged with it

@@ -19,7 +19,7 @@ from ..apply import Projection
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
 from ..events import CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived, RunnerStatusChanged
-from ..persist import journal, open_reader, open_writer, restore
+from ..persist import chain, journal, open_reader, open_writer, restore
 from ..store import Store
 from . import print_figures
 
@@ -324,16 +324,25 @@ def _journal_rows(n: int, start: int = 1, proj: Projection | None = None, batch:
     """``n`` valid events from seq ``start`` as journal rows, in batches, applied to ``proj``."""
     proj = proj or Projection()
     rows = []
+    prev = _chain_at.get(start - 1, 0)
     for seq in range(start, start + n):
         ev = _event(seq)
         ev._stamp(seq, 1_700_000_000.0 + seq * 1e-3)
         proj.apply(ev)
-        rows.append(journal.encode(ev))
+        row = journal.encode(ev, prev)
+        prev = chain.chained(row[7])
+        rows.append(row)
         if len(rows) >= batch:
+            _chain_at[rows[-1][0]] = prev
             yield rows, proj
             rows = []
     if rows:
+        _chain_at[rows[-1][0]] = prev
         yield rows, proj
+
+
+#: The chain value at the last row of each batch made (a later call continues the chain).
+_chain_at: dict[int, int] = {}
 
 
 def restore_tail_s(directory: Path, tail: int) -> float:
@@ -346,7 +355,7 @@ def restore_tail_s(directory: Path, tail: int) -> float:
     base = 10_000
     for rows, _ in _journal_rows(base, proj=proj):  # proj is applied in place
         journal.write(conn, rows)
-    journal.write(conn, [], [snapshots.encode(proj)])
+    journal.write(conn, [], [snapshots.encode(proj).insert(_chain_at[base])])
     for rows, _ in _journal_rows(tail, start=base + 1, proj=proj):
         journal.write(conn, rows)
     conn.close()

@@ -473,3 +473,43 @@ class ReconcileCompleted(Event):
         non_negative(self, "mismatches", self.mismatches)
         non_negative(self, "resolved", self.resolved)
         non_negative(self, "duration_s", self.duration_s)
+
+
+# -- the history itself --------------------------------------------------------------------
+
+
+@event("history.archived")
+class HistoryArchived(Event):
+    """Non-critical rows left the journal for an archive file (the one way rows leave it)."""
+
+    topic_archived: str
+    first_seq: int
+    last_seq: int
+    rows: int
+    file: str
+    sha256: str
+
+    def validate(self) -> None:
+        text(self, "topic_archived", self.topic_archived)
+        positive(self, "first_seq", self.first_seq)
+        if self.last_seq < self.first_seq:
+            raise InvalidEvent(f"HistoryArchived: last_seq {self.last_seq} is before first_seq {self.first_seq}")
+        positive(self, "rows", self.rows)
+        text(self, "file", self.file)
+        text(self, "sha256", self.sha256)
+
+
+@event("history.corrupt")
+class HistoryCorrupt(Event):
+    """The history failed verification: a journal row (``where`` = "seq N") or an archive file.
+    ``halt``: the policy ``halt_on_corrupt_history`` HALTED trading with it (a
+    :class:`TradingStateChanged` in the same commit)."""
+
+    where: str
+    reason: str
+    halt: bool = True
+
+    def validate(self) -> None:
+        text(self, "where", self.where)
+        text(self, "reason", self.reason)
+        one_of(self, "halt", self.halt, (True, False))

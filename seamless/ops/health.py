@@ -203,6 +203,13 @@ def check_snapshot(p: Probe) -> Outcome:
     return True, f"seq {w.snapshot_seq}, {_s(w.snapshot_age_s)} old, {since} event(s) since", w.snapshot_age_s
 
 
+def check_history(p: Probe) -> Outcome:
+    found = p.writer.history
+    if found is not None:
+        return False, f"failed verification at {found}", None
+    return True, "no mismatch found (journal, hash chain, archives)", None
+
+
 def check_feed(p: Probe) -> Outcome:
     limit = p.config.ready_feed_stale_s
     market = p.subject.store.state.market
@@ -263,6 +270,7 @@ CHECKS: tuple[Check, ...] = (
     Check("journal_lag", "journal lag", check_journal_lag),
     Check("durable_write", "last durable write age", check_durable_write),
     Check("snapshot", "snapshot age", check_snapshot),
+    Check("history", "history verified", check_history),
     Check("runner", "runner not failed", check_runner),
     Check("feed", "feed fresh", check_feed),
     Check("broker", "broker connected", check_broker),

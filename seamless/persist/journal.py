@@ -1,4 +1,5 @@
-"""Journal rows: encoding, checksums, and the transaction that writes them."""
+"""Journal rows: encoding, checksums (each row's own, and the hash chain: :mod:`.chain`), and
+the transaction that writes them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptJournal, InvalidEvent, StoreError, StoreFull, StoreLocked, StoreWriteFailed
 from ..events import Event, decode
+from . import chain
 
 Row = tuple[int, str, str, int, float, float | None, str, int]
 INSERT = "INSERT INTO journal (seq, topic, type, version, ts, exchange_ts, payload, checksum) VALUES (?,?,?,?,?,?,?,?)"
@@ -22,7 +24,9 @@ def row_checksum(
     return zlib.crc32(f"{seq}|{topic}|{type_}|{version}|{ts!r}|{exchange_ts!r}|{payload}".encode())
 
 
-def encode(ev: Event) -> Row:
+def encode(ev: Event, prev: int = 0) -> Row:
+    """The row of a stamped event after a row whose chain value is ``prev``
+    (:func:`chain.chained` of the result is this row's)."""
     # REAL columns hand ints back as floats: checksum what will be read back.
     ts, xts = ev.ts, ev.exchange_ts
     if TYPE_CHECKING:  # only stamped events are journaled: Store stamps seq and ts first
@@ -33,17 +37,30 @@ def encode(ev: Event) -> Row:
         xts = float(xts)
     cls = type(ev)
     seq, topic, name, version, payload = ev.seq, cls.topic, cls.__name__, cls.version, ev.payload_json()
-    return (seq, topic, name, version, ts, xts, payload, row_checksum(seq, topic, name, version, ts, xts, payload))
+    mine = row_checksum(seq, topic, name, version, ts, xts, payload)
+    return (seq, topic, name, version, ts, xts, payload, chain.pack(chain.link(mine, prev), mine))
+
+
+def encode_all(events: Sequence[Event], prev: int) -> tuple[list[Row], int]:
+    """Rows for ``events`` (consecutive seqs) chained after ``prev``; and the last chain value."""
+    rows = []
+    for ev in events:
+        row = encode(ev, prev)
+        prev = chain.chained(row[7])
+        rows.append(row)
+    return rows, prev
 
 
 def verify(row: Row) -> None:
     seq, topic, type_, version, ts, exchange_ts, payload, checksum = row
-    if row_checksum(seq, topic, type_, version, ts, exchange_ts, payload) != checksum:
+    if row_checksum(seq, topic, type_, version, ts, exchange_ts, payload) != checksum & chain.MASK:
         raise CorruptJournal(seq, f"checksum mismatch ({topic} {type_})")
 
 
-def decode_row(row: Row) -> Event:
-    verify(row)
+def decode_row(row: Row, verified: bool = False) -> Event:
+    """The event of a row; its checksum is checked unless ``verified`` already."""
+    if not verified:
+        verify(row)
     seq, topic, type_, version, ts, exchange_ts, payload, _ = row
     try:
         return decode(type_, version, payload, seq=seq, ts=ts, exchange_ts=exchange_ts)
@@ -51,12 +68,18 @@ def decode_row(row: Row) -> Event:
         raise CorruptJournal(seq, f"cannot decode {type_}: {e}") from e
 
 
-def read_rows(conn: sqlite3.Connection, after: int = 0, until: int | None = None, batch: int = 10_000) -> Iterator[Row]:
-    """Rows with after < seq <= until, in order, fetched in batches; gaps are corruption."""
+def read_rows(
+    conn: sqlite3.Connection, after: int = 0, until: int | None = None, batch: int = 10_000, gaps: bool = False
+) -> Iterator[Row]:
+    """Rows with after < seq <= until, in order, fetched in batches; gaps are corruption unless
+    ``gaps`` (rows archived out of the journal: :func:`seamless.persist.history.rows` fills them)."""
     sql = SELECT + " WHERE seq > ?" + (" AND seq <= ?" if until is not None else "") + " ORDER BY seq"
     cur = conn.execute(sql, (after,) if until is None else (after, until))
     expect = after + 1
     while rows := cur.fetchmany(batch):
+        if gaps:
+            yield from rows
+            continue
         for row in rows:
             if row[0] != expect:
                 raise CorruptJournal(expect, f"missing (next row found is seq={row[0]})")
@@ -119,7 +142,7 @@ def write(
 
 
 def _span(rows: Sequence[Row]) -> str:
-    return f"events seq {rows[0][0]}..{rows[-1][0]}" if rows else "a snapshot"
+    return f"events seq {rows[0][0]}..{rows[-1][0]}" if rows else "a snapshot or the store's own records"
 
 
 def translate(e: sqlite3.OperationalError, path: str, rows: Sequence[Row]) -> StoreError:

@@ -74,6 +74,25 @@ def add_journal_ts_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS journal_ts ON journal (ts)")
 
 
+@step(2)
+def chain_journal(conn: sqlite3.Connection) -> None:
+    """v3: the hash chain, archives and the scrubber's progress.
+
+    The old rows stay as written: each is verified against its own checksum first (a bad
+    one fails the migration, naming its seq), then their checksums are folded into the
+    chain's value at its origin, so that the chain covers them too (:mod:`.chain`)."""
+    from . import chain, history, journal
+
+    h, seq = 0, 0
+    for row in journal.read_rows(conn):
+        journal.verify(row)
+        h, seq = chain.link(chain.own(row[7]), h), row[0]
+    conn.execute("DROP TRIGGER IF EXISTS journal_no_delete")
+    for sql in history.TABLES:
+        conn.execute(sql)
+    conn.execute("INSERT INTO chain (start_seq, head) VALUES (?, ?)", (seq + 1, h))
+
+
 # -- the registry check ------------------------------------------------------------------------
 
 

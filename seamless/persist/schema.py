@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import StoreError, StoreInUse
-from . import migrations
+from . import history, migrations
 from .version import SCHEMA_VERSION, check_version
 
 __all__ = [
@@ -63,11 +63,13 @@ def create(db: sqlite_utils.Database) -> None:
     )
     db.table("snapshots").create_index(["seq"])
     db.execute("CREATE INDEX journal_ts ON journal (ts)")  # replay --until TIME (version 2)
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER journal_no_{op.lower()} BEFORE {op} ON journal "
-            f"BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END"
-        )
+    db.execute(
+        "CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal "
+        "BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END"
+    )
+    for sql in history.TABLES:  # version 3: the chain's origin, archives, the scrubber's progress
+        db.execute(sql)
+    db.execute("INSERT INTO chain (start_seq, head) VALUES (1, 0)")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -119,6 +121,9 @@ def open_writer(path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sql
             # A new file: small pages make each durable commit write less (measured here:
             # 0.90 of the raw fsync floor at 1 KiB pages against 0.83 at 4 KiB).
             conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            # Pages freed by archiving go back to the file system a few at a time, between
+            # commits (PRAGMA incremental_vacuum), never by a VACUUM that stops the writer.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         db = sqlite_utils.Database(conn)

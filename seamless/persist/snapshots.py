@@ -1,4 +1,5 @@
-"""Snapshots of the whole state: versioned per part, checksummed, the last K kept."""
+"""Snapshots of the whole state: versioned per part, checksummed, each with the journal's chain
+value at its seq; kept on a schedule that thins with age (:func:`prune_sql`)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,21 @@ log = logging.getLogger("seamless.persist")
 INSERT = "INSERT INTO snapshots (seq, schema_version, created_at, payload, checksum) VALUES (?,?,?,?,?)"
 
 
-def prune_sql(keep: int) -> tuple[str, tuple[int]]:
+#: The schedule: every snapshot of the last hour, the newest of each 10 minutes for a day, the
+#: newest of each UTC day after that, and always the newest ``keep``. A replay to any time then
+#: starts from a snapshot at most 10 minutes (a day, past the first day) before it.
+RECENT_S, DENSE_S, DENSE_STEP_S, SPARSE_STEP_S = 3600, 86_400, 600, 86_400
+
+
+def prune_sql(keep: int, now: float | None = None) -> tuple[str, tuple[float, ...]]:
+    now = time.time() if now is None else now
     return (
-        "DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?)",
-        (keep,),
+        "DELETE FROM snapshots WHERE created_at < ? "
+        "AND id NOT IN (SELECT id FROM snapshots ORDER BY seq DESC, id DESC LIMIT ?) "
+        "AND id NOT IN (SELECT max(id) FROM snapshots WHERE created_at >= ? "
+        f"GROUP BY CAST(created_at / {DENSE_STEP_S} AS INTEGER)) "
+        f"AND id NOT IN (SELECT max(id) FROM snapshots GROUP BY CAST(created_at / {SPARSE_STEP_S} AS INTEGER))",
+        (now - RECENT_S, keep, now - DENSE_S),
     )
 
 
@@ -32,8 +44,23 @@ def checksum(seq: int, schema_version: int, payload: str) -> str:
     return hashlib.sha256(f"{seq}|{schema_version}|{payload}".encode()).hexdigest()
 
 
-def encode(proj: Projection) -> tuple[str, tuple[Any, ...]]:
-    """The INSERT for a snapshot of this projection (values must not change meanwhile)."""
+@dataclass(frozen=True)
+class Encoded:
+    """A snapshot's state, encoded; :meth:`insert` adds the chain value at its seq (known only
+    once the rows up to it are encoded) and makes the INSERT."""
+
+    seq: int
+    parts_json: str
+
+    def insert(self, chain: int | None) -> tuple[str, tuple[Any, ...]]:
+        head = "" if chain is None else f',"chain":{int(chain)}'
+        payload = f'{{"seq":{self.seq}{head},"parts":{self.parts_json}}}'
+        return INSERT, (self.seq, SCHEMA_VERSION, time.time(), payload, checksum(self.seq, SCHEMA_VERSION, payload))
+
+
+def encode(proj: Projection) -> Encoded:
+    """A snapshot of this projection (values must not change meanwhile): the costly part,
+    done outside the store's locks."""
     parts = {
         name: {
             "version": PART_CLASSES[name].schema_version,
@@ -43,8 +70,7 @@ def encode(proj: Projection) -> tuple[str, tuple[Any, ...]]:
         }
         for name, values in proj.values.items()
     }
-    payload = json.dumps({"seq": proj.seq, "parts": parts}, separators=(",", ":"), allow_nan=False)
-    return INSERT, (proj.seq, SCHEMA_VERSION, time.time(), payload, checksum(proj.seq, SCHEMA_VERSION, payload))
+    return Encoded(proj.seq, json.dumps(parts, separators=(",", ":"), allow_nan=False))
 
 
 @dataclass
@@ -57,6 +83,8 @@ class Snapshot:
     checksum: str
     #: set by :meth:`load` when a part was upcast from an older version.
     upcast: bool = False
+    #: set by :meth:`load`: the journal's chain value at ``seq`` (None: written before the chain).
+    chain: int | None = None
 
     def load(self) -> Projection:
         if checksum(self.seq, self.schema_version, self.payload) != self.checksum:
@@ -68,6 +96,7 @@ class Snapshot:
         # An older database version is fine: each part records its own version and is upcast.
         try:
             data = json.loads(self.payload)
+            self.chain = data.get("chain")
             values, meta = {}, {}
             for name, cls in PART_CLASSES.items():
                 part = data["parts"][name]
@@ -88,7 +117,11 @@ class Snapshot:
 
 
 def newest_first(conn: sqlite3.Connection, until: int | None = None) -> Iterator[Snapshot]:
-    sql = "SELECT id, seq, schema_version, created_at, payload, checksum FROM snapshots"
-    sql += (" WHERE seq <= ?" if until is not None else "") + " ORDER BY seq DESC, id DESC"
-    for row in conn.execute(sql, () if until is None else (until,)).fetchall():
-        yield Snapshot(*row)
+    """Snapshots at or before ``until``, nearest first; each payload read only when reached."""
+    sql = "SELECT id FROM snapshots" + (" WHERE seq <= ?" if until is not None else "") + " ORDER BY seq DESC, id DESC"
+    for (id_,) in conn.execute(sql, () if until is None else (until,)).fetchall():
+        row = conn.execute(
+            "SELECT id, seq, schema_version, created_at, payload, checksum FROM snapshots WHERE id = ?", (id_,)
+        ).fetchone()
+        if row is not None:
+            yield Snapshot(*row)

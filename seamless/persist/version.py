@@ -1,6 +1,7 @@
 """The store's schema version, kept in ``PRAGMA user_version``.
 
-Versions: 1 the first; 2 adds the index ``journal_ts`` on journal(ts).
+Versions: 1 the first; 2 adds the index ``journal_ts`` on journal(ts); 3 chains the journal's
+checksums (table ``chain``) and adds ``archives`` and the scrubber's progress (``scrub``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..errors import NewerStoreVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def check_version(conn: sqlite3.Connection, path: str | Path) -> int:

@@ -50,6 +50,7 @@ class Service:
         self._replay = wiring.read_inputs(config)  # a bad file fails before the store opens
         self.store = wiring.open_store(config)
         try:
+            wiring.maintain(config, self.store)  # retention and the scrubber, stopped by store.close()
             self.broker = wiring.open_broker(config)
         except BaseException:
             self.store.close()

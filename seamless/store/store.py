@@ -37,7 +37,7 @@ from ..events import Event
 from ..params import base as params_base
 from ..params.records import FrozenDict
 from ..params.state import State, Values
-from ..persist import journal, recovery, schema, snapshots
+from ..persist import chain, journal, recovery, schema, snapshots
 
 if TYPE_CHECKING:
     import sqlite3
@@ -77,6 +77,8 @@ class WriterHealth:
     #: on a full disk a small write may still fit where the one that failed did not.
     last_failure: str | None = None
     last_failure_age_s: float | None = None
+    #: What verification of the history found wrong (the first bad seq or file), or None.
+    history: str | None = None
 
 
 # How a part's new values are set, decided once (seamless.compat.param_values): straight into
@@ -198,6 +200,8 @@ class Store:
         self.replayed_on_open = restored.replayed
         self._install(restored.projection)
         self._durable_seq = self._proj.seq
+        self._chain = chain.head_at(self._conn, self._durable_seq)  # the chain value at durable_seq
+        self._also: list[tuple[str, tuple[Any, ...]]] = []  # statements to write with the next events
         self._published_seq = self._proj.seq  # the last event handed to the bus (tail reads end there)
         # The journal's tail reads: a read-only connection, opened when first asked.
         self._reader: sqlite3.Connection | None = None
@@ -207,6 +211,9 @@ class Store:
         self._snapshot_seq = 0 if restored.upcast else restored.snapshot_seq
         self._snapshot_time = time.monotonic()
 
+        #: What the last verification of the history found wrong, or None (see Scrubber).
+        self.history_finding: str | None = self._stored_finding()
+        self._on_close: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="seamless-writer", daemon=True)
@@ -233,8 +240,10 @@ class Store:
         """Journal, apply and publish one event; returns it stamped with its seq."""
         return self.commit_all((ev,))[0]
 
-    def commit_all(self, events: Iterable[Event]) -> list[Event]:
-        """Commit several events atomically: all are applied and journaled, or none."""
+    def commit_all(self, events: Iterable[Event], also: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> list[Event]:
+        """Commit several events atomically: all are applied and journaled, or none.
+        ``also``: SQL statements written in the same transaction (the store's own records of
+        what the events say, e.g. an archive file's)."""
         events = events if isinstance(events, (list, tuple)) else list(events)
         if not events:
             return []
@@ -263,8 +272,9 @@ class Store:
             finally:
                 self._applying = False
             self._unwritten.extend(events)
+            self._also.extend(also)
             pending = len(self._unwritten)
-        if critical:
+        if critical or also:
             if TYPE_CHECKING:  # stamped by _plan
                 assert events[-1].seq is not None
             try:
@@ -318,17 +328,25 @@ class Store:
                 return
             self._write_pending()
 
-    def _write_pending(self, snapshot: tuple[int, int, tuple[str, tuple[Any, ...]]] | None = None) -> None:
+    def _write_pending(self, snapshot: tuple[int, int, snapshots.Encoded] | None = None) -> None:
         """Write everything not yet durable (and maybe a snapshot row) in one transaction."""
         with self._lock:
             batch, self._unwritten = self._unwritten, []
+            also, self._also = self._also, []
             self._writing = batch  # still read from memory by tail() until journaled
         if snapshot is not None and snapshot[1] != self._epoch:
             snapshot = None  # taken before a failed write dropped some of the events it holds
-        if not batch and snapshot is None:
+        if not batch and snapshot is None and not also:
             return
-        rows = [journal.encode(ev) for ev in batch]
-        extra = [snapshot[2], snapshots.prune_sql(self.keep_snapshots)] if snapshot else []
+        rows, head = journal.encode_all(batch, self._chain)
+        extra = list(also)
+        if snapshot is not None:
+            at = snapshot[0]  # the chain value at the snapshot's seq: durable already, or in this batch
+            if at > self._durable_seq:
+                snap_chain = chain.chained(rows[at - self._durable_seq - 1][7])
+            else:  # a committer's transaction carried it meanwhile
+                snap_chain = self._chain if at == self._durable_seq else chain.head_at(self._conn, at)
+            extra += [snapshot[2].insert(snap_chain), snapshots.prune_sql(self.keep_snapshots)]
         t0 = time.perf_counter()
         try:
             journal.write(self._conn, rows, extra, self.path)
@@ -345,6 +363,7 @@ class Store:
         self.counters["events_written"] += len(rows)
         if rows:
             self._durable_seq = rows[-1][0]
+            self._chain = head
         self._writing = []
         if snapshot is not None:
             self._snapshot_seq = snapshot[0]
@@ -359,10 +378,12 @@ class Store:
             self._epoch += 1
             self._failure = error
             self._unwritten = []
+            self._also = []
             self._writing = []
             self._published_seq = min(self._published_seq, self._durable_seq)
             try:
                 self._install(recovery.restore(self._conn).projection)
+                self._chain = chain.head_at(self._conn, self._durable_seq)
             except Exception as e:  # cannot even read back: refuse to go on with a state we can't trust
                 self._broken = StoreError(
                     f"{self.path}: after a failed write the journal could not be read back ({e}); reopen the store"
@@ -429,6 +450,32 @@ class Store:
         """Write a snapshot now; returns its seq."""
         self.flush(snapshot=True)
         return self._snapshot_seq
+
+    def record(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Write the store's own bookkeeping (not events) in one transaction of its own."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            journal.write(self._conn, [], statements, self.path)
+
+    def exclusive(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``fn(connection)`` between two commits, holding the writer (short steps only: every
+        commit waits meanwhile). ``fn`` runs its own statements; it must leave no transaction open."""
+        with self._write_lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            return fn(self._conn)
+
+    def _stored_finding(self) -> str | None:
+        try:
+            row = self._conn.execute("SELECT finding FROM scrub WHERE id = 1").fetchone()
+        except Exception:  # no scrub table: nothing verified yet
+            return None
+        return row[0] if row else None
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` first thing when the store closes (background tasks stop there)."""
+        self._on_close.append(fn)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -593,6 +640,7 @@ class Store:
             snapshot_age_s=now - self._snapshot_time,
             last_failure=None if failed is None else str(failed[1]),
             last_failure_age_s=None if failed is None else now - failed[0],
+            history=self.history_finding,
         )
 
     def close(self, snapshot: bool = True) -> None:
@@ -601,6 +649,11 @@ class Store:
             if self._closed:
                 return
             self._closed = True
+        for fn in self._on_close:
+            try:
+                fn()
+            except Exception:
+                log.exception("stopping a background task of %s failed", self.path)
         self._stop.set()
         self._wake.set()
         self._flusher.join()

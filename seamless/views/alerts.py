@@ -10,6 +10,7 @@ from ..events import (
     BreachReset,
     DailyLossBreached,
     Event,
+    HistoryCorrupt,
     OrderFilled,
     PositionClosed,
     ReconcileMismatch,
@@ -26,6 +27,7 @@ ALERT_TOPICS = (
     "risk.breach_reset",
     "risk.trading_state",
     "reconcile.mismatch",
+    "history.corrupt",
 )
 
 # Critical (journaled durably) but shown at the normal rate: refusals come many a second when
@@ -114,4 +116,8 @@ def describe(ev: Event) -> tuple:
             f"Reconciliation mismatch #{ev.seq}: {ev.kind.replace('_', ' ')} {ev.subject} — {ev.resolution}",
             10000,
         )
+    if t == "history.corrupt":
+        ev = cast(HistoryCorrupt, ev)
+        halted = " — trading HALTED" if ev.halt else ""
+        return "error", f"History failed verification #{ev.seq} at {ev.where}: {ev.reason}{halted}", 0
     return "info", f"{t} #{ev.seq}", 5000

@@ -10,6 +10,7 @@ own. Nothing here sleeps for a fixed time: the browser side waits with Playwrigh
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -600,3 +601,27 @@ def test_a_remote_user_who_logs_in_may_move_money_and_is_journaled_by_name(tmp_p
     finally:
         context.close()
         _stop(served, show_log=not served.alive())
+
+
+def test_a_history_that_fails_verification_alerts_every_tab_and_halts(own_server, open_tabs, tmp_path):
+    from persist.test_chain import build, flip  # tests/persist: its store with a fill below a snapshot
+
+    db = tmp_path / "acct.db"
+    snap, marks = build(db)
+    mark = next(m for m, s in marks.items() if s <= snap)  # below the snapshot: the open does not read it
+    served = own_server(
+        SEAMLESS_DB=str(db), SEAMLESS_AUTOSTART="0", SEAMLESS_RECONCILE="0", SEAMLESS_SCRUB_REST_S="0.5"
+    )
+    a, b = open_tabs(served.url, 2)
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+    flip(db, b'{"trade_id":"' + mark.encode())  # the file changes under the running server
+    seqs = wait_toast([a, b], rf"^History failed verification #(?P<seq>\d+) at seq {marks[mark]}: .* trading HALTED$")
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # not through the history: it fails verification
+    try:
+        found = conn.execute("SELECT seq, payload FROM journal WHERE topic = 'history.corrupt'").fetchall()
+    finally:
+        conn.close()
+    assert [s for s, _ in found] == seqs[:1] and f'"where":"seq {marks[mark]}"' in found[0][1]
+    for page in (a, b):
+        expect(trading_state(page)).to_have_attribute("data-value", "HALTED")

@@ -76,7 +76,7 @@ def test_the_exposition_parses_and_names_every_figure(live):
     assert {"process_resident_memory_bytes", "process_cpu_seconds", "python_info"} <= set(fams)
     assert value(fams, "seamless_ready") == 1.0
     assert {s.labels["check"] for s in fams["seamless_check_ok"].samples} == {
-        "config", "store", "journal_lag", "durable_write", "snapshot", "runner", "feed", "broker",
+        "config", "store", "journal_lag", "durable_write", "snapshot", "history", "runner", "feed", "broker",
         "reconciliation", "trading", "disk",
     }  # fmt: skip
     assert value(fams, "seamless_events", topic="market.quote") > 0

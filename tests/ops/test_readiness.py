@@ -39,6 +39,7 @@ def test_ready_lists_every_check_with_its_status_and_reason(live):
             "journal lag",
             "last durable write age",
             "snapshot age",
+            "history verified",
             "runner not failed",
             "feed fresh",
             "broker connected",

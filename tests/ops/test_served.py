@@ -136,7 +136,7 @@ def test_seamless_run_serves_the_same_endpoints_on_its_http_port(tmp_path, seaml
         assert poll("/healthz", lambda: (a := answer("/healthz")) is not None and a.status == 200, 30)
         ready = poll("/readyz 200", lambda: (a := answer("/readyz")) is not None and a.status == 200 and a, 30)
         assert {c["check"]: c["status"] for c in ready.json()["checks"]} == dict.fromkeys(
-            ["config", "store", "journal_lag", "durable_write", "snapshot", "runner", "feed", "broker",
+            ["config", "store", "journal_lag", "durable_write", "snapshot", "history", "runner", "feed", "broker",
              "reconciliation", "trading", "disk"], "ok")  # fmt: skip
         names = {f.name for f in text_string_to_metric_families(answer("/metrics").text)}
         assert {"seamless_fills", "seamless_events", "seamless_commit_latency_seconds"} <= names

@@ -84,7 +84,7 @@ def assert_v1_figures(doc: dict) -> None:
 
 
 def test_v1_fixture_migrates_on_open_to_the_state_v1_held(v1):
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     assert "journal_ts" not in indexes(v1)
     with Store(v1) as store:
         assert store.seq == V1_SEQ
@@ -237,14 +237,15 @@ def test_migrate_dry_run_shows_the_plan_and_changes_nothing(v1):
     digest = sha(v1)
     rc, out, _ = cli_run("migrate", "--db", str(v1), "--dry-run")
     assert rc == 0
-    assert "schema version 1 -> 2" in out and "step 1->2 add_journal_ts_index" in out
+    assert "schema version 1 -> 3" in out and "step 1->2 add_journal_ts_index" in out
+    assert "step 2->3 chain_journal" in out
     assert f"backup: {v1}.v1-" in out and "dry run" in out
     assert sha(v1) == digest and user_version(v1) == 1 and not backups(v1)
 
 
 def test_migrate_runs_the_plan(v1):
     rc, out, _ = cli_run("migrate", "--db", str(v1))
-    assert rc == 0 and "migrated to schema version 2" in out
+    assert rc == 0 and "migrated to schema version 3" in out
     [bak] = backups(v1)
     assert str(bak) in out
     assert user_version(v1) == SCHEMA_VERSION and "journal_ts" in indexes(v1)

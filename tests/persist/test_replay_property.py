@@ -187,6 +187,16 @@ OTHER_EVENTS = (
     ),
     spec(ev.BrokerStatusChanged, connected=st.booleans(), error=text),
     spec(ev.FeedStatusChanged, connected=st.booleans(), error=text),
+    spec(
+        ev.HistoryArchived,
+        topic_archived=st.just("market.quote"),
+        first_seq=st.integers(1, 10),
+        last_seq=st.integers(10, 20),
+        rows=st.integers(1, 10),
+        file=st.just("market.quote/2024-01-02.parquet"),
+        sha256=st.just("ab" * 32),
+    ),
+    spec(ev.HistoryCorrupt, where=st.sampled_from(("seq 3", "x.parquet")), reason=nonempty, halt=st.booleans()),
     spec(ev.ReconcileStarted, run_id=st.sampled_from(("r1", "r2")), by=st.sampled_from(("schedule", "user:ann"))),
     spec(
         ev.ReconcileMismatch,
