@@ -84,6 +84,20 @@ SAMPLES: dict[str, list] = {
         )
     ],
     "ReconcileCompleted": [ev.ReconcileCompleted(run_id="r1", mismatches=2, resolved=1, duration_s=0.25, ok=False)],
+    "HistoryArchived": [
+        ev.HistoryArchived(
+            topic_archived="market.quote",
+            first_seq=1,
+            last_seq=9_999,
+            rows=9_000,
+            file="market.quote/2026-12-04.parquet",
+            sha256="ab" * 32,
+        )
+    ],
+    "HistoryCorrupt": [
+        ev.HistoryCorrupt(where="seq 17", reason=AWKWARD),
+        ev.HistoryCorrupt(where="market.quote/2026-12-04.parquet", reason="its SHA-256 differs", halt=False),
+    ],
 }
 
 
