@@ -199,21 +199,28 @@ class FakeAlpaca:
         """Arm a fault (:data:`FAULTS`)."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULTS)}")
-        self.call(lambda: self._arm(kind, count, seconds))
+        closing = self.call(lambda: self._arm(kind, count, seconds))
+        if closing is not None and self._loop is not None and threading.current_thread() is not self._loop_thread:
+            # Back only once the kept-alive connections are closed: a client must then find the
+            # venue refusing, not a request of its reset on a connection still open.
+            asyncio.run_coroutine_threadsafe(_finished(closing), self._loop.asyncio_loop).result(10)  # type: ignore[attr-defined]
 
-    def _arm(self, kind: str, count: int, seconds: float) -> None:
+    def _arm(self, kind: str, count: int, seconds: float) -> asyncio.Future[None] | None:
+        """Arm ``kind``; an outage returns the closing of the open connections, under way."""
+        closing: asyncio.Future[None] | None = None
         if kind in ("outage", "drop_streams"):
             self.until[kind] = time.monotonic() + seconds
             for ws in list(self.trade_sockets | self.data_sockets):
                 ws.close()
             if kind == "outage" and self._server is not None:
                 self._server.stop()  # refuse connections: nothing listens
-                asyncio.ensure_future(self._server.close_all_connections())  # kept-alive ones too
+                closing = asyncio.ensure_future(self._server.close_all_connections())  # kept-alive ones too
                 self._sockets = []
                 assert self._loop is not None
                 self._loop.call_later(seconds, self._relisten)
         else:
             self.faults[kind] = self.faults.get(kind, 0) + count
+        return closing
 
     def _relisten(self) -> None:
         self._sockets = tornado.netutil.bind_sockets(self.port, self.address)
@@ -638,3 +645,7 @@ class DataStream(Socket):
 
     def on_close(self) -> None:
         self.fake.data_sockets.discard(self)
+
+
+async def _finished(future: asyncio.Future[None]) -> None:
+    await future
