@@ -499,6 +499,7 @@ RUN_SETTINGS = (
     "strategies",
     "speed",
     "volatility",
+    "sim_ticks_per_s",
     "sim_gap_every_s",
     "sim_gap_s",
     "store_max_mb",

@@ -99,6 +99,10 @@ class Config(param.Parameterized):
     )
     seed = param.Integer(0, doc="The simulated feed's seed")
     volatility = param.Number(0.2, **_positive(doc="The simulated feed's annualized volatility"))
+    sim_ticks_per_s = param.Number(
+        100.0,
+        **_positive(doc="Simulated feed: ticks a second of wall time, all symbols together, at any speed"),
+    )
     sim_gap_every_s = param.Number(
         None, **_positive(allow_None=True, doc="Simulated feed: a market-data gap after every this many exchange s")
     )
@@ -129,7 +133,7 @@ class Config(param.Parameterized):
         bounds=(0, None),
         allow_None=True,
         doc="Exchange seconds per second; 0 runs flat out (default: the feed's own: "
-        "sim 1.0, ~1,000 ticks/s at any speed; replay flat out)",
+        "sim 1.0, sim_ticks_per_s at any speed; replay flat out)",
     )
     conflate = param.Boolean(
         False,

@@ -123,11 +123,11 @@ def sim_feed(config: Config, store: Store | None = None) -> SimFeed:
     """Simulated prices; restarted on a store, it goes on from its last prices and exchange time."""
     start_ts = resume_ts(store) if store is not None else None
     prices = resume_prices(store, config.symbols) if store is not None else {}
-    # About 1,000 ticks a second at any speed: faster, each tick is a longer step of
-    # exchange time (a sped-up demo must not ask the runner for 60,000 ticks a second).
+    # ``sim_ticks_per_s`` at any speed: faster, each tick is a longer step of exchange time
+    # (a sped-up demo must not ask the runner for 60 times the ticks, nor the journal).
     speed = config.speed or 1.0
     return SimFeed(
-        tick_interval_s=0.001 * max(1.0, speed),
+        tick_interval_s=max(1.0, speed) / config.sim_ticks_per_s,
         symbols=config.symbols,
         seed=config.seed,
         volatility=config.volatility,

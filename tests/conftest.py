@@ -25,6 +25,8 @@ import pytest
 # seconds), as they did before the demo moved to one-minute bars; tests/engine/test_demo.py
 # holds the demo itself. A test may still set SEAMLESS_BAR_SECONDS for its own process.
 os.environ.setdefault("SEAMLESS_BAR_SECONDS", "0")
+# ... and on the simulated feed's pace of before as well: 1,000 ticks a second, not the demo's 100.
+os.environ.setdefault("SEAMLESS_SIM_TICKS_PER_S", "1000")
 
 from seamless import wiring
 from seamless.brokers import PaperBroker

@@ -82,7 +82,7 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
     from ..brokers.paper import default_broker_db
 
     stats_path = work / f"push-stats-{n}.json"
-    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_PUSH_STATS": str(stats_path)}
+    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_SIM_TICKS_PER_S": "1000", "SEAMLESS_PUSH_STATS": str(stats_path)}
     served = serve(work=work / f"n{n}", env=env, timeout_s=120.0)
     pid = served.proc.pid
     clients: subprocess.Popen[str] | None = None

@@ -56,7 +56,11 @@ def run(duration_s: float = 60.0, directory: str | None = None, grace_s: float =
     pw = browser = host = viewer = follower = None
     try:
         url = pg.database("bench")
-        host = serve(work=work / "host", env={"SEAMLESS_MIRROR_TO": url, "SEAMLESS_SPEED": "1.0"}, timeout_s=120)
+        host = serve(
+            work=work / "host",
+            env={"SEAMLESS_MIRROR_TO": url, "SEAMLESS_SPEED": "1.0", "SEAMLESS_SIM_TICKS_PER_S": "1000"},
+            timeout_s=120,
+        )
         viewer = serve(work=work / "viewer", env={"SEAMLESS_SOURCE": url}, timeout_s=120)
         pw, browser = launch_browser()
         page = start_tab(browser, viewer.url, timeout_s=120.0, init_script=TOAST_OBSERVER_JS)

@@ -503,7 +503,13 @@ def run_tabs(
         timeout_s=120.0,
         # ma_cross on every tick: fills every second or so, the critical events measured (the
         # demo's one-minute bars trade a few times an hour)
-        env={"SEAMLESS_SPEED": "1.0", "SEAMLESS_BAR_SECONDS": "0", "SEAMLESS_PUSH_STATS": str(stats_path), **env},
+        env={
+            "SEAMLESS_SPEED": "1.0",
+            "SEAMLESS_BAR_SECONDS": "0",
+            "SEAMLESS_SIM_TICKS_PER_S": "1000",
+            "SEAMLESS_PUSH_STATS": str(stats_path),
+            **env,
+        },
     )
     follower = JournalFollower(served.db, alert_topics())
     pages = []

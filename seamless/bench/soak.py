@@ -173,6 +173,7 @@ def run(
         # The strategy on every tick: orders and fills all along, through every fault (the
         # demo's one-minute bars trade a few times an hour).
         "SEAMLESS_BAR_SECONDS": "0",
+        "SEAMLESS_SIM_TICKS_PER_S": "1000",
         # A gap must read as a stale feed: the threshold well inside the gap.
         "SEAMLESS_READY_FEED_STALE_S": str(max(1.0, gap_s / 3)),
     }

@@ -300,7 +300,7 @@ def embedded(argv: Sequence[str] = ()) -> Service:
         pn.state.cache[_CACHE_KEY] = service
     atexit.register(service.close)
     _stop_on_sigterm()
-    # The runner thread is busy (1,000 ticks/s); the server loop must get the GIL back fast to
+    # The runner thread may be busy (1,000 ticks/s); the server loop must get the GIL back fast to
     # push a critical event: hand it over every 1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(0.001)
     period = dt.timedelta(seconds=config.reconcile_interval)
