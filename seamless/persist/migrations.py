@@ -207,6 +207,7 @@ def migrate(
             conn.execute("ROLLBACK")
         p.backup.unlink(missing_ok=True)  # the original is untouched: no copy needed
         raise
+    _incremental_vacuum(conn, path)
     log.warning(
         "migrated %s from schema version %d to %d (steps: %s); backup at %s",
         path,
@@ -216,6 +217,20 @@ def migrate(
         p.backup,
     )
     return p
+
+
+def _incremental_vacuum(conn: sqlite3.Connection, path: str | Path) -> None:
+    """Rebuild a store made before auto_vacuum=INCREMENTAL with it, once, so that retention can
+    give freed pages back to the disk (a new store has it from the start). Offline, beside the
+    backup; if it fails (it needs as much free disk again) the store is migrated all the same
+    and retention reuses its freed pages instead."""
+    if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2:
+        return
+    try:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+    except sqlite3.Error as e:
+        log.warning("%s: not rebuilt for incremental vacuum (%s); freed pages are reused, not given back", path, e)
 
 
 def check_readable(path: str | Path, found: int) -> None:

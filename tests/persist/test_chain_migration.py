@@ -40,6 +40,11 @@ def test_the_v1_store_migrates_into_the_chain(v1):
     assert rows_of(v1)[: len(old)] == old  # not rewritten
     assert chain.chained(new[7]) == chain.link(chain.own(new[7]), head)
     assert finding is None and progress.seq == first_new
+    conn = sqlite3.connect(v1)
+    try:  # rebuilt once so that retention gives freed pages back to the disk
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    finally:
+        conn.close()
 
 
 def test_an_old_row_removed_after_the_migration_breaks_the_chain(v1):
