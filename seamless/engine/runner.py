@@ -178,22 +178,13 @@ class Runner:
             for tick in self._conflated(ticks) if self.conflate else ticks:
                 if self._stop.is_set() or (max_ticks is not None and self.seen >= max_ticks):
                     break
-                if tick is None:  # a live feed's idle beat: the housekeeping still runs
-                    now = self._clock()
-                    if now - last_resolve >= self.resolve_every_s:
-                        self._housekeeping()
-                        last_resolve = now
-                    if self._unreported and now - self._reported_at >= CONFLATION_REPORT_S:
-                        self._report_conflation(now)
-                    if deadline is not None and now >= deadline:
-                        break
-                    continue
-                self.seen += 1
-                if not self._resume.is_set():
-                    self._resume.wait()
-                    if self._stop.is_set():
-                        break
-                self.on_tick(tick)
+                if tick is not None:  # None: a live feed's idle beat; the housekeeping still runs
+                    self.seen += 1
+                    if not self._resume.is_set():
+                        self._resume.wait()
+                        if self._stop.is_set():
+                            break
+                    self.on_tick(tick)
                 now = self._clock()
                 if now - last_resolve >= self.resolve_every_s:
                     self._housekeeping()

@@ -10,21 +10,15 @@ reconnect), and reconnects every ``retry_s`` while PostgreSQL is gone. It never 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from ..apply import Projection
-from ..bus import Bus
-from ..bus.stats import LatencyReservoir
 from ..errors import CorruptJournal, CorruptSnapshot
 from ..events import Event
-from ..params.state import State
 from ..persist import journal, snapshots
-from ..store.store import apply_changes
+from ..store.replica import Replica
 from .copier import RETRYABLE
 from .pg import COLUMNS, JOURNAL_CHANNEL, connect, redact
 
@@ -33,26 +27,14 @@ log = logging.getLogger("seamless.mirror")
 SELECT = f"SELECT {COLUMNS} FROM seamless_journal"
 
 
-class PgSource:
+class PgSource(Replica):
     """A :class:`~seamless.store.StateSource` on the mirror at ``url``."""
 
     def __init__(self, url: str, *, interval_s: float = 1.0, retry_s: float = 1.0) -> None:
         self.url, self.interval_s, self.retry_s = url, interval_s, retry_s
         self._conn = connect(url, autocommit=True)
-        self._lock = threading.RLock()  # re-entrant: a bus subscriber (run inside poll) may read
-        self._proj, self.snapshot_seq = self._restore()
-        self.state = State()
-        self.state.load(self._proj.values, self._proj.meta)
-        self.bus = Bus()
-        self.commit_latency = LatencyReservoir()  # commit on the runner's host -> applied here
         self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._opened = time.monotonic()
-
-    @property
-    def seq(self) -> int:
-        return self._proj.seq
+        super().__init__(*self._restore())
 
     # -- reading the mirror ------------------------------------------------------------------
 
@@ -88,22 +70,6 @@ class PgSource:
             if expect <= top:  # fewer rows than asked for: the end, for now
                 return
 
-    def poll(self) -> int:
-        """Apply and publish every mirrored row past :attr:`seq`; how many."""
-        with self._lock:
-            n = 0
-            for row in self._rows(after=self._proj.seq):
-                ev = journal.decode_row(row)
-                changes = self._proj.plan(ev)
-                self._proj.advance(ev, changes)
-                apply_changes(self.state, ev, changes)
-                if TYPE_CHECKING:  # read from the journal: stamped
-                    assert ev.ts is not None
-                self.commit_latency.add(max(0.0, time.time() - ev.ts))
-                self.bus.publish(ev)
-                n += 1
-            return n
-
     def tail(self, n: int, topics: Iterable[str] | None = None) -> list[Event]:
         """The last ``n`` events applied here, oldest first; with ``topics`` (fnmatch patterns)
         only those of a matching topic."""
@@ -120,21 +86,11 @@ class PgSource:
             rows = self._conn.execute(SELECT + f" WHERE {where} ORDER BY seq DESC LIMIT %s", (*args, n)).fetchall()
         return [journal.decode_row(row) for row in reversed(rows)]
 
-    def events_since(self, seq: int, limit: int | None = None) -> list[Event]:
-        """The events after ``seq`` applied here, oldest first: the first ``limit``, or all."""
-        seq = max(0, seq)
-        with self._lock:
-            until = self._proj.seq if limit is None else min(self._proj.seq, seq + max(0, limit))
-            rows = list(self._rows(after=seq, until=until)) if until > seq else []
-        return [journal.decode_row(row) for row in rows]
-
     # -- following -----------------------------------------------------------------------------
 
     def start(self) -> PgSource:
         """Follow the mirror in the background until :meth:`close`."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._follow, name="seamless-pg-follower", daemon=True)
-            self._thread.start()
+        self._start(self._follow, "seamless-pg-follower")
         return self
 
     def _follow(self) -> None:
@@ -179,24 +135,7 @@ class PgSource:
                 pass
             self._conn = connect(self.url, autocommit=True)
 
-    def stats(self) -> dict[str, Any]:
-        """The figures the System view shows, as far as a replica knows them."""
-        return {
-            "seq": self.seq,
-            "durable_seq": self.seq,
-            "unwritten": 0,
-            "snapshot_seq": self.snapshot_seq,
-            "snapshot_age_s": time.monotonic() - self._opened,
-            "commit": self.commit_latency.percentiles_ms(),
-            "write": {"p50_ms": None, "p99_ms": None},
-            "bus": self.bus.stats(),
-        }
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        self.bus.close()
+    def _close_source(self) -> None:
         self._conn.close()
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import calendar
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreClosed
 from ..events import REGISTRY, HistoryArchived
 from ..persist import archive, journal, schema
+from .background import Background
 from .store import Store
 
 if TYPE_CHECKING:
@@ -274,25 +274,15 @@ def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("PRAGMA synchronous=FULL")
 
 
-class Retention:
+class Retention(Background):
     """Runs :func:`compact` in the background: soon after start, then every ``every_s``."""
 
+    name = "retention"
+
     def __init__(self, store: Store, days: float, *, every_s: float = 3600.0, first_after_s: float = 60.0) -> None:
-        self.store, self.days, self.every_s, self.first_after_s = store, days, every_s, first_after_s
+        super().__init__(store)
+        self.days, self.every_s, self.first_after_s = days, every_s, first_after_s
         self.last: Report | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Retention:
-        self._thread = threading.Thread(target=self._loop, name="seamless-retention", daemon=True)
-        self._thread.start()
-        self.store.on_close(self.stop)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
 
     def _loop(self) -> None:
         wait = self.first_after_s

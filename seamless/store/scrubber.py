@@ -12,13 +12,13 @@ every open tab shows it, and, by the policy ``halt``, trading is HALTED.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from ..errors import CorruptJournal, StoreClosed, StoreError
 from ..events import Event, HistoryCorrupt, TradingState, TradingStateChanged
 from ..persist import history, schema
 from ..persist.history import Finding, Progress
+from .background import Background
 from .store import Store
 
 log = logging.getLogger("seamless.store")
@@ -31,33 +31,21 @@ SAVE = (
 )
 
 
-class Scrubber:
+class Scrubber(Background):
     """Verifies ``store``'s history over and over at ``kb_per_s``; ``rest_s`` between passes."""
 
+    name = "scrubber"
     CHUNK = 5_000  # rows per read transaction: short, so that the WAL is never held back for long
     SAVE_EVERY_S = 5.0
 
     def __init__(self, store: Store, kb_per_s: float, *, halt: bool = True, rest_s: float = 600.0) -> None:
-        self.store = store
+        super().__init__(store)
         self.kb_per_s = kb_per_s
         self.halt = halt
         self.rest_s = rest_s
         self.passes = 0
         self.last_pass_at: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._progress, self.passes, self.last_pass_at = self._load()
-
-    def start(self) -> Scrubber:
-        self._thread = threading.Thread(target=self._loop, name="seamless-scrubber", daemon=True)
-        self._thread.start()
-        self.store.on_close(self.stop)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
 
     # -- a pass ----------------------------------------------------------------------------
 
