@@ -55,11 +55,11 @@ from .push import (
     launch_browser,
     serve,
     start_tab,
+    toast_times,
     wait_live,
 )
 
 LIMIT_MS = 100.0
-_TIMES_JS = "(seqs) => seqs.map((s) => window.__seamlessToasts.has(s) ? window.__seamlessToasts.get(s) : null)"
 
 
 def _say(msg: str) -> None:
@@ -120,13 +120,7 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         t_cut, cpu1 = time.time(), _cpu_s(pid)
         expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
         seqs = sorted(expected)
-        deadline = time.time() + grace_s
-        tab: list[float | None] = []
-        while time.time() < deadline:
-            tab = page.evaluate(_TIMES_JS, seqs)
-            if all(t is not None for t in tab):
-                break
-            time.sleep(0.5)
+        tab = toast_times(page, seqs, grace_s)
         clients.stdin.write("stop\n")
         clients.stdin.flush()
         records = json.loads(clients.stdout.readline())["sessions"]

@@ -36,10 +36,9 @@ from .push import (
     launch_browser,
     serve,
     start_tab,
+    toast_times,
     wait_live,
 )
-
-_TIMES_JS = "(seqs) => seqs.map((s) => window.__seamlessToasts.has(s) ? window.__seamlessToasts.get(s) : null)"
 
 
 def _say(msg: str) -> None:
@@ -77,13 +76,7 @@ def run(duration_s: float = 60.0, directory: str | None = None, grace_s: float =
         t_cut = time.time()
         expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
         seqs = sorted(expected)
-        deadline = time.time() + grace_s
-        times: list[float | None] = []
-        while time.time() < deadline:
-            times = page.evaluate(_TIMES_JS, seqs)
-            if all(t is not None for t in times):
-                break
-            time.sleep(0.5)
+        times = toast_times(page, seqs, grace_s)
         toast = [t - expected[s] * 1e3 for s, t in zip(seqs, times) if t is not None]
         with psycopg.connect(url) as conn:
             lags = [

@@ -702,3 +702,16 @@ def main(
 
 def _raise_exit(signum, frame) -> None:
     raise SystemExit(128 + signum)
+
+
+def toast_times(page: Any, seqs: list[int], grace_s: float) -> list[float | None]:
+    """When (the page's clock, ms) each of ``seqs`` reached the tab as a toast, None for those
+    not there within ``grace_s``."""
+    deadline = time.time() + grace_s
+    times: list[float | None] = []
+    while time.time() < deadline:
+        times = page.evaluate(_TIMES_JS, seqs)
+        if all(t is not None for t in times):
+            break
+        time.sleep(0.5)
+    return times
