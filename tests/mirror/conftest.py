@@ -2,15 +2,17 @@
 
 - ``postgres``: one server for the module; each test makes its own database (``database(name)``);
 - ``own_postgres``: a server of the test's own, to kill and start again;
-- ``poll``: the endpoints' tests' (tests/ops/conftest.py), re-exported;
+- ``poll(what, fn, timeout_s)``: ``fn()`` once truthy, or fail naming ``what``;
 - ``rows_of(url)``, ``sqlite_rows(db)``: every journal row, in seq order, from either side.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -19,9 +21,19 @@ from seamless.bench.pg import Postgres
 from seamless.mirror.pg import COLUMNS
 from seamless.persist import journal
 
-from ..ops.conftest import poll
+T = TypeVar("T")
 
-__all__ = ["poll"]
+
+def poll(what: str, fn: Callable[[], T], timeout_s: float = 20.0, every_s: float = 0.02) -> T:
+    """``fn()`` once it is truthy; fails naming ``what`` and the last value after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s; last: {last!r}")
 
 
 def _server() -> Postgres:
