@@ -373,7 +373,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
             mirror = Mirror(config.db, config.mirror_to).start()
 
-        target = ops.Target(config, trading.store, runner, notifier=trading.notifier)
+        target = ops.Target(config, trading.store, runner, notifier=trading.notifier, mirror=mirror)
         source = ops.Source(target, ops.Metrics(target))
         if trading.notifier is not None:  # "not ready for N s" agrees with /readyz
             trading.notifier.ready = lambda: ops.not_ready(source)

@@ -70,7 +70,7 @@ class Config(param.Parameterized):
 
     #: Settings that hold secrets: from the environment only (a flag shows in ``ps``), and
     #: never repeated in a message.
-    SECRETS = frozenset({"notify_urls"})
+    SECRETS = frozenset({"notify_urls", "stream_token"})
 
     db = param.String("seamless.db", doc="The store's SQLite file (created if new)")
     broker = param.String("paper", doc="The broker adapter: paper, alpaca, or one a package registers")
@@ -185,6 +185,11 @@ class Config(param.Parameterized):
     sse_heartbeat_s = param.Number(
         15.0, **_positive(doc="/events: seconds between heartbeats (comment lines) on an idle stream")
     )
+    stream_token = param.String(
+        "",
+        doc="/events: a bearer token (Authorization: Bearer ...) that admits a client from another machine; "
+        "at least 16 characters, from the environment only (default: none, only local or logged-in clients)",
+    )
     mirror_to = param.String(
         "",
         doc="PostgreSQL URL to mirror the journal to (postgresql://...; a password from PGPASSWORD or ~/.pgpass)",
@@ -203,6 +208,12 @@ class Config(param.Parameterized):
         900.0, **_positive(doc="Not ready when the last snapshot is this many seconds old and events came since")
     )
     ready_feed_stale_s = param.Number(10.0, **_positive(doc="Not ready when the last quote is this many seconds old"))
+    ready_mirror_stale_s = param.Number(
+        10.0,
+        **_positive(
+            doc="Viewer: not ready when the newest mirrored row is this many seconds old while the runner runs"
+        ),
+    )
     ready_min_disk_free_mb = param.Number(
         1024.0, bounds=(0, None), doc="Not ready below this much free disk in the store's folder, in MB (MiB)"
     )
@@ -307,6 +318,12 @@ class Config(param.Parameterized):
             raise self.fail("db", f"directory {parent} does not exist")
         if not self.http_address.strip():
             raise self.fail("http_address", "must name an address to listen on, such as 127.0.0.1")
+        token = self.stream_token
+        if token and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
+            # A secret: the message never repeats it.
+            raise self.fail(
+                "stream_token", "must be at least 16 printable ASCII characters, no spaces (openssl rand -hex 32)"
+            )
         for name in ("mirror_to", "source"):
             url = getattr(self, name)
             if url and not url.startswith(("postgresql://", "postgres://")):

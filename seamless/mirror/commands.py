@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,9 +64,13 @@ class Command:
 class Commands:
     """The commands table of the mirror at ``url``."""
 
+    #: What becomes of a command taken on the runner's host (``taken``'s keys, ``/metrics``' labels).
+    STATUSES = (DONE, REFUSED, FAILED, EXPIRED, UNKNOWN)
+
     def __init__(self, url: str, *, expire_s: float = 30.0, interval_s: float = 1.0, retry_s: float = 1.0) -> None:
         self.url, self.expire_s, self.interval_s, self.retry_s = url, expire_s, interval_s, retry_s
         self.applied = 0
+        self.taken: Counter[str] = Counter()  # commands taken here, by status
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -140,6 +145,7 @@ class Commands:
             (UNKNOWN, "the runner's host stopped while applying it: the journal says whether it happened", APPLYING),
         ).rowcount
         conn.commit()
+        self.taken[UNKNOWN] += n
         if n:
             log.warning("%d command(s) were being applied when the runner's host stopped; marked unknown", n)
 
@@ -171,6 +177,7 @@ class Commands:
         )
         conn.commit()
         self.applied += 1
+        self.taken[status] += 1
         return True
 
     def start(self, apply: Callable[[Command], Any]) -> Commands:

@@ -35,6 +35,7 @@ class PgSource(Replica):
         self._conn = connect(url, autocommit=True)
         self.error: str | None = None
         super().__init__(*self._restore())
+        self.last_ts = self._restored_ts
 
     # -- reading the mirror ------------------------------------------------------------------
 
@@ -52,6 +53,8 @@ class PgSource(Replica):
                 log.warning("%s; using an older snapshot or a longer replay", e)
         for row in self._rows(after=proj.seq):
             proj.apply(journal.decode_row(row))
+        newest = self._conn.execute("SELECT ts FROM seamless_journal WHERE seq = %s", (proj.seq,)).fetchone()
+        self._restored_ts = float(newest[0]) if newest else None
         return proj, snapshot_seq
 
     def _rows(self, after: int, until: int | None = None, batch: int = 10_000) -> Iterator[journal.Row]:

@@ -4,12 +4,13 @@
 :mod:`seamless.ops.plugin`) and on ``seamless run --http-port N`` (:func:`serve_http`).
 """
 
-from .health import CHECKS, Check, Readiness, Result, Source, Subject, Target, not_ready, readiness
+from .health import CHECKS, VIEWER_CHECKS, Check, Readiness, Result, Source, Subject, Target, not_ready, readiness
 from .http import HttpServer, publish, published, routes, serve_http
 from .metrics import Metrics, registry
 
 __all__ = [
     "CHECKS",
+    "VIEWER_CHECKS",
     "Check",
     "HttpServer",
     "Metrics",

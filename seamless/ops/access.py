@@ -4,6 +4,10 @@ Safe by default: a browser on this machine (loopback, not forwarded by a proxy) 
 everything; any other client must be an authenticated user (Panel's ``--basic-auth`` or
 OAuth) to flatten, close, resume trading, reset a breach or start the runner. Halting,
 pausing, stopping and reconciling only reduce risk and stay open to whoever sees the page.
+
+On a viewer (``SEAMLESS_SOURCE``) every client is ``relayed``: its commands are applied on the
+runner's host, where the viewer's clients are not on the machine (as through a proxy), so
+moving money needs a logged-in user whatever machine the browser is on.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ class Access:
     user: str | None  # the authenticated user, or None
     remote_ip: str
     forwarded: bool  # came through a proxy: the remote address says nothing about the client
+    relayed: bool = False  # a viewer's client: its commands go to the runner's host through the mirror
 
     @property
     def local(self) -> bool:
-        if self.forwarded:
+        if self.forwarded or self.relayed:
             return False
         try:
             ip = ipaddress.ip_address(self.remote_ip.split("%")[0])
@@ -51,13 +56,25 @@ class Access:
     def may(self, command: str) -> bool:
         return command not in MONEY_MOVING or self.user is not None or self.local
 
-    def check(self, command: str) -> None:
-        if not self.may(command):
-            raise NotAllowed(
-                f"{command}: moves money; log in first (the dashboard is exposed beyond this "
-                f"machine and {self.remote_ip}{' via a proxy' if self.forwarded else ''} is not "
-                f"authenticated)"
+    def refusal(self, command: str) -> str | None:
+        """Why this client may not run ``command`` (None: it may)."""
+        if self.may(command):
+            return None
+        if self.relayed:
+            return (
+                f"{command}: moves money; log in first (this viewer relays commands to the runner's host, "
+                f"which applies a money-moving one only for a logged-in user)"
             )
+        return (
+            f"{command}: moves money; log in first (the dashboard is exposed beyond this "
+            f"machine and {self.remote_ip}{' via a proxy' if self.forwarded else ''} is not "
+            f"authenticated)"
+        )
+
+    def check(self, command: str) -> None:
+        why = self.refusal(command)
+        if why is not None:
+            raise NotAllowed(why)
 
     @classmethod
     def of(cls, user: str | None, remote_ip: str | None, headers: Mapping[str, str]) -> Access:

@@ -3,6 +3,8 @@
 Each check is a name and a function of what the process holds (:class:`Probe`) returning
 ``(ok, reason, value)``: ``/readyz`` answers 200 only when every check is ok, and lists each
 one with its status and reason; ``/metrics`` exports each as ``seamless_check_ok{check=...}``.
+A viewer (``SEAMLESS_SOURCE``: no store, no runner of its own) has its own checks,
+:data:`VIEWER_CHECKS`: the mirror reachable, the state restored, the mirror fresh.
 The thresholds are settings (``ready_*``, see :class:`~seamless.config.Config`). Every check
 reads what is already in memory (the store's state and counters) or asks the OS one
 question (the disk): a readiness probe costs well under a millisecond.
@@ -15,8 +17,9 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..config import Config
 from ..events import RunnerStatus, TradingState
@@ -58,6 +61,7 @@ class Target:
     runner: Runner | None = None
     hub: Hub | None = None
     notifier: Notifier | None = None
+    mirror: Any = None  # a seamless.mirror.Mirror beside the runner (--mirror-to): its figures in /metrics
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Source:
     subject: Subject | None = None
     metrics: Metrics | None = None
     error: str | None = None
+    checks: tuple[Check, ...] | None = None  # None: CHECKS, a process that holds the store
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,21 @@ class Probe:
 
     subject: Subject
     config: Config
-    writer: WriterHealth
     now: float  # wall clock, epoch seconds (the state's times are)
+
+    @cached_property
+    def writer(self) -> WriterHealth:
+        """The store's writer (read once, by the first check that asks: a viewer's never do)."""
+        return self.subject.store.health()
+
+
+class Followed(Protocol):
+    """What a viewer's checks read of its replica (:class:`~seamless.mirror.PgSource`)."""
+
+    error: str | None  # why the mirror cannot be read now (None: it can)
+    seq: int
+    snapshot_seq: int  # the snapshot it was restored from (0: none, the rows alone)
+    last_ts: float | None  # the newest applied row's commit time (the runner's host's clock)
 
 
 Outcome = tuple[bool, str, float | None]
@@ -280,6 +298,54 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+# -- a viewer's checks -------------------------------------------------------------------------
+
+#: The runner's statuses in which rows keep coming (quotes): a mirror silent then has stopped.
+LIVE = frozenset({RunnerStatus.RUNNING, RunnerStatus.HALTED})  # HALTED: stores from before the split
+
+
+def _followed(p: Probe) -> Followed:
+    return cast(Followed, p.subject.store)
+
+
+def check_source(p: Probe) -> Outcome:
+    src = _followed(p)
+    if src.error is not None:
+        return False, f"PostgreSQL cannot be reached: {src.error}", 0.0
+    return True, f"connected, following the mirror at seq {src.seq}", 1.0
+
+
+def check_restored(p: Probe) -> Outcome:
+    src = _followed(p)
+    if src.seq <= 0:
+        return False, "the mirror holds no row yet: is the runner's host mirroring (SEAMLESS_MIRROR_TO)?", 0.0
+    base = f"the snapshot at seq {src.snapshot_seq}" if src.snapshot_seq else "no snapshot"
+    return True, f"from {base} and the rows after it; at seq {src.seq}", float(src.seq)
+
+
+def check_mirror_fresh(p: Probe) -> Outcome:
+    src, limit = _followed(p), p.config.ready_mirror_stale_s
+    status = p.subject.store.state.runner.status
+    if src.last_ts is None:
+        return False, "no mirrored row yet", None
+    age = max(0.0, p.now - src.last_ts)
+    if status not in LIVE:
+        return True, f"the runner is {status}: no rows expected; the newest is {_s(age)} old", age
+    if age > limit:
+        why = f"no row for {_s(age)} (limit {_s(limit)}) while the runner is {status}: "
+        return False, why + "the runner's host or its mirror has stopped, or this viewer is behind", age
+    return True, f"the newest row {_s(age)} old", age
+
+
+#: A viewer's readiness checks: it holds no store, broker or runner; the runner's host answers for those.
+VIEWER_CHECKS: tuple[Check, ...] = (
+    Check("config", "configuration valid", check_config),
+    Check("source", "mirror reachable", check_source),
+    Check("restored", "state restored", check_restored),
+    Check("mirror_fresh", "mirror fresh", check_mirror_fresh),
+)
+
+
 def not_ready(source: Source) -> str | None:
     """Why ``source`` is not ready (its failed checks' lines), or None when it is: the
     notifier's "not ready for longer than N s" watches this, so it agrees with ``/readyz``."""
@@ -287,8 +353,9 @@ def not_ready(source: Source) -> str | None:
     return None if report.ready else "; ".join(report.failed())
 
 
-def readiness(source: Source, checks: tuple[Check, ...] = CHECKS) -> Readiness:
-    """Run every check against ``source``; a check that raises is failed, with its error."""
+def readiness(source: Source) -> Readiness:
+    """Run every check of ``source`` against it; a check that raises is failed, with its error."""
+    checks = source.checks or CHECKS
     subject = source.subject
     if subject is None:  # nothing to probe: the configuration says why, the rest are unknown
         if source.error is not None:
@@ -298,7 +365,7 @@ def readiness(source: Source, checks: tuple[Check, ...] = CHECKS) -> Readiness:
         return Readiness(
             tuple(Result(c.id, c.name, *(config if c.id == "config" else (UNKNOWN, rest))) for c in checks)
         )
-    probe = Probe(subject, subject.config, subject.store.health(), time.time())
+    probe = Probe(subject, subject.config, time.time())
     results = []
     for c in checks:
         try:

@@ -12,6 +12,11 @@ since the last scrape (found by identity) go into cumulative buckets, so ``_buck
 samples: with more observations than that between two scrapes (the dispatch of a store
 committing flat out) the histogram counts the newest 8,192 of them, a sample of the rest.
 Throughput is ``seamless_events_total``, not a histogram's ``_count``.
+
+Past one process: a viewer's replica (no writer: its lag from the runner's commit instead of
+the writer's figures), the mirror beside a runner (rows, batches, lag), the viewers' commands
+(applied on the runner's host, relayed by a viewer), the quotes conflation folded, and the
+process's ``/events`` clients (:data:`~seamless.ops.stream.STREAMS`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -30,7 +36,9 @@ from prometheus_client.process_collector import ProcessCollector
 from ..bus.stats import LatencyReservoir
 from ..events import Event, RunnerStatus, TradingState
 from ..reconcile.findings import KINDS as MISMATCH_KINDS
+from ..store import Store
 from .health import Readiness, Source, Subject, readiness
+from .stream import DROP_REASONS, REFUSE_REASONS, STREAMS
 
 #: Histogram bucket bounds (seconds): 10 µs to 2.5 s, covering a dispatch (µs) to a slow fsync.
 BUCKETS: tuple[float, ...] = (
@@ -105,13 +113,21 @@ class Metrics:
         self._refusals: Counter[str] = Counter()
         self._mismatches: Counter[str] = Counter()
         self._events: dict[str, int] = {}  # the highest count exported per topic: counters never go back
-        self._histograms = {
-            "commit": Folded(store.commit_latency),
-            "write": Folded(store.write_latency),
-            "dispatch": Folded(store.bus.dispatch_latency),
-        }
+        self._writes = isinstance(store, Store)  # else a viewer's replica: no writer here
+        if self._writes:
+            self._histograms = {"commit": Folded(store.commit_latency), "write": Folded(store.write_latency)}
+        else:
+            self._histograms = {"viewer_lag": Folded(store.commit_latency)}
+        self._histograms["dispatch"] = Folded(store.bus.dispatch_latency)
         if subject.hub is not None:
             self._histograms["push"] = Folded(subject.hub.push)
+        self.mirror = getattr(subject, "mirror", None)
+        if self.mirror is not None:
+            self._histograms["mirror_lag"] = Folded(self.mirror.lag)
+        # The quotes conflation folded, by symbol, over every runner this process started.
+        self._runner: object | None = None
+        self._folded_before: Counter[str] = Counter()
+        self._folded_now: Counter[str] = Counter()
         # Rare topics only: the quotes' path (tens of thousands a second) has no subscriber here.
         self._subs = [
             store.bus.subscribe("order.refused", self._on_refused, queued=False, name="metrics-refusals"),
@@ -135,7 +151,7 @@ class Metrics:
 
     def _collect(self) -> Iterator[Metric]:
         s = self.subject
-        store, state = s.store, s.store.state
+        store = s.store
         counts = store.bus.rates.counts()
         for topic, n in counts.items():
             self._events[topic] = max(n, self._events.get(topic, 0))
@@ -145,14 +161,27 @@ class Metrics:
         yield events
 
         docs = {
-            "commit": "Critical commits: commit() called to durable, seconds",
-            "write": "Journal transactions: one SQLite write and fsync, seconds",
-            "dispatch": "Bus dispatch of one event to its synchronous subscribers, seconds",
-            "push": "Critical events: commit stamp to applied in a browser session, server side, seconds",
+            "commit": ("commit", "Critical commits: commit() called to durable, seconds"),
+            "write": ("write", "Journal transactions: one SQLite write and fsync, seconds"),
+            "dispatch": ("dispatch", "Bus dispatch of one event to its synchronous subscribers, seconds"),
+            "push": ("push", "Critical events: commit stamp to applied in a browser session, server side, seconds"),
+            "mirror_lag": ("mirror", "Journal rows: commit to committed in PostgreSQL by the mirror, seconds"),
+            "viewer_lag": ("viewer", "Journal rows: commit on the runner's host to applied on this viewer, seconds"),
         }
         for name, folded in self._histograms.items():
-            yield folded.family(f"seamless_{name}_latency_seconds", docs[name])
+            prefix, doc = docs[name]
+            yield folded.family(f"seamless_{prefix}_latency_seconds", doc)
 
+        if self._writes:
+            yield from self._writer(store)
+        else:
+            yield from self._replica(store)
+        if s.hub is not None:
+            yield _gauge("seamless_open_sessions", "Browser sessions the dashboard pushes to", s.hub.sessions)
+        yield from self._state(counts)
+        yield from self._past_one_process(store)
+
+    def _writer(self, store: Store) -> Iterator[Metric]:
         w = store.health()
         yield _gauge("seamless_journal_lag_events", "Events applied but not yet durable", w.lag_events)
         yield _gauge("seamless_journal_lag_seconds", "How long the oldest event not yet durable has waited", w.lag_s)
@@ -166,9 +195,19 @@ class Metrics:
             "seamless_store_writable", "1 unless the store is closed or its last write failed", w.error is None
         )
         yield _gauge("seamless_seq", "The last event's sequence number", w.seq)
-        if s.hub is not None:
-            yield _gauge("seamless_open_sessions", "Browser sessions the dashboard pushes to", s.hub.sessions)
 
+    def _replica(self, replica: Any) -> Iterator[Metric]:
+        yield _gauge("seamless_seq", "The last event's sequence number", replica.seq)
+        yield _gauge("seamless_viewer_connected", "1 while this viewer reads the mirror", replica.error is None)
+        if replica.last_ts is not None:
+            age = max(0.0, time.time() - replica.last_ts)
+            yield _gauge(
+                "seamless_viewer_newest_row_age_seconds", "Seconds since the newest row applied here was committed", age
+            )
+
+    def _state(self, counts: dict[str, int]) -> Iterator[Metric]:
+        s = self.subject
+        state = s.store.state
         yield _counter(
             "seamless_orders", "Orders sent (journaled intents, order.submitting)", counts, "order.submitting"
         )
@@ -230,6 +269,57 @@ class Metrics:
             )
             yield _gauge("seamless_notifications_pending", "Notifications waiting to be sent", n["pending"])
 
+    def _past_one_process(self, store: Any) -> Iterator[Metric]:
+        s = self.subject
+        m = self.mirror
+        if m is not None:
+            yield CounterMetricFamily("seamless_mirror_rows", "Journal rows copied to PostgreSQL", value=m.rows)
+            yield CounterMetricFamily(
+                "seamless_mirror_batches",
+                "Batches copied to PostgreSQL (one transaction and NOTIFY each)",
+                value=m.batches,
+            )
+            yield CounterMetricFamily(
+                "seamless_mirror_reconnects", "Times the mirror lost PostgreSQL", value=m.reconnects
+            )
+            yield _gauge("seamless_mirror_connected", "1 while the mirror reaches PostgreSQL", m.error is None)
+            yield _gauge(
+                "seamless_mirror_behind_events", "Journal rows not yet in PostgreSQL", max(0, store.seq - m.seq)
+            )
+        commands = getattr(s, "commands", None)  # the runner's host taking the viewers' commands
+        if commands is not None:
+            applied = CounterMetricFamily(
+                "seamless_viewer_commands_applied", "Viewers' commands taken here, by outcome", labels=["status"]
+            )
+            for status in commands.STATUSES:
+                applied.add_metric([status], commands.taken.get(status, 0))
+            yield applied
+        relayed = getattr(s, "relayed", None)  # a viewer's commands, by what became of them
+        if relayed is not None:
+            family = CounterMetricFamily(
+                "seamless_viewer_commands",
+                "Commands pressed on this viewer, by outcome (refused_here: not relayed, the user may not)",
+                labels=["outcome"],
+            )
+            for outcome in getattr(s, "OUTCOMES", ()):
+                family.add_metric([outcome], relayed.get(outcome, 0))
+            yield family
+        runner = s.runner
+        if runner is not None:
+            if runner is not self._runner:  # a new runner counts from 0: what the last one folded stays
+                self._folded_before += self._folded_now
+                self._runner, self._folded_now = runner, Counter()
+            self._folded_now = Counter(dict(runner.conflated))  # one copy under the GIL
+            folded = self._folded_before + self._folded_now
+            family = CounterMetricFamily(
+                "seamless_quotes_conflated",
+                "Quotes folded into a newer one of their symbol by conflation (SEAMLESS_CONFLATE), by symbol",
+                labels=["symbol"],
+            )
+            for symbol in sorted({*s.config.symbols, *folded}):
+                family.add_metric([symbol], folded.get(symbol, 0))
+            yield family
+
 
 def _gauge(name: str, doc: str, value: float | bool) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=float(value))
@@ -263,6 +353,16 @@ class Exposition:
         disk = next((r for r in report.results if r.check == "disk"), None)
         if disk is not None and disk.value is not None:
             yield _gauge("seamless_disk_free_bytes", "Free disk space in the store's folder, bytes", disk.value)
+        yield _gauge("seamless_sse_clients", "Clients following /events", STREAMS.clients())
+        yield CounterMetricFamily("seamless_sse_events_sent", "Events written to /events clients", value=STREAMS.sent)
+        dropped = CounterMetricFamily("seamless_sse_dropped", "/events clients dropped, by reason", labels=["reason"])
+        for reason in DROP_REASONS:
+            dropped.add_metric([reason], STREAMS.dropped.get(reason, 0))
+        yield dropped
+        refused = CounterMetricFamily("seamless_sse_refused", "/events requests refused, by reason", labels=["reason"])
+        for reason in REFUSE_REASONS:
+            refused.add_metric([reason], STREAMS.refused.get(reason, 0))
+        yield refused
         if src.metrics is not None:
             yield from src.metrics.collect()
 

@@ -23,21 +23,27 @@ the writer nor the other clients. A comment line every ``sse_heartbeat_s`` keeps
 closing an idle stream and tells the client the server is there.
 
 Who may read it: like the money-moving controls, a client on this machine, or a user logged in
-to the dashboard (Panel's ``--basic-auth`` or OAuth login cookie); anyone else gets 403.
+to the dashboard (Panel's ``--basic-auth`` or OAuth login cookie); or a script on another host
+that sends ``Authorization: Bearer <token>``, the token being ``SEAMLESS_STREAM_TOKEN`` (from the
+environment only; compared in constant time, never logged). Anyone else gets 403; a wrong
+token 401.
+
+What it counts, for ``/metrics`` (:data:`STREAMS`): the clients following, those dropped and
+refused by reason, the events sent (added once per write to a socket, not per event).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hmac
 import json
 import logging
 import re
-import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tornado.ioloop import IOLoop
@@ -102,15 +108,15 @@ class Client:
             self.on_drop(self.dropped)
         self.wake.set()
 
-    def take(self) -> str:
-        """Every queued frame past the last one sent, as one write."""
+    def take(self) -> tuple[str, int]:
+        """Every queued frame past the last one sent, as one write; and how many events."""
         parts = []
         while self.queue:
             seq, text = self.queue.popleft()
             if seq > self.last:
                 parts.append(text)
                 self.last = seq
-        return "".join(parts)
+        return "".join(parts), len(parts)
 
 
 class Broadcast:
@@ -148,12 +154,20 @@ class Broadcast:
         self._sub.cancel()
 
 
+#: Why a client was dropped, and why a request was refused: the labels of ``/metrics``.
+DROP_REASONS = ("too_slow",)
+REFUSE_REASONS = ("unavailable", "bad_request", "unauthenticated", "bad_token")
+
+
 @dataclass
 class Streams:
-    """The broadcasts of one process, one per (source, loop), each while it has a client."""
+    """The broadcasts of one process, one per (source, loop), each while it has a client; and
+    what ``/metrics`` counts of them (on the loop: no lock needed)."""
 
     broadcasts: dict[tuple[int, int], Broadcast]
-    dropped: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)  # by reason (DROP_REASONS)
+    refused: Counter[str] = field(default_factory=Counter)  # by reason (REFUSE_REASONS)
+    sent: int = 0  # events written to clients' sockets
 
     def join(self, source: StateSource, client: Client) -> Broadcast:
         loop = IOLoop.current()
@@ -184,12 +198,22 @@ STREAMS = Streams({})
 
 @dataclass(frozen=True)
 class Feed:
-    """What a stream serves: a state source and its two settings; or why there is none."""
+    """What a stream serves: a state source and its settings; or why there is none."""
 
     source: StateSource | None
     buffer: int = 10_000
     heartbeat_s: float = 15.0
     error: str | None = None
+    token: str = field(default="", repr=False)  # SEAMLESS_STREAM_TOKEN: a secret, never in a repr
+
+
+def admits(token: str, authorization: str | None) -> bool | None:
+    """Whether an ``Authorization`` header carries ``token`` as a bearer token: None when it
+    carries none, False when another (compared in constant time)."""
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return None
+    return bool(token) and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class EventsHandler(RequestHandler):
@@ -205,7 +229,8 @@ class EventsHandler(RequestHandler):
         if self.client is not None:
             self.client.wake.set()
 
-    def _refuse(self, status: int, why: str) -> None:
+    def _refuse(self, status: int, why: str, reason: str) -> None:
+        STREAMS.refused[reason] += 1
         self.set_status(status)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(why + "\n")
@@ -245,20 +270,33 @@ class EventsHandler(RequestHandler):
         feed = self.feed()
         source = feed.source
         if source is None:
-            self._refuse(503, f"no event stream: {feed.error or 'not started yet'}")
+            self._refuse(503, f"no event stream: {feed.error or 'not started yet'}", "unavailable")
             return
         access = self.access()
         if not (access.local or access.user):
-            self._refuse(
-                403,
-                f"/events: log in first (the server is exposed beyond this machine and {access.remote_ip}"
-                f"{' via a proxy' if access.forwarded else ''} is not authenticated)",
-            )
-            return
+            bearer = admits(feed.token, self.request.headers.get("Authorization"))
+            if bearer is False:
+                self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+                why = (
+                    "the bearer token is not this server's SEAMLESS_STREAM_TOKEN"
+                    if feed.token
+                    else "this server accepts no bearer token (SEAMLESS_STREAM_TOKEN is not set)"
+                )
+                self._refuse(401, f"/events: {why}", "bad_token")
+                return
+            if bearer is None:
+                self._refuse(
+                    403,
+                    f"/events: log in first, or send Authorization: Bearer <SEAMLESS_STREAM_TOKEN> (the server "
+                    f"is exposed beyond this machine and {access.remote_ip}"
+                    f"{' via a proxy' if access.forwarded else ''} is not authenticated)",
+                    "unauthenticated",
+                )
+                return
         try:
             topics, after = self._query(source.seq)
         except ValueError as e:
-            self._refuse(400, str(e))
+            self._refuse(400, str(e), "bad_request")
             return
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -283,11 +321,12 @@ class EventsHandler(RequestHandler):
             events = await asyncio.to_thread(source.events_since, client.last, CATCH_UP)
             if not events:
                 return
-            text = "".join(frame(ev) for ev in events if client.wants(ev.topic))
+            wanted = [frame(ev) for ev in events if client.wants(ev.topic)]
             client.last = events[-1].seq or client.last
-            if text:
-                self.write(text)
+            if wanted:
+                self.write("".join(wanted))
                 await self.flush()
+                STREAMS.sent += len(wanted)
             if len(events) < CATCH_UP:
                 return
 
@@ -295,16 +334,17 @@ class EventsHandler(RequestHandler):
         """Drop a client that does not keep up: :meth:`_follow` says why if its socket still takes
         it; the connection closes after a grace whatever it waits for. The writer and the other
         clients carry on."""
-        STREAMS.dropped += 1
+        STREAMS.dropped["too_slow"] += 1
         log.warning("event stream of %s dropped: %s", who, why)
         IOLoop.current().call_later(DROP_GRACE_S, self.request.connection.stream.close)  # type: ignore[union-attr]
 
     async def _follow(self, client: Client, heartbeat_s: float) -> None:
         while client.dropped is None and not self.gone:
-            text = client.take()
+            text, n = client.take()
             if text:
                 self.write(text)
                 await self.flush()
+                STREAMS.sent += n
                 continue
             client.wake.clear()
             try:
@@ -316,31 +356,16 @@ class EventsHandler(RequestHandler):
             self.write(f"event: dropped\ndata: {json.dumps({'reason': client.dropped})}\n\n")
 
 
-_published: Callable[[], Feed] | None = None
-
-
-def publish(feed: Callable[[], Feed]) -> None:
-    """Make ``feed`` what ``/events`` serves in this process, whatever the other endpoints serve
-    (a viewer: its replica of the mirror, with no runner to check for readiness)."""
-    global _published
-    _published = feed
-
-
 def feed_of(subject_source: Callable[[], Any]) -> Callable[[], Feed]:
-    """The stream of what the endpoints serve (an :class:`~seamless.ops.Source`): its store
-    and settings, or why there is none; or what :func:`publish` gave."""
+    """The stream of what the endpoints serve (an :class:`~seamless.ops.Source`): its subject's
+    store (a viewer's: its replica of the mirror) and settings, or why there is none."""
 
     def feed() -> Feed:
-        # Through sys.modules, as seamless.ops.http.published: --autoreload's copies agree.
-        module = sys.modules.get(__name__)
-        own = getattr(module, "_published", None) or _published
-        if own is not None:
-            return own()
         src = subject_source()
         subject = getattr(src, "subject", None)
         if subject is None:
             return Feed(None, error=getattr(src, "error", None))
         config = subject.config
-        return Feed(subject.store, config.sse_buffer, config.sse_heartbeat_s)
+        return Feed(subject.store, config.sse_buffer, config.sse_heartbeat_s, token=config.stream_token)
 
     return feed

@@ -135,6 +135,11 @@ class Service:
 
     # -- commands (each journaled with who asked) ---------------------------------------------
 
+    @staticmethod
+    def identity(access: Access) -> Access:
+        """A session's client as this service's commands judge it: itself (a viewer's are relayed)."""
+        return access
+
     def command(self, name: str, access: Access, **kwargs: Any) -> Future[Any]:
         """Run command ``name`` off the event loop; the future ends when the store has it."""
         access.check(name)
@@ -319,23 +324,21 @@ def embedded(argv: Sequence[str] = ()) -> Service:
 
 def _viewer(config: Config) -> Service:
     """A viewer in the place of the service: it has every part the dashboard uses (``store``,
-    ``hub``, ``config``, ``notifier``, ``command``); ``/events`` serves its replica."""
+    ``hub``, ``config``, ``notifier``, ``command``, ``identity``)."""
     from ..errors import MirrorError
-    from ..ops.stream import Feed, publish
 
     try:
         viewer = Viewer(config)
     except psycopg.Error as e:
         raise MirrorError(f"{redact(config.source)}: cannot follow the mirror: {e}") from e
-    publish(lambda: Feed(viewer.store, config.sse_buffer, config.sse_heartbeat_s))
     return cast(Service, viewer)
 
 
 def _ops_source() -> ops.Source:
     """What the endpoints serve: the service (closed too: its store says so), or why it could not start."""
     service = current()
-    if isinstance(service, Viewer):
-        return ops.Source(error=f"{service.describe()}: no runner here; the runner's host answers /readyz")
+    if isinstance(service, Viewer):  # its own checks: the mirror reachable, fresh; the state restored
+        return service.ops_source()
     if service is not None:
         return ops.Source(service, service.metrics)
     return ops.Source(error=startup_error())

@@ -4,18 +4,25 @@ No store, broker or runner here: the state is a :class:`~seamless.mirror.PgSourc
 the runner's PostgreSQL mirror, and the same views and push serve it. A control pressed here
 becomes a row of the mirror's commands table, applied on the runner's host through its
 ``Service.command`` — as a client that came through another host (``forwarded``): moving money
-needs a logged-in user, whatever machine the browser is on. Its result comes back on the row;
-the state it changed, through the mirror.
+needs a logged-in user, whatever machine the browser is on. So each session's client is
+:meth:`Viewer.identity`'s (``relayed``): the controls it may not use are disabled, saying why.
+Its result comes back on the row; the state it changed, through the mirror.
+
+Its endpoints: ``/readyz`` runs :data:`~seamless.ops.VIEWER_CHECKS` (the mirror reachable, the
+state restored, the mirror fresh); ``/metrics`` its replica's figures and its commands' outcomes;
+``/events`` its replica's rows.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from .. import ops
 from ..config import Config
 from ..mirror import Commands, PgSource, redact
-from ..mirror.commands import DONE, REFUSED
+from ..mirror.commands import DONE, EXPIRED, FAILED, REFUSED, UNKNOWN
 from ..push import Hub
 from .access import Access, NotAllowed
 from .prefs import Prefs, prefs_path
@@ -31,13 +38,18 @@ class Viewer:
 
     runner = None
     notifier = None
+    #: What becomes of a command pressed here (``relayed``'s keys, ``/metrics``' labels):
+    #: the runner's host's answer, no answer within WAIT_S, or refused here (never relayed).
+    OUTCOMES = (DONE, REFUSED, FAILED, EXPIRED, UNKNOWN, "no_answer", "refused_here")
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.url = config.source
         self.store = PgSource(config.source).start()
         self.hub = Hub(self.store)
-        self.commands = Commands(config.source)
+        self.outbox = Commands(config.source)
+        self.relayed: Counter[str] = Counter()  # commands pressed here, by outcome (OUTCOMES)
+        self.metrics = ops.Metrics(self)  # type: ignore[arg-type]  # a Subject whose store is the replica
         self.prefs = Prefs(prefs_path(config.db))  # this host's viewers' preferences, beside its db setting
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-viewer-command")
         self.closed = False
@@ -45,16 +57,30 @@ class Viewer:
     def describe(self) -> str:
         return f"a viewer of {redact(self.url)}"
 
+    def ops_source(self) -> ops.Source:
+        """What this viewer's endpoints serve: its own readiness checks and metrics."""
+        return ops.Source(self, self.metrics, checks=ops.VIEWER_CHECKS)  # type: ignore[arg-type]
+
+    @staticmethod
+    def identity(access: Access) -> Access:
+        """A session's client as the runner's host sees it: relayed, as through a proxy."""
+        return Access(user=access.user, remote_ip=access.remote_ip, forwarded=True, relayed=True)
+
     def command(self, name: str, access: Access, **kwargs: Any) -> Future[Any]:
         """Queue ``name`` for the runner's host; the future ends once it was applied there
         (``NotAllowed`` if the host refused it, ``RuntimeError`` if it failed or expired)."""
-        relayed = Access(user=access.user, remote_ip=access.remote_ip, forwarded=True)
-        relayed.check(name)  # at once, as the runner's host would (it checks again)
+        relayed = self.identity(access)
+        try:
+            relayed.check(name)  # at once, as the runner's host would (it checks again)
+        except NotAllowed:
+            self.relayed["refused_here"] += 1
+            raise
         return self._pool.submit(self._remote, name, relayed, kwargs)
 
     def _remote(self, name: str, access: Access, kwargs: dict[str, Any]) -> Any:
-        cid = self.commands.submit(name, kwargs, user=access.user, remote_ip=access.remote_ip, forwarded=True)
-        cmd = self.commands.wait(cid, WAIT_S)
+        cid = self.outbox.submit(name, kwargs, user=access.user, remote_ip=access.remote_ip, forwarded=True)
+        cmd = self.outbox.wait(cid, WAIT_S)
+        self.relayed["no_answer" if cmd is None else cmd.status] += 1
         if cmd is None:
             raise RuntimeError(f"{name}: the runner's host did not take it within {WAIT_S:g} s (is it mirroring?)")
         if cmd.status == REFUSED:
@@ -73,5 +99,6 @@ class Viewer:
         self.closed = True
         self._pool.shutdown(wait=True)
         self.prefs.close()
+        self.metrics.close()
         self.hub.close()
         self.store.close()

@@ -27,6 +27,7 @@ class Replica:
         self.state.load(proj.values, proj.meta)
         self.bus = Bus()
         self.commit_latency = LatencyReservoir()  # commit -> seen here (the row's ts to applied)
+        self.last_ts: float | None = None  # the newest applied row's commit time (the writer's clock)
         self._lock = threading.RLock()  # re-entrant: a bus subscriber (run inside poll) may read the tail
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,6 +55,7 @@ class Replica:
                 if TYPE_CHECKING:  # read from the journal: stamped
                     assert ev.ts is not None
                 self.commit_latency.add(max(0.0, time.time() - ev.ts))
+                self.last_ts = ev.ts
                 self.bus.publish(ev)
                 n += 1
             return n

@@ -4,7 +4,8 @@ Each button is enabled only when its command applies to the state as it is (:fun
 Start only when the runner is stopped, Resume only when it is paused, Resume trading only when
 trading is halted and no loss breach stands... The runner and trading are apart: the runner
 runs or not; trading is ACTIVE, REDUCING or HALTED. Buttons that move money stay disabled for a
-session that may not use them (the service checks again: the browser is not trusted).
+session that may not use them, saying why (the service checks again: the browser is not
+trusted); on a viewer, for any session not logged in (its commands are relayed to the runner's host).
 
 A command's outcome shows under the buttons it was asked from, and goes when it is no longer
 true: "Pause: done" goes once the runner's status moves on. Flatten all and reset breach ask
@@ -135,12 +136,12 @@ class Controls:
 
     def _gated(self, label: str, command: str, button_type: str, css: str) -> pn.widgets.Button:
         """A button disabled for a session that may not run ``command`` (saying why)."""
-        allowed = self.access.may(command)
+        why = self.access.refusal(command)
         b = pn.widgets.Button(
             name=label,
             button_type=button_type,
-            disabled=not (allowed and applies(command, self.store.state)),
-            description=None if allowed else "log in to use this: it moves money",
+            disabled=why is not None or not applies(command, self.store.state),
+            description=why,
             css_classes=[css],
             margin=(2, 2),
         )

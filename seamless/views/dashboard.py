@@ -71,7 +71,7 @@ class Dashboard:
     def __init__(self, service: Service, access: Access | None = None) -> None:
         self.doc = doc = ServerDoc(pn.state.curdoc)  # built on the server's loop, for this session
         self.service = service
-        self.access = access or Access.of_session()
+        self.access = service.identity(access or Access.of_session())  # a viewer's: relayed
         self.toasts = Toasts()  # this session's: alerts and command results
         store, cfg = service.store, service.config
         self.controls = Controls(service, self.access, doc, self.toasts)

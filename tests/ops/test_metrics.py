@@ -3,15 +3,21 @@ and the Grafana dashboard against what is exported; nothing on the quotes' path.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
+from collections import Counter
 
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+
+from seamless import ops
 
 from seamless.engine.risk import RiskLimits, RiskManager
 from seamless.events import TradingState, TradingStateChanged
+from seamless.feeds import QueueFeed, SimFeed
 from seamless.ops.metrics import BUCKETS, REFUSAL_REASONS, refusal_reason
 from seamless.store import Store
 
@@ -72,6 +78,11 @@ def test_the_exposition_parses_and_names_every_figure(live):
         "seamless_cash": "gauge",
         "seamless_daily_pnl": "gauge",
         "seamless_positions": "gauge",
+        "seamless_quotes_conflated": "counter",
+        "seamless_sse_clients": "gauge",
+        "seamless_sse_events_sent": "counter",
+        "seamless_sse_dropped": "counter",
+        "seamless_sse_refused": "counter",
     }
     assert {"process_resident_memory_bytes", "process_cpu_seconds", "python_info"} <= set(fams)
     assert value(fams, "seamless_ready") == 1.0
@@ -199,3 +210,29 @@ def test_the_rules_and_the_dashboard_use_only_exported_metrics(live):
     assert used - exported == set()
     titles = {p["title"] for p in dashboard["panels"]}
     assert {"Equity", "Daily P&L", "Latency p99", "Journal lag", "Reconciliation", "Disk free"} <= titles
+
+
+def test_the_quotes_conflation_folded_are_counted_by_symbol_across_runners(open_account, promtool):
+    """A burst waiting in a live feed's queue, conflated: each symbol's count is the runner's own,
+    and a second runner of the same process adds to it (a counter never goes back)."""
+    acct = open_account()
+    target = ops.Target(acct.config, acct.store)
+    source = ops.Source(target, ops.Metrics(target))
+    reg = ops.registry(lambda: source)
+    runs = []
+    for seed in (3, 4):
+        feed = QueueFeed(acct.config.symbols, beat_s=0.05)
+        ticks = list(itertools.islice(SimFeed(symbols=acct.config.symbols, seed=seed).ticks(), 2_000))
+        for t in ticks:
+            feed.put(t)
+        target.runner = acct.runner(feed, conflate=True)
+        target.runner.run(max_ticks=len(ticks))
+        runs.append(Counter(target.runner.conflated))
+        text = generate_latest(reg).decode()
+        fams = families(text)
+        total = sum(runs, Counter())
+        assert sum(total.values()) > 1_000  # the burst waited behind its first tick: most of it folded
+        for symbol in acct.config.symbols:
+            assert value(fams, "seamless_quotes_conflated", symbol=symbol) == total[symbol]
+    done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stdout + done.stderr

@@ -221,7 +221,7 @@ def test_a_check_that_raises_is_failed_with_its_error(live):
     one = live()
     one.until_ready()
     boom = ops.Check("boom", "a check that raises", lambda p: 1 / 0)
-    report = ops.readiness(ops.Source(one.service, one.service.metrics), (*CHECKS, boom))
+    report = ops.readiness(ops.Source(one.service, one.service.metrics, checks=(*CHECKS, boom)))
     assert not report.ready
     assert report.failed() == [
         "a check that raises: failed, the check could not run: ZeroDivisionError: division by zero"

@@ -11,15 +11,26 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from seamless import ops
 from seamless.bench.sse import Message, SseClient
 from seamless.config import Config, env_name
 from seamless.events import QuoteReceived, SignalEmitted
-from seamless.ops.stream import STREAMS
+from seamless.ops.stream import STREAMS, Feed
 from seamless.store import Store
 
-from .conftest import poll
+from .conftest import http_get, poll
+
+
+def families_of(text: str) -> list:
+    return list(text_string_to_metric_families(text))
+
+
+def sample(fams: list, name: str, **labels: str) -> float:
+    found = [s.value for f in fams for s in f.samples if s.name == name and s.labels == labels]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
 
 
 @contextmanager
@@ -94,7 +105,7 @@ def test_a_stream_resumes_with_last_event_id_nothing_missed_nothing_twice(tmp_pa
 def test_a_slow_client_is_dropped_and_the_writer_and_the_others_carry_on(tmp_path, caplog):
     n = 1_500
     with served(tmp_path, sse_buffer=200, sse_heartbeat_s=0.2) as (store, http):
-        dropped_before = STREAMS.dropped
+        dropped_before = STREAMS.dropped["too_slow"]
         slow = SseClient(http.address, http.port, "/events?after=0", rcvbuf=4096).start()  # never reads again
         fast = SseClient(http.address, http.port, "/events?topics=signal.*&after=0").start()
         poll("both clients following", lambda: STREAMS.clients(store) == 2)
@@ -115,7 +126,7 @@ def test_a_slow_client_is_dropped_and_the_writer_and_the_others_carry_on(tmp_pat
                 ticks.commit(50)
                 took += time.perf_counter() - started
                 poll("the fast client keeping up", lambda i=i: len(received) >= 50 * (i + 1) or not reader.is_alive())
-            poll("the slow client dropped", lambda: STREAMS.dropped > dropped_before)
+            poll("the slow client dropped", lambda: STREAMS.dropped["too_slow"] > dropped_before)
         reader.join(30)
         expected = signals(store)
         slow_tail = [m.event for m in slow.messages()]  # the server closed it: this ends
@@ -145,7 +156,13 @@ def test_heartbeats_on_an_idle_stream(tmp_path):
         ("/events?after=x", {}, 400, "after: 'x' is not a sequence number"),
         ("/events", {"Last-Event-ID": "-3"}, 400, "Last-Event-ID: '-3' is not a sequence number"),
         ("/events?topics=order.*,a%20b", {}, 400, "topics: 'a b' is not a topic pattern"),
-        ("/events", {"X-Forwarded-For": "203.0.113.9"}, 403, "/events: log in first"),
+        ("/events", {"X-Forwarded-For": "203.0.113.9"}, 403, "/events: log in first, or send Authorization: Bearer"),
+        (
+            "/events",
+            {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer 0123456789abcdef0123"},
+            401,
+            "/events: this server accepts no bearer token (SEAMLESS_STREAM_TOKEN is not set)",
+        ),
     ],
 )
 def test_bad_requests_and_remote_clients_are_refused_with_one_line(tmp_path, path, headers, status, says):
@@ -154,3 +171,84 @@ def test_bad_requests_and_remote_clients_are_refused_with_one_line(tmp_path, pat
         body = client.body()
         client.close()
     assert client.status == status and body.startswith(says) and body.count("\n") == 1, body
+
+
+TOKEN = "s3cret-stream-token-0123456789abcdef"
+
+
+def test_a_script_on_another_host_is_admitted_with_the_stream_token_only(tmp_path, caplog):
+    """A remote-looking client (through a proxy): refused without a token, refused with a wrong
+    one, admitted with ``SEAMLESS_STREAM_TOKEN``; the token in no log line and no metric."""
+    remote = {"X-Forwarded-For": "203.0.113.9"}
+    caplog.set_level(logging.DEBUG)  # every logger, tornado's access log included
+    refused_before = dict(STREAMS.refused)
+    with served(tmp_path, stream_token=TOKEN) as (store, http):
+        Ticks(store).commit(10)
+
+        def ask(headers: dict[str, str]) -> tuple[int, str, SseClient]:
+            client = SseClient(http.address, http.port, "/events?topics=signal.*&after=0", headers).start()
+            return client.status, "" if client.status == 200 else client.body(), client
+
+        status, body, _ = ask(remote)
+        assert (status, body.splitlines()[0].split(" (")[0]) == (
+            403,
+            "/events: log in first, or send Authorization: Bearer <SEAMLESS_STREAM_TOKEN>",
+        )
+        for wrong in (TOKEN[:-1], TOKEN + "x", "x" * len(TOKEN), f"Basic {TOKEN}"):
+            header = wrong if wrong.startswith("Basic") else f"Bearer {wrong}"
+            status, body, client = ask({**remote, "Authorization": header})
+            expected = (
+                (403, "/events: log in first") if wrong.startswith("Basic") else (401, "/events: the bearer token")
+            )
+            assert (status, body[: len(expected[1])]) == expected, (wrong, status, body)
+            if status == 401:
+                assert client.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+        status, _, admitted = ask({**remote, "Authorization": f"bearer {TOKEN}"})  # the scheme in any case
+        assert status == 200
+        got = read(admitted, 10)
+        admitted.close()
+        assert [int(m.id or 0) for m in got] == signals(store)
+        metrics = http_get(f"{http.url}/metrics").text
+
+    refused = {k: n for k in STREAMS.refused if (n := STREAMS.refused[k] - refused_before.get(k, 0))}
+    assert refused == {"unauthenticated": 2, "bad_token": 3}, refused
+    assert 'seamless_sse_refused_total{reason="bad_token"}' in metrics
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "GET /events" in logged  # the access log saw every request...
+    for text in (logged, metrics):
+        assert TOKEN not in text and TOKEN[:12] not in text  # ...and never the token
+
+
+def test_the_stream_token_is_a_secret_setting_from_the_environment_only():
+    from seamless.config import ConfigError
+
+    with pytest.raises(ConfigError) as short:
+        Config.load(environ={"SEAMLESS_STREAM_TOKEN": "tooshort"})
+    assert str(short.value) == (
+        "SEAMLESS_STREAM_TOKEN: must be at least 16 printable ASCII characters, no spaces (openssl rand -hex 32)"
+    )
+    with pytest.raises(ConfigError, match="^--stream-token: holds secrets, so it is read from the environment only"):
+        Config.load(environ={}, argv=["--stream-token", TOKEN])
+    assert TOKEN not in repr(Feed(None, token=TOKEN))
+
+
+def test_sse_figures_in_metrics_clients_events_sent_and_drops(tmp_path):
+    with served(tmp_path, sse_buffer=50) as (store, http):
+        before = families_of(http_get(f"{http.url}/metrics").text)
+        client = SseClient(http.address, http.port, "/events?after=0").start()
+        Ticks(store).commit(20)
+        got = read(client, 40)
+        poll("the client counted", lambda: STREAMS.clients(store) == 1)
+        during = families_of(http_get(f"{http.url}/metrics").text)
+        client.close()
+
+        def scraped_without_clients() -> list | None:
+            fams = families_of(http_get(f"{http.url}/metrics").text)
+            return fams if sample(fams, "seamless_sse_clients") == 0 else None
+
+        after = poll("no client left in /metrics", scraped_without_clients)
+    assert len(got) == 40
+    assert sample(during, "seamless_sse_clients") >= 1
+    sent = sample(during, "seamless_sse_events_sent_total") - sample(before, "seamless_sse_events_sent_total")
+    assert sent >= 40  # at least what this client read (other tests' clients may add)
+    assert sample(after, "seamless_sse_dropped_total", reason="too_slow") == STREAMS.dropped["too_slow"]
