@@ -121,9 +121,6 @@ class Metrics:
         self._histograms["dispatch"] = Folded(store.bus.dispatch_latency)
         if subject.hub is not None:
             self._histograms["push"] = Folded(subject.hub.push)
-        self.mirror = getattr(subject, "mirror", None)
-        if self.mirror is not None:
-            self._histograms["mirror_lag"] = Folded(self.mirror.lag)
         # The quotes conflation folded, by symbol, over every runner this process started.
         self._runner: object | None = None
         self._folded_before: Counter[str] = Counter()
@@ -152,6 +149,9 @@ class Metrics:
     def _collect(self) -> Iterator[Metric]:
         s = self.subject
         store = s.store
+        mirror = getattr(s, "mirror", None)  # the service starts its mirror after its metrics
+        if mirror is not None and "mirror_lag" not in self._histograms:
+            self._histograms["mirror_lag"] = Folded(mirror.lag)
         counts = store.bus.rates.counts()
         for topic, n in counts.items():
             self._events[topic] = max(n, self._events.get(topic, 0))
@@ -271,7 +271,7 @@ class Metrics:
 
     def _past_one_process(self, store: Any) -> Iterator[Metric]:
         s = self.subject
-        m = self.mirror
+        m = getattr(s, "mirror", None)
         if m is not None:
             yield CounterMetricFamily("seamless_mirror_rows", "Journal rows copied to PostgreSQL", value=m.rows)
             yield CounterMetricFamily(

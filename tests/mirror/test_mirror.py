@@ -13,11 +13,9 @@ import time
 import psycopg
 import pytest
 
-from seamless.config import Config, env_name
 from seamless.events import QuoteReceived, RunnerStatusChanged, SignalEmitted
 from seamless.mirror import Commands, Mirror, PgSource
 from seamless.persist import recovery, schema, snapshots
-from seamless.service import Service
 from seamless.store import Store
 
 from .conftest import max_seq, poll, rows_of, sqlite_rows
@@ -139,17 +137,6 @@ def test_a_second_mirror_of_the_same_database_is_refused(postgres, tmp_path):
         first.close()
         second.close(drain=False)
         store.close()
-
-
-@pytest.fixture
-def runner_host(postgres, tmp_path):
-    """The dashboard's service with ``SEAMLESS_MIRROR_TO``: its runner, its mirror, the commands."""
-    url = postgres.database("host")
-    environ = {env_name("db"): str(tmp_path / "acct.db"), env_name("mirror_to"): url, env_name("reconcile"): "0"}
-    service = Service(Config.load(environ=environ))
-    service.start_runner(by="test")
-    yield service, url
-    service.close()
 
 
 def test_a_viewers_command_is_applied_with_its_identity_or_refused(runner_host):
