@@ -14,7 +14,6 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seamless import ops
-
 from seamless.engine.risk import RiskLimits, RiskManager
 from seamless.events import TradingState, TradingStateChanged
 from seamless.feeds import QueueFeed, SimFeed

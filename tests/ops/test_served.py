@@ -14,14 +14,40 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seamless.bench.push import HOST, free_port, serve
+from seamless.bench.sse import SseClient
 
 from .conftest import REPO, http_get, poll
+
+TOKEN = "served-stream-token-0123456789abcdef"
+REMOTE = {"X-Forwarded-For": "203.0.113.9"}
+
+
+def stream_by_token(port: int) -> list[int]:
+    """``/events`` as a script on another host asks for it: refused without the token and with a
+    wrong one, then admitted with it; the first three ids it reads."""
+    for headers, status in ((REMOTE, 403), ({**REMOTE, "Authorization": "Bearer " + "w" * len(TOKEN)}, 401)):
+        refused = SseClient(HOST, port, "/events?after=0", headers).start()
+        assert refused.status == status, refused.body()
+        refused.close()
+    client = SseClient(HOST, port, "/events?after=0", {**REMOTE, "Authorization": f"Bearer {TOKEN}"}).start()
+    ids = []
+    for m in client.messages():
+        ids.append(int(m.id or 0))
+        if len(ids) == 3:
+            break
+    client.close()
+    assert client.status == 200
+    return ids
 
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """One dashboard for the module: app.py served on a free loopback port, plugin included."""
-    served = serve(REPO / "app.py", tmp_path_factory.mktemp("dashboard"), env={"SEAMLESS_RECONCILE_INTERVAL": "2"})
+    served = serve(
+        REPO / "app.py",
+        tmp_path_factory.mktemp("dashboard"),
+        env={"SEAMLESS_RECONCILE_INTERVAL": "2", "SEAMLESS_STREAM_TOKEN": TOKEN},
+    )
     yield served
     served.close()
 
@@ -39,6 +65,8 @@ def test_the_dashboard_serves_healthz_readyz_and_metrics(dashboard, promtool):
     done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stdout + done.stderr
     assert http_get(base + "/app").status == 200  # the dashboard itself is still there
+    assert stream_by_token(dashboard.port) == [1, 2, 3]
+    assert TOKEN not in dashboard.stderr_text() and TOKEN not in text
 
 
 def test_a_real_prometheus_scrapes_the_dashboard(dashboard, prometheus, tmp_path):
@@ -114,7 +142,12 @@ def test_a_dashboard_that_cannot_start_is_alive_and_not_ready(tmp_path):
 
 def test_seamless_run_serves_the_same_endpoints_on_its_http_port(tmp_path, seamless_cmd):
     port = free_port()
-    env = {**os.environ, "SEAMLESS_DB": str(tmp_path / "run.db"), "SEAMLESS_HTTP_PORT": str(port)}
+    env = {
+        **os.environ,
+        "SEAMLESS_DB": str(tmp_path / "run.db"),
+        "SEAMLESS_HTTP_PORT": str(port),
+        "SEAMLESS_STREAM_TOKEN": TOKEN,
+    }
     proc = subprocess.Popen(
         [*seamless_cmd, "run", "--reconcile-interval", "2"],
         env=env,
@@ -141,13 +174,14 @@ def test_seamless_run_serves_the_same_endpoints_on_its_http_port(tmp_path, seaml
         names = {f.name for f in text_string_to_metric_families(answer("/metrics").text)}
         assert {"seamless_fills", "seamless_events", "seamless_commit_latency_seconds"} <= names
         assert "seamless_open_sessions" not in names  # no browser sessions headless
+        assert stream_by_token(port) == [1, 2, 3]
         with pytest.raises(OSError):  # loopback only, by default
             socket.create_connection((_outside_address(), port), timeout=1).close()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert out.startswith("stopped at seq ")
+    assert out.startswith("stopped at seq ") and TOKEN not in out + err
     with pytest.raises(OSError):  # the port is released
         socket.create_connection((HOST, port), timeout=1).close()
 
