@@ -88,9 +88,11 @@ class Live:
     def order_by_hand(self, client_order_id: str) -> None:
         """An order placed at the venue outside Seamless: a limit buy below the market, so it
         stays open, through a connection of its own to the paper broker's file."""
+        market = self.service.store.state.market
+        poll("a quote of IBM", lambda: "IBM" in market.quotes)  # ready on any symbol's first quote
         other = PaperBroker(self.service.config.broker_path)
         try:
-            price = round(self.service.store.state.market.quotes["IBM"].last * 0.95, 2)
+            price = round(market.quotes["IBM"].last * 0.95, 2)
             other.submit(
                 OrderRequest(
                     client_order_id=client_order_id, symbol="IBM", qty=1.0, order_type="limit", limit_price=price
