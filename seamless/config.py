@@ -259,6 +259,13 @@ class Config(param.Parameterized):
         config._check()
         return config
 
+    def __repr__(self) -> str:
+        """Every setting, the secrets' values hidden (a repr reaches logs and tracebacks)."""
+        shown = (
+            f"{n}={'***' if n in self.SECRETS and getattr(self, n) else repr(getattr(self, n))}" for n in self.names()
+        )
+        return f"Config({', '.join(shown)})"
+
     def is_set(self, name: str) -> bool:
         """Whether a variable or a flag set ``name`` (not its default)."""
         return name in getattr(self, "_sources", {})

@@ -230,6 +230,8 @@ def test_the_stream_token_is_a_secret_setting_from_the_environment_only():
     with pytest.raises(ConfigError, match="^--stream-token: holds secrets, so it is read from the environment only"):
         Config.load(environ={}, argv=["--stream-token", TOKEN])
     assert TOKEN not in repr(Feed(None, token=TOKEN))
+    config = Config.load(environ={"SEAMLESS_STREAM_TOKEN": TOKEN})
+    assert config.stream_token == TOKEN and "stream_token=***" in repr(config) and TOKEN not in repr(config)
 
 
 def test_sse_figures_in_metrics_clients_events_sent_and_drops(tmp_path):
