@@ -122,9 +122,8 @@ class Metrics:
         if subject.hub is not None:
             self._histograms["push"] = Folded(subject.hub.push)
         # The quotes conflation folded, by symbol, over every runner this process started.
-        self._runner: object | None = None
+        self._runner: Any = None
         self._folded_before: Counter[str] = Counter()
-        self._folded_now: Counter[str] = Counter()
         # Rare topics only: the quotes' path (tens of thousands a second) has no subscriber here.
         self._subs = [
             store.bus.subscribe("order.refused", self._on_refused, queued=False, name="metrics-refusals"),
@@ -307,10 +306,10 @@ class Metrics:
         runner = s.runner
         if runner is not None:
             if runner is not self._runner:  # a new runner counts from 0: what the last one folded stays
-                self._folded_before += self._folded_now
-                self._runner, self._folded_now = runner, Counter()
-            self._folded_now = Counter(dict(runner.conflated))  # one copy under the GIL
-            folded = self._folded_before + self._folded_now
+                if self._runner is not None:
+                    self._folded_before += Counter(dict(self._runner.conflated))
+                self._runner = runner
+            folded = self._folded_before + Counter(dict(runner.conflated))  # one copy, under the GIL
             family = CounterMetricFamily(
                 "seamless_quotes_conflated",
                 "Quotes folded into a newer one of their symbol by conflation (SEAMLESS_CONFLATE), by symbol",

@@ -189,7 +189,8 @@ class Streams:
 
     def clients(self, source: StateSource | None = None) -> int:
         """Clients following ``source`` (any source: all of them)."""
-        return sum(len(bc.clients) for bc in self.broadcasts.values() if source is None or bc.source is source)
+        # A copy first: /metrics asks from another thread than the loop that adds and removes.
+        return sum(len(bc.clients) for bc in tuple(self.broadcasts.values()) if source is None or bc.source is source)
 
 
 #: This process's streams (read by tests and the benchmark).
