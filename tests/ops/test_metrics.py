@@ -190,7 +190,7 @@ def test_promtool_checks_the_rules_the_config_and_the_alerts_fire(promtool):
     names = set(re.findall(r"alert: (\w+)", alerts))
     assert {
         "SeamlessStoreNotWritable", "SeamlessJournalLag", "SeamlessFeedStale", "SeamlessBrokerDisconnected",
-        "SeamlessReconciliationMismatch", "SeamlessLossLimitBreached", "SeamlessDiskLow",
+        "SeamlessReconciliationMismatch", "SeamlessLossLimitBreached", "SeamlessDiskLow", "SeamlessStreamTokenRefused",
     } <= names  # fmt: skip
     tested = set(re.findall(r"alertname: (\w+)", (OPS / "alerts_test.yml").read_text()))
     assert tested == names
