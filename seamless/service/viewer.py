@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import ops
 from ..config import Config
-from ..mirror import Commands, PgSource, redact
+from ..mirror import Commands, PgSource
 from ..mirror.commands import DONE, EXPIRED, FAILED, REFUSED, UNKNOWN
 from ..push import Hub
 from .access import Access, NotAllowed
@@ -44,7 +44,6 @@ class Viewer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.url = config.source
         self.store = PgSource(config.source).start()
         self.hub = Hub(self.store)
         self.outbox = Commands(config.source)
@@ -53,9 +52,6 @@ class Viewer:
         self.prefs = Prefs(prefs_path(config.db))  # this host's viewers' preferences, beside its db setting
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-viewer-command")
         self.closed = False
-
-    def describe(self) -> str:
-        return f"a viewer of {redact(self.url)}"
 
     def ops_source(self) -> ops.Source:
         """What this viewer's endpoints serve: its own readiness checks and metrics."""
