@@ -82,7 +82,14 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
     from ..brokers.paper import default_broker_db
 
     stats_path = work / f"push-stats-{n}.json"
-    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_SIM_TICKS_PER_S": "1000", "SEAMLESS_PUSH_STATS": str(stats_path)}
+    env = {
+        "SEAMLESS_SPEED": "1.0",
+        "SEAMLESS_SIM_TICKS_PER_S": "1000",
+        # ma_cross on every tick, as for bench push: the strategy trades (and so the paper
+        # broker has marks for the out-of-band trades); on the demo's bars nothing would fill
+        "SEAMLESS_BAR_SECONDS": "0",
+        "SEAMLESS_PUSH_STATS": str(stats_path),
+    }
     served = serve(work=work / f"n{n}", env=env, timeout_s=120.0)
     pid = served.proc.pid
     clients: subprocess.Popen[str] | None = None
@@ -110,7 +117,7 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         clients.stdin.flush()
         driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
         t_live, cpu0 = time.time(), _cpu_s(pid)
-        _say(f"{n} sessions and a tab live; measuring for {duration_s:.0f} s")
+        _say(f"{n} sessions and a tab live; measuring for {duration_s:.0f} s (server pid {pid})")
         while time.time() - t_live < duration_s:
             time.sleep(1.0)
             if not served.alive():

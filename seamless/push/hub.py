@@ -17,6 +17,7 @@ from ..bus.stats import LatencyReservoir
 from ..events import Event
 from ..store import StateSource
 from .candles import Candles
+from .derived import Derived
 from .history import EquityHistory
 from .series import SystemSeries
 from .session import SessionFeed
@@ -40,6 +41,7 @@ class Hub:
         self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
         self.series = SystemSeries()  # the System view's last 15 minutes, sampled on the heartbeat
         self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
+        self.derived = Derived(lambda: store.seq)  # the views' tables and figures, built once for every session
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -64,6 +66,7 @@ class Hub:
         if ev.critical:
             self.publish.add(time.time() - ev.ts)
         self.equity.note(ev.ts)
+        self.derived.note(ev)  # before any session hears of it: their next update shows it
         for feed in self._feeds:
             try:
                 feed.offer(ev)
