@@ -9,8 +9,10 @@ state has moved on:
 - at once after a **critical** event (a fill, an order, a risk state: the hub notes each one
   before any session hears of it), so every session shows what a critical event changed in
   the update that event triggers;
-- otherwise (quotes moving marks) when it is older than ``max_age_s``: sessions refreshing
-  within that time share one build instead of each making its own a millisecond apart.
+- otherwise (quotes moving marks) when it is older than ``max_age_s`` (the hub's: one
+  interval of the sessions' rate limit): the sessions refreshing within that interval share
+  one build, and go from it to the next by the same table plan, instead of each making its own
+  a millisecond apart.
 
 A value is read-only for those who get it. :meth:`get` also says whether the state moved on
 since the value was built (``behind``): a view showing it comes back for the rest at its next
@@ -39,7 +41,7 @@ class Derived:
     """Derived values by name, shared by the sessions of one hub. :meth:`note` on the writer's
     thread (the hub's), :meth:`get` on the server's loop."""
 
-    def __init__(self, seq: Callable[[], int], max_age_s: float = 0.05) -> None:
+    def __init__(self, seq: Callable[[], int], max_age_s: float = 0.5) -> None:
         self.seq = seq  # the store's current seq: the version of what names no narrower one
         self.max_age_s = max_age_s
         self.critical = 0  # seq of the last critical event noted

@@ -26,7 +26,9 @@ log = logging.getLogger("seamless.push")
 
 
 class Hub:
-    def __init__(self, store: StateSource) -> None:
+    def __init__(self, store: StateSource, max_rate: float = 2.0) -> None:
+        """``max_rate``: the sessions' view updates a second (``SessionFeed``'s): between critical
+        events, what the views derive is built once per such interval, for every session."""
         self.store = store
         self._feeds: tuple[SessionFeed, ...] = ()  # replaced, never mutated: iterate without a lock
         self._lock = threading.Lock()
@@ -41,7 +43,7 @@ class Hub:
         self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
         self.series = SystemSeries()  # the System view's last 15 minutes, sampled on the heartbeat
         self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
-        self.derived = Derived(lambda: store.seq)  # the views' tables and figures, built once for every session
+        self.derived = Derived(lambda: store.seq, 1.0 / max_rate)  # the views' tables and figures, for every session
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property

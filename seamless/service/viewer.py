@@ -36,7 +36,7 @@ class Viewer:
         self.config = config
         self.url = config.source
         self.store = PgSource(config.source).start()
-        self.hub = Hub(self.store)
+        self.hub = Hub(self.store, config.max_rate)
         self.commands = Commands(config.source)
         self.prefs = Prefs(prefs_path(config.db))  # this host's viewers' preferences, beside its db setting
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="seamless-viewer-command")
