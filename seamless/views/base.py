@@ -239,9 +239,43 @@ class TablePlan(NamedTuple):
     tail: pd.DataFrame  # the rows added (stream)
 
 
-_PLANS: collections.OrderedDict[tuple, TablePlan] = collections.OrderedDict()  # the latest, by frames
-_PLANS_KEPT = 64
-_PLANS_LOCK = threading.Lock()
+class FrameMemo:
+    """The last results of a function of frames, by the frames' identities: every session's
+    table that shows the same frame and is given the same one gets the same result, worked out
+    once. The frames are kept alive here while their result is (an id is never reused
+    meanwhile); an empty frame with no rows counts by its columns (every new table's)."""
+
+    def __init__(self, fn: Callable[..., Any], kept: int = 64) -> None:
+        self.fn = fn
+        self.kept = kept
+        self.calls = 0  # results worked out (tests)
+        self._memo: collections.OrderedDict[tuple, tuple[tuple, Any]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(a: Any) -> Any:
+        if isinstance(a, pd.DataFrame):
+            if a.empty and not len(a.index):
+                return ("empty", tuple(a.columns), tuple(map(str, a.dtypes)))
+            return id(a)
+        return a
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple(self._key(a) for a in args)
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None and all(
+                k is a or not isinstance(a, pd.DataFrame) or a.empty for k, a in zip(hit[0], args)
+            ):
+                self._memo.move_to_end(key)
+                return hit[1]
+        result = self.fn(*args)
+        self.calls += 1
+        with self._lock:
+            self._memo[key] = (args, result)
+            while len(self._memo) > self.kept:
+                self._memo.popitem(last=False)
+        return result
 
 
 def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
@@ -265,24 +299,6 @@ def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
         if "stream" in plan.kind:
             widget.append(plan.tail, plan.value)
     return plan.kind
-
-
-def table_plan(old: pd.DataFrame, new: pd.DataFrame, key: str) -> TablePlan:
-    """:func:`sync_table`'s plan from ``old`` to ``new``, shared: the last ones are kept by the
-    frames' identities (an empty ``old`` by its columns: every new table's)."""
-    first = old.empty and not len(old.index)
-    memo = (("empty", tuple(old.columns), tuple(map(str, old.dtypes))) if first else id(old), id(new), key)
-    with _PLANS_LOCK:
-        plan = _PLANS.get(memo)
-        if plan is not None and plan.new is new and (first or plan.old is old):
-            _PLANS.move_to_end(memo)
-            return plan
-    plan = _plan(old, new, key)
-    with _PLANS_LOCK:
-        _PLANS[memo] = plan
-        while len(_PLANS) > _PLANS_KEPT:
-            _PLANS.popitem(last=False)
-    return plan
 
 
 def _plan(old: pd.DataFrame, given: pd.DataFrame, key: str) -> TablePlan:
@@ -319,23 +335,44 @@ def _plan(old: pd.DataFrame, given: pd.DataFrame, key: str) -> TablePlan:
     return plan("+".join(kinds), new if len(tail) else head, patch, head, tail)
 
 
+table_plan = FrameMemo(_plan)  # sync_table's plan from a frame to the next, once for every table
+
+
 def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None = None) -> None:
     """Add ``rows`` (oldest first) to a tail table: it holds the newest ``keep`` rows and up to
     ``slack`` more (default a fifth of ``keep``); past that it is cut back to ``keep`` at once.
     Why the slack: rolling a row off at each append moves every row in the browser, which then
-    redraws the whole table in every tab; this way most appends only add rows."""
-    slack = max(1, keep // 5) if slack is None else slack
-    rows = _typed_like(rows, widget.value)
-    index = widget.value.index
+    redraws the whole table in every tab; this way most appends only add rows. Worked out once
+    for every table showing the same frame and given the same rows (:class:`FrameMemo`)."""
+    replace, tail, value = tail_plan(widget.value, rows, keep, max(1, keep // 5) if slack is None else slack)
+    if replace:
+        widget.value = value
+    else:
+        widget.append(tail, value)
+
+
+def _tail(old: pd.DataFrame, rows: pd.DataFrame, keep: int, slack: int) -> tuple[bool, pd.DataFrame, pd.DataFrame]:
+    """(replace, the rows labelled after the table's, the table's value after)."""
+    rows = _typed_like(rows, old).copy()
+    index = old.index
     if not len(index):  # the first rows set the columns' types
-        widget.value = rows.iloc[-keep:].reset_index(drop=True)
-        return
+        return True, rows, rows.iloc[-keep:].reset_index(drop=True)
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
     rows.index = pd.RangeIndex(start, start + len(rows))
+    whole = pd.concat([old, rows])
     if len(index) + len(rows) > keep + slack:
-        widget.value = pd.concat([widget.value, rows]).iloc[-keep:]
-    else:
-        widget.append(rows)
+        return True, rows, whole.iloc[-keep:]
+    return False, rows, whole
+
+
+tail_plan = FrameMemo(_tail)  # append_rows' plan
+
+
+def _rows_from(frame: pd.DataFrame, start: int) -> pd.DataFrame:
+    return frame.iloc[start:]
+
+
+rows_from = FrameMemo(_rows_from)  # frame.iloc[start:], the same object for every session asking
 
 
 def _plain(v: Any) -> Any:

@@ -17,7 +17,7 @@ from ..events import Event
 from ..push import Derived
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
-from .base import BaseView, append_rows, sync_table, table, time_axis, unsynced_ranges
+from .base import BaseView, append_rows, rows_from, sync_table, table, time_axis, unsynced_ranges
 
 GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
 _KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
@@ -321,4 +321,4 @@ class OverviewView(BaseView):
         if new == len(frame):
             return
         self._fills_seq = float(frame["seq"].iat[-1])
-        append_rows(self.fills, frame.iloc[new:].copy(), self.RECENT_FILLS)
+        append_rows(self.fills, rows_from(frame, new), self.RECENT_FILLS)

@@ -163,20 +163,35 @@ def test_a_view_shown_an_older_build_comes_back_for_the_rest(store):
         hub.close()
 
 
-def test_tables_showing_the_same_frame_share_one_plan(monkeypatch):
+def test_tables_showing_the_same_frame_share_one_plan():
     import pandas as pd
 
-    plans = []
-    plan = base_mod._plan
-    monkeypatch.setattr(base_mod, "_plan", lambda old, new, key: plans.append(key) or plan(old, new, key))
+    plans = base_mod.table_plan
     tables = [base_mod.table(["symbol", "qty:f0"]) for _ in range(5)]
     first = pd.DataFrame({"symbol": ["AAPL"], "qty": [1.0]})
     second = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "qty": [2.0, 3.0]})
+    calls = plans.calls
     assert [base_mod.sync_table(t, first, "symbol") for t in tables] == ["replace"] * 5
     assert [base_mod.sync_table(t, second, "symbol") for t in tables] == ["patch+stream"] * 5
-    assert len(plans) == 2, "one plan per step for every table"
+    assert plans.calls - calls == 2, "one plan per step for every table"
     assert all(t.value is tables[0].value for t in tables)
     assert tables[0].value["qty"].tolist() == [2.0, 3.0]
     other = base_mod.table(["symbol", "qty:f0"])  # a table that skipped a step gets a plan of its own
-    assert base_mod.sync_table(other, second, "symbol") == "replace" and len(plans) == 3
+    assert base_mod.sync_table(other, second, "symbol") == "replace" and plans.calls - calls == 3
     assert other.value["qty"].tolist() == [2.0, 3.0]
+
+
+def test_tail_tables_fed_the_same_rows_share_one_plan():
+    import pandas as pd
+
+    tails = base_mod.tail_plan
+    tables = [base_mod.table(["seq:f0", "symbol"]) for _ in range(4)]
+    frame = pd.DataFrame({"seq": [float(i) for i in range(12)], "symbol": ["AAPL"] * 12})
+    calls = tails.calls
+    for start in (0, 5, 9):  # three bursts, every table fed each
+        rows = base_mod.rows_from(frame.iloc[: start + 3], start)
+        for t in tables:
+            base_mod.append_rows(t, rows, keep=4, slack=1)
+    assert tails.calls - calls == 3, "one tail plan per burst for every table"
+    assert all(t.value is tables[0].value for t in tables)
+    assert tables[0].value["seq"].tolist() == [7.0, 9.0, 10.0, 11.0], "the newest keep, cut back past keep + slack"
