@@ -320,5 +320,5 @@ class OverviewView(BaseView):
         new = int(frame["seq"].searchsorted(self._fills_seq, side="right"))
         if new == len(frame):
             return
-        self._fills_seq = float(frame["seq"].iat[-1])
+        self._fills_seq = float(frame["seq"].to_numpy()[-1])
         append_rows(self.fills, rows_from(frame, new), self.RECENT_FILLS)
