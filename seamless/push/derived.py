@@ -22,6 +22,7 @@ turn, so a quote that arrived meanwhile is never left unshown when the market go
 from __future__ import annotations
 
 import collections
+import fnmatch
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -41,6 +42,8 @@ class Derived:
     """Derived values by name, shared by the sessions of one hub. :meth:`note` on the writer's
     thread (the hub's), :meth:`get` on the server's loop."""
 
+    KEPT = 4096  # critical events remembered (a value older than all of them is built again)
+
     def __init__(self, seq: Callable[[], int], max_age_s: float = 0.5) -> None:
         self.seq = seq  # the store's current seq: the version of what names no narrower one
         self.max_age_s = max_age_s
@@ -48,27 +51,61 @@ class Derived:
         self.builds: collections.Counter[str] = collections.Counter()  # builds by name (figures, tests)
         self.reads: collections.Counter[str] = collections.Counter()  # reads by name
         self._memo: dict[str, Built] = {}
+        self._recent: collections.deque[tuple[int, str]] = collections.deque(maxlen=self.KEPT)  # (seq, topic)
+        self._matches: dict[tuple[str, tuple[str, ...]], bool] = {}
         self._lock = threading.Lock()  # one build at a time per hub (a notebook's kernel and a server loop)
 
     def note(self, ev: Event) -> None:
-        """Every event, before it reaches any session: a critical one makes every value old."""
+        """Every event, before it reaches any session: a critical one makes the values it
+        bears on old."""
         if ev.critical and ev.seq is not None:
+            self._recent.append((ev.seq, ev.topic))
             self.critical = ev.seq
 
     def get(
-        self, name: str, build: Callable[[], Any], version: Callable[[], Hashable] | None = None
+        self,
+        name: str,
+        build: Callable[[], Any],
+        version: Callable[[], Hashable] | None = None,
+        topics: tuple[str, ...] = (),
     ) -> tuple[Any, bool]:
         """(``build()``, ``behind``). ``version()`` names the state it is built from (the seqs of
-        the state's parts it reads; default: the store's seq). The value is built again when that
-        moved since the last build and either a critical event came since or the last build is
-        ``max_age_s`` old; ``behind``: the value is older than the state (its version moved)."""
+        the state's parts it reads; default: the store's seq); ``topics``: the critical events
+        that bear on it (fnmatch patterns; default: every one). The value is built again when
+        its version moved since the last build and either such a critical event came since or
+        the last build is ``max_age_s`` old; ``behind``: the value is older than the state."""
         version = version or self.seq
         with self._lock:
             self.reads[name] += 1
             now = time.monotonic()
             hit = self._memo.get(name)
             current, critical = version(), self.critical  # read first: what is built is at least this new
-            if hit is None or (hit.version != current and (hit.critical != critical or now - hit.at >= self.max_age_s)):
+            if hit is None or (
+                hit.version != current
+                and (now - hit.at >= self.max_age_s or self._critical_since(hit.critical, topics))
+            ):
                 hit = self._memo[name] = Built(build(), current, critical, now)
                 self.builds[name] += 1
             return hit.value, hit.version != version()
+
+    def _critical_since(self, seq: int, topics: tuple[str, ...]) -> bool:
+        """Whether a critical event of ``topics`` (any, if empty) came after ``seq``."""
+        if self.critical <= seq:
+            return False
+        if not topics:
+            return True
+        recent = self._recent
+        if not recent or recent[0][0] > seq + 1 and len(recent) == recent.maxlen:
+            return True  # older than what is remembered
+        i = 1
+        while i <= len(recent):  # newest first, by index: the writer's thread appends meanwhile (a
+            ev_seq, topic = recent[-i]  # shift makes an event seen twice, never skipped)
+            if ev_seq <= seq:
+                return False
+            hit = self._matches.get((topic, topics))
+            if hit is None:
+                hit = self._matches[(topic, topics)] = any(fnmatch.fnmatchcase(topic, p) for p in topics)
+            if hit:
+                return True
+            i += 1
+        return False

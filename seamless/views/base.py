@@ -95,14 +95,21 @@ class BaseView:
         self._seen[part] = seq
         return True
 
-    def shared(self, build: Callable[[], Any], *parts: str, version: Callable[[], Any] | None = None) -> Any:
+    def shared(
+        self,
+        build: Callable[[], Any],
+        *parts: str,
+        version: Callable[[], Any] | None = None,
+        topics: tuple[str, ...] = (),
+    ) -> Any:
         """``build()`` of the state's ``parts`` (or what ``version()`` names; or the whole state),
         built once and shared by this view in every session (which read it, never change it):
-        see :class:`~seamless.push.Derived`. If the state moved on since that build, the view is
-        marked deferred: the push comes back for the rest at its next turn."""
+        see :class:`~seamless.push.Derived` (``topics``: the critical events that bear on it,
+        default all). If the state moved on since that build, the view is marked deferred: the
+        push comes back for the rest at its next turn."""
         if version is None and parts:
             version = lambda: tuple(getattr(self.state, p).seq for p in parts)  # noqa: E731
-        value, behind = self.derived.get(build.__qualname__, build, version)
+        value, behind = self.derived.get(build.__qualname__, build, version, topics)
         if behind:
             self.deferred = True
         return value

@@ -20,6 +20,10 @@ from ..store import StateSource
 from .base import BaseView, append_rows, rows_from, sync_table, table, time_axis, unsynced_ranges
 
 GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
+# The critical events that change each shared build (other changes, a quote's mark, wait their turn).
+POSITIONS = ("order.filled", "position.*")
+ORDERS = ("order.*",)
+FIGURES = ("order.*", "position.*", "risk.*", "account.*")
 _KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
 
 
@@ -216,7 +220,7 @@ class OverviewView(BaseView):
         }
 
     def update(self, events: list[Event]) -> None:
-        k = self.shared(self._figures_now, "account", "positions", "orders", "risk")
+        k = self.shared(self._figures_now, "account", "positions", "orders", "risk", topics=FIGURES)
         daily, limit, used = k["daily"], k["limit"], k["used"]
         _set(self.equity, "value", round(k["equity"], 2))
         loss = round(daily, 2) < 0
@@ -243,8 +247,8 @@ class OverviewView(BaseView):
                 self._curve_len += len(points)
             self._curve_gen = gen
         # Each table only when its frame is a new one: a quote moves marks, not orders or fills.
-        self._sync(self.positions, self.shared(self._positions_frame, "positions"), "symbol")
-        self._sync(self.orders, self.shared(self._orders_frame, "orders"), "order")
+        self._sync(self.positions, self.shared(self._positions_frame, "positions", topics=POSITIONS), "symbol")
+        self._sync(self.orders, self.shared(self._orders_frame, "orders", topics=ORDERS), "order")
         self._fills(self.shared(self._fills_frame, version=self._last_fill))
 
     def _sync(self, widget, frame: pd.DataFrame, key: str) -> None:

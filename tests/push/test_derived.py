@@ -12,7 +12,7 @@ import types
 import pytest
 
 import seamless.push.derived as derived_mod
-from seamless.events.catalog import OrderFilled, QuoteReceived
+from seamless.events.catalog import OrderAccepted, OrderFilled, QuoteReceived
 from seamless.push import Derived
 
 
@@ -92,3 +92,16 @@ def test_values_are_kept_apart_by_name(now):
     d = Derived(lambda: 0, max_age_s=0.05)
     assert d.get("a", a.build)[0] is not d.get("b", b.build)[0]
     assert (a.built, b.built) == (1, 1)
+
+
+def test_only_the_critical_events_of_its_topics_build_a_value_again_at_once(now):
+    src = Source()
+    d = Derived(lambda: src.version, max_age_s=0.05)
+    d.get("positions", src.build, topics=("order.filled",))
+    src.version = 1  # a quote moved a mark, then an order was accepted (critical, another topic)
+    d.note(stamped(OrderAccepted(client_order_id="c"), 2))
+    assert d.get("positions", src.build, topics=("order.filled",)) == ({"version": 0}, True)
+    d.note(fill(3))
+    src.version = 3
+    assert d.get("positions", src.build, topics=("order.filled",)) == ({"version": 3}, False)
+    assert src.built == 2

@@ -155,10 +155,17 @@ def test_a_view_shown_an_older_build_comes_back_for_the_rest(store):
         b.refresh([])
         assert b.positions.value["mark"].tolist() == [100.0], "the shared build of a moment ago"
         assert b.deferred, "and the view knows it is behind"
-        derived.note(store.commit(OrderSubmitting(client_order_id="d", symbol="AAPL", qty=1)))
+        derived.note(store.commit(OrderSubmitting(client_order_id="d", symbol="MSFT", qty=1)))
+        derived.note(store.commit(OrderAccepted(client_order_id="d")))
         b.deferred = False
         b.refresh([])
-        assert b.positions.value["mark"].tolist() == [104.0] and not b.deferred
+        assert b.positions.value["mark"].tolist() == [100.0], "an order changes no position: no new build"
+        fill = store.commit(OrderFilled(trade_id="u", client_order_id="d", symbol="MSFT", qty=1, price=50.0))
+        derived.note(fill)  # a fill does: built again at once, with the quote that came before
+        b.deferred = False
+        b.refresh([])
+        assert b.positions.value["symbol"].tolist() == ["AAPL", "MSFT"]
+        assert b.positions.value["mark"].tolist()[0] == 104.0 and not b.deferred
     finally:
         hub.close()
 
