@@ -318,16 +318,17 @@ def _plan(old: pd.DataFrame, given: pd.DataFrame, key: str) -> TablePlan:
     if old.empty and new.empty:
         return plan("none", old)
     if old.empty or list(old.columns) != list(new.columns):
-        return plan("replace")
+        return plan("replace", _canonical(given, new))
     labels = dict(zip(old[key], old.index))
     kept = [k for k in new[key] if k in labels]
     survivors = set(kept)
     if kept != [k for k in old[key] if k in survivors] or list(new[key].iloc[: len(kept)]) != kept:
-        return plan("replace")  # reordered, or an old row after a new one
+        return plan("replace", _canonical(given, new))  # reordered, or an old row after a new one
     start = int(old.index.max()) + 1  # new rows: labels never used in this table
     new.index = [labels[k] for k in kept] + list(range(start, start + len(new) - len(kept)))
+    new = _canonical(given, new)
     if len(kept) < len(old):
-        return plan("remove")
+        return plan("remove", new)
     n = len(old)
     patch: dict[str, list[tuple[int, Any]]] = {}
     for col in new.columns:
@@ -335,11 +336,33 @@ def _plan(old: pd.DataFrame, given: pd.DataFrame, key: str) -> TablePlan:
         diff = np.flatnonzero(~_same(a, b))
         if len(diff):
             patch[col] = [(int(i), _plain(b[i])) for i in diff]
-    head, tail = new.iloc[:n], new.iloc[n:]
+    head, tail = (new.iloc[:n], new.iloc[n:]) if len(new) > n else (new, new.iloc[:0])
     kinds = (["patch"] if patch else []) + (["stream"] if len(tail) else [])
     if not kinds:
         return plan("none", old)
-    return plan("+".join(kinds), new if len(tail) else head, patch, head, tail)
+    return plan("+".join(kinds), new, patch, head, tail)
+
+
+_CANON: collections.OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = collections.OrderedDict()
+
+
+def _canonical(given: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """One object for ``given`` under the same labels, whichever frame a table came from: the
+    tables of sessions that went different ways (one skipped a frame) show the same object
+    again after their next step, and share the plans from there on."""
+    key = (id(given), tuple(new.index), tuple(map(str, new.dtypes)))
+    with _CANON_LOCK:
+        hit = _CANON.get(key)
+        if hit is not None and hit[0] is given:
+            _CANON.move_to_end(key)
+            return hit[1]
+        _CANON[key] = (given, new)
+        while len(_CANON) > 64:
+            _CANON.popitem(last=False)
+    return new
+
+
+_CANON_LOCK = threading.Lock()
 
 
 table_plan = FrameMemo(_plan)  # sync_table's plan from a frame to the next, once for every table

@@ -202,3 +202,17 @@ def test_tail_tables_fed_the_same_rows_share_one_plan():
     assert tails.calls - calls == 3, "one tail plan per burst for every table"
     assert all(t.value is tables[0].value for t in tables)
     assert tables[0].value["seq"].tolist() == [7.0, 9.0, 10.0, 11.0], "the newest keep, cut back past keep + slack"
+
+
+def test_tables_that_went_different_ways_show_one_frame_again_after_their_next_step():
+    import pandas as pd
+
+    frames = [pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mark": [100.0 + i, 50.0 + i]}) for i in range(3)]
+    a, b = base_mod.table(["symbol", "mark:f2"]), base_mod.table(["symbol", "mark:f2"])
+    for t in (a, b):
+        base_mod.sync_table(t, frames[0], "symbol")
+    assert base_mod.sync_table(a, frames[1], "symbol") == "patch"  # b skips this frame (its rate limit)
+    assert base_mod.sync_table(a, frames[2], "symbol") == "patch"
+    assert base_mod.sync_table(b, frames[2], "symbol") == "patch"
+    assert a.value is b.value, "the same frame, the same labels: one object, so the next plan is shared"
+    assert b.value["mark"].tolist() == [102.0, 52.0]
