@@ -18,6 +18,10 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
   ``SEAMLESS_PUSH_STATS`` file it writes at exit: commit -> the alert's message handed to the
   session's websocket (the hub's push latency, every session's alerts once live, the
   sessions' opening included);
+- ``server_window_p99_le_ms_<N>``: the same over the measuring window alone, from the
+  server's ``/metrics`` histogram scraped each second: the upper bound of the bucket holding
+  the 99th percentile (its bounds: ... 50, 100, 250 ms ...; ``"inf"`` past 2.5 s), of
+  ``server_window_samples_<N>`` samples;
 - ``tab_p50_ms_<N>``, ``tab_p99_ms_<N>``: its toast in the real tab's DOM; ``tab_missed_<N>``;
 - ``cpu_pct_per_session_<N>``: the server process's CPU time over the window, per session
   (the tab included), in % of one core; ``cpu_pct_<N>``: in all;
@@ -26,7 +30,8 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
 - ``msgs_per_session_s_<N>``, ``kb_per_session_s_<N>``: messages and kilobytes a session got a
   second in the window; ``events_<N>``: critical events measured.
 
-Then ``max_sessions_p99_under_100ms``: the largest N at which both p99s are under 100 ms.
+Then ``max_sessions_p99_under_100ms``: the largest N at which the raw sessions' and the tab's
+p99 are under 100 ms, the server's window p99 is within its 100 ms bucket, and nothing is missed.
 Progress goes to stderr.
 """
 
@@ -78,11 +83,43 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _push_buckets(port: int) -> list[tuple[float, float]]:
+    """The server's push-latency histogram from its /metrics: (upper bound in s, cumulative count)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = []
+    for line in text.splitlines():
+        if line.startswith('seamless_push_latency_seconds_bucket{le="'):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            out.append((float(le), float(line.rsplit(" ", 1)[1])))
+    return out
+
+
+def _window_p99_bound_ms(first: list[tuple[float, float]], last: list[tuple[float, float]]) -> tuple[Any, int]:
+    """(the histogram bucket's upper bound, ms, holding the 99th percentile of the samples added
+    between two scrapes: "inf" past the last bound, None with none; how many samples)."""
+    counts = [(le, b - a) for (le, b), (_, a) in zip(last, first)]
+    total = counts[-1][1] if counts else 0
+    if not total:
+        return None, 0
+    le = next(le for le, n in counts if n >= 0.99 * total)
+    return ("inf" if le == float("inf") else round(le * 1e3, 3)), int(total)
+
+
 def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 10.0) -> dict[str, Any]:
     from ..brokers.paper import default_broker_db
 
     stats_path = work / f"push-stats-{n}.json"
-    env = {"SEAMLESS_SPEED": "1.0", "SEAMLESS_SIM_TICKS_PER_S": "1000", "SEAMLESS_PUSH_STATS": str(stats_path)}
+    env = {
+        "SEAMLESS_SPEED": "1.0",
+        "SEAMLESS_SIM_TICKS_PER_S": "1000",
+        # ma_cross on every tick, as for bench push: the strategy trades (and so the paper
+        # broker has marks for the out-of-band trades); on the demo's bars nothing would fill
+        "SEAMLESS_BAR_SECONDS": "0",
+        "SEAMLESS_PUSH_STATS": str(stats_path),
+    }
     served = serve(work=work / f"n{n}", env=env, timeout_s=120.0)
     pid = served.proc.pid
     clients: subprocess.Popen[str] | None = None
@@ -110,12 +147,14 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         clients.stdin.flush()
         driver = TradeDriver(Path(default_broker_db(str(served.db)))).start()
         t_live, cpu0 = time.time(), _cpu_s(pid)
-        _say(f"{n} sessions and a tab live; measuring for {duration_s:.0f} s")
+        buckets0 = _push_buckets(served.port)  # the server's own figure over the window alone
+        _say(f"{n} sessions and a tab live; measuring for {duration_s:.0f} s (server pid {pid})")
         while time.time() - t_live < duration_s:
             time.sleep(1.0)
             if not served.alive():
                 raise ServerFailed(f"panel serve died during the run:\n{served.stderr_text()[-20_000:]}")
             follower.poll()
+            buckets1 = _push_buckets(served.port)  # each scrape folds what came since (a bounded reservoir)
         driver.stop()
         t_cut, cpu1 = time.time(), _cpu_s(pid)
         expected = {seq: ts for seq, ts in follower.poll() if t_live <= ts <= t_cut}
@@ -144,6 +183,7 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
             else:
                 missed += 1
     toast = [t - expected[s] * 1e3 for s, t in zip(seqs, tab) if t is not None]
+    window_p99, window_n = _window_p99_bound_ms(buckets0, buckets1)
     r3 = lambda x: None if x is None else round(x, 3)  # noqa: E731
     cpu_pct = (cpu1 - cpu0) / window * 100
     return {
@@ -152,6 +192,8 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         f"sessions_missed_{n}": missed,
         f"server_push_p50_ms_{n}": r3(server.get("p50_ms")),
         f"server_push_p99_ms_{n}": r3(server.get("p99_ms")),
+        f"server_window_p99_le_ms_{n}": window_p99,
+        f"server_window_samples_{n}": window_n,
         f"tab_p50_ms_{n}": r3(_pct(toast, 0.5)),
         f"tab_p99_ms_{n}": r3(_pct(toast, 0.99)),
         f"tab_missed_{n}": len(seqs) - len(toast),
@@ -183,7 +225,10 @@ def run(
             out |= r
             _say(", ".join(f"{k}={v}" for k, v in r.items()))
             p99s = (r[f"sessions_p99_ms_{n}"], r[f"tab_p99_ms_{n}"])
-            if all(p is not None and p < LIMIT_MS for p in p99s) and r[f"sessions_missed_{n}"] == 0:
+            server = r[f"server_window_p99_le_ms_{n}"]
+            server_ok = isinstance(server, float) and server <= LIMIT_MS  # its bucket's bound: within
+            missed = r[f"sessions_missed_{n}"] + r[f"tab_missed_{n}"]
+            if all(p is not None and p < LIMIT_MS for p in p99s) and server_ok and missed == 0:
                 best = max(best, n)
         out["max_sessions_p99_under_100ms"] = best
         return out

@@ -107,6 +107,7 @@ TOAST_OBSERVER_JS = r"""(() => {
   window.__seamlessToasts = seen;
   window.__seamlessToastCount = 0;
   const SEQ = /#(\d+)/g;
+  const RANGE = /#(\d+)\u2013#(\d+)/g;
   const isToast = (n) => n.nodeType === 1 && n.closest && n.closest('.seamless-toast');
   const note = (node, t) => {
     const el = node.nodeType === 1 ? node : node.parentElement;
@@ -117,6 +118,9 @@ TOAST_OBSERVER_JS = r"""(() => {
     for (const m of text.matchAll(SEQ)) {
       const seq = Number(m[1]);
       if (!seen.has(seq)) seen.set(seq, t);
+    }
+    for (const m of text.matchAll(RANGE)) {  // a burst of fills, one toast: all of them
+      for (let seq = Number(m[1]); seq <= Number(m[2]); seq++) if (!seen.has(seq)) seen.set(seq, t);
     }
   };
   new MutationObserver((records) => {

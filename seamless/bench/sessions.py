@@ -32,6 +32,8 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 _TOKEN = re.compile(r'"token":\s*"([^"]+)"')
 # A toast's "Fill #123: ..." (a word, a space, '#'); not a colour such as "color: #666".
 _SEQ = re.compile(r"(?<=[A-Za-z.] )#(\d+)(?![0-9A-Fa-f])")
+# A burst's one toast, "12 fills #301–#342: ..." (the dash JSON-escaped, once per encoding).
+_RANGE = re.compile(r"(?<=[A-Za-z.] )#(\d+)(?:\u2013|\\+u2013)#(\d+)")
 
 
 @dataclass
@@ -108,6 +110,9 @@ async def run_session(base: str, app: str, record: Session, ready: asyncio.Event
             if "#" in content:
                 for m in _SEQ.finditer(content):
                     record.seqs.setdefault(int(m.group(1)), now)
+                for m in _RANGE.finditer(content):  # a burst of fills, one toast: all of them
+                    for seq in range(int(m.group(1)), int(m.group(2)) + 1):
+                        record.seqs.setdefault(seq, now)
             # Only the BrowserAck's data model has ``sent`` (its defaults are not in the document
             # Bokeh sends, so it is known by this change).
             if kind == "PATCH-DOC" and '"attr":"sent"' in content:

@@ -52,9 +52,10 @@ class Table(_Tabulator):
         that differ from the value, by row position (what the lean table sends)."""
         self.value = new
 
-    def append(self, rows: pd.DataFrame) -> None:
-        """Append ``rows`` (labelled after the value's last row)."""
-        self.value = pd.concat([self.value, rows])
+    def append(self, rows: pd.DataFrame, value: pd.DataFrame | None = None) -> None:
+        """Append ``rows`` (labelled after the value's last row); ``value``: the value with them
+        appended, when the caller has it already (the same frame for every session)."""
+        self.value = pd.concat([self.value, rows]) if value is None else value
 
 
 class LeanTable(Table):
@@ -95,10 +96,10 @@ class LeanTable(Table):
         self._processed = new
         self._patch(patch)
 
-    def append(self, rows: pd.DataFrame) -> None:
+    def append(self, rows: pd.DataFrame, value: pd.DataFrame | None = None) -> None:
         """Append ``rows`` (labelled after the value's last row); the browser gets only them."""
         with param.discard_events(self):
-            self.value = pd.concat([self.value, rows])
+            self.value = pd.concat([self.value, rows]) if value is None else value
         self._stream(self._process_df_and_convert_to_cds(rows)[1])
 
 

@@ -17,6 +17,7 @@ from ..bus.stats import LatencyReservoir
 from ..events import Event
 from ..store import StateSource
 from .candles import Candles
+from .derived import Derived
 from .history import EquityHistory
 from .series import SystemSeries
 from .session import SessionFeed
@@ -25,7 +26,9 @@ log = logging.getLogger("seamless.push")
 
 
 class Hub:
-    def __init__(self, store: StateSource) -> None:
+    def __init__(self, store: StateSource, max_rate: float = 2.0) -> None:
+        """``max_rate``: the sessions' view updates a second (``SessionFeed``'s): between critical
+        events, what the views derive is built once per such interval, for every session."""
         self.store = store
         self._feeds: tuple[SessionFeed, ...] = ()  # replaced, never mutated: iterate without a lock
         self._lock = threading.Lock()
@@ -40,6 +43,7 @@ class Hub:
         self.equity = EquityHistory(store.state.account)  # the curve every session mirrors
         self.series = SystemSeries()  # the System view's last 15 minutes, sampled on the heartbeat
         self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
+        self.derived = Derived(lambda: store.seq, 1.0 / max_rate)  # the views' tables and figures, for every session
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -64,6 +68,7 @@ class Hub:
         if ev.critical:
             self.publish.add(time.time() - ev.ts)
         self.equity.note(ev.ts)
+        self.derived.note(ev)  # before any session hears of it: their next update shows it
         for feed in self._feeds:
             try:
                 feed.offer(ev)

@@ -56,7 +56,7 @@ class Service:
             self.store.close()
             raise
         self.reconciler = Reconciler(self.store, self.broker, ReconcilePolicy(interval_s=config.reconcile_interval))
-        self.hub = Hub(self.store)
+        self.hub = Hub(self.store, config.max_rate)
         self.metrics = ops.Metrics(self)  # /metrics (the Panel plugin seamless.ops.plugin)
         try:  # the person's notifications: fed by the bus from the first event on
             self.notifier = wiring.make_notifier(

@@ -45,7 +45,7 @@ class Viewer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = PgSource(config.source).start()
-        self.hub = Hub(self.store)
+        self.hub = Hub(self.store, config.max_rate)
         self.outbox = Commands(config.source)
         self.relayed: Counter[str] = Counter()  # commands pressed here, by outcome (OUTCOMES)
         self.metrics = ops.Metrics(self)  # type: ignore[arg-type]  # a Subject whose store is the replica

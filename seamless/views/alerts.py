@@ -39,16 +39,28 @@ GROUP_AFTER = 3  # more fills than this in one burst show as one toast ("12 fill
 
 
 def alert(toasts, events: list[Event]) -> None:
-    """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`).
-    A burst of fills is one toast; the rest one each."""
-    if toasts is None:
-        return
+    """Show ``events`` in one session (``toasts``: that session's :class:`~seamless.views.toasts.Toasts`)."""
+    if toasts is not None:
+        toasts.show_many(described(events))
+
+
+_LAST: list[tuple[tuple, list[tuple]]] = []  # the last burst described: (its seqs, its toasts)
+
+
+def described(events: list[Event]) -> list[tuple]:
+    """The toasts of ``events``: a burst of fills is one toast, the rest one each. Every session
+    gets the same burst in turn: it is described once (the last one is kept, read-only)."""
+    seqs = tuple(ev.seq for ev in events)
+    last = _LAST[0] if _LAST else None
+    if last is not None and last[0] == seqs and None not in seqs:
+        return last[1]
     fills = [ev for ev in events if ev.topic == "order.filled"]
     if len(fills) <= GROUP_AFTER:
-        toasts.show_many([_described(ev) for ev in events])
-        return
-    shown = [_described(ev) for ev in events if ev.topic != "order.filled"]
-    toasts.show_many([*shown, _fills(fills)])
+        toasts = [_described(ev) for ev in events]
+    else:
+        toasts = [*(_described(ev) for ev in events if ev.topic != "order.filled"), _fills(fills)]
+    _LAST[:] = [(seqs, toasts)]
+    return toasts
 
 
 def _fills(fills: list[Event]) -> tuple[str, str, int]:

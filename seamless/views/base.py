@@ -10,11 +10,12 @@ change re-sends the table whole.)
 
 from __future__ import annotations
 
+import collections
 import math
+import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from bokeh.models import DatetimeTickFormatter
 from .. import fmt
 from ..compat.tabulator_table import Table, table_class
 from ..events import Event
+from ..push import Derived
 from ..store import StateSource
 
 
@@ -60,9 +62,6 @@ class AgeBadge:
             self.pane.object = html
 
 
-_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # state part -> {builder: (seq, frame)}
-
-
 class BaseView:
     """A dashboard section: ``panel`` to lay out, ``refresh`` when what it shows changed."""
 
@@ -72,9 +71,12 @@ class BaseView:
     wants_events = False
     stale_after: float | None = None
 
-    def __init__(self, store: StateSource) -> None:
+    def __init__(self, store: StateSource, derived: Derived | None = None) -> None:
         self.store = store
         self.state = store.state
+        # The hub's (every session's views share what they derive); alone, one of its own that
+        # builds whenever the state moved (a notebook's or a test's view).
+        self.derived = derived or Derived(lambda: store.seq, max_age_s=0.0)
         self.badge = AgeBadge(self.stale_after)
         self.filled = False
         self.deferred = False  # set when a part was held back: the push refreshes it again later
@@ -93,19 +95,24 @@ class BaseView:
         self._seen[part] = seq
         return True
 
-    def shared(self, part: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """``build()`` of state part ``part`` as it is now, made once per change of the part
-        and shared by the views of every session (which read it, never change it): with ten
-        tabs open, an order filled built the same open-orders frame ten times. (Positions
-        change with every quote, so sessions refreshing apart rarely share theirs.)"""
-        obj = getattr(self.state, part)
-        seq = obj.seq  # read first: what is built is at least this new
-        memo = _SHARED.setdefault(obj, {})
-        key = build.__qualname__
-        hit = memo.get(key)
-        if hit is None or hit[0] != seq:
-            hit = memo[key] = (seq, build())
-        return hit[1]
+    def shared(
+        self,
+        build: Callable[[], Any],
+        *parts: str,
+        version: Callable[[], Any] | None = None,
+        topics: tuple[str, ...] = (),
+    ) -> Any:
+        """``build()`` of the state's ``parts`` (or what ``version()`` names; or the whole state),
+        built once and shared by this view in every session (which read it, never change it):
+        see :class:`~seamless.push.Derived` (``topics``: the critical events that bear on it,
+        default all). If the state moved on since that build, the view is marked deferred: the
+        push comes back for the rest at its next turn."""
+        if version is None and parts:
+            version = lambda: tuple(getattr(self.state, p).seq for p in parts)  # noqa: E731
+        value, behind = self.derived.get(build.__qualname__, build, version, topics)
+        if behind:
+            self.deferred = True
+        return value
 
     def due(self, component: str, every_s: float) -> bool:
         """True if ``component`` may update now (at most once per ``every_s``); if not, the view
@@ -226,66 +233,176 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return eq
 
 
+class TablePlan(NamedTuple):
+    """How a table goes from one frame to the next: the same for every session whose table
+    shows ``old``, so it is worked out once (:func:`sync_table`)."""
+
+    old: pd.DataFrame
+    new: pd.DataFrame  # as the caller gave it
+    kind: str  # 'none', 'patch', 'stream', 'patch+stream', 'remove' or 'replace'
+    value: pd.DataFrame  # the table's value after it (labelled; the same object for every session)
+    patch: dict[str, list[tuple[int, Any]]]  # changed cells by row position (patch)
+    head: pd.DataFrame  # the rows the table had, as they are now (patch)
+    tail: pd.DataFrame  # the rows added (stream)
+
+
+class FrameMemo:
+    """The last results of a function of frames, by the frames' identities: every session's
+    table that shows the same frame and is given the same one gets the same result, worked out
+    once. The frames are kept alive here while their result is (an id is never reused
+    meanwhile); an empty frame with no rows counts by its columns (every new table's)."""
+
+    def __init__(self, fn: Callable[..., Any], kept: int = 64) -> None:
+        self.fn = fn
+        self.kept = kept
+        self.calls = 0  # results worked out (tests)
+        self._memo: collections.OrderedDict[tuple, tuple[tuple, Any]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(a: Any) -> Any:
+        if isinstance(a, pd.DataFrame):
+            if a.empty and not len(a.index):
+                return ("empty", tuple(a.columns), tuple(map(str, a.dtypes)))
+            return id(a)
+        return a
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple(self._key(a) for a in args)
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None and all(
+                k is a or not isinstance(a, pd.DataFrame) or a.empty for k, a in zip(hit[0], args)
+            ):
+                self._memo.move_to_end(key)
+                return hit[1]
+        result = self.fn(*args)
+        self.calls += 1
+        with self._lock:
+            self._memo[key] = (args, result)
+            while len(self._memo) > self.kept:
+                self._memo.popitem(last=False)
+        return result
+
+
 def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     """Bring ``widget`` to ``new`` (rows identified by column ``key``) by the least it can
     send: ``patch`` changed cells, ``stream`` appended rows; when rows went away and the rest
     kept their order, the new value whole with each row under its old label (``remove``: the
     page then deletes, updates and adds rows rather than redrawing); else a ``replace``.
     Returns what it did (for tests): 'none', 'patch', 'stream', 'patch+stream', 'remove' or
-    'replace'."""
+    'replace'.
+
+    The plan is worked out once for every table showing the same frame and given the same
+    one (every session's, when ``new`` is shared: :meth:`BaseView.shared`); each table then
+    holds the plan's value, the same frame, so the next plan is shared too."""
     old = widget.value
-    new = _typed_like(new.reset_index(drop=True), old)
+    plan = table_plan(old, new, key)
+    if plan.kind in ("replace", "remove"):
+        widget.value = plan.value
+    else:
+        if "patch" in plan.kind:
+            widget.patch_to(plan.head, plan.patch)
+        if "stream" in plan.kind:
+            widget.append(plan.tail, plan.value)
+    return plan.kind
+
+
+def _plan(old: pd.DataFrame, given: pd.DataFrame, key: str) -> TablePlan:
+    new = _typed_like(given.reset_index(drop=True), old)
+    none: dict[str, list[tuple[int, Any]]] = {}
+
+    def plan(kind: str, value: pd.DataFrame = new, patch=none, head=new, tail=new) -> TablePlan:
+        return TablePlan(old, given, kind, value, patch, head, tail)
+
     if old.empty and new.empty:
-        return "none"
+        return plan("none", old)
     if old.empty or list(old.columns) != list(new.columns):
-        widget.value = new
-        return "replace"
+        return plan("replace", _canonical(given, new))
     labels = dict(zip(old[key], old.index))
     kept = [k for k in new[key] if k in labels]
     survivors = set(kept)
     if kept != [k for k in old[key] if k in survivors] or list(new[key].iloc[: len(kept)]) != kept:
-        widget.value = new  # reordered, or an old row after a new one
-        return "replace"
+        return plan("replace", _canonical(given, new))  # reordered, or an old row after a new one
     start = int(old.index.max()) + 1  # new rows: labels never used in this table
     new.index = [labels[k] for k in kept] + list(range(start, start + len(new) - len(kept)))
+    new = _canonical(given, new)
     if len(kept) < len(old):
-        widget.value = new
-        return "remove"
-    done = []
+        return plan("remove", new)
     n = len(old)
-    if n:
-        patch: dict[str, list[tuple[int, Any]]] = {}
-        for col in new.columns:
-            a, b = old[col].to_numpy(), new[col].iloc[:n].to_numpy()
-            diff = np.flatnonzero(~_same(a, b))
-            if len(diff):
-                patch[col] = [(int(i), _plain(b[i])) for i in diff]
-        if patch:
-            widget.patch_to(new.iloc[:n], patch)
-            done.append("patch")
-    if len(new) > n:
-        widget.append(new.iloc[n:])
-        done.append("stream")
-    return "+".join(done) or "none"
+    patch: dict[str, list[tuple[int, Any]]] = {}
+    for col in new.columns:
+        a, b = old[col].to_numpy(), new[col].iloc[:n].to_numpy()
+        diff = np.flatnonzero(~_same(a, b))
+        if len(diff):
+            patch[col] = [(int(i), _plain(b[i])) for i in diff]
+    head, tail = (new.iloc[:n], new.iloc[n:]) if len(new) > n else (new, new.iloc[:0])
+    kinds = (["patch"] if patch else []) + (["stream"] if len(tail) else [])
+    if not kinds:
+        return plan("none", old)
+    return plan("+".join(kinds), new, patch, head, tail)
+
+
+_CANON: collections.OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = collections.OrderedDict()
+
+
+def _canonical(given: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """One object for ``given`` under the same labels, whichever frame a table came from: the
+    tables of sessions that went different ways (one skipped a frame) show the same object
+    again after their next step, and share the plans from there on."""
+    key = (id(given), tuple(new.index), tuple(map(str, new.dtypes)))
+    with _CANON_LOCK:
+        hit = _CANON.get(key)
+        if hit is not None and hit[0] is given:
+            _CANON.move_to_end(key)
+            return hit[1]
+        _CANON[key] = (given, new)
+        while len(_CANON) > 64:
+            _CANON.popitem(last=False)
+    return new
+
+
+_CANON_LOCK = threading.Lock()
+
+
+table_plan = FrameMemo(_plan)  # sync_table's plan from a frame to the next, once for every table
 
 
 def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None = None) -> None:
     """Add ``rows`` (oldest first) to a tail table: it holds the newest ``keep`` rows and up to
     ``slack`` more (default a fifth of ``keep``); past that it is cut back to ``keep`` at once.
     Why the slack: rolling a row off at each append moves every row in the browser, which then
-    redraws the whole table in every tab; this way most appends only add rows."""
-    slack = max(1, keep // 5) if slack is None else slack
-    rows = _typed_like(rows, widget.value)
-    index = widget.value.index
+    redraws the whole table in every tab; this way most appends only add rows. Worked out once
+    for every table showing the same frame and given the same rows (:class:`FrameMemo`)."""
+    replace, tail, value = tail_plan(widget.value, rows, keep, max(1, keep // 5) if slack is None else slack)
+    if replace:
+        widget.value = value
+    else:
+        widget.append(tail, value)
+
+
+def _tail(old: pd.DataFrame, rows: pd.DataFrame, keep: int, slack: int) -> tuple[bool, pd.DataFrame, pd.DataFrame]:
+    """(replace, the rows labelled after the table's, the table's value after)."""
+    rows = _typed_like(rows, old).copy()
+    index = old.index
     if not len(index):  # the first rows set the columns' types
-        widget.value = rows.iloc[-keep:].reset_index(drop=True)
-        return
+        return True, rows, rows.iloc[-keep:].reset_index(drop=True)
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
     rows.index = pd.RangeIndex(start, start + len(rows))
+    whole = pd.concat([old, rows])
     if len(index) + len(rows) > keep + slack:
-        widget.value = pd.concat([widget.value, rows]).iloc[-keep:]
-    else:
-        widget.append(rows)
+        return True, rows, whole.iloc[-keep:]
+    return False, rows, whole
+
+
+tail_plan = FrameMemo(_tail)  # append_rows' plan
+
+
+def _rows_from(frame: pd.DataFrame, start: int) -> pd.DataFrame:
+    return frame.iloc[start:]
+
+
+rows_from = FrameMemo(_rows_from)  # frame.iloc[start:], the same object for every session asking
 
 
 def _plain(v: Any) -> Any:

@@ -53,7 +53,7 @@ def build_views(
     """The dashboard's views over ``source`` (a Store, or a Follower of one: any StateSource);
     ``notifier``: the service's, whose figures the System view shows."""
     views = [
-        OverviewView(source, hub.equity, controls),
+        OverviewView(source, hub.equity, controls, hub.derived),
         MarketView(source, hub.candles, stale_after=stale_after),
         ReconciliationView(source, controls, interval_s=reconcile_interval),
         EventsView(source),

@@ -27,7 +27,7 @@ class LiveViews:
     ) -> None:
         compat.install("tabulator_table")  # the dashboard's lean tables (no process-wide patch)
         self.follower = Follower(path, interval_s=interval_s)
-        self.hub = Hub(self.follower)
+        self.hub = Hub(self.follower, max_rate)
         self.views = build_views(self.follower, self.hub, stale_after=stale_after)
         self.feed = SessionFeed(KernelDoc(), self.views, max_rate=max_rate)
         self.hub.attach(self.feed)

@@ -14,11 +14,16 @@ from bokeh.plotting import figure
 
 from .. import fmt
 from ..events import Event
+from ..push import Derived
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
-from .base import BaseView, append_rows, sync_table, table, time_axis, unsynced_ranges
+from .base import BaseView, append_rows, rows_from, sync_table, table, time_axis, unsynced_ranges
 
 GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
+# The critical events that change each shared build (other changes, a quote's mark, wait their turn).
+POSITIONS = ("order.filled", "position.*")
+ORDERS = ("order.*",)
+FIGURES = ("order.*", "position.*", "risk.*", "account.*")
 _KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
 
 
@@ -34,8 +39,10 @@ class OverviewView(BaseView):
     stale_after = None  # positions may rightly stay unchanged for hours; the market view shows feed age
     RECENT_FILLS = 50  # the fills table holds at least these, newest first (see append_rows)
 
-    def __init__(self, store: StateSource, history: EquityHistory, controls=None) -> None:
-        super().__init__(store)
+    def __init__(
+        self, store: StateSource, history: EquityHistory, controls=None, derived: Derived | None = None
+    ) -> None:
+        super().__init__(store, derived)
         # KPI tiles: one indicator each, coloured by threshold (Panel formats the value).
         self.equity = pn.indicators.Number(label="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
         # A P&L reads signed before the currency ("−$12.30"): sign, colour and format follow the value.
@@ -85,7 +92,8 @@ class OverviewView(BaseView):
             css_classes=["seamless-fills"],
             height=180,
         )
-        self._fill_keys: set[str] = set()
+        self._fills_seq = -1.0  # the last fill shown
+        self._synced: dict[str, pd.DataFrame] = {}  # table -> the shared frame it shows
         shown = [c for c in self.fills.value.columns if c not in ("trade_id", "order")]
         self.fill_columns = pn.widgets.MultiChoice(
             label="Columns",
@@ -193,23 +201,35 @@ class OverviewView(BaseView):
         midnight = datetime.now(fmt.EXCHANGE_ZONE).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         return sum(1 for f in self.state.orders.fills if f.updated_at >= midnight)
 
-    def update(self, events: list[Event]) -> None:
+    def _figures_now(self) -> dict[str, float]:
+        """The KPI tiles' figures (shared by every session: see BaseView.shared)."""
         s = self.state
         risk, acct = s.risk, s.account
         daily = acct.equity - acct.day_start_equity if acct.day_start_equity else 0.0
         limit = risk.daily_loss_limit
-        used = max(0.0, -daily) / limit * 100 if limit else 0.0
-        exposure = sum(
-            abs(p.qty * (p.mark if p.mark is not None else p.avg_price)) for p in s.positions.by_symbol.values()
-        )
-        _set(self.equity, "value", round(acct.equity, 2))
+        return {
+            "equity": acct.equity,
+            "daily": daily,
+            "limit": limit,
+            "used": max(0.0, -daily) / limit * 100 if limit else 0.0,
+            "exposure": sum(
+                abs(p.qty * (p.mark if p.mark is not None else p.avg_price)) for p in s.positions.by_symbol.values()
+            ),
+            "open_orders": sum(1 for o in s.orders.by_id.values() if o.is_open),
+            "fills_today": self._fills_today(),
+        }
+
+    def update(self, events: list[Event]) -> None:
+        k = self.shared(self._figures_now, "account", "positions", "orders", "risk", topics=FIGURES)
+        daily, limit, used = k["daily"], k["limit"], k["used"]
+        _set(self.equity, "value", round(k["equity"], 2))
         loss = round(daily, 2) < 0
         _set(self.daily, "format", "−${value:,.2f}" if loss else "+${value:,.2f}")
         _set(self.daily, "default_color", RED if loss else GREEN)
         _set(self.daily, "value", abs(round(daily, 2)))
-        _set(self.exposure, "value", round(exposure))
-        _set(self.open_orders, "value", sum(1 for o in s.orders.by_id.values() if o.is_open))
-        _set(self.fills_today, "value", self._fills_today())
+        _set(self.exposure, "value", round(k["exposure"]))
+        _set(self.open_orders, "value", k["open_orders"])
+        _set(self.fills_today, "value", k["fills_today"])
         _set(self.loss_used, "value", int(min(100.0, used)))
         _set(self.loss_used, "bar_color", "danger" if used >= 80 else "warning" if used >= 50 else "success")
         _set(self.loss_text, "object", f"{used:.0f}% of {fmt.money(limit)}" if limit else "no limit")
@@ -226,15 +246,15 @@ class OverviewView(BaseView):
                 self.equity_source.stream(self._columns(points))  # type: ignore[arg-type]
                 self._curve_len += len(points)
             self._curve_gen = gen
-        # Each table only when its part moved: a quote moves marks, not orders or fills.
-        if self.moved("positions"):
-            self._positions()
-        if self.moved("orders"):
-            self._orders()
-            self._fills()
+        # Each table only when its frame is a new one: a quote moves marks, not orders or fills.
+        self._sync(self.positions, self.shared(self._positions_frame, "positions", topics=POSITIONS), "symbol")
+        self._sync(self.orders, self.shared(self._orders_frame, "orders", topics=ORDERS), "order")
+        self._fills(self.shared(self._fills_frame, version=self._last_fill))
 
-    def _positions(self) -> None:
-        sync_table(self.positions, self.shared("positions", self._positions_frame), "symbol")
+    def _sync(self, widget, frame: pd.DataFrame, key: str) -> None:
+        if self._synced.get(key) is not frame:
+            sync_table(widget, frame, key)
+            self._synced[key] = frame
 
     def _positions_frame(self) -> pd.DataFrame:
         rows = []
@@ -255,9 +275,6 @@ class OverviewView(BaseView):
             )
         return pd.DataFrame(rows, columns=list(self.positions.value.columns))
 
-    def _orders(self) -> None:
-        sync_table(self.orders, self.shared("orders", self._orders_frame), "order")
-
     def _orders_frame(self) -> pd.DataFrame:
         rows = [
             {
@@ -275,12 +292,14 @@ class OverviewView(BaseView):
         ]
         return pd.DataFrame(rows, columns=list(self.orders.value.columns))
 
-    def _fills(self) -> None:
-        new = [f for f in self.state.orders.fills if f.trade_id not in self._fill_keys]
-        if not new:
-            return
-        self._fill_keys.update(f.trade_id for f in new)
-        rows = pd.DataFrame(
+    def _last_fill(self) -> int:
+        """The seq of the last fill: the fills frame's version (orders move far more often)."""
+        fills = self.state.orders.fills
+        return fills[-1].seq if fills else 0
+
+    def _fills_frame(self) -> pd.DataFrame:
+        """The state's recent fills, oldest first (their seqs rise)."""
+        return pd.DataFrame(
             [
                 {
                     "seq": float(f.seq),
@@ -292,8 +311,18 @@ class OverviewView(BaseView):
                     "trade_id": f.trade_id,
                     "order": f.client_order_id,
                 }
-                for f in new
+                for f in self.state.orders.fills
             ],
             columns=list(self.fills.value.columns),
         )
-        append_rows(self.fills, rows, self.RECENT_FILLS)
+
+    def _fills(self, frame: pd.DataFrame) -> None:
+        """The fills after the last one shown, appended."""
+        if frame is self._synced.get("fills") or frame.empty:
+            return
+        self._synced["fills"] = frame
+        new = int(frame["seq"].searchsorted(self._fills_seq, side="right"))
+        if new == len(frame):
+            return
+        self._fills_seq = float(frame["seq"].to_numpy()[-1])
+        append_rows(self.fills, rows_from(frame, new), self.RECENT_FILLS)

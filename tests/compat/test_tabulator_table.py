@@ -88,7 +88,7 @@ def test_the_lean_tables_messages_are_panels_own_patch_and_stream(patched):
     calls = []
     patch_to, append = lean.patch_to, lean.append
     lean.patch_to = lambda new, patch: calls.append(("patch", patch)) or patch_to(new, patch)
-    lean.append = lambda rows: calls.append(("stream", rows.copy())) or append(rows)
+    lean.append = lambda rows, value=None: calls.append(("stream", rows.copy())) or append(rows, value)
 
     hows = []
     for new in STEPS:

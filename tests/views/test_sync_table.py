@@ -47,9 +47,9 @@ class Spy:
             self.patches.append(patch)
             return patch_to(new, patch)
 
-        def spy_stream(rows):
+        def spy_stream(rows, value=None):
             self.streams.append(rows.copy())
-            return append(rows)
+            return append(rows, value)
 
         widget.patch_to, widget.append = spy_patch, spy_stream
 
