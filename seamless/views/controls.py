@@ -133,12 +133,12 @@ class Controls:
         for o in self.outcomes:
             o.follow(state)
 
-    def _gated(self, label: str, command: str, button_type: str, css: str) -> pn.widgets.Button:
+    def _gated(self, label: str, command: str, color: str, css: str) -> pn.widgets.Button:
         """A button disabled for a session that may not run ``command`` (saying why)."""
         allowed = self.access.may(command)
         b = pn.widgets.Button(
             name=label,
-            button_type=button_type,
+            color=color,
             disabled=not (allowed and applies(command, self.store.state)),
             description=None if allowed else "log in to use this: it moves money",
             css_classes=[css],
@@ -147,8 +147,8 @@ class Controls:
         self._gates[command] = b
         return b
 
-    def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
-        b = self._gated(label, command, button_type, f"seamless-cmd-{command}")
+    def _button(self, label: str, command: str, color: str = "default") -> pn.widgets.Button:
+        b = self._gated(label, command, color, f"seamless-cmd-{command}")
 
         def clicked(_e: Any) -> None:
             self.run(command, b, label)
@@ -161,7 +161,7 @@ class Controls:
         """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
         ask = self._gated(f"{label}…", command, "danger", f"seamless-ask-{command}")
         confirm = pn.widgets.Button(
-            name=f"Confirm: {label.lower()}", button_type="danger", css_classes=[f"seamless-cmd-{command}"]
+            name=f"Confirm: {label.lower()}", color="danger", css_classes=[f"seamless-cmd-{command}"]
         )
         cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])
         prompt = pn.Column(
