@@ -110,7 +110,7 @@ CSS = """
 .seamless-toasts--side:not(:empty) { padding-top: 6px; }
 .seamless-toasts--inline { position: static; width: auto; max-height: none; margin: 0 8px 6px 8px; }
 @media (min-width: 701px) {
-  #sidebar { display: flex; flex-direction: column; overflow-y: hidden; }
+  #sidebar { display: flex; flex-direction: column; overflow-y: hidden; height: 100%; box-sizing: border-box; }
   #sidebar > ul { flex: 1 1 auto; min-height: 0; overflow-y: auto; flex-wrap: nowrap; margin-bottom: 0; }
 }
 .seamless-toast { pointer-events: auto; cursor: pointer; color: #fff; padding: 8px 12px; border-radius: 4px;
