@@ -137,7 +137,7 @@ class Controls:
         """A button disabled for a session that may not run ``command`` (saying why)."""
         allowed = self.access.may(command)
         b = pn.widgets.Button(
-            name=label,
+            label=label,
             color=color,
             disabled=not (allowed and applies(command, self.store.state)),
             description=None if allowed else "log in to use this: it moves money",
@@ -161,9 +161,9 @@ class Controls:
         """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
         ask = self._gated(f"{label}…", command, "danger", f"seamless-ask-{command}")
         confirm = pn.widgets.Button(
-            name=f"Confirm: {label.lower()}", color="danger", css_classes=[f"seamless-cmd-{command}"]
+            label=f"Confirm: {label.lower()}", color="danger", css_classes=[f"seamless-cmd-{command}"]
         )
-        cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])
+        cancel = pn.widgets.Button(label="Cancel", css_classes=[f"seamless-cancel-{command}"])
         prompt = pn.Column(
             pn.pane.Markdown(question, margin=(0, 5)), pn.Row(confirm, cancel), visible=False, margin=(0, 0)
         )

@@ -117,7 +117,7 @@ class Dashboard:
         # Times in the tables: the exchange's zone (the default) or the viewer's, a preference.
         self.zone = self.status.zone = _zone(pn.state.cookies.get(ZONE_COOKIE))  # as of the last visit
         self.times = pn.widgets.Select(
-            name="Times in", options=self._time_options(), value="exchange", css_classes=["seamless-times"]
+            label="Times in", options=self._time_options(), value="exchange", css_classes=["seamless-times"]
         )
         self.times.param.watch(lambda _e: self._show_times(), "value")
         self.kept = self._preferences()

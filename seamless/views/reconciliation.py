@@ -30,7 +30,7 @@ class ReconciliationView(BaseView):
         objects: list[pn.viewable.Viewable] = [self.summary]
         if controls is not None:
             self.button = pn.widgets.Button(
-                name="Reconcile now", color="primary", css_classes=["seamless-cmd-reconcile"]
+                label="Reconcile now", color="primary", css_classes=["seamless-cmd-reconcile"]
             )
             outcome = controls.outcome("seamless-reconcile-outcome")
             self.button.on_click(

@@ -39,6 +39,6 @@ def fall(_event=None) -> None:
     view.refresh([])
 
 
-button = pn.widgets.Button(name="fall", css_classes=["test-fall"])
+button = pn.widgets.Button(label="fall", css_classes=["test-fall"])
 button.on_click(fall)
 pn.Column(*table_guard(), button, view.panel).servable()
