@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import DatetimeTickFormatter, LinearColorMapper, NumberFormatter
+from bokeh.models import DatetimeTickFormatter, LinearColorMapper
+from bokeh.models.widgets.tables import NumberFormatter
 from bokeh.transform import transform
 
 from .. import fmt
