@@ -24,6 +24,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 from bokeh.transform import transform
 
 from .. import fmt
+from ..compat import tabulator_js
 from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..store import StateSource
@@ -228,9 +229,14 @@ EXCHANGE_ZONE = fmt.EXCHANGE_ZONE.key
 GAIN, LOSS, NEUTRAL = "#1e8449", "#c0392b", "#1f3a5f"
 
 
-def _pnl_formatter(name: str) -> NumberFormatter:
-    """Money coloured by its sign, in the page: the cell's colour is Bokeh's colour mapper on
-    the cell's own value (below -half a cent red, above green, between ink)."""
+def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:
+    """Money coloured by its sign, in the page (from half a cent down red, up green, between
+    ink): the page's own Tabulator formatter (``seamless.compat.tabulator_js``); without it,
+    Bokeh's colour mapper on the cell's value (a Bokeh model: Panel sends the table's columns
+    again with each value set whole)."""
+    if tabulator_js.PATCH.installed:
+        colours = {"gain": GAIN, "loss": LOSS, "neutral": NEUTRAL}
+        return {"type": "seamlessPnl", "symbol": fmt.CURRENCY, "dash": fmt.DASH, **colours}
     sign = LinearColorMapper(palette=[NEUTRAL], low=-0.005, high=0.005, low_color=LOSS, high_color=GAIN)
     sign.nan_color = NEUTRAL
     return NumberFormatter(

@@ -439,7 +439,7 @@ def cell(page, table: str, key_field: str, key: str, field: str):
 
 def coloured(locator, colour: str) -> None:
     """The cell's text shows in ``colour`` (its computed CSS colour, awaited: a cell re-renders)."""
-    expect(locator.locator("div").first).to_have_css("color", colour)
+    expect(locator).to_have_css("color", colour)
 
 
 # the views' green, red and ink (#1e8449, #c0392b, #1f3a5f)
