@@ -191,9 +191,9 @@ def table(columns: Sequence[str], *, height: int = 220, empty: str = "none yet",
     coloured by its sign (a gain green, a loss red), ``name:t`` times (``fmt.iso``) shown in
     the exchange's zone until :func:`times_in` says otherwise, any other name text.
     Tabulator formats the cells itself ("money", "datetime", "plaintext": text is never
-    HTML): Panel's default formatters render each cell to HTML and parse it back, a fifth of a
-    tab's time when a burst of fills redraws the tables (the P&L columns' formatter does too:
-    it is for the positions table, a few rows).
+    HTML; the P&L's is the page's own, ``seamless.compat.tabulator_js``): Panel's default
+    formatters render each cell to HTML and parse it back, a fifth of a tab's time when a
+    burst of fills redraws the tables.
     ``empty``: what the table says while it has no rows (never a blank box)."""
     kinds = dict(c.partition(":")[::2] for c in columns)
     numbers = [name for name, kind in kinds.items() if kind.startswith("f") or kind in ("$", "pnl")]
@@ -237,8 +237,9 @@ def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:
     if tabulator_js.PATCH.installed:
         colours = {"gain": GAIN, "loss": LOSS, "neutral": NEUTRAL}
         return {"type": "seamlessPnl", "symbol": fmt.CURRENCY, "dash": fmt.DASH, **colours}
-    sign = LinearColorMapper(palette=[NEUTRAL], low=-0.005, high=0.005, low_color=LOSS, high_color=GAIN)
-    sign.nan_color = NEUTRAL
+    sign = LinearColorMapper(
+        palette=[NEUTRAL], low=-0.005, high=0.005, low_color=LOSS, high_color=GAIN, nan_color=NEUTRAL
+    )
     return NumberFormatter(
         format="$0,0.00",
         nan_format=fmt.DASH,

@@ -157,7 +157,7 @@ class Dashboard:
         theme = (pn.state.session_args.get("theme") or [b""])[0].decode()
         if theme in ("dark", "default"):  # the template's toggle reloads the page with ?theme=
             kept.set("theme", theme)
-        overview, market, _recon, events, _system = self.views
+        _overview, market, _recon, events, _system = self.views
         kept.bind("tab", self.tabs, "active")
         kept.bind("events.pattern", events.pattern)
         kept.bind("events.hide_quotes", events.hide_quotes)
