@@ -100,8 +100,10 @@ const older = [...state.box.querySelectorAll('.seamless-toast[data-transient]')]
 for (let i = 0; i < Math.min(older.length, older.length + fresh.size - MAX_SHOWN); i++) older[i].remove();
 """
 
-# The toasts' box: its place (see _RENDER) and the toasts' look. Page-wide (the box is in the
-# page's light DOM), set once per page with the template's other CSS.
+# The toasts' box: its place (see _RENDER) and the toasts' look. The sidebar's contents keep
+# their scrollbar's room: a toast that makes them scroll does not narrow (and lay out again)
+# every widget in the sidebar. Page-wide (the box is in the page's light DOM), set once per
+# page with the template's other CSS.
 CSS = """
 .seamless-toasts { position: fixed; left: 8px; bottom: 8px; width: calc(var(--sidebar-width, 330px) - 16px);
   z-index: 10000; display: flex; flex-direction: column; gap: 6px; max-height: 40vh; overflow-y: auto;
@@ -111,7 +113,8 @@ CSS = """
 .seamless-toasts--inline { position: static; width: auto; max-height: none; margin: 0 8px 6px 8px; }
 @media (min-width: 701px) {
   #sidebar { display: flex; flex-direction: column; overflow-y: hidden; height: 100%; box-sizing: border-box; }
-  #sidebar > ul { flex: 1 1 auto; min-height: 0; overflow-y: auto; flex-wrap: nowrap; margin-bottom: 0; }
+  #sidebar > ul { flex: 1 1 auto; min-height: 0; overflow-y: auto; flex-wrap: nowrap; margin-bottom: 0;
+    scrollbar-gutter: stable; }
 }
 .seamless-toast { pointer-events: auto; cursor: pointer; color: #fff; padding: 8px 12px; border-radius: 4px;
   box-shadow: 0 2px 6px rgba(0,0,0,.3); font: 13px sans-serif; overflow-wrap: anywhere; }
