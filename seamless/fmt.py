@@ -7,7 +7,7 @@ price reads the same in both. Machine output (``--json``, the journal) keeps raw
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 EXCHANGE_ZONE = ZoneInfo("America/New_York")  # the trading day's zone (see seamless.engine.risk)
@@ -63,6 +63,27 @@ def exchange_time(ts: float | None, *, date: bool = False) -> str:
     assert ts is not None
     t = datetime.fromtimestamp(ts, EXCHANGE_ZONE)
     return t.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + f" {EXCHANGE_LABEL}"
+
+
+def iso(ts: float | None) -> str:
+    """Epoch seconds as an ISO 8601 instant in UTC (``2026-12-07T14:31:02.250+00:00``), for a
+    page to show in the zone its viewer chose (the dashboard's tables); ``–`` for none."""
+    if _bad(ts):
+        return DASH
+    assert ts is not None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def zone_label(zone: str | None) -> str:
+    """A zone's short name as of now (``CET``, ``ET`` for the exchange's); ``zone``: an IANA
+    name (None or unknown: the exchange's)."""
+    try:
+        tz = ZoneInfo(zone) if zone else EXCHANGE_ZONE
+    except (KeyError, ValueError):
+        tz = EXCHANGE_ZONE
+    if tz == EXCHANGE_ZONE:
+        return EXCHANGE_LABEL
+    return datetime.now(tz).tzname() or str(zone)
 
 
 def local_time(ts: float | None, zone: str | None = None, *, date: bool = False) -> str:

@@ -25,6 +25,10 @@ def test_times_carry_their_zone():
     assert fmt.exchange_time(ts, date=True) == "2027-01-15 03:00:00 ET"
     assert fmt.local_time(ts, "Europe/Paris") == "09:00:00 CET"
     assert fmt.local_time(ts, "Not/AZone") == fmt.local_time(ts), "an unknown zone: this machine's"
+    # the dashboard's tables get instants, and the page shows them in the zone its viewer chose
+    assert fmt.iso(ts + 0.25) == "2027-01-15T08:00:00.250+00:00" and fmt.iso(None) == "–"
+    assert fmt.zone_label(None) == fmt.zone_label("America/New_York") == fmt.zone_label("Not/AZone") == "ET"
+    assert fmt.zone_label("Asia/Tokyo") == "JST"
 
 
 def test_seamless_state_reads_like_money_not_floats():

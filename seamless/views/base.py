@@ -20,9 +20,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import DatetimeTickFormatter
+from bokeh.models import DatetimeTickFormatter, LinearColorMapper
+from bokeh.models.widgets.tables import NumberFormatter
+from bokeh.transform import transform
 
 from .. import fmt
+from ..compat import tabulator_js
 from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..push import Derived
@@ -82,6 +85,8 @@ class BaseView:
         self.deferred = False  # set when a part was held back: the push refreshes it again later
         self._seen: dict[str, int] = {}  # part -> seq last shown
         self._last: dict[str, float] = {}  # component -> monotonic time last updated
+        self.tables: dict[str, Table] = {}  # name -> its table (see titled_table)
+        self.columns: dict[str, pn.widgets.MultiChoice] = {}  # name -> its table's column picker
 
     def updated_at(self) -> float | None:
         """When what this view shows last changed (wall clock)."""
@@ -143,6 +148,18 @@ class BaseView:
     def show_age(self, now: float) -> None:
         self.badge.show(self.updated_at(), now)
 
+    def titled_table(self, name: str, title: str, widget: Table, hidden: Sequence[str] = ()) -> pn.FlexBox:
+        """``widget``'s title and column picker (see :func:`column_picker`); the table is the
+        view's ``name``, whose hidden columns the dashboard keeps per viewer."""
+        self.tables[name] = widget
+        self.columns[name] = picker = column_picker(widget, name, hidden)
+        return titled(title, picker)
+
+    def times_in(self, zone: str | None) -> None:
+        """Show every table's times in ``zone`` (an IANA name; None: the exchange's)."""
+        for widget in self.tables.values():
+            times_in(widget, zone)
+
     def section(self, *objects: Any) -> pn.Column:
         """The view's panel: title and age badge over ``objects``, loading until first filled."""
         header = pn.Row(pn.pane.Markdown(f"### {self.title}", margin=(0, 10)), self.badge.pane, align="center")
@@ -177,32 +194,115 @@ ROW_HEIGHT = 28
 
 def table(columns: Sequence[str], *, height: int = 220, empty: str = "none yet", **kwargs: Any) -> Table:
     """A read-only table. A column named ``name:f`` holds numbers shown as they are, ``name:fN``
-    numbers shown with N decimals, ``name:$`` money (``$1,234.56``), any other name text.
-    Tabulator formats the cells itself ("money", "plaintext": text is never HTML): Panel's
-    default formatters render each cell to HTML and parse it back, a fifth of a tab's time
-    when a burst of fills redraws the tables.
+    numbers shown with N decimals, ``name:$`` money (``$1,234.56``), ``name:pnl`` money
+    coloured by its sign (a gain green, a loss red), ``name:t`` times (``fmt.iso``) shown in
+    the exchange's zone until :func:`times_in` says otherwise, any other name text.
+    Tabulator formats the cells itself ("money", "datetime", "plaintext": text is never
+    HTML; the P&L's is the page's own, ``seamless.compat.tabulator_js``): Panel's default
+    formatters render each cell to HTML and parse it back, a fifth of a tab's time when a
+    burst of fills redraws the tables.
     ``empty``: what the table says while it has no rows (never a blank box)."""
     kinds = dict(c.partition(":")[::2] for c in columns)
-    numbers = [name for name, kind in kinds.items() if kind.startswith("f") or kind == "$"]
+    numbers = [name for name, kind in kinds.items() if kind.startswith("f") or kind in ("$", "pnl")]
     frame = pd.DataFrame({name: pd.Series(dtype=float if name in numbers else object) for name in kinds})
-    formatters: dict[str, dict[str, Any]] = {name: {"type": "plaintext"} for name in kinds}
-    for name in numbers:
-        if kinds[name] == "$":
+    formatters: dict[str, Any] = {name: {"type": "plaintext"} for name in kinds}
+    titles = {}
+    for name, kind in kinds.items():
+        if kind == "$":
             formatters[name] = {"type": "money", "precision": 2, "symbol": fmt.CURRENCY}
-            continue
-        decimals = kinds[name][1:]
-        formatters[name] = {"type": "money", "precision": int(decimals) if decimals else False}
+        elif kind == "pnl":
+            formatters[name] = _pnl_formatter(name)
+        elif kind == "t":
+            formatters[name] = _time_formatter(EXCHANGE_ZONE)
+            titles[name] = f"{name} ({fmt.EXCHANGE_LABEL})"
+        elif kind.startswith("f"):
+            formatters[name] = {"type": "money", "precision": int(kind[1:]) if kind[1:] else False}
     return table_class()(
         frame,
         disabled=True,
         show_index=False,
         formatters=formatters,
+        titles=titles,
         text_align={name: "right" for name in numbers},
         sizing_mode="stretch_width",
         height=height,
         layout="fit_data_fill",
         configuration={"rowHeight": ROW_HEIGHT, "renderVerticalBuffer": ROW_HEIGHT * 2, "placeholder": empty},
         **kwargs,
+    )
+
+
+EXCHANGE_ZONE = fmt.EXCHANGE_ZONE.key
+GAIN, LOSS, NEUTRAL = "#1e8449", "#c0392b", "#1f3a5f"
+
+
+def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:
+    """Money coloured by its sign, in the page (from half a cent down red, up green, between
+    ink): the page's own Tabulator formatter (``seamless.compat.tabulator_js``); without it,
+    Bokeh's colour mapper on the cell's value (a Bokeh model: Panel sends the table's columns
+    again with each value set whole)."""
+    if tabulator_js.PATCH.installed:
+        colours = {"gain": GAIN, "loss": LOSS, "neutral": NEUTRAL}
+        return {"type": "seamlessPnl", "symbol": fmt.CURRENCY, "dash": fmt.DASH, **colours}
+    sign = LinearColorMapper(
+        palette=[NEUTRAL], low=-0.005, high=0.005, low_color=LOSS, high_color=GAIN, nan_color=NEUTRAL
+    )
+    return NumberFormatter(
+        format="$0,0.00",
+        nan_format=fmt.DASH,
+        null_format=fmt.DASH,
+        text_color=transform(name, sign),
+    )
+
+
+def _time_formatter(zone: str) -> dict[str, Any]:
+    """Tabulator's own: an ISO instant shown as a clock in ``zone`` (luxon, which Panel ships)."""
+    return {
+        "type": "datetime",
+        "inputFormat": "iso",
+        "outputFormat": "HH:mm:ss",
+        "timezone": zone,
+        "invalidPlaceholder": fmt.DASH,
+    }
+
+
+def times_in(widget: Table, zone: str | None) -> None:
+    """Show ``widget``'s time columns in ``zone`` (an IANA name; None: the exchange's), each
+    column's title naming it (``time (CET)``). The data stays as it is: only the columns'
+    formatters and titles change (one message)."""
+    zone = zone or EXCHANGE_ZONE
+    times = [c for c, f in widget.formatters.items() if isinstance(f, dict) and f.get("type") == "datetime"]
+    if not times or all(widget.formatters[c].get("timezone") == zone for c in times):
+        return
+    label = fmt.zone_label(zone)
+    widget.param.update(
+        formatters={**widget.formatters, **{c: _time_formatter(zone) for c in times}},
+        titles={**widget.titles, **{c: f"{c} ({label})" for c in times}},
+    )
+
+
+def column_picker(widget: Table, name: str, hidden: Sequence[str] = ()) -> pn.widgets.MultiChoice:
+    """The columns of ``widget`` hidden by choice (empty: all shown): a column picked from the
+    list hides, its chip removed shows it again. The dashboard keeps each picker's value as
+    a preference of the viewer (``columns.<name>``, seamless.views.prefs)."""
+    cols = list(widget.value.columns)
+    picker = pn.widgets.MultiChoice(
+        options=cols,
+        value=list(hidden),
+        placeholder="hide columns…",
+        width=200,
+        margin=(0, 10),
+        css_classes=["seamless-columns", f"seamless-{name}-columns"],
+    )
+    picker.param.watch(lambda e: setattr(widget, "hidden_columns", [c for c in cols if c in e.new]), "value")
+    widget.hidden_columns = list(hidden)
+    return picker
+
+
+def titled(title: str, picker: pn.widgets.MultiChoice) -> pn.FlexBox:
+    """A table's title with its column picker beside it (wrapping under it on a phone)."""
+    return pn.FlexBox(
+        pn.pane.Markdown(f"**{title}**", margin=(0, 10)), picker, align_items="center", sizing_mode="stretch_width"
     )
 
 

@@ -134,12 +134,12 @@ class Controls:
         for o in self.outcomes:
             o.follow(state)
 
-    def _gated(self, label: str, command: str, button_type: str, css: str) -> pn.widgets.Button:
+    def _gated(self, label: str, command: str, color: str, css: str) -> pn.widgets.Button:
         """A button disabled for a session that may not run ``command`` (saying why)."""
         why = self.access.refusal(command)
         b = pn.widgets.Button(
-            name=label,
-            button_type=button_type,
+            label=label,
+            color=color,
             disabled=why is not None or not applies(command, self.store.state),
             description=why,
             css_classes=[css],
@@ -148,8 +148,8 @@ class Controls:
         self._gates[command] = b
         return b
 
-    def _button(self, label: str, command: str, button_type: str = "default") -> pn.widgets.Button:
-        b = self._gated(label, command, button_type, f"seamless-cmd-{command}")
+    def _button(self, label: str, command: str, color: str = "default") -> pn.widgets.Button:
+        b = self._gated(label, command, color, f"seamless-cmd-{command}")
 
         def clicked(_e: Any) -> None:
             self.run(command, b, label)
@@ -162,9 +162,9 @@ class Controls:
         """A button that reveals 'question [Confirm] [Cancel]' instead of acting at once."""
         ask = self._gated(f"{label}…", command, "danger", f"seamless-ask-{command}")
         confirm = pn.widgets.Button(
-            name=f"Confirm: {label.lower()}", button_type="danger", css_classes=[f"seamless-cmd-{command}"]
+            label=f"Confirm: {label.lower()}", color="danger", css_classes=[f"seamless-cmd-{command}"]
         )
-        cancel = pn.widgets.Button(name="Cancel", css_classes=[f"seamless-cancel-{command}"])
+        cancel = pn.widgets.Button(label="Cancel", css_classes=[f"seamless-cancel-{command}"])
         prompt = pn.Column(
             pn.pane.Markdown(question, margin=(0, 5)), pn.Row(confirm, cancel), visible=False, margin=(0, 0)
         )

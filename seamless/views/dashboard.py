@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import panel as pn
 
@@ -17,19 +18,19 @@ from .events import EventsView
 from .guard import table_guard
 from .market import MarketView
 from .overview import OverviewView
-from .prefs import COOKIE, Kept, Viewer
+from .prefs import COOKIE, ZONE_COOKIE, Kept, Viewer
 from .reconciliation import ReconciliationView
 from .status import StatusView
 from .system import SystemView
 from .toasts import CSS as TOASTS_CSS
 from .toasts import Toasts
 
-# Page-wide CSS: the toasts' place, and a narrow screen (a phone) stacking the sidebar above the
-# content instead of squeezing both side by side; the header then wraps its states.
+# Page-wide CSS: the toasts' place (with the sidebar's layout), and a narrow screen (a phone)
+# stacking the sidebar above the content instead of squeezing both side by side; the header
+# then wraps its states.
 PAGE_CSS = (
     TOASTS_CSS
     + """
-#sidebar { padding-bottom: 40vh; }
 @media (max-width: 700px) {
   #content { flex-direction: column; height: auto; }
   #sidebar { min-width: 100%; max-width: 100%; box-sizing: border-box; height: auto; padding-bottom: 0; }
@@ -113,7 +114,14 @@ class Dashboard:
         for i, v in enumerate(self.views):
             v.shown = i == self.tabs.active
         self.tabs.param.watch(self._on_tab, "active")
+        # Times in the tables: the exchange's zone (the default) or the viewer's, a preference.
+        self.zone = self.status.zone = _zone(pn.state.cookies.get(ZONE_COOKIE))  # as of the last visit
+        self.times = pn.widgets.Select(
+            label="Times in", options=self._time_options(), value="exchange", css_classes=["seamless-times"]
+        )
+        self.times.param.watch(lambda _e: self._show_times(), "value")
         self.kept = self._preferences()
+        self._show_times()
         who = pn.pane.Markdown(f"Signed in as **{self.access.who}**", margin=(0, 5), css_classes=["seamless-who"])
         # The helpers the page needs (the table fixes, the toasts' and the push's answers) are
         # invisible: they sit in the header, where they take no room, never in a card of their own.
@@ -123,7 +131,7 @@ class Dashboard:
         self.template = pn.template.FastListTemplate(
             title="Seamless",
             header=[self.status.panel, helpers],
-            sidebar=[who, self.controls.panel, settings(cfg)],
+            sidebar=[who, self.controls.panel, self.times, settings(cfg)],
             main=[self.tabs],
             header_background="#1f3a5f",
             busy_indicator=None,
@@ -149,17 +157,23 @@ class Dashboard:
         theme = (pn.state.session_args.get("theme") or [b""])[0].decode()
         if theme in ("dark", "default"):  # the template's toggle reloads the page with ?theme=
             kept.set("theme", theme)
-        overview, market, _recon, events, _system = self.views
+        _overview, market, _recon, events, _system = self.views
         kept.bind("tab", self.tabs, "active")
         kept.bind("events.pattern", events.pattern)
         kept.bind("events.hide_quotes", events.hide_quotes)
         kept.bind("events.group_refusals", events.group_refusals)
         kept.bind("market.symbol", market.symbol)
         kept.bind("market.bar", market.bar_size)
-        kept.bind("overview.fill_columns", overview.fill_columns)
+        for v in self.views:
+            for name, picker in v.columns.items():
+                kept.bind(f"columns.{name}", picker)
+        kept.bind("times", self.times)
 
         def zone(event) -> None:
-            self.status.zone = event.new or None
+            self.zone = _zone(event.new)
+            self.status.zone = self.zone
+            self.times.options = self._time_options()
+            self._show_times()
 
         def browser(event) -> None:
             if holder["who"] is None and event.new:
@@ -170,6 +184,16 @@ class Dashboard:
         self.viewer.param.watch(zone, "zone")
         self.viewer.param.watch(browser, "browser")
         return kept
+
+    def _time_options(self) -> dict[str, str]:
+        mine = f"my zone ({fmt.zone_label(self.zone)})" if self.zone else "my zone"
+        return {f"exchange ({fmt.EXCHANGE_LABEL})": "exchange", mine: "mine"}
+
+    def _show_times(self) -> None:
+        """Every table's times in the zone chosen (the viewer's until known: the exchange's)."""
+        zone = self.zone if self.times.value == "mine" else None
+        for v in self.views:
+            v.times_in(zone)
 
     def _destroyed(self, _context) -> None:
         live = self.feed.live
@@ -192,6 +216,14 @@ class Dashboard:
 
     def servable(self):
         return self.template.servable()
+
+
+def _zone(name: str | None) -> str | None:
+    """``name`` if it is a time zone this machine knows (a browser says it), else None."""
+    try:
+        return ZoneInfo(name).key if name else None
+    except (KeyError, ValueError):
+        return None
 
 
 def settings(cfg) -> pn.Column:

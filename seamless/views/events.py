@@ -22,7 +22,7 @@ from .. import fmt
 from ..errors import StoreError
 from ..events import Event
 from ..store import StateSource
-from .base import BaseView, append_rows, clock, sync_table, table
+from .base import BaseView, append_rows, sync_table, table
 
 log = logging.getLogger("seamless.views")
 
@@ -79,14 +79,14 @@ class EventsView(BaseView):
         # times a minute: here they are counted by reason, out of the tail.
         self.group_refusals = pn.widgets.Checkbox(label="refusals grouped by reason", value=True)
         self.refusals = table(
-            ["reason", "count:f0", "last_seq:f0", "last_time", "symbols"],
+            ["reason", "count:f0", "last_seq:f0", "last_time:t", "symbols"],
             css_classes=["seamless-refusals"],
             height=130,
             empty="no order refused",
         )
         self._refusals: dict[str, dict] = {}
         self.tail = table(
-            ["seq:f0", "time", "topic", "summary"],
+            ["seq:f0", "time:t", "topic", "summary"],
             css_classes=["seamless-events"],
             height=420,
             sorters=[{"field": "seq", "dir": "desc"}],
@@ -99,8 +99,9 @@ class EventsView(BaseView):
         self._built = False
         self.section(
             pn.FlexBox(self.pattern, self.hide_quotes, self.group_refusals, align_items="center"),
-            pn.pane.Markdown("**Order refusals by reason**", margin=(0, 10)),
+            self.titled_table("refusals", "Order refusals by reason", self.refusals),
             self.refusals,
+            self.titled_table("events", "Events", self.tail),
             self.tail,
         )
 
@@ -124,7 +125,7 @@ class EventsView(BaseView):
                 "reason": reason,
                 "count": float(r["count"]),
                 "last_seq": float(r["last_seq"]),
-                "last_time": clock(r["last_time"]),
+                "last_time": fmt.iso(r["last_time"]),
                 "symbols": ", ".join(sorted(r["symbols"])),
             }
             for reason, r in sorted(self._refusals.items())
@@ -180,7 +181,7 @@ class EventsView(BaseView):
 
     def _rows(self, events) -> pd.DataFrame:
         return pd.DataFrame(
-            [{"seq": e.seq, "time": clock(e.ts), "topic": e.topic, "summary": summary(e)} for e in events],
+            [{"seq": e.seq, "time": fmt.iso(e.ts), "topic": e.topic, "summary": summary(e)} for e in events],
             columns=["seq", "time", "topic", "summary"],
         )
 

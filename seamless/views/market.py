@@ -21,7 +21,7 @@ from .. import fmt
 from ..events import Event, MonitorStatus
 from ..push.candles import Candles
 from ..store import StateSource
-from .base import BaseView, clock, sync_table, table, time_axis, unsynced_ranges
+from .base import BaseView, sync_table, table, time_axis, unsynced_ranges
 
 UP, DOWN = "#1e8449", "#c0392b"
 BAR_SIZES = {"1 s": 1.0, "5 s": 5.0, "1 min": 60.0, "5 min": 300.0, "15 min": 900.0}
@@ -87,7 +87,7 @@ class MarketView(BaseView):
             options=list(BAR_SIZES),
             value=DEFAULT_BAR,
             css_classes=["seamless-bar-size"],
-            button_type="light",
+            color="light",
             margin=(22, 10, 5, 10),
         )
         self.bar_source = ColumnDataSource(_bar_columns([], 60.0))  # type: ignore[arg-type]
@@ -100,12 +100,12 @@ class MarketView(BaseView):
         self._last_fill = 0
         self._last_signal = 0
         self.quotes = table(
-            ["symbol", "last:f2", "bid:f2", "ask:f2", "exchange_time", "age_s:f0"],
+            ["symbol", "last:f2", "bid:f2", "ask:f2", "exchange_time:t", "age_s:f0"],
             css_classes=["seamless-quotes"],
             height=150,
         )
         self.signals = table(
-            ["key", "strategy", "symbol", "direction:f0", "strength:f2", "price:f2", "reason", "time"],
+            ["key", "strategy", "symbol", "direction:f0", "strength:f2", "price:f2", "reason", "time:t"],
             css_classes=["seamless-signals"],
             height=150,
         )
@@ -120,10 +120,11 @@ class MarketView(BaseView):
         self.section(
             pn.FlexBox(self.symbol, self.bar_size, sizing_mode="stretch_width", align_items="end"),
             self.chart,
+            self.titled_table("quotes", "Quotes", self.quotes),
             self.quotes,
-            pn.pane.Markdown("**Signals**", margin=(0, 10)),
+            self.titled_table("signals", "Signals", self.signals),
             self.signals,
-            pn.pane.Markdown("**Monitors**", margin=(0, 10)),
+            self.titled_table("monitors", "Monitors", self.monitors),
             self.monitors,
         )
 
@@ -229,7 +230,7 @@ class MarketView(BaseView):
                 "strength": s.strength,
                 "price": s.price,
                 "reason": s.reason,
-                "time": clock(s.updated_at),
+                "time": fmt.iso(s.updated_at),
             }
             for k, s in sorted(self.state.signals.latest.items())
         ]
@@ -257,7 +258,7 @@ class MarketView(BaseView):
                 "last": q.last,
                 "bid": q.bid,
                 "ask": q.ask,
-                "exchange_time": clock(q.exchange_ts),
+                "exchange_time": fmt.iso(q.exchange_ts),
                 "age_s": int(now - q.updated_at),
             }
             for sym, q in sorted(self.state.market.quotes.items())

@@ -76,7 +76,7 @@ class OverviewView(BaseView):
         self.equity_source = ColumnDataSource(self._columns(points))  # type: ignore[arg-type]
         self.equity_plot = self._figures()
         self.positions = table(
-            ["symbol", "qty:f0", "avg_price:f2", "mark:f2", "unrealized:$", "realized:$"],
+            ["symbol", "qty:f0", "avg_price:f2", "mark:f2", "unrealized:pnl", "realized:pnl"],
             buttons={"close": "<b>Close</b>"} if controls is not None else {},
             css_classes=["seamless-positions"],
             height=180,
@@ -87,28 +87,18 @@ class OverviewView(BaseView):
             height=180,
         )
         self.fills = table(
-            ["seq:f0", "time", "symbol", "qty:f0", "price:f2", "commission:$", "trade_id", "order"],
+            ["seq:f0", "time:t", "symbol", "qty:f0", "price:f2", "commission:$", "trade_id", "order"],
             sorters=[{"field": "seq", "dir": "desc"}],
             css_classes=["seamless-fills"],
             height=180,
         )
         self._fills_seq = -1.0  # the last fill shown
         self._synced: dict[str, pd.DataFrame] = {}  # table -> the shared frame it shows
-        shown = [c for c in self.fills.value.columns if c not in ("trade_id", "order")]
-        self.fill_columns = pn.widgets.MultiChoice(
-            label="Columns",
-            options=list(self.fills.value.columns),
-            value=shown,
-            width=320,
-            css_classes=["seamless-fill-columns"],
-        )
-        self.fill_columns.param.watch(lambda e: self._hide_fill_columns(e.new), "value")
-        self._hide_fill_columns(shown)
         self.controls = controls
         self.close_outcome = controls.outcome("seamless-close-outcome") if controls is not None else None
         if controls is not None:
             self.positions.on_click(self._on_click)
-        positions: list = [pn.pane.Markdown("**Open positions**", margin=(0, 10)), self.positions]
+        positions: list = [self.titled_table("positions", "Open positions", self.positions), self.positions]
         if self.close_outcome is not None:
             positions.append(self.close_outcome.pane)
         self.section(
@@ -117,7 +107,7 @@ class OverviewView(BaseView):
             pn.FlexBox(
                 pn.Column(*positions, sizing_mode="stretch_width", min_width=340, styles={"flex": "1 1 340px"}),
                 pn.Column(
-                    pn.pane.Markdown("**Open orders**", margin=(0, 10)),
+                    self.titled_table("orders", "Open orders", self.orders),
                     self.orders,
                     sizing_mode="stretch_width",
                     min_width=340,
@@ -125,12 +115,9 @@ class OverviewView(BaseView):
                 ),
                 sizing_mode="stretch_width",
             ),
-            pn.Row(pn.pane.Markdown("**Recent fills**", margin=(0, 10)), self.fill_columns),
+            self.titled_table("fills", "Recent fills", self.fills, hidden=("trade_id", "order")),
             self.fills,
         )
-
-    def _hide_fill_columns(self, shown: list[str]) -> None:
-        self.fills.hidden_columns = [c for c in self.fills.value.columns if c not in shown]
 
     def _columns(self, points: list[tuple[float, float]]) -> dict[str, list[float]]:
         """The curve's points with each one's drawdown from the peak before it (kept across
@@ -303,7 +290,7 @@ class OverviewView(BaseView):
             [
                 {
                     "seq": float(f.seq),
-                    "time": fmt.exchange_time(f.updated_at),
+                    "time": fmt.iso(f.updated_at),
                     "symbol": f.symbol,
                     "qty": f.qty,
                     "price": f.price,

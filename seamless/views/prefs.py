@@ -1,6 +1,6 @@
 """The page's side of the preferences (seamless.service.prefs): which browser this is, and
 the viewer's time zone; and what a dashboard restores and keeps (open tab, filters, bar size,
-the fills table's columns, theme).
+each table's hidden columns, the zone times show in, theme).
 
 An anonymous viewer is told apart by an id the browser keeps (``localStorage``, copied into a
 cookie so the server knows it as the page is built, before anything renders); a logged-in
@@ -16,6 +16,7 @@ import panel as pn
 import param
 
 COOKIE = "seamless_browser"
+ZONE_COOKIE = "seamless_zone"  # the viewer's time zone as of the last visit: known as the page is built
 
 _RENDER = """
 let id = null;
@@ -25,7 +26,9 @@ if (!id) {
   try { window.localStorage.setItem('seamless-browser', id); } catch (e) {}
 }
 document.cookie = 'seamless_browser=' + id + '; max-age=31536000; path=/; SameSite=Lax';
-data.zone = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+document.cookie = 'seamless_zone=' + zone + '; max-age=31536000; path=/; SameSite=Lax';
+data.zone = zone;
 data.browser = id;
 """
 
@@ -64,8 +67,8 @@ class Kept:
         obj, attr = self._bound[name]
         value = self.doc[name]
         objects = getattr(obj, "options", None)
-        if isinstance(objects, dict):
-            objects = list(objects)
+        if isinstance(objects, dict):  # label -> value
+            objects = list(objects.values())
         if attr == "value" and objects is not None and not isinstance(value, list) and value not in objects:
             return  # a symbol no longer traded, a bar size no longer offered: keep the default
         self._restoring = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 
+from .. import fmt
 from ..events import Event
 from ..store import StateSource
 from .base import BaseView, clock, sync_table, table
@@ -19,7 +20,7 @@ class ReconciliationView(BaseView):
         super().__init__(store)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["seamless-reconcile-summary"])
         self.mismatches = table(
-            ["seq:f0", "time", "run", "kind", "subject", "store", "broker", "resolution"],
+            ["seq:f0", "time:t", "run", "kind", "subject", "store", "broker", "resolution"],
             css_classes=["seamless-mismatches"],
             height=220,
             empty="no mismatch yet",
@@ -29,7 +30,7 @@ class ReconciliationView(BaseView):
         objects: list[pn.viewable.Viewable] = [self.summary]
         if controls is not None:
             self.button = pn.widgets.Button(
-                name="Reconcile now", button_type="primary", css_classes=["seamless-cmd-reconcile"]
+                label="Reconcile now", color="primary", css_classes=["seamless-cmd-reconcile"]
             )
             outcome = controls.outcome("seamless-reconcile-outcome")
             self.button.on_click(
@@ -40,7 +41,7 @@ class ReconciliationView(BaseView):
             objects[:0] = [self.button, outcome.pane]
         self.section(
             *objects,
-            pn.pane.Markdown("**Mismatches and resolutions**", margin=(0, 10)),
+            self.titled_table("mismatches", "Mismatches and resolutions", self.mismatches),
             self.mismatches,
             pn.pane.Markdown("**Recent runs**", margin=(0, 10)),
             self.runs,
@@ -69,7 +70,7 @@ class ReconciliationView(BaseView):
         rows = [
             {
                 "seq": m.seq,
-                "time": clock(m.updated_at),
+                "time": fmt.iso(m.updated_at),
                 "run": m.run_id,
                 "kind": m.kind,
                 "subject": m.subject,

@@ -6,8 +6,9 @@ model, and adding a model makes Bokeh re-walk every model of the session's docum
 the server loop with 10 tabs and four fills a second. Why not its Notyf either: Notyf animates
 each toast in and out, and with a fill a second that kept the browser compositing all the
 time (measured: a third of one tab's browser CPU). These are plain boxes in the page's light
-DOM (``.seamless-toast``), stacked at the foot of the sidebar (wide screens) or at the top of the
-content (narrow ones): never over a table or a chart. Closed by a click, after their duration,
+DOM (``.seamless-toast``), stacked at the foot of the sidebar, in its flow (wide screens: the
+sidebar's contents scroll above them), or at the top of the content (narrow ones, or the
+sidebar closed): never over a table, a chart or a setting. Closed by a click, after their duration,
 or — a standing alert, keyed — by the event that resolves it. A new message's toasts all show;
 older ones that close by themselves go to leave ``MAX_SHOWN`` (errors stay until closed).
 """
@@ -31,18 +32,28 @@ if (box === null) {
   box.className = 'seamless-toasts';
   box.setAttribute('aria-live', 'polite');
   document.body.appendChild(box);
-  // Wide: over the sidebar's foot (the sidebar keeps room for it), never over the main area's
-  // tables and charts. Narrow (the sidebar stacks above the content): in the page's flow, at the
-  // top of the content, so it pushes the tables down instead of covering them.
+  // Wide: in the sidebar's flow, under its contents, which scroll above the toasts: a toast
+  // takes room from the sidebar and covers nothing. Narrow (the sidebar stacks above the
+  // content), or the sidebar closed: in the page's flow at the top of the content, pushing the
+  // tables down. Never over the main area's tables and charts.
   const place = () => {
     const narrow = window.matchMedia('(max-width: 700px)').matches;
     const main = document.getElementById('main');
-    const target = narrow && main ? main : document.body;
-    if (box.parentNode !== target) target.insertBefore(box, target.firstChild);
-    box.classList.toggle('seamless-toasts--inline', narrow && main !== null);
+    const sidebar = document.getElementById('sidebar');
+    const side = !narrow && sidebar !== null && !sidebar.classList.contains('hidden');
+    if (side) {
+      if (box.parentNode !== sidebar || box.nextSibling !== null) sidebar.appendChild(box);
+    } else {
+      const target = main || document.body;
+      if (box.parentNode !== target) target.insertBefore(box, target.firstChild);
+    }
+    box.classList.toggle('seamless-toasts--side', side);
+    box.classList.toggle('seamless-toasts--inline', !side && main !== null);
   };
   place();
   window.matchMedia('(max-width: 700px)').addEventListener('change', place);
+  const sidebar = document.getElementById('sidebar');
+  if (sidebar !== null) new MutationObserver(place).observe(sidebar, {attributes: true, attributeFilter: ['class']});
 }
 state.box = box;
 if (window.__seamlessToastLast === undefined) {
@@ -89,13 +100,22 @@ const older = [...state.box.querySelectorAll('.seamless-toast[data-transient]')]
 for (let i = 0; i < Math.min(older.length, older.length + fresh.size - MAX_SHOWN); i++) older[i].remove();
 """
 
-# The toasts' box: its place (see _RENDER) and the toasts' look. Page-wide (the box is in the
-# page's light DOM), set once per page with the template's other CSS.
+# The toasts' box: its place (see _RENDER) and the toasts' look. The sidebar's contents keep
+# their scrollbar's room: a toast that makes them scroll does not narrow (and lay out again)
+# every widget in the sidebar. Page-wide (the box is in the page's light DOM), set once per
+# page with the template's other CSS.
 CSS = """
 .seamless-toasts { position: fixed; left: 8px; bottom: 8px; width: calc(var(--sidebar-width, 330px) - 16px);
   z-index: 10000; display: flex; flex-direction: column; gap: 6px; max-height: 40vh; overflow-y: auto;
   pointer-events: none; }
+.seamless-toasts--side { position: static; width: auto; flex: 0 0 auto; margin: 0; }
+.seamless-toasts--side:not(:empty) { padding-top: 6px; }
 .seamless-toasts--inline { position: static; width: auto; max-height: none; margin: 0 8px 6px 8px; }
+@media (min-width: 701px) {
+  #sidebar { display: flex; flex-direction: column; overflow-y: hidden; height: 100%; box-sizing: border-box; }
+  #sidebar > ul { flex: 1 1 auto; min-height: 0; overflow-y: auto; flex-wrap: nowrap; margin-bottom: 0;
+    scrollbar-gutter: stable; }
+}
 .seamless-toast { pointer-events: auto; cursor: pointer; color: #fff; padding: 8px 12px; border-radius: 4px;
   box-shadow: 0 2px 6px rgba(0,0,0,.3); font: 13px sans-serif; overflow-wrap: anywhere; }
 """

@@ -24,7 +24,7 @@ from .test_dashboard import LOCAL, SHOW_TOASTS_JS, T, _start, _stop, button, jou
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "build" / "screenshots"
-SIZES = {"laptop": (1366, 768), "phone": (390, 844)}
+SIZES = {"laptop": (1366, 768), "wide": (1920, 1080), "phone": (390, 844)}
 TABS = ("Overview", "Market", "Reconciliation", "Events", "System")
 
 
@@ -138,13 +138,39 @@ def layout_problems(page, where: str) -> list[str]:
     return problems
 
 
-def toasts_over_tables(page, where: str) -> list[str]:
-    """Shows four long toasts the way the server sends them, then checks each against every table."""
+def clipped(box: dict, clip: dict | None) -> dict | None:
+    """The part of ``box`` inside ``clip`` (a scrolling container's box); None if nothing."""
+    if clip is None:
+        return box
+    x, y = max(box["x"], clip["x"]), max(box["y"], clip["y"])
+    w = min(box["x"] + box["width"], clip["x"] + clip["width"]) - x
+    h = min(box["y"] + box["height"], clip["y"] + clip["height"]) - y
+    return {"x": x, "y": y, "width": w, "height": h} if w > 0 and h > 0 else None
+
+
+# What toasts may never cover: the tables, the charts, and the sidebar's controls and settings.
+DATA = ".tabulator, .bk-Canvas, #sidebar .bk-btn, #sidebar select, .seamless-settings, .seamless-who"
+
+
+def toasts_over_data(page, where: str) -> list[str]:
+    """Shows four long toasts the way the server sends them, then checks each against every
+    table, chart, control and setting (each as much of it as shows: the sidebar scrolls)."""
     items = [[10_000_000 + i, "info", f"Toast {i}: " + "a long message to take room " * 3, 60_000] for i in range(4)]
     assert page.evaluate(SHOW_TOASTS_JS, items) is not None, "no Toasts model in the page"
-    toasts, tables = boxes(page, ".seamless-toast"), boxes(page, ".tabulator")
-    assert len(toasts) == 4 and tables, (toasts, tables)
-    return [f"{where}: a toast covers a table: {t} {b}" for t in toasts for b in tables if overlap(t, b) > 1]
+    expect(page.locator(".seamless-toast")).to_have_count(4)
+    # what shows of the sidebar: its box (none when closed) and its scrolling list's
+    side, listed = page.locator("#sidebar").bounding_box(), page.locator("#sidebar > ul").bounding_box()
+    shown = clipped(listed, side) if side and listed else None
+    toasts = boxes(page, ".seamless-toast")
+    inside = [clipped(b, shown) for b in boxes(page, f"#sidebar :is({DATA})")] if shown else []
+    data = inside + boxes(page, f"#main :is({DATA})")
+    assert len(toasts) == 4 and data and (inside or not shown), (toasts, data, shown)
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    # Wide, at the sidebar's foot: in sight. (Narrow, they lead the content, under the sidebar.)
+    off = [t for t in toasts if t["y"] + t["height"] > height + 1] if width > 700 else []
+    problems = [f"{where}: a toast is off the window: {t}" for t in off]
+    covered = [(t, b) for t in toasts for b in data if b and overlap(t, b) > 1]
+    return problems + [f"{where}: a toast covers data: {t} {b}" for t, b in covered]
 
 
 def show(page, title: str) -> None:
@@ -174,7 +200,12 @@ def test_every_view_fits_without_clipping_overlap_or_empty_cards(trading, contex
         page.screenshot(path=str(SHOTS / f"{w}x{h}-{title.lower()}.png"), full_page=True)
     for title in ("Overview", "Events"):
         show(page, title)
-        problems += toasts_over_tables(page, f"{size} {title}")
+        problems += toasts_over_data(page, f"{size} {title}")
+    assert not problems, "\n".join(problems)
+    if w > 700:  # the sidebar closed (its button in the header): the toasts lead the content
+        page.locator("#sidebar-button").click()
+        expect(page.locator("#main > .seamless-toasts")).to_be_visible()
+        problems += toasts_over_data(page, f"{size} sidebar closed")
     assert not problems, "\n".join(problems)
     # the helpers the page needs take no room: nothing of theirs is visible
     for helper in ("#seamless_table_guard", "#seamless_toasts", "#seamless_ack", "#seamless_viewer"):
@@ -318,19 +349,47 @@ def prefs_row(db: Path) -> dict:
     return json.loads(rows[0][0]) if len(rows) == 1 else {"rows": len(rows)}
 
 
+def hide_column(page, table: str, column: str) -> None:
+    """Pick ``column`` in ``table``'s column picker (which lists the columns it hides)."""
+    picker = page.locator(f".seamless-{table}-columns")
+    picker.locator("input").click()
+    picker.locator(".choices__item--choice", has_text=re.compile(rf"^{column}$")).click()
+    page.keyboard.press("Escape")
+
+
+def header(page, table: str, column: str):
+    return page.locator(f'.seamless-{table} .tabulator-col[tabulator-field="{column}"]')
+
+
 def test_preferences_are_restored_after_a_reload_and_a_server_restart(servers, contexts, tmp_path):
-    """The open tab, the events filter, the chart's bar size and the theme come back for the
-    same browser: after a reload, and after the server restarts on the same store."""
+    """The open tab, the events filter, the chart's bar size, the columns hidden in each table,
+    the zone times show in, and the theme come back for the same browser: after a reload, and
+    after the server restarts on the same store."""
     served = servers(tmp_path / "first", SEAMLESS_SPEED="0.1", SEAMLESS_MAX_RATE="2")
-    context = contexts()
+    context = contexts(timezone_id="Asia/Tokyo")
     page = open_page(context, served.url)
+    expect(header(page, "fills", "order")).to_be_hidden()  # the fills' defaults
+    expect(header(page, "fills", "symbol")).to_be_visible()
+    hide_column(page, "positions", "avg_price")
+    expect(header(page, "positions", "avg_price")).to_be_hidden()
+    page.locator(".seamless-times select").select_option("my zone (JST)")
     show_tab(page, "Market")
     page.locator(".seamless-bar-size").get_by_role("button", name="5 s").click()
+    hide_column(page, "quotes", "bid")
     show_tab(page, "Events")
+    hide_column(page, "events", "topic")
     pattern = page.locator(".seamless-event-filter input")
     pattern.fill("order.*")
     pattern.press("Enter")
-    want = {"tab": 3, "events.pattern": "order.*", "market.bar": "5 s"}
+    want = {
+        "tab": 3,
+        "events.pattern": "order.*",
+        "market.bar": "5 s",
+        "columns.positions": ["avg_price"],
+        "columns.quotes": ["bid"],
+        "columns.events": ["topic"],
+        "times": "mine",
+    }
     deadline = time.monotonic() + T / 1000
     while not want.items() <= prefs_row(served.db).items():  # written in the background
         assert time.monotonic() < deadline, prefs_row(served.db)
@@ -341,10 +400,19 @@ def test_preferences_are_restored_after_a_reload_and_a_server_restart(servers, c
     def restored(page) -> None:
         expect(page.locator(".bk-tab.bk-active")).to_have_text("Events")
         expect(page.locator(".seamless-event-filter input")).to_have_value("order.*")
+        expect(header(page, "events", "topic")).to_be_hidden()
+        expect(header(page, "events", "summary")).to_be_visible()
+        expect(header(page, "events", "time")).to_contain_text("time (JST)")
         show_tab(page, "Market")
         expect(page.locator(".seamless-bar-size").get_by_role("button", name="5 s")).to_have_class(
             re.compile(r"\bbk-active\b")
         )
+        expect(header(page, "quotes", "bid")).to_be_hidden()
+        expect(header(page, "quotes", "ask")).to_be_visible()
+        show_tab(page, "Overview")
+        expect(header(page, "positions", "avg_price")).to_be_hidden()
+        expect(header(page, "positions", "mark")).to_be_visible()
+        expect(header(page, "fills", "order")).to_be_hidden()
         show_tab(page, "Events")  # as it was left
 
     page.reload(wait_until="commit")
@@ -365,3 +433,73 @@ def test_preferences_are_restored_after_a_reload_and_a_server_restart(servers, c
     switch = open_page(context, again.url).locator("#theme-switch")
     expect(switch).to_be_visible()
     expect(switch).not_to_have_attribute("checked", re.compile(".*"))
+
+
+def cell(page, table: str, key_field: str, key: str, field: str):
+    """The cell ``field`` of the row of ``table`` whose ``key_field`` reads ``key``."""
+    row = page.locator(f".{table} .tabulator-row").filter(
+        has=page.locator(f'[tabulator-field="{key_field}"]', has_text=re.compile(rf"^{re.escape(key)}$"))
+    )
+    return row.locator(f'[tabulator-field="{field}"]')
+
+
+def coloured(locator, colour: str) -> None:
+    """The cell's text shows in ``colour`` (its computed CSS colour, awaited: a cell re-renders)."""
+    expect(locator).to_have_css("color", colour)
+
+
+# the views' green, red and ink (#1e8449, #c0392b, #1f3a5f)
+GAIN, LOSS, NEUTRAL = "rgb(30, 132, 73)", "rgb(192, 57, 43)", "rgb(31, 58, 95)"
+
+
+def test_position_pnl_is_green_for_a_gain_and_red_for_a_loss(dashboard, contexts, tmp_path):
+    """The overview's positions table (the lean one, patched cell by cell) on a book of a gain
+    and a loss: each P&L cell coloured by its sign, and the colour follows a patched value."""
+    served = dashboard(Path(__file__).parent / "pnl_app.py", SEAMLESS_DB=str(tmp_path / "book.db"))
+    page = open_page(contexts(), served.url)
+    gain = cell(page, "seamless-positions", "symbol", "GAIN", "unrealized")
+    loss = cell(page, "seamless-positions", "symbol", "LOSS", "unrealized")
+    expect(gain).to_have_text("$125.00")
+    expect(loss).to_have_text("-$50.00")
+    coloured(gain, GAIN)
+    coloured(loss, LOSS)
+    coloured(cell(page, "seamless-positions", "symbol", "GAIN", "realized"), NEUTRAL)  # $0.00
+    page.locator(".test-fall button").click()  # GAIN's price falls under its cost
+    expect(gain).to_have_text("-$50.00")
+    coloured(gain, LOSS)
+
+
+def shows_fill_times_in(page, db: Path, zone: str, label: str) -> None:
+    """The fills table's time column is titled with ``label`` and its newest fill's time is
+    the journal's, in ``zone``."""
+    title = page.locator('.seamless-fills .tabulator-col[tabulator-field="time"] .tabulator-col-title')
+    expect(title).to_have_text(f"time ({label})")
+    seq_cell = page.locator('.seamless-fills .tabulator-row [tabulator-field="seq"]').first
+    expect(seq_cell).to_have_text(re.compile(r"^[\d,]+$"))
+    seq = int(seq_cell.inner_text().replace(",", ""))
+    fills = journal(db, ["order.filled"], lambda df: seq in set(df["seq"]))
+    ts = fills.loc[fills["seq"] == seq, "ts"].iloc[0]
+    time_cell = cell(page, "seamless-fills", "seq", f"{seq:,}", "time")
+    expect(time_cell).to_have_text(ts.tz_convert(zone).strftime("%H:%M:%S"))
+
+
+def test_times_show_in_the_exchanges_zone_or_the_viewers_labelled(trading, contexts):
+    """A viewer in Tokyo sees the tables' times in the exchange's zone (ET) by default, each
+    time column's title naming it; chosen, in theirs (JST), in every table; kept on reload."""
+    page = open_page(contexts(timezone_id="Asia/Tokyo"), trading.url)
+    shows_fill_times_in(page, trading.db, "America/New_York", "ET")
+    times = page.locator(".seamless-times select")
+    expect(times.locator("option")).to_have_text(["exchange (ET)", "my zone (JST)"])
+    times.select_option("my zone (JST)")
+    shows_fill_times_in(page, trading.db, "Asia/Tokyo", "JST")
+    show_tab(page, "Events")
+    events_title = page.locator('.seamless-events .tabulator-col[tabulator-field="time"] .tabulator-col-title')
+    expect(events_title).to_have_text("time (JST)")
+    expect(page.locator(".seamless-clock")).to_contain_text("JST")  # the header's clock: the viewer's too
+
+    page.reload(wait_until="commit")
+    page.wait_for_function(PANEL_LIVE_JS, timeout=T * 2, polling=100)
+    expect(times).to_have_value("my zone (JST)")
+    expect(events_title).to_have_text("time (JST)")  # the Events tab, open when left
+    show_tab(page, "Overview")
+    shows_fill_times_in(page, trading.db, "Asia/Tokyo", "JST")
