@@ -48,7 +48,8 @@ _iterencode = (
 )
 
 
-def _encode_json(payload: Payload) -> str:
+def encode_json(payload: Payload) -> str:
+    """A payload's journaled text: compact JSON, NaN refused."""
     if _iterencode is None:
         return _JSON.encode(payload)
     return "".join(_iterencode(payload, 0))
@@ -97,7 +98,7 @@ class Event:
         self.validate()
         # Encoded once, here: an event that cannot be journaled is refused before it is applied.
         try:
-            self.__dict__["_payload_json"] = _encode_json(self.payload())
+            self.__dict__["_payload_json"] = encode_json(self.payload())
         except (TypeError, ValueError, RecursionError) as e:
             raise InvalidEvent(f"{type(self).__name__}: payload cannot be journaled as JSON: {e}") from e
 
@@ -193,7 +194,7 @@ def decode(
         data = upcast(type_name, version, json.loads(payload) if isinstance(payload, str) else payload, cls.version)
         # Validated like a new event: an upcaster must produce a valid current payload.
         return cls(**data, seq=seq, ts=ts, exchange_ts=exchange_ts)
-    text = payload if isinstance(payload, str) else _encode_json(payload)
+    text = payload if isinstance(payload, str) else encode_json(payload)
     _decoding.payload = text
     try:
         return cls(**json.loads(text), seq=seq, ts=ts, exchange_ts=exchange_ts)
