@@ -26,13 +26,23 @@ from ..apply import Projection
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
 from ..errors import InvalidEvent
-from ..events import CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived, RunnerStatusChanged
+from ..events import (
+    RUNNER_STATES,
+    CashSet,
+    OrderAccepted,
+    OrderFilled,
+    OrderSubmitting,
+    QuoteReceived,
+    RunnerStatusChanged,
+)
 from ..events.base import SYMBOL_PATTERN, encode_json
 from ..persist import chain, journal, open_reader, open_writer, restore
 from ..store import Store
 from . import print_figures
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
+#: The critical event the durable-commit contenders write, alternating.
+_STATES = ("RUNNING", "PAUSED")
 
 
 class FsyncFloor:
@@ -143,12 +153,33 @@ class BareQuote:
             raise InvalidEvent(f"bad quote {self!r}")
 
     def row(self, seq: int, ts: float, prev: int) -> journal.Row:
-        """Its journal row after a row whose chain value is ``prev``: the payload encoded as the
-        journal encodes it, the row's CRC-32 and its link in the hash chain."""
         payload = encode_json({"symbol": self.symbol, "last": self.last, "bid": self.bid, "ask": self.ask})
-        xts = self.exchange_ts
-        own = journal.row_checksum(seq, "market.quote", "QuoteReceived", 1, ts, xts, payload)
-        return (seq, "market.quote", "QuoteReceived", 1, ts, xts, payload, chain.pack(chain.link(own, prev), own))
+        return _row(seq, "market.quote", "QuoteReceived", ts, self.exchange_ts, payload, prev)
+
+
+@dataclass(frozen=True)
+class BareStatus:
+    """The least a critical event can be: ``RunnerStatusChanged``'s fields in a frozen
+    dataclass, its status checked against the runner's states, nothing else."""
+
+    status: str
+    error: str = ""
+    by: str = "runner"
+
+    def __post_init__(self) -> None:
+        if self.status not in RUNNER_STATES or type(self.error) is not str or type(self.by) is not str:
+            raise InvalidEvent(f"bad runner status {self!r}")
+
+    def row(self, seq: int, ts: float, prev: int) -> journal.Row:
+        payload = encode_json({"status": self.status, "error": self.error, "by": self.by})
+        return _row(seq, "runner.status", "RunnerStatusChanged", ts, None, payload, prev)
+
+
+def _row(seq: int, topic: str, name: str, ts: float, xts: float | None, payload: str, prev: int) -> journal.Row:
+    """A journal row after a row whose chain value is ``prev``: its CRC-32 and its link in
+    the hash chain, the payload encoded as the journal encodes it."""
+    own = journal.row_checksum(seq, topic, name, 1, ts, xts, payload)
+    return (seq, topic, name, 1, ts, xts, payload, chain.pack(chain.link(own, prev), own))
 
 
 def _bare_quote(i: int) -> BareQuote:
@@ -156,9 +187,10 @@ def _bare_quote(i: int) -> BareQuote:
 
 
 class EventFloor:
-    """SQLite alone plus one event's least Python per commit: a :class:`BareQuote` made and
-    checked, its row encoded, one durable transaction (the floor for the store's critical
-    commits, which add planning, applying and publishing)."""
+    """SQLite alone plus one event's least Python per commit: a :class:`BareStatus` made and
+    checked (the store's contender commits ``RunnerStatusChanged``), its row encoded, one
+    durable transaction. The floor for the store's critical commits, which add planning,
+    applying and publishing."""
 
     def __init__(self, directory: Path) -> None:
         self.conn = open_writer(directory / "event-floor.db")
@@ -168,7 +200,7 @@ class EventFloor:
 
     def commit(self) -> None:
         self.seq += 1
-        row = _bare_quote(self.seq).row(self.seq, time.time(), self.chain)
+        row = BareStatus(_STATES[self.seq % 2]).row(self.seq, time.time(), self.chain)
         journal.write(self.conn, (row,))
         self.chain = chain.chained(row[7])
 
@@ -352,13 +384,12 @@ def durable_commits_per_s(
     floor, sqlite, bare = FsyncFloor(directory), SqliteAlone(directory), EventFloor(directory)
     store = Store(directory / "critical.db", snapshot_every=10**9)
     store.bus.subscribe("*", lambda ev: None, queued=False)
-    states = ("RUNNING", "PAUSED")
     n = 0
 
     def store_commit() -> None:
         nonlocal n
         n += 1
-        store.commit(RunnerStatusChanged(status=states[n % 2]))
+        store.commit(RunnerStatusChanged(status=_STATES[n % 2]))
 
     contenders = {"floor": floor.commit, "sqlite": sqlite.commit, "event": bare.commit, "store": store_commit}
     counts = {k: [0, 0.0] for k in contenders}
