@@ -25,7 +25,6 @@ from typing import Any, cast
 from ..apply import Projection
 from ..bus import Bus
 from ..bus.stats import LatencyReservoir
-from ..errors import InvalidEvent
 from ..events import (
     RUNNER_STATES,
     CashSet,
@@ -150,7 +149,7 @@ class BareQuote:
             and (bid is None or ask is None or bid <= ask)
             and math.isfinite(self.exchange_ts)
         ):
-            raise InvalidEvent(f"bad quote {self!r}")
+            raise ValueError(f"bad quote {self!r}")
 
     def row(self, seq: int, ts: float, prev: int) -> journal.Row:
         payload = encode_json({"symbol": self.symbol, "last": self.last, "bid": self.bid, "ask": self.ask})
@@ -168,7 +167,7 @@ class BareStatus:
 
     def __post_init__(self) -> None:
         if self.status not in RUNNER_STATES or type(self.error) is not str or type(self.by) is not str:
-            raise InvalidEvent(f"bad runner status {self!r}")
+            raise ValueError(f"bad runner status {self!r}")
 
     def row(self, seq: int, ts: float, prev: int) -> journal.Row:
         payload = encode_json({"status": self.status, "error": self.error, "by": self.by})
