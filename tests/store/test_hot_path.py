@@ -1,7 +1,8 @@
 """The hot path's shortcuts make exactly what the plain code makes: the quote planner's record
 (``records.quote``) equals ``Quote(...)``, and the writer's rows (``journal.encode_all``) are
-row for row those of ``journal.encode`` chained one after another, and a quote's payload text
-(``QuoteReceived._encode_payload``) is the reference encoder's."""
+row for row those of ``journal.encode`` chained one after another, a quote's payload text
+(``QuoteReceived._encode_payload``) is the reference encoder's, and an event's ``__init__``
+takes, checks and freezes what its dataclass's would."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from seamless.events import CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived
+from seamless.errors import InvalidEvent
+from seamless.events import REGISTRY, CashSet, OrderAccepted, OrderFilled, OrderSubmitting, QuoteReceived
 from seamless.params.records import Quote, quote
 from seamless.persist import chain, journal
 
@@ -95,3 +97,34 @@ REFERENCE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 def test_a_quotes_payload_is_the_reference_encoders(fields) -> None:
     ev = QuoteReceived(**fields)
     assert ev.payload_json() == REFERENCE(ev.payload())
+
+
+def test_every_event_takes_its_dataclass_fields_with_their_defaults() -> None:
+    for cls in REGISTRY.values():
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        fields = dataclasses.fields(cls)
+        assert [p.name for p in params if p.kind is not p.KEYWORD_ONLY] == [f.name for f in fields if not f.kw_only]
+        assert {p.name for p in params if p.kind is p.KEYWORD_ONLY} == {f.name for f in fields if f.kw_only}
+        defaults = {p.name: p.default for p in params if p.default is not p.empty}
+        assert defaults == {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}, cls
+
+
+def test_an_event_is_made_checked_and_frozen_as_a_dataclass_would() -> None:
+    ev = QuoteReceived("AAPL", 100.5, bid=100.25, exchange_ts=3.0)
+    assert list(ev.__dict__)[: len(dataclasses.fields(ev))] == [f.name for f in dataclasses.fields(ev)]
+    assert (ev.symbol, ev.last, ev.bid, ev.ask, ev.exchange_ts, ev.ts, ev.seq) == (
+        "AAPL",
+        100.5,
+        100.25,
+        None,
+        3.0,
+        None,
+        None,
+    )
+    assert ev.payload_json() == '{"symbol":"AAPL","last":100.5,"bid":100.25,"ask":null}'
+    with pytest.raises(InvalidEvent, match="last"):
+        QuoteReceived("AAPL", -1.0)
+    with pytest.raises(TypeError, match=r"QuoteReceived.__init__\(\) missing 1 required positional argument: 'last'"):
+        QuoteReceived(symbol="AAPL")  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ev.last = 1.0  # type: ignore[misc]
