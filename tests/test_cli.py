@@ -113,12 +113,23 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
         "batch100_events_per_s",
         "sqlite_batch100_events_per_s",
         "batch100_ratio",
+        "critical_over_sqlite",
+        "critical_floor_commits_per_s",
+        "critical_floor_ratio",
+        "python_floor_events_per_s",
+        "noncritical_floor_ratio",
         *(f"stage_{s}_us" for s in ("make", "plan", "apply", "journal", "publish", "commit")),
     ):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["batch100_ratio"] == round(out["batch100_events_per_s"] / out["sqlite_batch100_events_per_s"], 3)
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
     assert out["sqlite_ratio"] == round(out["sqlite_commits_per_s"] / out["fsync_per_s"], 3)
+    # Each figure beside its floor, measured in the same run: the ratios are theirs.
+    assert out["critical_over_sqlite"] == round(out["critical_commits_per_s"] / out["sqlite_commits_per_s"], 3)
+    assert out["critical_floor_ratio"] == round(out["critical_commits_per_s"] / out["critical_floor_commits_per_s"], 3)
+    assert out["noncritical_floor_ratio"] == round(
+        out["noncritical_events_per_s"] / out["python_floor_events_per_s"], 3
+    )
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
 
 
@@ -153,6 +164,20 @@ def test_bench_engine_prints_every_figure(seamless_run, tmp_path):
         assert isinstance(out[key], float) and out[key] > 0, key
     assert out["tick_to_order_p50_ms"] <= out["tick_to_order_p99_ms"]
     assert isinstance(out["quiet_tick_us_p50"], float) and out["quiet_tick_us_p50"] > 0
+    # Durable transactions counted over the run: each order sent is at least its intent and
+    # its fill in the store and its own at the venue; each refusal one in the store.
+    assert out["broker_transactions"] >= out["orders"]
+    assert out["store_transactions"] >= 2 * out["orders"] + out["refused"]
+    assert out["transactions_per_order"] == round(
+        (out["store_transactions"] + out["broker_transactions"]) / out["orders"], 2
+    )
+    # The ceiling: every durable transaction at the fsync floor of this run, every tick at the
+    # quiet tick's median (both from the rounded figures: the same within rounding).
+    assert out["fsync_per_s"] > 0 and out["ceiling_ticks_per_s"] > 0
+    quiet_s, durable = out["quiet_tick_us_p50"] / 1e6, out["store_transactions"] + out["broker_transactions"]
+    ceiling = out["ticks"] / (out["ticks"] * quiet_s + durable / out["fsync_per_s"])
+    assert out["ceiling_ticks_per_s"] == pytest.approx(ceiling, rel=0.01)
+    assert out["ceiling_ratio"] == round(out["ticks_per_s"] / out["ceiling_ticks_per_s"], 3)
     # The burst: every quote applied (conflation off), or applied or folded and journaled (on).
     n = out["burst_quotes"]
     assert out["burst_applied"] == n and out["burst_folded"] == 0

@@ -17,7 +17,7 @@ from ..events import (
     SignalEmitted,
 )
 from ..events.base import Event
-from ..params.records import Monitor, Quote, Signal
+from ..params.records import Monitor, Signal, quote
 from ..params.state import SIGNAL_HISTORY, Values
 from .projection import Changes, planner
 from .trading import account_figures
@@ -38,9 +38,7 @@ def _quote(values: Values, ev: QuoteReceived) -> Changes:
         )
     if TYPE_CHECKING:  # planned events are stamped (seq, ts set): see projection.plan
         assert ev.seq is not None and ev.ts is not None
-    q = Quote(
-        seq=ev.seq, updated_at=ev.ts, symbol=ev.symbol, last=ev.last, bid=ev.bid, ask=ev.ask, exchange_ts=ev.exchange_ts
-    )
+    q = quote(ev.seq, ev.ts, ev.symbol, ev.last, ev.bid, ev.ask, ev.exchange_ts)
     changes: Changes = {"market": {"quotes": quotes.with_item(ev.symbol, q)}}
     by_symbol = values["positions"]["by_symbol"]
     pos = by_symbol.get(ev.symbol)

@@ -11,6 +11,12 @@ order acknowledged.
 machine (HTTP and websockets over loopback, the venue's own SQLite file), after the paper
 broker's run, the floor, in the same process: the figures side by side, and their ratio.
 
+The ceiling (paper broker): what the run would reach if each of its durable transactions (the
+store's and the venue's, counted over the run) cost only an ``fdatasync`` of the floor measured
+on the same disk in the same run (:class:`seamless.bench.store.FsyncFloor`, a slice before and
+one after), and each tick only the median quiet tick's Python: ``ticks_per_s`` is reported
+beside it as ``ceiling_ratio``.
+
 The burst: 50,000 quotes of the same 10 symbols put at once into a :class:`QueueFeed` before
 the runner starts, the time from the runner's RUNNING to the strategy having seen the last
 one, every one before it applied (conflation off) or applied or folded into a newer quote of
@@ -33,6 +39,7 @@ from ..events import QuotesConflated, RunnerStatusChanged
 from ..feeds import QueueFeed, SimFeed
 from ..feeds.base import Tick
 from . import print_figures
+from .store import FsyncFloor
 
 SYMBOLS = tuple(f"S{i:02d}" for i in range(10))
 
@@ -101,11 +108,18 @@ def run(
                 acks.append(time.perf_counter() - started[0])
 
         store.bus.subscribe("order.*", on_answer, queued=False)
+        refused = [0]
+        store.bus.subscribe("order.refused", lambda ev: refused.__setitem__(0, refused[0] + 1), queued=False)
+        paper = broker if isinstance(broker, PaperBroker) else None
+        floor = fsync_floor(work) if paper is not None else 0.0
+        store_tx, broker_tx = store.counters["transactions"], paper.durable_writes if paper is not None else 0
         t0 = time.perf_counter()
         runner.run(max_ticks=ticks)
         elapsed = time.perf_counter() - t0
+        store_tx = store.counters["transactions"] - store_tx
         store.flush()
-        out = {
+        quiet_s = sorted(quiet)[len(quiet) // 2] if quiet else None
+        out: dict[str, Any] = {
             "broker": broker_name,
             "ticks_per_s": round(runner.ticks / elapsed, 1),
             "ticks": runner.ticks,
@@ -113,8 +127,24 @@ def run(
             "symbols": len(SYMBOLS),
             # a tick with no order: its quote committed (made, planned, applied, published),
             # risk's day and loss checks, the monitors and the strategy
-            "quiet_tick_us_p50": round(sorted(quiet)[len(quiet) // 2] * 1e6, 1) if quiet else None,
+            "quiet_tick_us_p50": round(quiet_s * 1e6, 1) if quiet_s is not None else None,
+            "refused": refused[0],
+            # durable transactions over the run: the store's (intents, fills, refusals, and the
+            # background writer's batches of quotes) and, below, the venue's own
+            "store_transactions": store_tx,
         }
+        if paper is not None and quiet_s is not None:
+            broker_tx = paper.durable_writes - broker_tx
+            floor = (floor + fsync_floor(work)) / 2
+            durable = store_tx + broker_tx
+            ceiling = runner.ticks / (runner.ticks * quiet_s + durable / floor)
+            out.update(
+                broker_transactions=broker_tx,
+                transactions_per_order=round(durable / len(latencies), 2) if latencies else None,
+                fsync_per_s=round(floor, 1),
+                ceiling_ticks_per_s=round(ceiling, 1),
+                ceiling_ratio=round(runner.ticks / elapsed / ceiling, 3),
+            )
         broker.close()
         store.close(snapshot=False)
         for name, values in (("tick_to_order", latencies), ("tick_to_ack", acks)):
@@ -126,6 +156,19 @@ def run(
         if fake is not None:
             fake.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def fsync_floor(directory: Path, slice_s: float = 0.25) -> float:
+    """``fdatasync``s per second of the floor on ``directory``'s disk, over one slice."""
+    floor = FsyncFloor(directory)
+    try:
+        k, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < slice_s:
+            floor.commit()
+            k += 1
+        return k / (time.perf_counter() - t0)
+    finally:
+        floor.close()
 
 
 def burst(n: int = 50_000, directory: str | None = None, conflate: bool = False) -> dict[str, Any]:

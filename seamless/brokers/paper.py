@@ -200,6 +200,11 @@ class PaperBroker(Broker):
             _reachable(c)
             return [fill for fill, _ in _fills_after(c, cursor)]
 
+    @property
+    def durable_writes(self) -> int:
+        """Durable transactions this connection committed to the venue's file (each an ``fdatasync``)."""
+        return self._db.durable_writes
+
     def last_mark(self, symbol: str) -> float | None:
         """The latest price ``mark`` recorded for ``symbol``, or None."""
         with self._db.read() as c:

@@ -99,6 +99,8 @@ class PaperDatabase:
         # sqlite3 connections are not safe to share mid-transaction; one user at a time.
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        #: Durable transactions committed through this connection (each one ``fdatasync``).
+        self.durable_writes = 0
         try:
             conn = sqlite3.connect(
                 f"{self.path.resolve().as_uri()}?mode=ro" if self.read_only else str(self.path),
@@ -175,6 +177,8 @@ class PaperDatabase:
                 try:
                     yield conn
                     conn.execute("COMMIT")
+                    if durable:
+                        self.durable_writes += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")

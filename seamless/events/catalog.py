@@ -100,6 +100,18 @@ class QuoteReceived(Event):
         if bid is not None and ask is not None and bid > ask:
             raise InvalidEvent(f"QuoteReceived {self.symbol}: bid {bid} is above ask {ask}")
 
+    def _encode_payload(self) -> str:
+        # Written directly when every field has its plain type (~0.3 µs, the encoder ~1.5): a
+        # checked symbol needs no JSON escape (printable: SYMBOL_PATTERN's "$" lets a final
+        # newline through), and JSON writes a float as its repr.
+        s, last, bid, ask = self.symbol, self.last, self.bid, self.ask
+        if type(s) is str and type(last) is float and s.isprintable():
+            b = "null" if bid is None else repr(bid) if type(bid) is float else None
+            a = "null" if ask is None else repr(ask) if type(ask) is float else None
+            if b is not None and a is not None:
+                return f'{{"symbol":"{s}","last":{last!r},"bid":{b},"ask":{a}}}'
+        return super()._encode_payload()
+
 
 @event("market.conflated", critical=False)
 class QuotesConflated(Event):

@@ -72,6 +72,28 @@ class Quote(Record):
     exchange_ts: float | None = None
 
 
+def quote(
+    seq: int,
+    updated_at: float,
+    symbol: str,
+    last: float,
+    bid: float | None,
+    ask: float | None,
+    exchange_ts: float | None,
+) -> Quote:
+    """``Quote(...)`` for the quote planner, the hottest: the same record, made without the
+    frozen dataclass's ``__init__`` (an ``object.__setattr__`` per field: 0.6 µs of its 1 µs).
+    Every field is a parameter (tests/params hold them equal to ``Quote``'s fields)."""
+    q = _new(Quote)
+    d = q.__dict__
+    d["seq"], d["updated_at"], d["symbol"], d["last"] = seq, updated_at, symbol, last
+    d["bid"], d["ask"], d["exchange_ts"] = bid, ask, exchange_ts
+    return q
+
+
+_new = object.__new__
+
+
 @dataclasses.dataclass(frozen=True)
 class Signal(Record):
     strategy: str

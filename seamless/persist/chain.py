@@ -22,8 +22,8 @@ from ..errors import CorruptJournal
 
 MASK = 0xFFFFFFFF
 BROKEN = "breaks the hash chain (a row before it was changed, removed or moved)"
-_SIGN = 1 << 63
-_WRAP = 1 << 64
+SIGN = 1 << 63  # a checksum column at or above it is stored as its negative (SQLite's signed integer)
+WRAP = 1 << 64
 
 
 def link(own: int, prev: int) -> int:
@@ -34,7 +34,7 @@ def link(own: int, prev: int) -> int:
 def pack(chain: int, own: int) -> int:
     """The checksum column: the chain value high, the row's own low, as SQLite's signed integer."""
     v = (chain << 32) | own
-    return v - _WRAP if v >= _SIGN else v
+    return v - WRAP if v >= SIGN else v
 
 
 def own(checksum: int) -> int:

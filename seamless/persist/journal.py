@@ -42,12 +42,23 @@ def encode(ev: Event, prev: int = 0) -> Row:
 
 
 def encode_all(events: Sequence[Event], prev: int) -> tuple[list[Row], int]:
-    """Rows for ``events`` (consecutive seqs) chained after ``prev``; and the last chain value."""
-    rows = []
+    """Rows for ``events`` (consecutive seqs) chained after ``prev``; and the last chain value.
+    :func:`encode`, :func:`row_checksum` and :mod:`.chain` inlined, row for row the same: the
+    writer runs this per event under the GIL the committing thread needs."""
+    rows: list[Row] = []
+    append, crc32, sign, wrap = rows.append, zlib.crc32, chain.SIGN, chain.WRAP
     for ev in events:
-        row = encode(ev, prev)
-        prev = chain.chained(row[7])
-        rows.append(row)
+        cls = type(ev)
+        seq, topic, name, version, ts, xts = ev.seq, cls.topic, cls.__name__, cls.version, ev.ts, ev.exchange_ts
+        if type(ts) is not float:  # REAL columns hand ints back as floats: checksum what is read back
+            ts = float(ts)  # type: ignore[arg-type]  # stamped: see encode
+        if xts is not None and type(xts) is not float:
+            xts = float(xts)
+        payload = ev.payload_json()
+        mine = crc32(f"{seq}|{topic}|{name}|{version}|{ts!r}|{xts!r}|{payload}".encode())
+        prev = crc32(mine.to_bytes(4, "little"), prev)
+        packed = (prev << 32) | mine
+        append((seq, topic, name, version, ts, xts, payload, packed - wrap if packed >= sign else packed))  # type: ignore[arg-type]
     return rows, prev
 
 

@@ -271,9 +271,11 @@ class Store:
                 apply_all(self.state, events, changes)
             finally:
                 self._applying = False
-            self._unwritten.extend(events)
-            self._also.extend(also)
-            pending = len(self._unwritten)
+            unwritten = self._unwritten
+            unwritten += events
+            if also:
+                self._also.extend(also)
+            pending = len(unwritten)
         if critical or also:
             if TYPE_CHECKING:  # stamped by _plan
                 assert events[-1].seq is not None
@@ -290,19 +292,24 @@ class Store:
         return events if isinstance(events, list) else list(events)
 
     def _plan(self, events: Sequence[Event]) -> list[Changes]:
-        seq0 = self._proj.seq + 1
+        proj = self._proj
+        seq0 = proj.seq + 1
         now = self._clock()
+        if len(events) == 1:  # the common case, without the scratch state
+            ev = events[0]
+            self._check_new(ev)
+            ev._stamp(seq0, now)
+            try:
+                return [proj.plan(ev)]
+            except BaseException:
+                ev._unstamp()  # refused: nothing happened, the caller may fix and retry
+                raise
         stamped: list[Event] = []
         try:
             for i, ev in enumerate(events):
-                if not isinstance(ev, Event):
-                    raise InvalidEvent(f"commit takes events, not {type(ev).__name__}")
-                if ev.seq is not None:
-                    raise InvalidEvent(f"{ev.type} was already committed as seq {ev.seq}")
+                self._check_new(ev)
                 ev._stamp(seq0 + i, now)
                 stamped.append(ev)
-            if len(events) == 1:
-                return [self._proj.plan(events[0])]
             scratch = Projection(
                 {p: dict(v) for p, v in self._proj.values.items()}, dict(self._proj.meta), self._proj.seq
             )
@@ -311,6 +318,13 @@ class Store:
             for ev in stamped:  # refused: nothing happened, the caller may fix and retry
                 ev._unstamp()
             raise
+
+    @staticmethod
+    def _check_new(ev: Event) -> None:
+        if not isinstance(ev, Event):
+            raise InvalidEvent(f"commit takes events, not {type(ev).__name__}")
+        if ev.seq is not None:
+            raise InvalidEvent(f"{ev.type} was already committed as seq {ev.seq}")
 
     def _install(self, proj: Projection) -> None:
         self._proj = proj
