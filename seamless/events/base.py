@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from ..errors import InvalidEvent
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._\-/:]{0,31}$")
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._\-/:]{0,31}\Z")  # \Z: "$" would let a final newline through
 
 E = TypeVar("E", bound="Event")
 #: a journaled payload, as its JSON object.

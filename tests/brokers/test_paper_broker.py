@@ -445,6 +445,7 @@ def test_a_seamless_store_is_not_mistaken_for_a_broker(tmp_path, seamless_run):
         (dict(qty=True), "qty=True"),
         (dict(symbol="aapl"), "symbol='aapl'"),
         (dict(symbol=""), "symbol=''"),
+        (dict(symbol="AAPL\n"), "symbol='AAPL\\\\n'"),
         (dict(symbol="A" * 33), "must be an upper-case symbol"),
         (dict(client_order_id=""), "client_order_id=''"),
         (dict(order_type="stop"), "order_type='stop'"),

@@ -213,3 +213,9 @@ def test_a_cyclic_payload_is_refused_not_a_crash():
     cyclic.append(cyclic)
     with pytest.raises(InvalidEvent, match="payload cannot be journaled as JSON"):
         ev.ReconcileMismatch(run_id="r", kind="k", subject="s", store_value=cyclic, broker_value="", resolution="x")
+
+
+@pytest.mark.parametrize("symbol", ["AAPL\n", "aapl", "AA PL", ""])
+def test_a_symbol_that_is_not_one_is_refused_even_with_a_final_newline(symbol):
+    with pytest.raises(InvalidEvent, match="symbol"):
+        ev.QuoteReceived(symbol=symbol, last=1.0)

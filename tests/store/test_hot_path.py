@@ -90,7 +90,6 @@ REFERENCE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
         dict(symbol="BRK.B", last=5e-324, bid=None, ask=1.7976931348623157e308),
         dict(symbol="X:Y-Z_1", last=123456789.123456789, bid=3.0, ask=None),
         dict(symbol="AAPL", last=3, bid=2, ask=4),  # ints: the encoder's path
-        dict(symbol="AAPL\n", last=1.5),  # a final newline passes the symbol pattern: escaped
         dict(symbol="AAPL", last=FloatSub(2.5), bid=FloatSub(2.0)),
     ],
 )
