@@ -56,13 +56,14 @@ def pct(v: float | None, digits: int = 1) -> str:
     return DASH if _bad(v) else f"{v:.{digits}f}%"
 
 
-def exchange_time(ts: float | None, *, date: bool = False) -> str:
-    """Epoch seconds in the exchange's zone, labelled: ``09:31:02 ET`` (``date``: with the day)."""
+def exchange_time(ts: float | None, *, date: bool = False, seconds: bool = True) -> str:
+    """Epoch seconds in the exchange's zone, labelled: ``09:31:02 ET`` (``date``: with the day;
+    not ``seconds``: ``09:31 ET``)."""
     if _bad(ts):
         return DASH
     assert ts is not None
     t = datetime.fromtimestamp(ts, EXCHANGE_ZONE)
-    return t.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + f" {EXCHANGE_LABEL}"
+    return t.strftime(("%Y-%m-%d " if date else "") + ("%H:%M:%S" if seconds else "%H:%M")) + f" {EXCHANGE_LABEL}"
 
 
 def iso(ts: float | None) -> str:
@@ -86,9 +87,9 @@ def zone_label(zone: str | None) -> str:
     return datetime.now(tz).tzname() or str(zone)
 
 
-def local_time(ts: float | None, zone: str | None = None, *, date: bool = False) -> str:
+def local_time(ts: float | None, zone: str | None = None, *, date: bool = False, seconds: bool = True) -> str:
     """Epoch seconds in ``zone`` (an IANA name, e.g. the viewer's; None: this machine's),
-    labelled with the zone's abbreviation: ``15:31:02 CET``."""
+    labelled with the zone's abbreviation: ``15:31:02 CET`` (not ``seconds``: ``15:31 CET``)."""
     if _bad(ts):
         return DASH
     assert ts is not None
@@ -97,7 +98,7 @@ def local_time(ts: float | None, zone: str | None = None, *, date: bool = False)
     except (KeyError, ValueError):  # an unknown zone name from a browser: this machine's
         tz = None
     t = datetime.fromtimestamp(ts, tz).astimezone(tz)
-    return t.strftime("%Y-%m-%d %H:%M:%S %Z" if date else "%H:%M:%S %Z")
+    return t.strftime(("%Y-%m-%d " if date else "") + ("%H:%M:%S %Z" if seconds else "%H:%M %Z"))
 
 
 def age(seconds: float | None) -> str:

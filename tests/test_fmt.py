@@ -24,6 +24,8 @@ def test_times_carry_their_zone():
     assert fmt.exchange_time(ts) == "03:00:00 ET"
     assert fmt.exchange_time(ts, date=True) == "2027-01-15 03:00:00 ET"
     assert fmt.local_time(ts, "Europe/Paris") == "09:00:00 CET"
+    assert fmt.exchange_time(ts, seconds=False) == "03:00 ET"
+    assert fmt.local_time(ts, "Europe/Paris", date=True, seconds=False) == "2027-01-15 09:00 CET"
     assert fmt.local_time(ts, "Not/AZone") == fmt.local_time(ts), "an unknown zone: this machine's"
     # the dashboard's tables get instants, and the page shows them in the zone its viewer chose
     assert fmt.iso(ts + 0.25) == "2027-01-15T08:00:00.250+00:00" and fmt.iso(None) == "–"

@@ -116,12 +116,14 @@ class StatusView(BaseView):
                 "Feed",
                 "none yet" if feed_age is None else "STALE" if stale else "live",
                 (GREY if feed_age is None else AMBER) if stale else GREEN,
-                "" if feed_age is None else f" {fmt.age(feed_age)}",
+                f" {fmt.age(feed_age)}" if feed_age is not None and stale else "",
             )
         )
+        # To the minute, and the feed's age only once stale: a steady header changes once a
+        # minute, not every second in every session (each change is a message per session).
         exch = max((q.exchange_ts or 0 for q in s.market.quotes.values()), default=None)
-        clock = f"market {fmt.exchange_time(exch)}" if exch else ""
-        clock += f" · you {fmt.local_time(now, self.zone)}"
+        clock = f"market {fmt.exchange_time(exch, seconds=False)}" if exch else ""
+        clock += f" · you {fmt.local_time(now, self.zone, seconds=False)}"
         parts.append(f'<span class="st detail seamless-clock">{html.escape(clock)}</span>')
         text = "".join(parts)
         if text != self.html.object:
