@@ -152,12 +152,22 @@ def clipped(box: dict, clip: dict | None) -> dict | None:
 DATA = ".tabulator, .bk-Canvas, #sidebar .bk-btn, #sidebar select, .seamless-settings, .seamless-who"
 
 
+def settled(page) -> None:
+    """Wait until no CSS transition runs (the sidebar closing slides the content): boxes read
+    mid-way are neither the layout before nor after."""
+    page.wait_for_function(
+        "() => document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running')",
+        timeout=T,
+    )
+
+
 def toasts_over_data(page, where: str) -> list[str]:
     """Shows four long toasts the way the server sends them, then checks each against every
     table, chart, control and setting (each as much of it as shows: the sidebar scrolls)."""
     items = [[10_000_000 + i, "info", f"Toast {i}: " + "a long message to take room " * 3, 60_000] for i in range(4)]
     assert page.evaluate(SHOW_TOASTS_JS, items) is not None, "no Toasts model in the page"
     expect(page.locator(".seamless-toast")).to_have_count(4)
+    settled(page)
     # what shows of the sidebar: its box (none when closed) and its scrolling list's
     side, listed = page.locator("#sidebar").bounding_box(), page.locator("#sidebar > ul").bounding_box()
     shown = clipped(listed, side) if side and listed else None
