@@ -108,6 +108,7 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
         "commit_to_subscriber_p99_ms",
         "restore_100k_tail_s",
         "replay_1m_s",
+        "replay_mb_per_million_events",
         "bus_us_per_event_1_sub",
         "bus_us_per_event_10_subs",
         "batch100_events_per_s",
@@ -121,7 +122,6 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
         *(f"stage_{s}_us" for s in ("make", "plan", "apply", "journal", "publish", "commit")),
     ):
         assert isinstance(out[key], float) and out[key] > 0, key
-    assert isinstance(out["replay_mb_per_million_events"], float) and out["replay_mb_per_million_events"] >= 0
     assert out["batch100_ratio"] == round(out["batch100_events_per_s"] / out["sqlite_batch100_events_per_s"], 3)
     assert out["critical_ratio"] == round(out["critical_commits_per_s"] / out["fsync_per_s"], 3)
     assert out["sqlite_ratio"] == round(out["sqlite_commits_per_s"] / out["fsync_per_s"], 3)
@@ -132,16 +132,6 @@ def test_bench_store_prints_every_figure(seamless_run, tmp_path):
         out["noncritical_events_per_s"] / out["python_floor_events_per_s"], 3
     )
     assert list(tmp_path.iterdir()) == []  # cleaned up after itself
-
-
-def test_the_replays_memory_figure_sees_what_a_block_holds_at_its_peak():
-    from seamless.bench.store import PeakRss
-
-    with PeakRss() as rss:
-        held = bytearray(64_000_000)  # written through: resident, not only reserved
-        held[::4096] = b"x" * len(held[::4096])
-    assert 50 <= rss.growth_mb < 200  # (still held as the block ends: its last reading sees it)
-    del held
 
 
 def test_bench_retention_prints_every_figure(seamless_run, tmp_path):
