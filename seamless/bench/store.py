@@ -537,18 +537,14 @@ def restore_tail_s(directory: Path, tail: int) -> float:
     return elapsed
 
 
-def _replay_file(directory: Path, name: str, n: int) -> Path:
-    path = directory / name
+def replay_s(directory: Path, n: int) -> float:
+    """Full replay (no snapshot) of ``n`` events from a read-only connection."""
+    path = directory / "replay.db"
     conn = open_writer(path)
     for rows, _ in _journal_rows(n):
         journal.write(conn, rows)
     conn.close()
-    return path
-
-
-def replay_s(directory: Path, n: int) -> float:
-    """Full replay (no snapshot) of ``n`` events from a read-only connection."""
-    reader = open_reader(_replay_file(directory, "replay.db", n))
+    reader = open_reader(path)
     t0 = time.perf_counter()
     out = restore(reader, use_snapshots=False)
     elapsed = time.perf_counter() - t0
