@@ -484,13 +484,19 @@ def shows_fill_times_in(page, db: Path, zone: str, label: str) -> None:
     the journal's, in ``zone``."""
     title = page.locator('.seamless-fills .tabulator-col[tabulator-field="time"] .tabulator-col-title')
     expect(title).to_have_text(f"time ({label})")
-    seq_cell = page.locator('.seamless-fills .tabulator-row [tabulator-field="seq"]').first
-    expect(seq_cell).to_have_text(re.compile(r"^[\d,]+$"))
-    seq = int(seq_cell.inner_text().replace(",", ""))
-    fills = journal(db, ["order.filled"], lambda df: seq in set(df["seq"]))
-    ts = fills.loc[fills["seq"] == seq, "ts"].iloc[0]
-    time_cell = cell(page, "seamless-fills", "seq", f"{seq:,}", "time")
-    expect(time_cell).to_have_text(ts.tz_convert(zone).strftime("%H:%M:%S"))
+    # One row's seq and time read together: fills keep arriving, and a row found by its seq a
+    # moment later may have left the table's rendered rows.
+    row = page.locator(".seamless-fills .tabulator-row").first
+    expect(row.locator('[tabulator-field="seq"]')).to_have_text(re.compile(r"^[\d,]+$"))
+    deadline, shown, wanted = time.monotonic() + T / 1000, None, None
+    while shown is None or shown != wanted:
+        assert time.monotonic() < deadline, f"the newest fill's time reads {shown!r}, the journal's {wanted!r}"
+        seq_text, shown = row.evaluate(
+            "r => ['seq', 'time'].map((f) => r.querySelector(`[tabulator-field=\"${f}\"]`).innerText)"
+        )
+        seq = int(seq_text.replace(",", ""))
+        fills = journal(db, ["order.filled"], lambda df, seq=seq: seq in set(df["seq"]))
+        wanted = fills.loc[fills["seq"] == seq, "ts"].iloc[0].tz_convert(zone).strftime("%H:%M:%S")
 
 
 def test_times_show_in_the_exchanges_zone_or_the_viewers_labelled(trading, contexts):
