@@ -491,9 +491,14 @@ def shows_fill_times_in(page, db: Path, zone: str, label: str) -> None:
     deadline, shown, wanted = time.monotonic() + T / 1000, None, None
     while shown is None or shown != wanted:
         assert time.monotonic() < deadline, f"the newest fill's time reads {shown!r}, the journal's {wanted!r}"
-        seq_text, shown = row.evaluate(
-            "r => ['seq', 'time'].map((f) => r.querySelector(`[tabulator-field=\"${f}\"]`).innerText)"
+        # Null while Tabulator redraws the row (a zone's change re-titles its columns).
+        cells = row.evaluate(
+            "r => { const c = ['seq', 'time'].map((f) => r.querySelector(`[tabulator-field=\"${f}\"]`));"
+            " return c.every((x) => x) ? c.map((x) => x.innerText) : null; }"
         )
+        if cells is None or not re.fullmatch(r"[\d,]+", cells[0]):
+            continue
+        seq_text, shown = cells
         seq = int(seq_text.replace(",", ""))
         fills = journal(db, ["order.filled"], lambda df, seq=seq: seq in set(df["seq"]))
         wanted = fills.loc[fills["seq"] == seq, "ts"].iloc[0].tz_convert(zone).strftime("%H:%M:%S")
