@@ -214,7 +214,7 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
             raise ConfigError(f"--sessions={' '.join(map(str, args.sessions))}: each must be a whole number >= 1")
         counts = tuple(args.sessions) if args.sessions else (10, 25, 50, 100)
         return bench_capacity(
-            as_json=args.json, session_counts=counts, duration_s=30.0 * args.scale, directory=args.dir
+            as_json=args.json, session_counts=counts, duration_s=65.0 * args.scale, directory=args.dir
         )
     if args.what == "mirror":
         from .bench.mirror import main as bench_mirror

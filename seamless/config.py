@@ -154,7 +154,10 @@ class Config(param.Parameterized):
     autostart = param.Boolean(True, doc="Dashboard: start the runner with the server")
     max_rate = param.Number(
         2.0,
-        **_positive(doc="Dashboard: most updates per second per component and session (critical events pass at once)"),
+        **_positive(
+            doc="Dashboard: most updates per second per view and session"
+            " (critical events pass at once; in a burst, once per 50 ms)"
+        ),
     )
     stale_after = param.Number(5.0, **_positive(doc="Dashboard: seconds after which market data shows as stale"))
     duration = param.Number(

@@ -16,6 +16,8 @@ function, patches nothing), since it also runs headless.
   (replaces ``Reactive._update_properties``, process-wide);
 - :mod:`.bokeh_refs`: a message makes Bokeh references only for the models it names
   (replaces ``Serializer.__init__``/``get_ref``/``has_ref``, process-wide);
+- :mod:`.bokeh_send`: a message's frames handed to the socket in one step, the write lock
+  held for no turn of the loop (replaces ``Message.send``, process-wide);
 - :mod:`.tabulator_table`: the dashboard's lean tables (a Tabulator subclass with private
   overrides), chosen by ``views.base.table``;
 - :mod:`.tabulator_js`: the page's Tabulator prototype patch (``views.guard.TableGuard``);
@@ -36,7 +38,7 @@ log = logging.getLogger("seamless.compat")
 
 #: The patches, in install order. Each module is imported when first asked for (the store's
 #: import of param_values must not bring Panel into a headless process).
-NAMES = ("panel_design", "bokeh_refs", "tabulator_table", "tabulator_js", "panel_models", "param_values")
+NAMES = ("panel_design", "bokeh_refs", "bokeh_send", "tabulator_table", "tabulator_js", "panel_models", "param_values")
 
 
 def patch(name: str) -> Patch:

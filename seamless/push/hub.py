@@ -69,7 +69,13 @@ class Hub:
             self.publish.add(time.time() - ev.ts)
         self.equity.note(ev.ts)
         self.derived.note(ev)  # before any session hears of it: their next update shows it
-        for feed in self._feeds:
+        feeds = self._feeds
+        if ev.critical and len(feeds) > 1:
+            # The loop serves the sessions' alerts in the order offered: each critical event
+            # starts from another session, so none is always served last.
+            k = self.events % len(feeds)
+            feeds = feeds[k:] + feeds[:k]
+        for feed in feeds:
             try:
                 feed.offer(ev)
             except Exception:  # a broken session must not stop the others (or the writer)

@@ -5,9 +5,13 @@ and, if nothing is scheduled yet, schedules a callback on the server's loop (thr
 :class:`~seamless.push.docs.SessionDoc`: alerts urgent, views ordinary). On the loop the callback
 re-reads the state for each dirty view (latest value wins) and applies every change inside
 ``hold()``, so the browser gets one message. A view is refreshed at most ``max_rate``
-times a second, unless a critical event touched it: that goes out at once (a critical event
-of a ``routine_topics`` topic waits its turn: the strategy over its order budget is refused
-many times a second, each refusal durable, none worth bypassing the rate limit for).
+times a second, unless a critical event touched it: that goes out at once, or, in a burst,
+``burst_interval_s`` after the view's last refresh (a critical event of a ``routine_topics``
+topic waits its turn: the strategy over its order budget is refused many times a second, each
+refusal durable, none worth bypassing the rate limit for). Why the burst interval: sixty fills
+in a second made sixty updates of the same tables per session, each a few milliseconds of the
+server's one loop; at 25 sessions that loop fell hundreds of milliseconds behind, alerts
+included. Alerts never wait for it: each goes at once, in a message of its own.
 
 Flow control: with ``mark``, an update that a critical event sent past the rate limit
 carries its number, and the browser answers with it once it has applied the update
@@ -29,6 +33,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from ..events import Event
@@ -62,6 +67,7 @@ class SessionFeed:
         alert_topics: Iterable[str] = (),
         routine_topics: Iterable[str] = (),
         max_rate: float = 10.0,
+        burst_interval_s: float = 0.05,
         max_events: int = 500,
         on_push: Callable[[float], None] | None = None,
         on_flush: Callable[[float], None] | None = None,
@@ -75,6 +81,7 @@ class SessionFeed:
         self.alert_topics = tuple(alert_topics)
         self.routine_topics = frozenset(routine_topics)
         self.min_interval = 1.0 / max_rate
+        self.burst_interval = min(burst_interval_s, self.min_interval)
         self.on_push = on_push  # push latency samples (commit -> applied), seconds
         self.on_flush = on_flush  # server time of one flush (one burst, one session), seconds
         self.mark = mark  # sends an update's number to the browser, which answers with acked()
@@ -91,6 +98,7 @@ class SessionFeed:
         self._alerts: list[Event] = []
         self._aging = False
         self._scheduled: str | None = None  # None, "tick" (next tick) or "timer" (throttled)
+        self._timer_at = math.inf  # monotonic time the pending timer is due (its name: older ones are void)
         self._last: dict[View, float] = {}
         self.closed = False
         self.errors = 0
@@ -130,11 +138,20 @@ class SessionFeed:
             send_alerts = alert and not self._alerts and self._live
             if alert:
                 self._alerts.append(ev)
+            # A pending timer is brought forward by a critical event due before it (the tick's
+            # flush refreshes what is due and sets the timer again for the rest).
             flush = (
                 bool(views)
                 and self._live
                 and self._awaiting is None
-                and (self._scheduled is None or (self._scheduled == "timer" and urgent))
+                and (
+                    self._scheduled is None
+                    or (
+                        self._scheduled == "timer"
+                        and urgent
+                        and min(self._last.get(v, -1e9) for v in views) + self.burst_interval < self._timer_at
+                    )
+                )
             )
             if flush:
                 self._scheduled = "tick"
@@ -225,9 +242,7 @@ class SessionFeed:
             due = [
                 v
                 for v in self.views
-                if v in self._dirty
-                and getattr(v, "shown", True)
-                and (v in self._urgent or now - self._last.get(v, -1e9) >= self.min_interval)
+                if v in self._dirty and getattr(v, "shown", True) and now - self._last.get(v, -1e9) >= self._interval(v)
             ]
             events = {v: list(self._events[v]) for v in due if v in self._events}
             urgent = any(v in self._urgent for v in due)
@@ -283,18 +298,23 @@ class SessionFeed:
             waiting = self._shown_dirty()
             if self.closed or self._scheduled is not None or not waiting or self._awaiting is not None:
                 return  # (awaiting: the browser's answer schedules the next flush)
-            wait = min(self.min_interval - (now - self._last.get(v, -1e9)) for v in waiting)
+            wait = min(self._interval(v) - (now - self._last.get(v, -1e9)) for v in waiting)
             self._scheduled = "timer"
-        self.doc.add_timeout_callback(self._timer, max(1, math.ceil(wait * 1000)))
+            self._timer_at = at = now + wait
+        self.doc.add_timeout_callback(partial(self._timer, at), max(1, math.ceil(wait * 1000)))
+
+    def _interval(self, view: View) -> float:
+        """The least time between two refreshes of ``view`` as things stand; under the lock."""
+        return self.burst_interval if view in self._urgent else self.min_interval
 
     def _shown_dirty(self) -> list[View]:
         """Views with changes to show (a hidden one waits for its tab); under the lock."""
         return [v for v in self._dirty if getattr(v, "shown", True)]
 
-    def _timer(self) -> None:
+    def _timer(self, at: float) -> None:
         with self._lock:
-            if self._scheduled != "timer":
-                return  # an urgent flush went first and took everything
+            if self._scheduled != "timer" or at != self._timer_at:
+                return  # a flush went first (an urgent one), or this timer was brought forward
         self._flush()
 
     def _guard(self, fn: Callable, *args) -> None:

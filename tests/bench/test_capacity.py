@@ -16,3 +16,4 @@ def test_ten_raw_sessions_and_a_tab_receive_every_critical_event(browser, tmp_pa
     assert figures["sessions_missed_10"] == 0 and figures["tab_missed_10"] == 0
     assert figures["msgs_per_session_s_10"] > 0 and figures["sessions_p99_ms_10"] is not None
     assert figures["server_window_samples_10"] > 0, "the server's own figure covers the window"
+    assert 1 <= figures["peak_events_per_s_10"] <= figures["events_10"]

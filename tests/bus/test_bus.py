@@ -390,14 +390,15 @@ def test_wal_starts_over_under_a_steady_stream_of_commits(tmp_path):
     wal = Path(f"{db}-wal")
     with Store(db, checkpoint_interval_s=0.01, snapshot_every=10**9) as s:
         states, n, deadline = ("RUNNING", "PAUSED"), 0, time.monotonic() + 60
-        while s.counters["checkpoints_whole"] < 20:
+        # Enough commits that a WAL started over is far smaller than all of them (its size is
+        # the most it held between two checkpoints, longer apart when the machine is busy).
+        while s.counters["checkpoints_whole"] < 20 or n < 3000:
             assert time.monotonic() < deadline, f"no whole checkpoint: {dict(s.counters)}"
             s.commit(RunnerStatusChanged(status=states[n % 2]))  # critical: one transaction each
             n += 1
         written = s.counters["transactions"] * 1024  # at least one 1 KiB page per transaction
         size = wal.stat().st_size
         assert s.durable_seq == n
-    assert n > 200, "too few commits to tell"
     assert size < written / 4, f"WAL {size} bytes after {written} bytes of commits: never started over"
 
 

@@ -239,7 +239,7 @@ def test_a_routine_critical_event_waits_for_the_rate_limit(store, clock):
     clock.t += 0.25
     doc.run_timeouts()
     assert len(orders.refreshes) == 1, "the refusals were shown once the interval was up"
-    clock.t += 0.01
+    clock.t += 0.06  # past the burst interval (0.05)
     feed.offer(store.commit(halted()))  # critical and not routine: at once, rate limit or not
     doc.run_ticks()
     assert len(orders.refreshes) == 2
@@ -258,8 +258,9 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     feed.offer(store.commit(quote(1)))
     doc.run_ticks()
     assert quotes.refreshes == [] and len(doc.timeouts) == 1
-    # a critical event within the interval of the risk view's last refresh
-    clock.t += 0.01
+    # a critical event past the burst interval since the risk view's last refresh, within the
+    # rate limit's interval
+    clock.t += 0.05
     ev = store.commit(halted("first"))
     feed.offer(ev)
     assert [u for _fn, u in doc.urgency[-2:]] == [True, False], (
@@ -271,20 +272,51 @@ def test_critical_event_bypasses_the_throttle_and_alerts_once(store, clock):
     assert alerts == [ev], "the alert goes in its own callback"
     assert len(risk.refreshes) == 1
     assert quotes.refreshes == []  # still throttled: the critical event did not touch it
-    assert alerts == [ev]
+    # the throttled quote goes out by its timer once its interval is up, once (the timer set
+    # before the critical event's flush is void)
+    clock.t += 0.05
+    assert len(doc.timeouts) == 2
+    doc.run_timeouts()
+    assert len(quotes.refreshes) == 1 and len(risk.refreshes) == 1
     # a second critical event: one more alert, exactly once
-    clock.t += 0.01
+    clock.t += 0.06
     ev2 = store.commit(halted("second"))
     feed.offer(ev2)
     assert len(doc.ticks) == 2
     doc.run_ticks()
     assert alerts == [ev, ev2]
     assert len(risk.refreshes) == 2
-    # the throttled quote still goes out by its timer once its interval is up
-    clock.t += 0.1
+    assert len(quotes.refreshes) == 1 and doc.timeouts == []
+
+
+def test_a_burst_of_critical_events_refreshes_a_view_once_per_burst_interval_and_alerts_each_at_once(store, clock):
+    """Sixty fills in a second: every alert goes at once, but a view already refreshed within
+    the burst interval waits for the rest of it and then shows all that came meanwhile."""
+    doc = FakeDoc()
+    risk = FakeView("risk", ["risk.*"], read=lambda: store.state.risk.state_reason, wants_events=True)
+    alerts: list = []
+    feed = filled_feed(
+        doc, [risk], clock, notify=alerts.extend, alert_topics=("risk.trading_state",), burst_interval_s=0.05
+    )
+    clock.t += 1.0
+    first = store.commit(halted("0"))
+    feed.offer(first)
+    doc.run_ticks()
+    assert alerts == [first] and risk.seen == ["0"], "an isolated critical event: at once"
+    burst = []
+    for i in range(1, 6):  # 5 ms apart
+        clock.t += 0.005
+        ev = store.commit(halted(str(i)))
+        burst.append(ev)
+        feed.offer(ev)
+        doc.run_ticks()
+        assert alerts[-1] is ev, "each alert at once"
+    assert risk.seen == ["0"], "the view waits for its burst interval"
+    assert [45 <= ms <= 46 for _fn, ms in doc.timeouts] == [True], "one timer, for the rest of the interval"
+    clock.t += 0.03
     doc.run_timeouts()
-    assert len(quotes.refreshes) == 1
-    assert alerts == [ev, ev2]  # no alert repeated by later flushes
+    assert risk.seen == ["0", "5"] and risk.refreshes[-1] == burst, "then everything since, in one refresh"
+    assert alerts == [first, *burst]
 
 
 def flow_controlled(doc, views, clock, alerts, **kwargs):
@@ -297,6 +329,7 @@ def flow_controlled(doc, views, clock, alerts, **kwargs):
     feed.acked(1)
     assert doc.ticks == []
     marks.clear()
+    clock.t += 1.0
     return feed, marks
 
 
@@ -318,6 +351,7 @@ def test_flow_control_holds_view_updates_until_the_page_answers_and_alerts_never
     assert alerts == [first, *burst] and risk.seen == ["first"]
     feed.acked(1)  # an old answer changes nothing
     assert doc.ticks == []
+    clock.t += 0.06  # (past the burst interval)
     feed.acked(2)  # the page has applied update 2: everything since, in one update, the latest
     assert doc.run_ticks() == 1
     assert risk.seen == ["first", "burst 4"] and marks == [2, 3]
@@ -481,6 +515,42 @@ def test_hub_fans_out_to_every_feed(store, clock):
             d.run_ticks()
             assert v.seen == [107.0]
         assert hub.events == 1
+    finally:
+        hub.close()
+
+
+def test_hub_offers_each_critical_event_to_the_sessions_from_another_one_first(store, clock):
+    """The sessions' alerts go out in the order the hub offers them: none always last."""
+    hub = Hub(store)
+    order: list[int] = []
+
+    class Recording(FakeDoc):
+        def __init__(self, i: int) -> None:
+            super().__init__()
+            self.i = i
+
+        def add_next_tick_callback(self, fn, urgent=False):
+            if urgent:
+                order.append(self.i)
+            super().add_next_tick_callback(fn, urgent)
+
+    alerts: list = []
+    feeds = [
+        SessionFeed(Recording(i), [], notify=alerts.extend, alert_topics=("risk.trading_state",)) for i in range(3)
+    ]
+    try:
+        for f in feeds:
+            hub.attach(f)
+        firsts = []
+        for i in range(3):
+            order.clear()
+            store.commit(halted(str(i)))
+            assert sorted(order) == [0, 1, 2], "every session, once"
+            firsts.append(order[0])
+            for f in feeds:
+                f.doc.run_ticks()
+        assert sorted(firsts) == [0, 1, 2], f"each event started from another session: {firsts}"
+        assert len(alerts) == 9
     finally:
         hub.close()
 
