@@ -204,6 +204,16 @@ class PaperDatabase:
             except sqlite3.Error as e:
                 raise BrokerError(f"paper broker database {self.path}: {e}") from e
 
+    def query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """The rows of one statement, which is its own read transaction: one read needs no
+        ``BEGIN`` and ``COMMIT`` around it."""
+        with self._lock:
+            conn = self._open_conn()
+            try:
+                return conn.execute(sql, args).fetchall()
+            except sqlite3.Error as e:
+                raise BrokerError(f"paper broker database {self.path}: {e}") from e
+
     def _open_conn(self) -> sqlite3.Connection:
         if self._conn is None:
             raise BrokerDisconnected(f"paper broker {self.path} is closed")

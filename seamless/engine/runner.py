@@ -35,7 +35,7 @@ from ..events import (
     TradingStateChanged,
 )
 from ..feeds import Feed, Tick, conflate, paced
-from ..params.records import Monitor
+from ..params.records import Monitor, Order
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from ..store import Store
 from .monitors import evaluate, protective_monitors
@@ -99,7 +99,8 @@ class Runner:
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._open_qty: dict[str, float] = {}
+        self._open_qty: dict[str, float] = {}  # per symbol: what its open orders have left to fill
+        self._open: dict[str, Order] = {}  # the open orders by client order id, as the store holds them
         self.protection = {
             "stop_loss_pct": stop_loss_pct,
             "take_profit_pct": take_profit_pct,
@@ -471,18 +472,21 @@ class Runner:
     # -- open order quantity per symbol (for target -> order size) --------------------------
 
     def _on_order_event(self, ev) -> None:
-        sym = getattr(ev, "symbol", None) or self._symbol_of(ev)
+        """Follow the store's open orders: every change of an order is an order event naming
+        it, so only that order is read again, and only its symbol's open quantity summed."""
+        coid = getattr(ev, "client_order_id", "")
+        order = self.store.live("orders")["by_id"].get(coid) if coid else None
+        if order is not None and order.is_open:
+            self._open[coid] = order
+        else:
+            self._open.pop(coid, None)
+        sym = getattr(ev, "symbol", None) or (order.symbol if order is not None else None)
         if sym is not None:
             self._open_qty[sym] = self._open_qty_of(sym)
 
-    def _symbol_of(self, ev) -> str | None:
-        order = self.store.state.orders.by_id.get(getattr(ev, "client_order_id", ""))
-        return order.symbol if order is not None else None
-
     def _open_qty_of(self, symbol: str) -> float:
-        return sum(
-            o.qty - o.filled_qty for o in self.store.state.orders.by_id.values() if o.symbol == symbol and o.is_open
-        )
+        return sum(o.qty - o.filled_qty for o in self._open.values() if o.symbol == symbol)
 
     def _refresh_open_qty(self) -> None:
+        self._open = {k: o for k, o in self.store.state.orders.by_id.items() if o.is_open}
         self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}

@@ -444,3 +444,25 @@ def test_impossible_replay_bars_are_rejected_and_counted_as_bad_ticks(tmp_path, 
         for d in ("2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06")
     }
     assert len(days) == 29 + 2 and not days & impossible  # no quote of an impossible bar was applied
+
+
+def test_the_open_quantity_per_symbol_is_the_sum_over_the_stores_open_orders(tmp_path, open_account):
+    """The runner follows its open orders from the order events; at every one its open
+    quantity per symbol is what summing over every order the store holds gives."""
+    with open_account(tmp_path / "s.db", partial_fills=True) as acct:  # orders stay open until the next mark
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0), RiskLimits())
+        checked: list[float] = []
+
+        def check(ev) -> None:  # subscribed after the runner: it has seen the event
+            for sym in SYMBOLS:
+                plain = sum(
+                    o.qty - o.filled_qty
+                    for o in acct.store.state.orders.by_id.values()
+                    if o.symbol == sym and o.is_open
+                )
+                assert runner._open_qty.get(sym, 0.0) == plain, (ev, sym)
+                checked.append(plain)
+
+        acct.store.bus.subscribe("order.*", check, queued=False)
+        runner.run(max_ticks=3000)
+        assert any(checked) and len(checked) > 100  # open orders were followed, not only empty books
