@@ -272,35 +272,31 @@ class PaperBroker(Broker):
         check_symbol(symbol)
         check_price(price)
         ts = self._clock() if ts is None else check_finite(ts, "ts")
-        # A mark that can fill nothing need not be fsynced: it is first written without the
-        # fsync, and written again durably, from the start, if working orders turn up in it.
-        # Which attempt comes first is a guess (the symbol's last mark found working orders),
-        # never a shortcut: each attempt reads the orders it fills in its own transaction.
+        # A mark that can fill nothing need not be fsynced. Whether one can is read in the
+        # transaction that writes it: without the fsync, one that finds working orders writes
+        # nothing (its empty commit syncs nothing) and the mark is written again, durably. The
+        # symbol's last mark guesses which comes first: a guess, never a shortcut.
         fills: list[BrokerFill] = []
-        durable = symbol in self._working_symbols
-        while True:
-            try:
-                with self._db.write(durable=durable) as c:
-                    c.execute(
-                        "INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
-                        "DO UPDATE SET price = excluded.price, ts = excluded.ts",
-                        (symbol, price, ts),
-                    )
-                    working = c.execute(
-                        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
-                        f"('accepted', 'partially_filled') ORDER BY seq",
-                        (symbol,),
-                    ).fetchall()
-                    if working and not durable:
-                        raise _NeedsDurable  # rolled back: nothing of this attempt stays
-                    armed = bool(working) and _faults_armed(c)
-                    for row in working:
-                        fill, _ = self._work(c, BrokerOrder(*row), price, armed, whole=True)
-                        if fill is not None:
-                            fills.append(fill)
-                break
-            except _NeedsDurable:
-                durable = True
+        for durable in (symbol in self._working_symbols, True):
+            with self._db.write(durable=durable) as c:
+                working = c.execute(
+                    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
+                    f"('accepted', 'partially_filled') ORDER BY seq",
+                    (symbol,),
+                ).fetchall()
+                if working and not durable:
+                    continue  # this transaction ends empty: the next one writes the mark and its fills
+                c.execute(
+                    "INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
+                    "DO UPDATE SET price = excluded.price, ts = excluded.ts",
+                    (symbol, price, ts),
+                )
+                armed = bool(working) and _faults_armed(c)
+                for row in working:
+                    fill, _ = self._work(c, BrokerOrder(*row), price, armed, whole=True)
+                    if fill is not None:
+                        fills.append(fill)
+            break
         if working:
             self._working_symbols.add(symbol)
         else:
@@ -599,10 +595,6 @@ class PaperBroker(Broker):
         else:
             c.execute("DELETE FROM faults WHERE id = ?", (row["id"],))
         return True
-
-
-class _NeedsDurable(Exception):
-    """A mark's transaction found orders to fill: rolled back, to be written durably."""
 
 
 # -- row helpers ---------------------------------------------------------------------------------

@@ -391,12 +391,16 @@ class Runner:
         delta = intent.target_qty - (pos.qty if pos else 0.0) - self._open_qty.get(intent.symbol, 0.0)
         if delta == 0:
             return
-        if self._mark is not None:
+
+        def price_the_venue() -> bool:  # once the pre-trade checks pass: a refused order needs no price
+            assert self._mark is not None
             try:
                 self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
             except BrokerError as e:  # no order while the venue is unreachable; the signal stands
                 self._broker_status(False, str(e))
-                return
+                return False
+            return True
+
         self.orders.submit(
             intent.symbol,
             delta,
@@ -404,6 +408,7 @@ class Runner:
             strategy=intent.strategy,
             reason=intent.reason,
             market_time=tick.exchange_ts,
+            before_send=price_the_venue if self._mark is not None else None,
         )
 
     # -- monitors: protective stops and targets on each position --------------------------

@@ -466,3 +466,25 @@ def test_the_open_quantity_per_symbol_is_the_sum_over_the_stores_open_orders(tmp
         acct.store.bus.subscribe("order.*", check, queued=False)
         runner.run(max_ticks=3000)
         assert any(checked) and len(checked) > 100  # open orders were followed, not only empty books
+
+
+def test_the_venue_is_priced_right_before_an_order_is_sent_and_not_for_one_refused(tmp_path, open_account):
+    with open_account(tmp_path / "s.db") as acct:
+        feed = SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0, tick_interval_s=0.5)  # 25 minutes of market time
+        runner = acct.runner(feed, RiskLimits(max_orders_per_minute=2))
+        seen: list[tuple[str, str, float | None]] = []
+        mark = acct.broker.mark
+
+        def recorded(symbol, price, ts=None):
+            seen.append(("mark", symbol, ts))
+            return mark(symbol, price, ts)
+
+        runner._mark = recorded
+        for topic in ("order.submitting", "order.refused"):
+            acct.store.bus.subscribe(topic, lambda ev: seen.append((ev.topic, ev.symbol, ev.exchange_ts)), queued=False)
+        runner.run(max_ticks=3000)
+    sent = [i for i, e in enumerate(seen) if e[0] == "order.submitting"]
+    refused = [e for e in seen if e[0] == "order.refused"]
+    assert len(sent) > 10 and len(refused) > 10
+    assert all(seen[i - 1] == ("mark", *seen[i][1:]) for i in sent)  # the intent follows its tick's mark
+    assert not {("mark", *e[1:]) for e in refused} & set(seen)  # a refused order's tick marked nothing
