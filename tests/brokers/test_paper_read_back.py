@@ -105,3 +105,40 @@ def test_a_mark_is_fsynced_only_when_it_fills_whoever_placed_the_order(tmp_path:
         assert runner.durable_writes == before + 3  # the guess from the last mark costs one
         runner.mark("AAPL", 97.0)
         assert runner.durable_writes == before + 3
+
+
+def test_the_working_orders_are_found_by_their_index_in_new_and_older_files(tmp_path: Path) -> None:
+    import sqlite3
+
+    held = (  # what the venue reads at each buy: the cash the working buys hold
+        "SELECT o.qty - o.filled_qty AS remaining, COALESCE(o.limit_price, m.price, 0) AS price "
+        "FROM orders o LEFT JOIN marks m USING (symbol) WHERE o.status IN ('accepted', 'partially_filled') "
+        "AND o.qty > 0"
+    )
+
+    def plan(db: Path) -> str:
+        with sqlite3.connect(db) as c:
+            return " / ".join(row[3] for row in c.execute("EXPLAIN QUERY PLAN " + held))
+
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    for db in (new, old):
+        with PaperBroker(db, starting_cash=100_000.0) as b:
+            b.mark("AAPL", 100.0)
+            b.submit(OrderRequest("m1", "AAPL", 10))
+            b.submit(OrderRequest("l1", "AAPL", 5, "limit", 90.0))
+    assert "USING INDEX orders_open" in plan(new) and "SCAN o" not in plan(new)
+    with sqlite3.connect(old) as c:  # a file made before the index
+        c.execute("DROP INDEX orders_open")
+    assert "SCAN o" in plan(old)
+    with PaperBroker(old, read_only=True) as reader:  # a reader adds nothing
+        assert [o.client_order_id for o in reader.open_orders()] == ["l1"]
+    assert "SCAN o" in plan(old)
+    with PaperBroker(old) as b:  # a writer adds it, and finds the same orders through it
+        assert [o.client_order_id for o in b.open_orders()] == ["l1"]
+        try:
+            b.submit(OrderRequest("big", "AAPL", 995))  # 450 of the cash is held by l1
+        except BrokerRejected as e:
+            assert "450.00 of it held by working buy orders" in e.reason
+        else:
+            raise AssertionError("a buy past the cash the working orders leave was placed")
+    assert "USING INDEX orders_open" in plan(old)
