@@ -39,6 +39,8 @@ def account_figures(values: Values, cash: float, positions: dict[str, Position])
 def _prune(orders: dict[str, Order]) -> dict[str, Order]:
     """Keep every open order and the last RECENT_ORDERS closed ones (by submission order);
     pruned in steps of a quarter so the scan is paid rarely."""
+    if len(orders) <= RECENT_ORDERS + RECENT_ORDERS // 4:
+        return orders  # fewer orders than that, so fewer closed ones: the scan would keep them all
     closed = [k for k, o in orders.items() if not o.is_open]
     if len(closed) <= RECENT_ORDERS + RECENT_ORDERS // 4:
         return orders

@@ -36,6 +36,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .base import (
@@ -45,6 +46,7 @@ from .base import (
     BrokerError,
     BrokerFill,
     BrokerOrder,
+    BrokerOrderStatus,
     BrokerPosition,
     BrokerRejected,
     BrokerTimeout,
@@ -68,6 +70,7 @@ _ORDER_COLUMNS = (
     "avg_fill_price, status, reason, order_type, limit_price"
 )
 _FILL_COLUMNS = "trade_id, client_order_id, symbol, qty, price, commission, ts, cursor"
+_FILLS_AFTER = f"SELECT {_FILL_COLUMNS}, report_dropped FROM fills WHERE cursor > ? ORDER BY cursor"
 #: The sanity limits' defaults: a PaperBroker's, and the settings' (``SEAMLESS_BROKER_*``).
 DEFAULT_MAX_ORDER_NOTIONAL = 1_000_000.0
 DEFAULT_PRICE_BAND = 0.10
@@ -151,6 +154,7 @@ class PaperBroker(Broker):
         self._callbacks: list[FillCallback] = []
         self._push_lock = threading.Lock()
         self._pushing = False  # one thread delivers at a time, so reports arrive in cursor order
+        self._working_symbols: set[str] = set()  # whose last mark found working orders: marked durably first
         self._db = PaperDatabase(path, starting_cash=float(starting_cash), read_only=read_only)
         self.read_only = self._db.read_only
         self.path = self._db.path
@@ -217,15 +221,15 @@ class PaperBroker(Broker):
             raise InvalidBrokerRequest(f"submit takes an OrderRequest, not {type(req).__name__}")
         self._network_latency()
         lost = False
-        with self._db.read() as c:
-            _reachable(c)
         with self._db.write() as c:
+            # Unreachable: raised inside the transaction, which rolls back having written nothing.
+            armed = _faults_armed(c, reachable=True)
             # Fault outcomes are raised after COMMIT: consuming the fault (and, for a timeout,
             # placing the order) must persist.
-            disconnected = self._take_fault(c, "disconnect", req.symbol)
+            disconnected = armed and self._take_fault(c, "disconnect", req.symbol)
             if not disconnected:
-                order = _find_order(c, req.client_order_id) or self._place(c, req)
-                lost = self._take_fault(c, "timeout", req.symbol)
+                order = _find_order(c, req.client_order_id) or self._place(c, req, armed)
+                lost = armed and self._take_fault(c, "timeout", req.symbol)
         self._push_new_fills()
         if disconnected:
             raise BrokerDisconnected(f"disconnected (injected): order {req.client_order_id!r} was not placed")
@@ -268,29 +272,35 @@ class PaperBroker(Broker):
         check_symbol(symbol)
         check_price(price)
         ts = self._clock() if ts is None else check_finite(ts, "ts")
-        # A mark that can fill nothing need not be fsynced. Working orders are placed through
-        # this connection (the CLI only trades at once), so none can appear in between.
-        with self._db.read() as c:
-            working = c.execute(
-                "SELECT 1 FROM orders WHERE symbol = ? AND status IN ('accepted', 'partially_filled') LIMIT 1",
-                (symbol,),
-            ).fetchone()
-        with self._db.write(durable=working is not None) as c:
-            c.execute(
-                "INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
-                "DO UPDATE SET price = excluded.price, ts = excluded.ts",
-                (symbol, price, ts),
-            )
-            working = c.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
-                f"('accepted', 'partially_filled') ORDER BY seq",
-                (symbol,),
-            ).fetchall()
-            fills = []
-            for row in working:
-                fill = self._work(c, BrokerOrder(**dict(row)), price, whole=True)
-                if fill is not None:
-                    fills.append(fill)
+        # A mark that can fill nothing need not be fsynced. Whether one can is read in the
+        # transaction that writes it: without the fsync, one that finds working orders writes
+        # nothing (its empty commit syncs nothing) and the mark is written again, durably. The
+        # symbol's last mark guesses which comes first: a guess, never a shortcut.
+        fills: list[BrokerFill] = []
+        for durable in (symbol in self._working_symbols, True):
+            with self._db.write(durable=durable) as c:
+                working = c.execute(
+                    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE symbol = ? AND status IN "
+                    f"('accepted', 'partially_filled') ORDER BY seq",
+                    (symbol,),
+                ).fetchall()
+                if working and not durable:
+                    continue  # this transaction ends empty: the next one writes the mark and its fills
+                c.execute(
+                    "INSERT INTO marks (symbol, price, ts) VALUES (?, ?, ?) ON CONFLICT (symbol) "
+                    "DO UPDATE SET price = excluded.price, ts = excluded.ts",
+                    (symbol, price, ts),
+                )
+                armed = bool(working) and _faults_armed(c)
+                for row in working:
+                    fill, _ = self._work(c, BrokerOrder(*row), price, armed, whole=True)
+                    if fill is not None:
+                        fills.append(fill)
+            break
+        if working:
+            self._working_symbols.add(symbol)
+        else:
+            self._working_symbols.discard(symbol)
         self._push_new_fills()
         return fills
 
@@ -311,7 +321,7 @@ class PaperBroker(Broker):
             refusal = self._limits_refusal(c, symbol, qty, price, mark, priced=priced)
             if refusal:
                 raise BrokerRejected(f"trade refused: {refusal}")
-            fill = self._fill(c, "", symbol, qty, price)
+            fill, _ = self._fill(c, symbol, qty, price, _faults_armed(c))
         self._push_new_fills()
         return fill
 
@@ -381,8 +391,7 @@ class PaperBroker(Broker):
         next) or starts its own.
         """
         with self._push_lock:
-            with self._db.read() as c:
-                pending = _fills_after(c, self._pushed_cursor)
+            pending = _fills(self._db.query(_FILLS_AFTER, (self._pushed_cursor,)))
             if pending:
                 self._pushed_cursor = pending[-1][0].cursor
             else:
@@ -409,36 +418,29 @@ class PaperBroker(Broker):
         if self.latency_s:
             time.sleep(self.latency_s)  # outside any lock: concurrent requests travel in parallel
 
-    def _place(self, c: sqlite3.Connection, req: OrderRequest) -> BrokerOrder:
-        reason = "injected reject" if self._take_fault(c, "reject", req.symbol) else self._refusal(c, req)
+    def _place(self, c: sqlite3.Connection, req: OrderRequest, armed: bool) -> BrokerOrder:
+        """Record the order (accepted, or rejected with its reason) and fill what the mark makes
+        fillable; the order as it then stands (built here: the row just written, not read back)."""
+        mark = _mark(c, req.symbol)
+        injected = armed and self._take_fault(c, "reject", req.symbol)
+        reason = "injected reject" if injected else self._refusal(c, req, mark)
         now = self._clock()
-        c.execute(
+        status: BrokerOrderStatus = "rejected" if reason else "accepted"
+        qty, limit = float(req.qty), None if req.limit_price is None else float(req.limit_price)  # REAL columns
+        row = c.execute(
             "INSERT INTO orders (client_order_id, symbol, qty, status, reason, order_type, limit_price, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                req.client_order_id,
-                req.symbol,
-                req.qty,
-                "rejected" if reason else "accepted",
-                reason,
-                req.order_type,
-                req.limit_price,
-                now,
-                now,
-            ),
+            (req.client_order_id, req.symbol, qty, status, reason, req.order_type, limit, now, now),
         )
-        order = _find_order(c, req.client_order_id)
-        assert order is not None  # inserted just above, in this transaction
-        mark = _mark(c, req.symbol)
+        order = BrokerOrder(
+            req.client_order_id, f"P{row.lastrowid}", req.symbol, qty, 0.0, 0.0, status, reason, req.order_type, limit
+        )
         if order.is_open and mark is not None:
-            self._work(c, order, mark, whole=not self.partial_fills)
-            order = _find_order(c, req.client_order_id)
-            assert order is not None
+            _, order = self._work(c, order, mark, armed, whole=not self.partial_fills)
         return order
 
-    def _refusal(self, c: sqlite3.Connection, req: OrderRequest) -> str:
-        """Why the venue refuses this order, or "" if it takes it."""
-        mark = _mark(c, req.symbol)
+    def _refusal(self, c: sqlite3.Connection, req: OrderRequest, mark: float | None) -> str:
+        """Why the venue refuses this order at ``mark``, or "" if it takes it."""
         if req.order_type == "market":
             if mark is None:
                 return f"no price for {req.symbol}: the paper broker has no mark for it yet (call mark() first)"
@@ -489,27 +491,42 @@ class PaperBroker(Broker):
     def _slipped(self, mark: float, buy: bool) -> float:
         return mark * (1 + (1 if buy else -1) * self.slippage_bps / 10_000)
 
-    def _work(self, c: sqlite3.Connection, order: BrokerOrder, mark: float, *, whole: bool) -> BrokerFill | None:
-        """Fill what ``mark`` makes fillable of a working order. ``whole=False``: a market order's first half."""
+    def _work(
+        self, c: sqlite3.Connection, order: BrokerOrder, mark: float, armed: bool, *, whole: bool
+    ) -> tuple[BrokerFill | None, BrokerOrder]:
+        """Fill what ``mark`` makes fillable of a working order (``order`` as it stands in this
+        transaction); the fill, and the order after it. ``whole=False``: a market order's first half."""
         buy = order.qty > 0
         slipped = self._slipped(mark, buy)
         if order.order_type == "limit":
             limit = order.limit_price
             assert limit is not None  # a limit order has one (OrderRequest checks it)
             if (mark > limit) if buy else (mark < limit):
-                return None  # not crossed: keeps working
+                return None, order  # not crossed: keeps working
             price = min(slipped, limit) if buy else max(slipped, limit)
             qty = order.remaining_qty
         else:
             price = slipped
             qty = order.remaining_qty if whole or order.filled_qty else first_part(order.qty)
-        return self._fill(c, order.client_order_id, order.symbol, qty, price)
+        fill, after = self._fill(c, order.symbol, qty, price, armed, order)
+        assert after is not None  # an order's fill advances it
+        return fill, after
 
-    def _fill(self, c: sqlite3.Connection, client_order_id: str, symbol: str, qty: float, price: float) -> BrokerFill:
-        """One execution: the fill row, cash, the position and the order, all in this transaction."""
+    def _fill(
+        self,
+        c: sqlite3.Connection,
+        symbol: str,
+        qty: float,
+        price: float,
+        armed: bool,
+        order: BrokerOrder | None = None,
+    ) -> tuple[BrokerFill, BrokerOrder | None]:
+        """One execution (of ``order``, or out of band): the fill row, cash, the position and the
+        order, all in this transaction; the fill, and the order after it."""
         commission = self._commission(qty)
         # Fills are never deleted, so MAX + 1 under the write lock is unique and increasing.
         cursor = c.execute("SELECT COALESCE(MAX(cursor), 0) + 1 FROM fills").fetchone()[0]
+        client_order_id = order.client_order_id if order is not None else ""
         fill = BrokerFill(
             trade_id=f"T{cursor}",
             client_order_id=client_order_id,
@@ -520,16 +537,16 @@ class PaperBroker(Broker):
             ts=self._clock(),
             cursor=cursor,
         )
-        dropped = self._take_fault(c, "drop_fill", symbol)
+        dropped = armed and self._take_fault(c, "drop_fill", symbol)
         c.execute(
             f"INSERT INTO fills ({_FILL_COLUMNS}, report_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (fill.trade_id, client_order_id, symbol, qty, price, commission, fill.ts, cursor, dropped),
         )
         c.execute("UPDATE account SET cash = cash - ?", (qty * price + commission,))
         self._move_position(c, symbol, qty, price)
-        if client_order_id:
-            self._advance_order(c, client_order_id, qty, price, fill.ts)
-        return fill
+        if order is not None:
+            order = self._advance_order(c, order, qty, price, fill.ts)
+        return fill, order
 
     def _commission(self, qty: float) -> float:
         return max(self.min_commission, self.commission_per_share * abs(qty))
@@ -548,17 +565,21 @@ class PaperBroker(Broker):
             )
 
     @staticmethod
-    def _advance_order(c: sqlite3.Connection, client_order_id: str, qty: float, price: float, ts: float) -> None:
-        o = _find_order(c, client_order_id)
-        assert o is not None  # the caller fills an order it found
+    def _advance_order(c: sqlite3.Connection, o: BrokerOrder, qty: float, price: float, ts: float) -> BrokerOrder:
+        """Add a fill of ``qty`` at ``price`` to order ``o`` (as it stands in this transaction);
+        the order after it, as its row now reads."""
         filled = o.filled_qty + qty
         avg = (o.filled_qty * o.avg_fill_price + qty * price) / filled
         done = abs(o.qty - filled) <= _REL_EPS * abs(o.qty)
+        status: BrokerOrderStatus = "filled" if done else "partially_filled"
+        if done:
+            filled = o.qty
         c.execute(
             "UPDATE orders SET filled_qty = ?, avg_fill_price = ?, status = ?, updated_at = ? "
             "WHERE client_order_id = ?",
-            (o.qty if done else filled, avg, "filled" if done else "partially_filled", ts, client_order_id),
+            (filled, avg, status, ts, o.client_order_id),
         )
+        return replace(o, filled_qty=filled, avg_fill_price=avg, status=status)
 
     @staticmethod
     def _take_fault(c: sqlite3.Connection, kind: str, symbol: str) -> bool:
@@ -582,14 +603,29 @@ class PaperBroker(Broker):
 def _reachable(c: sqlite3.Connection) -> None:
     """Raise BrokerDisconnected while an outage (:meth:`PaperBroker.outage`) is in force; an
     outage's row holds its end, in epoch milliseconds, where a count fault holds its count."""
-    until = c.execute("SELECT MAX(remaining) FROM faults WHERE kind = 'outage'").fetchone()[0]
+    _check_outage(c.execute("SELECT MAX(remaining) FROM faults WHERE kind = 'outage'").fetchone()[0])
+
+
+def _check_outage(until: int | None) -> None:
     if until is not None and until > time.time() * 1000:
         raise BrokerDisconnected(f"paper broker unreachable (an outage, {until / 1000 - time.time():.1f} s left)")
 
 
+def _faults_armed(c: sqlite3.Connection, reachable: bool = False) -> bool:
+    """Whether a fault that :meth:`PaperBroker._take_fault` consumes is armed, read once per
+    transaction (most find none, and skip a query per fault kind); with ``reachable``, raise as
+    :func:`_reachable` does, from the same read."""
+    armed, until = c.execute(
+        "SELECT TOTAL(kind != 'outage'), MAX(CASE WHEN kind = 'outage' THEN remaining END) FROM faults"
+    ).fetchone()
+    if reachable:
+        _check_outage(until)
+    return armed > 0
+
+
 def _find_order(c: sqlite3.Connection, client_order_id: str) -> BrokerOrder | None:
     row = c.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-    return BrokerOrder(**dict(row)) if row else None
+    return BrokerOrder(*row) if row else None  # the columns in BrokerOrder's order
 
 
 def _mark(c: sqlite3.Connection, symbol: str) -> float | None:
@@ -599,12 +635,13 @@ def _mark(c: sqlite3.Connection, symbol: str) -> float | None:
 
 def _fills_after(c: sqlite3.Connection, cursor: int) -> list[tuple[BrokerFill, bool]]:
     """Fills with a cursor above ``cursor``, in order, each with whether its report is dropped."""
-    rows = c.execute(
-        f"SELECT {_FILL_COLUMNS}, report_dropped FROM fills WHERE cursor > ? ORDER BY cursor", (cursor,)
-    ).fetchall()
-    return [
-        (BrokerFill(**{k: r[k] for k in r.keys() if k != "report_dropped"}), bool(r["report_dropped"])) for r in rows
-    ]
+    return _fills(c.execute(_FILLS_AFTER, (cursor,)).fetchall())
+
+
+def _fills(rows: list[sqlite3.Row]) -> list[tuple[BrokerFill, bool]]:
+    """Rows of :data:`_FILLS_AFTER` as fills (their columns in BrokerFill's order), each with
+    whether its report is dropped."""
+    return [(BrokerFill(*r[:8]), bool(r[8])) for r in rows]
 
 
 def _same_order(order: BrokerOrder, req: OrderRequest) -> bool:

@@ -78,12 +78,15 @@ class OrderManager:
         flatten: bool = False,
         by: str = "runner",
         market_time: float | None = None,
+        before_send: Callable[[], bool] | None = None,
     ) -> Order | None:
         """Check, journal the intent, send. Returns the order as the store holds it, or None
         when a pre-trade check refused it (the refusal is journaled).
 
         ``market_time`` (the tick's exchange time) is the clock of the orders-per-minute
-        window, so a replay at 100x is held to the rate it would have live."""
+        window, so a replay at 100x is held to the rate it would have live. ``before_send``
+        runs once the checks pass, before the intent is journaled (the runner gives the paper
+        venue its price there: a refused order needs none); False from it sends nothing."""
         with self._lock:
             pos = self.store.state.positions.by_symbol.get(symbol)
             if market_time is None:  # a command: the symbol's market time, else the wall clock
@@ -103,6 +106,8 @@ class OrderManager:
                         exchange_ts=now,
                     )
                 )
+                return None
+            if before_send is not None and not before_send():
                 return None
             self.store.commit(
                 OrderSubmitting(

@@ -35,7 +35,7 @@ from ..events import (
     TradingStateChanged,
 )
 from ..feeds import Feed, Tick, conflate, paced
-from ..params.records import Monitor
+from ..params.records import Monitor, Order
 from ..reconcile import ReconcilePolicy, Reconciler, Report
 from ..store import Store
 from .monitors import evaluate, protective_monitors
@@ -99,7 +99,8 @@ class Runner:
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._open_qty: dict[str, float] = {}
+        self._open_qty: dict[str, float] = {}  # per symbol: what its open orders have left to fill
+        self._open: dict[str, Order] = {}  # the open orders by client order id, as the store holds them
         self.protection = {
             "stop_loss_pct": stop_loss_pct,
             "take_profit_pct": take_profit_pct,
@@ -390,12 +391,16 @@ class Runner:
         delta = intent.target_qty - (pos.qty if pos else 0.0) - self._open_qty.get(intent.symbol, 0.0)
         if delta == 0:
             return
-        if self._mark is not None:
+
+        def price_the_venue() -> bool:  # once the pre-trade checks pass: a refused order needs no price
+            assert self._mark is not None
             try:
                 self._mark(intent.symbol, tick.last, tick.exchange_ts)  # the venue prices at this tick
             except BrokerError as e:  # no order while the venue is unreachable; the signal stands
                 self._broker_status(False, str(e))
-                return
+                return False
+            return True
+
         self.orders.submit(
             intent.symbol,
             delta,
@@ -403,6 +408,7 @@ class Runner:
             strategy=intent.strategy,
             reason=intent.reason,
             market_time=tick.exchange_ts,
+            before_send=price_the_venue if self._mark is not None else None,
         )
 
     # -- monitors: protective stops and targets on each position --------------------------
@@ -471,18 +477,21 @@ class Runner:
     # -- open order quantity per symbol (for target -> order size) --------------------------
 
     def _on_order_event(self, ev) -> None:
-        sym = getattr(ev, "symbol", None) or self._symbol_of(ev)
+        """Follow the store's open orders: every change of an order is an order event naming
+        it, so only that order is read again, and only its symbol's open quantity summed."""
+        coid = getattr(ev, "client_order_id", "")
+        order = self.store.live("orders")["by_id"].get(coid) if coid else None
+        if order is not None and order.is_open:
+            self._open[coid] = order
+        else:
+            self._open.pop(coid, None)
+        sym = getattr(ev, "symbol", None) or (order.symbol if order is not None else None)
         if sym is not None:
             self._open_qty[sym] = self._open_qty_of(sym)
 
-    def _symbol_of(self, ev) -> str | None:
-        order = self.store.state.orders.by_id.get(getattr(ev, "client_order_id", ""))
-        return order.symbol if order is not None else None
-
     def _open_qty_of(self, symbol: str) -> float:
-        return sum(
-            o.qty - o.filled_qty for o in self.store.state.orders.by_id.values() if o.symbol == symbol and o.is_open
-        )
+        return sum(o.qty - o.filled_qty for o in self._open.values() if o.symbol == symbol)
 
     def _refresh_open_qty(self) -> None:
+        self._open = {k: o for k, o in self.store.state.orders.by_id.items() if o.is_open}
         self._open_qty = {s: self._open_qty_of(s) for s in self.symbols}

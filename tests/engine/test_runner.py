@@ -444,3 +444,47 @@ def test_impossible_replay_bars_are_rejected_and_counted_as_bad_ticks(tmp_path, 
         for d in ("2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06")
     }
     assert len(days) == 29 + 2 and not days & impossible  # no quote of an impossible bar was applied
+
+
+def test_the_open_quantity_per_symbol_is_the_sum_over_the_stores_open_orders(tmp_path, open_account):
+    """The runner follows its open orders from the order events; at every one its open
+    quantity per symbol is what summing over every order the store holds gives."""
+    with open_account(tmp_path / "s.db", partial_fills=True) as acct:  # orders stay open until the next mark
+        runner = acct.runner(SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0), RiskLimits())
+        checked: list[float] = []
+
+        def check(ev) -> None:  # subscribed after the runner: it has seen the event
+            for sym in SYMBOLS:
+                plain = sum(
+                    o.qty - o.filled_qty
+                    for o in acct.store.state.orders.by_id.values()
+                    if o.symbol == sym and o.is_open
+                )
+                assert runner._open_qty.get(sym, 0.0) == plain, (ev, sym)
+                checked.append(plain)
+
+        acct.store.bus.subscribe("order.*", check, queued=False)
+        runner.run(max_ticks=3000)
+        assert any(checked) and len(checked) > 100  # open orders were followed, not only empty books
+
+
+def test_the_venue_is_priced_right_before_an_order_is_sent_and_not_for_one_refused(tmp_path, open_account):
+    with open_account(tmp_path / "s.db") as acct:
+        feed = SimFeed(symbols=SYMBOLS, seed=3, volatility=3.0, tick_interval_s=0.5)  # 25 minutes of market time
+        runner = acct.runner(feed, RiskLimits(max_orders_per_minute=2))
+        seen: list[tuple[str, str, float | None]] = []
+        mark = acct.broker.mark
+
+        def recorded(symbol, price, ts=None):
+            seen.append(("mark", symbol, ts))
+            return mark(symbol, price, ts)
+
+        runner._mark = recorded
+        for topic in ("order.submitting", "order.refused"):
+            acct.store.bus.subscribe(topic, lambda ev: seen.append((ev.topic, ev.symbol, ev.exchange_ts)), queued=False)
+        runner.run(max_ticks=3000)
+    sent = [i for i, e in enumerate(seen) if e[0] == "order.submitting"]
+    refused = [e for e in seen if e[0] == "order.refused"]
+    assert len(sent) > 10 and len(refused) > 10
+    assert all(seen[i - 1] == ("mark", *seen[i][1:]) for i in sent)  # the intent follows its tick's mark
+    assert not {("mark", *e[1:]) for e in refused} & set(seen)  # a refused order's tick marked nothing

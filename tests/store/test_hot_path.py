@@ -127,3 +127,40 @@ def test_an_event_is_made_checked_and_frozen_as_a_dataclass_would() -> None:
         QuoteReceived(symbol="AAPL")  # type: ignore[call-arg]
     with pytest.raises(dataclasses.FrozenInstanceError):
         ev.last = 1.0  # type: ignore[misc]
+
+
+def _prune_by_scan(orders: dict) -> dict:
+    """The orders planners' pruning without its shortcut: every closed order counted."""
+    from seamless.params.state import RECENT_ORDERS
+
+    closed = [k for k, o in orders.items() if not o.is_open]
+    if len(closed) <= RECENT_ORDERS + RECENT_ORDERS // 4:
+        return orders
+    drop = set(closed[: len(closed) - RECENT_ORDERS])
+    return {k: o for k, o in orders.items() if k not in drop}
+
+
+@pytest.mark.parametrize("open_every", [0, 1, 2, 7, 300])  # 0: none open, 1: all open
+def test_pruning_the_orders_keeps_what_counting_every_closed_one_keeps(open_every: int) -> None:
+    from seamless.apply.trading import _prune
+    from seamless.params.records import Order
+    from seamless.params.state import RECENT_ORDERS
+
+    limit = RECENT_ORDERS + RECENT_ORDERS // 4
+    for n in (0, 1, limit - 1, limit, limit + 1, limit + 2, 2 * limit):
+        orders = {
+            f"c{i}": Order(
+                seq=i + 1,
+                updated_at=1.0 + i,
+                client_order_id=f"c{i}",
+                symbol="AAPL",
+                qty=1.0,
+                status="accepted" if open_every and i % open_every == 0 else "filled",
+            )
+            for i in range(n)
+        }
+        pruned = _prune(orders)
+        assert pruned == _prune_by_scan(orders)
+        assert list(pruned) == list(_prune_by_scan(orders))  # the same orders, in the same order
+        if n > limit and open_every != 1:
+            assert sum(not o.is_open for o in pruned.values()) <= limit
