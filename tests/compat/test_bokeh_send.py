@@ -7,6 +7,7 @@ the session's changes)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from bokeh.document import Document
 from bokeh.document.events import ModelChangedEvent
@@ -84,16 +85,23 @@ async def exchange(msgs: list) -> tuple[list, list[bool]]:
         server.stop()
 
 
+def run(msgs: list) -> tuple[list, list[bool]]:
+    """``exchange`` on a loop of its own, in a thread of its own: the suite's browser tests keep
+    a loop running on the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, exchange(msgs)).result(timeout=60)
+
+
 def test_frames_arrive_whole_in_order_and_the_lock_is_free_once_handed_over(patched, unpatched):
     msgs = messages(4)
     want = [frame for m in msgs for frame in frames_of(m)]
 
     unpatched("bokeh_send")
-    own, own_free = asyncio.run(exchange(msgs))
+    own, own_free = run(msgs)
     assert own == want, "Bokeh's own send: the frames, in order, unmixed"
     assert own_free == [False], "Bokeh's own send holds the lock over its writes"
 
     patched("bokeh_send")
-    got, free = asyncio.run(exchange(msgs))
+    got, free = run(msgs)
     assert got == want, "the same frames, in the same order; messages sent at once never interleave"
     assert free == [True], "the lock is free as soon as the frames are handed over"
