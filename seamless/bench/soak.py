@@ -9,9 +9,9 @@ process. Faults, in this order over the run:
   (``SEAMLESS_SIM_GAP_*``): ``/readyz`` must say the feed is stale;
 - **a broker outage**: every call to the paper broker fails as disconnected for a while;
 - **a kill -9** of the server, then a restart on the same store;
-- **a full disk**: a restart with the store capped at its size (``SEAMLESS_STORE_MAX_MB``),
-  until ``/readyz`` says the store cannot be written, then a kill -9 and a restart without
-  the cap.
+- **a full disk**: the store compacted (no free page inside it), then a restart with it capped
+  at its size (``SEAMLESS_STORE_MAX_MB``), until ``/readyz`` says the store cannot be written
+  (``disk_full_named_after_s``), then a kill -9 and a restart without the cap.
 
 Out-of-band trades at the paper broker, one every second, give a steady stream of critical
 events (fills the runner journals). Before each kill the journal's critical rows are read
@@ -70,6 +70,7 @@ class Soak:
     ready_after_restart_s: list[float] = field(default_factory=list)
     lost: int = 0
     restarts_ok: int = 0
+    full_named_after_s: float | None = None  # the capped start -> /readyz names the store
 
 
 def _get(port: int, path: str, timeout_s: float = 1.0) -> tuple[int, bytes]:
@@ -252,16 +253,21 @@ def run(
         at(0.65)
         driver.stop()
         last = kill()
-        # No room to grow (a cap below its size keeps it at its size): the server starts and
-        # its writes fail once the free pages inside the file are used up.
+        # No room to grow (a cap below its size keeps it at its size), and none inside: the file
+        # compacted first, so the server's first write that needs a page fails, as on a full
+        # disk (free pages inside it would take the writes for a while, longer on a slow run).
+        conn = sqlite3.connect(db)
+        conn.execute("VACUUM")
+        conn.close()
+        full_start = time.time()  # (it may be named before check_restart returns)
         start({"SEAMLESS_STORE_MAX_MB": "0.001"}, ready=False)
         check_restart(last, reconciled=False)
-        full_start = time.time()
-        deadline = full_start + max(20.0, 0.1 * total_s)
+        deadline = time.time() + max(20.0, 0.1 * total_s)
         while time.time() < deadline:
             if soak.probes and "store" in soak.probes[-1].failing:
                 break
             time.sleep(0.2)
+        soak.full_named_after_s = time.time() - full_start
         soak.faults.append(("disk_full", full_start, time.time() + 1.0))
         last = kill()
         start()
@@ -323,6 +329,7 @@ def figures(soak: Soak, grace_s: float, gap_check: str) -> dict[str, Any]:
             kind: any(FAULT_CHECKS[kind] in p.failing for p in soak.probes if a <= p.t <= b + grace_s)
             for kind, a, b in soak.faults
         },
+        "disk_full_named_after_s": None if soak.full_named_after_s is None else round(soak.full_named_after_s, 2),
         "feed_gaps_seen": _episodes([gap_check in p.failing for p in soak.probes]),
         "probes": len(soak.probes),
     }
