@@ -30,6 +30,7 @@ from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..push import Derived
 from ..store import StateSource
+from .palette import GREEN, INK, RED
 
 
 def ago(seconds: float | None) -> str:
@@ -52,7 +53,7 @@ class AgeBadge:
     def _html(age: float | None, stale: bool) -> str:
         if stale:
             return (
-                f'<span class="seamless-stale" style="color:#fff;background:#c0392b;padding:2px 6px;'
+                f'<span class="seamless-stale" style="color:#fff;background:{RED};padding:2px 6px;'
                 f'border-radius:4px">STALE · {ago(age)}</span>'
             )
         return f'<span class="seamless-fresh" style="color:#666">{ago(age)}</span>'
@@ -233,7 +234,7 @@ def table(columns: Sequence[str], *, height: int = 220, empty: str = "none yet",
 
 
 EXCHANGE_ZONE = fmt.EXCHANGE_ZONE.key
-GAIN, LOSS, NEUTRAL = "#1e8449", "#c0392b", "#1f3a5f"
+GAIN, LOSS, NEUTRAL = GREEN, RED, INK
 
 
 def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:

@@ -18,6 +18,7 @@ from .events import EventsView
 from .guard import table_guard
 from .market import MarketView
 from .overview import OverviewView
+from .palette import INK
 from .prefs import COOKIE, ZONE_COOKIE, Kept, Viewer
 from .reconciliation import ReconciliationView
 from .status import StatusView
@@ -133,7 +134,7 @@ class Dashboard:
             header=[self.status.panel, helpers],
             sidebar=[who, self.controls.panel, self.times, settings(cfg)],
             main=[self.tabs],
-            header_background="#1f3a5f",
+            header_background=INK,
             busy_indicator=None,
             raw_css=[PAGE_CSS],
             theme="dark" if self.kept.doc.get("theme") == "dark" else "default",

@@ -22,12 +22,13 @@ from ..events import Event, MonitorStatus
 from ..push.candles import Candles
 from ..store import StateSource
 from .base import BaseView, sync_table, table, time_axis, unsynced_ranges
+from .palette import AMBER, BLUE, GREEN, GREY, RED
 
-UP, DOWN = "#1e8449", "#c0392b"
+UP, DOWN = GREEN, RED
 BAR_SIZES = {"1 s": 1.0, "5 s": 5.0, "1 min": 60.0, "5 min": 300.0, "15 min": 900.0}
 DEFAULT_BAR = "1 min"
 MAX_BARS = 240  # shown; the hub keeps the last 4 hours at 1 s
-_MONITOR_COLORS = {"stop_loss": DOWN, "take_profit": UP, "trailing_stop": "#b9770e", "price_alert": "#2471a3"}
+_MONITOR_COLORS = {"stop_loss": DOWN, "take_profit": UP, "trailing_stop": AMBER, "price_alert": BLUE}
 
 
 def _ms(t: float) -> float:
@@ -58,7 +59,7 @@ def _mark_columns(marks, fills: bool) -> dict[str, list]:
         "qty": [m.qty for m in marks],
         "side": ["BUY" if m.side > 0 else "SELL" if m.side < 0 else "FLAT" for m in marks],
         "marker": ["triangle" if m.side > 0 else "inverted_triangle" if m.side < 0 else "diamond" for m in marks],
-        "color": [UP if m.side > 0 else DOWN if m.side < 0 else "#5d6d7e" for m in marks],
+        "color": [UP if m.side > 0 else DOWN if m.side < 0 else GREY for m in marks],
         "seq": [m.seq for m in marks],
         "text": [m.text for m in marks],
     }
@@ -216,7 +217,7 @@ class MarketView(BaseView):
         ]
         self.monitor_source.data = {
             "level": [m.trigger for m in active],
-            "color": [_MONITOR_COLORS.get(m.kind, "#5d6d7e") for m in active],
+            "color": [_MONITOR_COLORS.get(m.kind, GREY) for m in active],
             "kind": [m.kind for m in active],
         }
 

@@ -18,8 +18,8 @@ from ..push import Derived
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
 from .base import BaseView, append_rows, rows_from, sync_table, table, time_axis, unsynced_ranges
+from .palette import GREEN, INK, RED
 
-GREEN, AMBER, RED, INK = "#1e8449", "#b9770e", "#c0392b", "#1f3a5f"
 # The critical events that change each shared build (other changes, a quote's mark, wait their turn).
 POSITIONS = ("order.filled", "position.*")
 ORDERS = ("order.*",)

@@ -9,6 +9,7 @@ from .. import fmt
 from ..events import Event
 from ..store import StateSource
 from .base import BaseView, clock, sync_table, table
+from .palette import BLUE, GREEN, GREY, RED
 
 
 class ReconciliationView(BaseView):
@@ -54,7 +55,7 @@ class ReconciliationView(BaseView):
     def update(self, events: list[Event]) -> None:
         r = self.state.reconcile
         res = r.last_result or {}
-        color = {"ok": "#1e8449", "mismatch": "#c0392b", "running": "#2471a3"}.get(r.status, "#555")
+        color = {"ok": GREEN, "mismatch": RED, "running": BLUE}.get(r.status, GREY)
         self.summary.object = (
             f'<span class="seamless-reconcile-status" data-value="{r.status}">Status '
             f'<b style="color:#fff;background:{color};padding:2px 8px;border-radius:4px">{r.status}</b></span>'

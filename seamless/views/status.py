@@ -13,8 +13,8 @@ from .. import fmt
 from ..events import Event, RunnerStatus, TradingState
 from ..store import StateSource
 from .base import BaseView
+from .palette import AMBER, BLUE, GREEN, GREY, RED
 
-GREEN, AMBER, RED, GREY, BLUE = "#1e8449", "#b9770e", "#c0392b", "#5d6d7e", "#2471a3"
 _TRADING = {TradingState.ACTIVE: GREEN, TradingState.REDUCING: AMBER, TradingState.HALTED: RED}
 _RUNNER = {
     RunnerStatus.RUNNING: GREEN,

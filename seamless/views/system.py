@@ -18,8 +18,9 @@ from ..events import Event
 from ..push.series import COLUMNS, GROUPS
 from ..store import StateSource
 from .base import ROW_HEIGHT, BaseView, sync_table, table, time_axis, unsynced_ranges
+from .palette import AMBER, GREEN, GREY, INK, PURPLE, RED
 
-_COLORS = ("#1f3a5f", "#1e8449", "#b9770e", "#8e44ad", "#c0392b", "#5d6d7e")
+_COLORS = (INK, GREEN, AMBER, PURPLE, RED, GREY)
 
 if TYPE_CHECKING:
     from ..notify.notifier import Notifier

@@ -21,6 +21,7 @@ import panel as pn
 import param
 
 from ..compat import panel_models
+from .palette import AMBER, BLUE, GREEN, RED
 
 # The last toast shown lives on the page, not the component: should the component render again
 # in the same page, nothing queued meanwhile is skipped; a new page starts after what it was
@@ -67,7 +68,7 @@ MAX_SHOWN = 5  # toasts that close by themselves, newest kept
 
 _SHOW = """
 const MAX_SHOWN = %d;
-const colors = {info: '#2471a3', warning: '#b9770e', success: '#1e8449', error: '#c0392b'};
+const colors = {info: '%s', warning: '%s', success: '%s', error: '%s'};
 const fresh = new Set();
 for (const [id, kind, text, duration, key] of JSON.parse(data.recent)) {
   if (id <= window.__seamlessToastLast) continue;
@@ -129,7 +130,7 @@ class Toasts(pn.reactive.ReactiveHTML):
     recent = param.String("[]", doc="The latest toasts as JSON [id, kind, text, duration]")
 
     _template = '<div id="seamless_toasts" style="display:none"></div>'
-    _scripts = {"render": _RENDER, "recent": _SHOW % MAX_SHOWN}
+    _scripts = {"render": _RENDER, "recent": _SHOW % (MAX_SHOWN, BLUE, AMBER, GREEN, RED)}
 
     def __init__(self, **params) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
