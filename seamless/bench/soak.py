@@ -70,7 +70,7 @@ class Soak:
     ready_after_restart_s: list[float] = field(default_factory=list)
     lost: int = 0
     restarts_ok: int = 0
-    full_named_after_s: float | None = None  # the capped start -> /readyz names the store
+    full_named_after_s: float | None = None  # the capped start -> /readyz names the store (None: never)
 
 
 def _get(port: int, path: str, timeout_s: float = 1.0) -> tuple[int, bytes]:
@@ -265,9 +265,9 @@ def run(
         deadline = time.time() + max(20.0, 0.1 * total_s)
         while time.time() < deadline:
             if soak.probes and "store" in soak.probes[-1].failing:
+                soak.full_named_after_s = time.time() - full_start
                 break
             time.sleep(0.2)
-        soak.full_named_after_s = time.time() - full_start
         soak.faults.append(("disk_full", full_start, time.time() + 1.0))
         last = kill()
         start()

@@ -234,7 +234,6 @@ def table(columns: Sequence[str], *, height: int = 220, empty: str = "none yet",
 
 
 EXCHANGE_ZONE = fmt.EXCHANGE_ZONE.key
-GAIN, LOSS, NEUTRAL = GREEN, RED, INK
 
 
 def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:
@@ -243,11 +242,9 @@ def _pnl_formatter(name: str) -> dict[str, Any] | NumberFormatter:
     Bokeh's colour mapper on the cell's value (a Bokeh model: Panel sends the table's columns
     again with each value set whole)."""
     if tabulator_js.PATCH.installed:
-        colours = {"gain": GAIN, "loss": LOSS, "neutral": NEUTRAL}
+        colours = {"gain": GREEN, "loss": RED, "neutral": INK}
         return {"type": "seamlessPnl", "symbol": fmt.CURRENCY, "dash": fmt.DASH, **colours}
-    sign = LinearColorMapper(
-        palette=[NEUTRAL], low=-0.005, high=0.005, low_color=LOSS, high_color=GAIN, nan_color=NEUTRAL
-    )
+    sign = LinearColorMapper(palette=[INK], low=-0.005, high=0.005, low_color=RED, high_color=GREEN, nan_color=INK)
     return NumberFormatter(
         format="$0,0.00",
         nan_format=fmt.DASH,

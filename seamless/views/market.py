@@ -24,11 +24,10 @@ from ..store import StateSource
 from .base import BaseView, sync_table, table, time_axis, unsynced_ranges
 from .palette import AMBER, BLUE, GREEN, GREY, RED
 
-UP, DOWN = GREEN, RED
 BAR_SIZES = {"1 s": 1.0, "5 s": 5.0, "1 min": 60.0, "5 min": 300.0, "15 min": 900.0}
 DEFAULT_BAR = "1 min"
 MAX_BARS = 240  # shown; the hub keeps the last 4 hours at 1 s
-_MONITOR_COLORS = {"stop_loss": DOWN, "take_profit": UP, "trailing_stop": AMBER, "price_alert": BLUE}
+_MONITOR_COLORS = {"stop_loss": RED, "take_profit": GREEN, "trailing_stop": AMBER, "price_alert": BLUE}
 
 
 def _ms(t: float) -> float:
@@ -48,7 +47,7 @@ def _bar_columns(bars: list[tuple[float, ...]], size_s: float) -> dict[str, list
         cols["close"].append(c)
         cols["top"].append(max(o, c))
         cols["bottom"].append(min(o, c))
-        cols["color"].append(UP if c >= o else DOWN)
+        cols["color"].append(GREEN if c >= o else RED)
     return cols
 
 
@@ -59,7 +58,7 @@ def _mark_columns(marks, fills: bool) -> dict[str, list]:
         "qty": [m.qty for m in marks],
         "side": ["BUY" if m.side > 0 else "SELL" if m.side < 0 else "FLAT" for m in marks],
         "marker": ["triangle" if m.side > 0 else "inverted_triangle" if m.side < 0 else "diamond" for m in marks],
-        "color": [UP if m.side > 0 else DOWN if m.side < 0 else GREY for m in marks],
+        "color": [GREEN if m.side > 0 else RED if m.side < 0 else GREY for m in marks],
         "seq": [m.seq for m in marks],
         "text": [m.text for m in marks],
     }
