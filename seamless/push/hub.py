@@ -19,6 +19,7 @@ from ..store import StateSource
 from .candles import Candles
 from .derived import Derived
 from .history import EquityHistory
+from .ring import EventRing
 from .series import SystemSeries
 from .session import SessionFeed
 
@@ -26,9 +27,11 @@ log = logging.getLogger("seamless.push")
 
 
 class Hub:
-    def __init__(self, store: StateSource, max_rate: float = 2.0) -> None:
+    def __init__(self, store: StateSource, max_rate: float = 2.0, ring_size: int = 2_000) -> None:
         """``max_rate``: the sessions' view updates a second (``SessionFeed``'s): between critical
-        events, what the views derive is built once per such interval, for every session."""
+        events, what the views derive is built once per such interval, for every session.
+        ``ring_size``: the events kept for the sessions' Events views between two of their
+        updates (more, and a view fills the gap from the store)."""
         self.store = store
         self._feeds: tuple[SessionFeed, ...] = ()  # replaced, never mutated: iterate without a lock
         self._lock = threading.Lock()
@@ -44,6 +47,7 @@ class Hub:
         self.series = SystemSeries()  # the System view's last 15 minutes, sampled on the heartbeat
         self.candles = Candles(store.bus)  # the price bars, fills and signals every Market tab mirrors
         self.derived = Derived(lambda: store.seq, 1.0 / max_rate)  # the views' tables and figures, for every session
+        self.ring = EventRing(ring_size)  # the last events, read by every session's Events view
         self._sub = store.bus.subscribe("*", self._on_event, queued=False, name="push-hub")
 
     @property
@@ -52,6 +56,7 @@ class Hub:
         return sum(1 for f in self._feeds if f.live)
 
     def attach(self, feed: SessionFeed) -> None:
+        feed.follow(self.ring)
         with self._lock:
             self._feeds = (*self._feeds, feed)
         self.sessions_max = max(self.sessions_max, self.sessions)
@@ -69,6 +74,7 @@ class Hub:
             self.publish.add(time.time() - ev.ts)
         self.equity.note(ev.ts)
         self.derived.note(ev)  # before any session hears of it: their next update shows it
+        self.ring.append(ev)
         feeds = self._feeds
         if ev.critical and len(feeds) > 1:
             # The loop serves the sessions' alerts in the order offered: each critical event

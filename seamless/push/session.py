@@ -26,7 +26,6 @@ message). An answer that never comes is waited for at most ``ack_timeout_s``.
 
 from __future__ import annotations
 
-import collections
 import fnmatch
 import logging
 import math
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..events import Event
 from .docs import SessionDoc
+from .ring import EventRing
 
 log = logging.getLogger("seamless.push")
 
@@ -88,13 +88,15 @@ class SessionFeed:
         self.ack_timeout_s = ack_timeout_s
         self._marked = 0
         self._awaiting: tuple[int, float] | None = None  # (update number, monotonic time sent)
-        self._routes: dict[str, tuple[View, ...]] = {}
+        self._routes: dict[str, tuple[tuple[View, ...], bool, bool]] = {}
         self._lock = threading.Lock()
         self._dirty: set[View] = set(self.views)  # the first flush fills every view
         self._urgent: set[View] = set(self.views)
-        self._events: dict[View, collections.deque[Event]] = {
-            v: collections.deque(maxlen=max_events) for v in self.views if v.wants_events
-        }
+        # The events a view that shows them has not had yet: read from a ring, the hub's when the
+        # feed is attached to one (see follow), else the feed's own, filled by offer.
+        self._ring = EventRing(max_events)
+        self._own_ring = True
+        self._read: dict[View, int] = {v: 0 for v in self.views if v.wants_events}
         self._alerts: list[Event] = []
         self._aging = False
         self._scheduled: str | None = None  # None, "tick" (next tick) or "timer" (throttled)
@@ -110,29 +112,46 @@ class SessionFeed:
 
     # -- any thread ------------------------------------------------------------------------------
 
-    def _route(self, topic: str) -> tuple[View, ...]:
-        views = self._routes.get(topic)
-        if views is None:
-            views = self._routes[topic] = tuple(
-                v for v in self.views if any(fnmatch.fnmatchcase(topic, p) for p in v.topics)
-            )
-        return views
+    def _route(self, ev: Event) -> tuple[tuple[View, ...], bool, bool]:
+        """The views ``ev``'s topic changes, whether it is an alert, whether it is urgent
+        (critical and not routine): worked out once per topic."""
+        route = self._routes.get(ev.topic)
+        if route is None:
+            topic = ev.topic
+            views = tuple(v for v in self.views if any(fnmatch.fnmatchcase(topic, p) for p in v.topics))
+            alert = topic in self.alert_topics and self.notify is not None
+            urgent = ev.critical and topic not in self.routine_topics
+            route = self._routes[topic] = (views, alert, urgent)
+        return route
+
+    def follow(self, ring: EventRing) -> None:
+        """Read events from ``ring`` (the hub's, which appends every event once) from now on."""
+        with self._lock:
+            self._ring, self._own_ring = ring, False
+            self._read = dict.fromkeys(self._read, ring.count)
 
     def offer(self, ev: Event) -> None:
         """Note one committed event (the writer's thread: keep it cheap)."""
-        views = self._route(ev.topic)
-        alert = ev.topic in self.alert_topics and self.notify is not None
+        if self._own_ring and self._read:
+            self._ring.append(ev)
+        views, alert, urgent = self._routes.get(ev.topic) or self._route(ev)
         if not views and not alert:
+            return
+        # Most events (quotes) change views already waiting for an update that is already
+        # coming: then there is nothing to note. Read without the lock, flags first: a flush
+        # takes a view out of _dirty before it reads the state (which has this event) and the
+        # ring, so a view seen dirty here will show the event. Else the full path below.
+        if (
+            not alert
+            and not urgent
+            and (self._scheduled is not None or self._awaiting is not None or not self._live)
+            and self._dirty.issuperset(views)
+        ):
             return
         with self._lock:
             if self.closed:
                 return
             self._dirty.update(views)
-            for v in views:
-                q = self._events.get(v)
-                if q is not None:
-                    q.append(ev)
-            urgent = ev.critical and ev.topic not in self.routine_topics
             if urgent:
                 self._urgent.update(views)
             send_alerts = alert and not self._alerts and self._live
@@ -244,15 +263,13 @@ class SessionFeed:
                 for v in self.views
                 if v in self._dirty and getattr(v, "shown", True) and now - self._last.get(v, -1e9) >= self._interval(v)
             ]
-            events = {v: list(self._events[v]) for v in due if v in self._events}
             urgent = any(v in self._urgent for v in due)
             for v in due:
                 self._dirty.discard(v)
                 self._urgent.discard(v)
-                if v in self._events:
-                    self._events[v].clear()
             aging, self._aging = self._aging, False
             self._scheduled = None
+            events = {v: self._unread(v) for v in due if v in self._read}
         wall = time.time()
         with self.doc.batch():
             for v in due:
@@ -302,6 +319,13 @@ class SessionFeed:
             self._scheduled = "timer"
             self._timer_at = at = now + wait
         self.doc.add_timeout_callback(partial(self._timer, at), max(1, math.ceil(wait * 1000)))
+
+    def _unread(self, view: View) -> list[Event]:
+        """The events of ``view``'s topics since its last refresh, in seq order; under the lock."""
+        events, self._read[view] = self._ring.since(self._read[view])
+        if "*" in view.topics:
+            return events
+        return [ev for ev in events if view in self._route(ev)[0]]
 
     def _interval(self, view: View) -> float:
         """The least time between two refreshes of ``view`` as things stand; under the lock."""
