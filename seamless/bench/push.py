@@ -93,8 +93,7 @@ PANEL_LIVE_JS = """() => {
 PUSHED_JS = """() => {
   for (const doc of Bokeh.documents) {
     for (const m of doc.all_models) {
-      const d = m.data;
-      if (d && d.sent !== undefined && d.seen !== undefined) return d.seen >= 1;
+      if (m.sent !== undefined && m.seen !== undefined) return m.seen >= 1;
     }
   }
   return false;

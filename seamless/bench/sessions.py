@@ -7,7 +7,7 @@ and puts its token in the page), opens ``/app/ws`` with the subprotocols ``["bok
 reads the server's ``ACK``, asks for the document (``PULL-DOC-REQ``), says the document is ready
 (the ``document_ready`` event, on which Panel runs the app's ``onload``: the push goes live),
 and then reads every message, answering the flow control like the page: when an update sets
-``sent`` on the :class:`~seamless.push.ack.BrowserAck`'s data model, it sets ``seen`` to it.
+``sent`` on the page's :class:`~seamless.push.ack.PageAck`, it sets ``seen`` to it.
 
 A Bokeh message is several websocket frames: header, metadata, content (JSON), then a header
 and a binary payload per buffer (``num_buffers`` in the header). For every message the client
@@ -113,7 +113,7 @@ async def run_session(base: str, app: str, record: Session, ready: asyncio.Event
                 for m in _RANGE.finditer(content):  # a burst of fills, one toast: all of them
                     for seq in range(int(m.group(1)), int(m.group(2)) + 1):
                         record.seqs.setdefault(seq, now)
-            # Only the BrowserAck's data model has ``sent`` (its defaults are not in the document
+            # Only the PageAck has ``sent`` (its defaults are not in the document
             # Bokeh sends, so it is known by this change).
             if kind == "PATCH-DOC" and '"attr":"sent"' in content:
                 for ev in json.loads(content).get("events", ()):

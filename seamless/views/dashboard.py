@@ -86,7 +86,8 @@ class Dashboard:
             reconcile_interval=cfg.reconcile_interval,
             notifier=service.notifier,
         )
-        self.ack = BrowserAck()  # flow control: the next update waits until the page took the last
+        # Flow control: the next update waits until the page took the last.
+        self.ack = BrowserAck(lambda n: self.feed.acked(n))
         self.viewer = Viewer()  # which browser (for its preferences) and its time zone
         self.feed = SessionFeed(
             doc,
@@ -97,10 +98,9 @@ class Dashboard:
             max_rate=cfg.max_rate,
             on_push=service.hub.push.add,
             on_flush=service.hub.flush.add,
-            mark=partial(setattr, self.ack, "sent"),
+            mark=self.ack.mark,
             live=False,
         )
-        self.ack.param.watch(lambda e: self.feed.acked(e.new), "seen")
         # Fed from now, pushed from when the page is live: an alert sent before the browser is
         # connected would come with the page and count as shown already. The server runs the
         # page's onload late when it is busy (25 tabs opening): a fill meanwhile would never
@@ -126,7 +126,7 @@ class Dashboard:
         who = pn.pane.Markdown(f"Signed in as **{self.access.who}**", margin=(0, 5), css_classes=["seamless-who"])
         # The helpers the page needs (the table fixes, the toasts' and the push's answers) are
         # invisible: they sit in the header, where they take no room, never in a card of their own.
-        helpers = pn.Row(*table_guard(), self.toasts, self.ack, self.viewer, width=0, height=0, margin=0)
+        helpers = pn.Row(*table_guard(), self.toasts, self.ack.panel, self.viewer, width=0, height=0, margin=0)
         # No busy spinner: it turns on and off (two messages and a repaint) for every message
         # from the page, the push's answers included; commands show their own loading state.
         self.template = pn.template.FastListTemplate(

@@ -76,8 +76,7 @@ TABLE_SHOWN_JS = """(cls) => {
 ACK_JS = """() => {
   for (const doc of Bokeh.documents) {
     for (const m of doc.all_models) {
-      const d = m.data;
-      if (d && d.sent !== undefined && d.seen !== undefined) return {sent: d.sent, seen: d.seen};
+      if (m.sent !== undefined && m.seen !== undefined) return {sent: m.sent, seen: m.seen};
     }
   }
   return null;
