@@ -30,11 +30,8 @@ from ..compat.tabulator_table import Table, table_class
 from ..events import Event
 from ..push import Derived
 from ..store import StateSource
+from .ages import LiveHTML, since
 from .palette import GREEN, INK, RED
-
-
-def ago(seconds: float | None) -> str:
-    return "no data yet" if seconds is None else f"updated {fmt.age(seconds)}"
 
 
 def clock(ts: float | None) -> str:
@@ -43,27 +40,24 @@ def clock(ts: float | None) -> str:
 
 
 class AgeBadge:
-    """'updated 3 s ago', or 'STALE · updated 40 s ago' past the threshold."""
+    """'updated just now' while the data flows; once it stops, its age counted by the page
+    ('updated 40 s ago', 'STALE · updated 40 s ago' past the threshold): a change when the
+    data stops and when it comes back, none each second (see :mod:`seamless.views.ages`)."""
 
     def __init__(self, stale_after: float | None) -> None:
         self.stale_after = stale_after
-        self.pane = pn.pane.HTML(self._html(None, False), css_classes=["seamless-age"], margin=(0, 10))
+        self.pane = LiveHTML(self._html(None, 0.0), css_classes=["seamless-age"], margin=(0, 10))
 
-    @staticmethod
-    def _html(age: float | None, stale: bool) -> str:
-        if stale:
-            return (
-                f'<span class="seamless-stale" style="color:#fff;background:{RED};padding:2px 6px;'
-                f'border-radius:4px">STALE · {ago(age)}</span>'
-            )
-        return f'<span class="seamless-fresh" style="color:#666">{ago(age)}</span>'
+    def _html(self, updated_at: float | None, now: float) -> str:
+        if updated_at is None:
+            return '<span class="seamless-fresh">no data yet</span>'
+        if now - updated_at < 1.0:
+            return '<span class="seamless-fresh">updated just now</span>'
+        at = fmt.exchange_time(updated_at)
+        return since(updated_at, "updated ", css="seamless-fresh", stale_after=self.stale_after, text=f"updated {at}")
 
     def show(self, updated_at: float | None, now: float) -> None:
-        age = None if updated_at is None else max(0.0, now - updated_at)
-        stale = self.stale_after is not None and age is not None and age > self.stale_after
-        html = self._html(age, stale)
-        if html != self.pane.object:
-            self.pane.object = html
+        self.pane.set_text(self._html(updated_at, now))
 
 
 class BaseView:

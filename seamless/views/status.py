@@ -12,6 +12,7 @@ import panel as pn
 from .. import fmt
 from ..events import Event, RunnerStatus, TradingState
 from ..store import StateSource
+from .ages import LiveHTML, since
 from .base import BaseView
 from .palette import AMBER, BLUE, GREEN, GREY, RED
 
@@ -35,8 +36,9 @@ _CSS = """
 """
 
 
-def _badge(css: str, label: str, value: str, color: str, detail: str = "", title: str = "") -> str:
-    d = f'<span class="detail">{html.escape(detail)}</span>' if detail else ""
+def _badge(css: str, label: str, value: str, color: str, at: float | None = None, title: str = "") -> str:
+    """A state's badge; ``at``: since when (its age, counted by the page, in the details)."""
+    d = since(at, " ", css="detail") if at else ""
     t = f' title="{html.escape(title)}"' if title else ""
     return (
         f'<span class="st {css}" data-value="{html.escape(value)}"{t}>{label} '
@@ -61,7 +63,7 @@ class StatusView(BaseView):
         self.controls = controls
         self.feed_stale_after = stale_after
         self.zone: str | None = None  # the viewer's time zone, once the page says it (preferences)
-        self.html = pn.pane.HTML(
+        self.html = LiveHTML(
             "", stylesheets=[_CSS], css_classes=["seamless-status"], sizing_mode="stretch_width", margin=(0, 5)
         )
         self.panel = pn.Column(self.html, sizing_mode="stretch_width", margin=0)
@@ -84,10 +86,9 @@ class StatusView(BaseView):
     def _show(self, now: float) -> None:
         s = self.state
         runner, risk, acct = s.runner, s.risk, s.account
-        since = f" {fmt.age(now - runner.since)}" if runner.since else ""
         parts = [
             _badge("seamless-equity", "Equity", fmt.money(acct.equity), BLUE),
-            _badge("seamless-runner-status", "Runner", runner.status, _RUNNER.get(runner.status, BLUE), since),
+            _badge("seamless-runner-status", "Runner", runner.status, _RUNNER.get(runner.status, BLUE), runner.since),
             _badge(
                 "seamless-trading-state",
                 "Trading",
@@ -96,14 +97,13 @@ class StatusView(BaseView):
                 title=risk.state_reason,
             ),
         ]
-        broker_age = f" {fmt.age(now - runner.broker_since)}" if runner.broker_since else ""
         parts.append(
             _badge(
                 "seamless-broker-status",
                 "Broker",
                 "connected" if runner.broker_connected else "UNREACHABLE",
                 GREEN if runner.broker_connected else RED,
-                broker_age,
+                runner.broker_since,
                 title=runner.broker_error,
             )
         )
@@ -116,15 +116,14 @@ class StatusView(BaseView):
                 "Feed",
                 "none yet" if feed_age is None else "STALE" if stale else "live",
                 (GREY if feed_age is None else AMBER) if stale else GREEN,
-                f" {fmt.age(feed_age)}" if feed_age is not None and stale else "",
+                last if feed_age is not None and stale else None,
             )
         )
-        # To the minute, and the feed's age only once stale: a steady header changes once a
-        # minute, not every second in every session (each change is a message per session).
+        # Ages counted by the page, clocks to the minute, the feed's age only once stale: a
+        # steady header changes once a minute, not every second in every session (each change
+        # is a message per session).
         exch = max((q.exchange_ts or 0 for q in s.market.quotes.values()), default=None)
         clock = f"market {fmt.exchange_time(exch, seconds=False)}" if exch else ""
         clock += f" · you {fmt.local_time(now, self.zone, seconds=False)}"
         parts.append(f'<span class="st detail seamless-clock">{html.escape(clock)}</span>')
-        text = "".join(parts)
-        if text != self.html.object:
-            self.html.object = text
+        self.html.set_text("".join(parts))

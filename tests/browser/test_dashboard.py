@@ -319,6 +319,9 @@ def test_page_loads_with_live_data(live, open_tabs):
     (page,) = open_tabs(live.url)
     expect(page.locator(".seamless-runner-status")).to_have_attribute("data-value", "RUNNING")
     expect(trading_state(page)).to_have_attribute("data-value", "ACTIVE")
+    # the runner's age: counted by the page (the server sends only since when)
+    age = re.compile(r"^ (just now|\d+ s ago|\d+ min ago|[\d.]+ h ago)$")
+    expect(page.locator(".seamless-runner-status .detail")).to_have_text(age)
 
     show_tab(page, "Market")
     quotes = page.locator(".seamless-quotes .tabulator-row")
