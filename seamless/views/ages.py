@@ -15,6 +15,7 @@ import time
 import panel as pn
 import param
 
+from ..compat import panel_models
 from .palette import RED
 
 # The same words as seamless.fmt.age.
@@ -81,7 +82,11 @@ class LiveHTML(pn.reactive.ReactiveHTML):
         """Show the HTML ``text``, if it is new (an unchanged page costs no message)."""
         if text != self.text:
             self.text = text
-            self.param.update(object=html.escape(text), clock=time.time())
+            # Inside the push's hold, straight to the page's model: Panel's path was most of a
+            # header's cost in each session (seamless.compat.panel_models), the header's equity
+            # moving with every mark.
+            panel_models.held_set(self, "object", html.escape(text))
+            panel_models.held_set(self, "clock", time.time())
 
 
 def since(ts: float, prefix: str = "", *, css: str = "", stale_after: float | None = None, text: str = "") -> str:

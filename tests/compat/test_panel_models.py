@@ -56,3 +56,23 @@ def test_the_page_gets_the_same_change_either_way(patched, unpatched):
     assert after == own_after == [("ModelChangedEvent", "recent", [[4, "warning", "Feed stale", 5000]])]
     # Panel's watchers: skipped inside the hold by the patch, not outside it
     assert len(own_watched) == 3 and watched == [[[4, "warning", "Feed stale", 5000]]]
+
+
+def test_a_live_html_change_in_a_hold_is_sent_at_the_release(patched):
+    from seamless.views.ages import LiveHTML
+
+    patched("panel_models")
+    doc = Document()
+    live = LiveHTML("<b>a</b>")
+    model = live.get_root(doc)
+    doc.add_root(model)
+    sent = []
+    doc.on_change(lambda e: sent.append(getattr(e, "attr", None)))
+    doc.hold("combine")
+    live.set_text('<span data-since="1.000">b</span>')
+    assert model.data.object == live.object == "&lt;span data-since=&quot;1.000&quot;&gt;b&lt;/span&gt;"
+    assert sent == []
+    doc.unhold()
+    assert sorted(sent) == ["clock", "object"]
+    live.set_text('<span data-since="1.000">b</span>')  # the same: nothing sent
+    assert sorted(sent) == ["clock", "object"]
