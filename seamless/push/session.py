@@ -93,7 +93,7 @@ class SessionFeed:
         self._dirty: set[View] = set(self.views)  # the first flush fills every view
         self._urgent: set[View] = set(self.views)
         # The events a view that shows them has not had yet: read from a ring, the hub's when the
-        # feed is attached to one (see follow), else the feed's own, filled by offer.
+        # feed is attached to one (see follow), else the feed's own of ``max_events``, filled by offer.
         self._ring = EventRing(max_events)
         self._own_ring = True
         self._read: dict[View, int] = {v: 0 for v in self.views if v.wants_events}
