@@ -391,7 +391,7 @@ def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     old = widget.value
     plan = table_plan(old, new, key)
     if plan.kind in ("replace", "remove"):
-        widget.value = plan.value
+        widget.replace(plan.value)
     else:
         if "patch" in plan.kind:
             widget.patch_to(plan.head, plan.patch)
@@ -468,7 +468,7 @@ def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None 
     for every table showing the same frame and given the same rows (:class:`FrameMemo`)."""
     replace, tail, value = tail_plan(widget.value, rows, keep, max(1, keep // 5) if slack is None else slack)
     if replace:
-        widget.value = value
+        widget.replace(value)
     else:
         widget.append(tail, value)
 

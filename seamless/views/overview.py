@@ -18,19 +18,13 @@ from ..push import Derived
 from ..push.history import EquityHistory, columns
 from ..store import StateSource
 from .base import BaseView, append_rows, rows_from, sync_table, table, time_axis, unsynced_ranges
-from .palette import GREEN, INK, RED
+from .kpis import KpiTiles
+from .palette import INK, RED
 
 # The critical events that change each shared build (other changes, a quote's mark, wait their turn).
 POSITIONS = ("order.filled", "position.*")
 ORDERS = ("order.*",)
 FIGURES = ("order.*", "position.*", "risk.*", "account.*")
-_KPI = {"font_size": "18pt", "title_size": "10pt", "margin": (0, 12), "css_classes": ["seamless-kpi"]}
-
-
-def _set(obj, name: str, value) -> None:
-    """Set only a change: an unchanged KPI costs no message."""
-    if getattr(obj, name) != value:
-        setattr(obj, name, value)
 
 
 class OverviewView(BaseView):
@@ -43,29 +37,7 @@ class OverviewView(BaseView):
         self, store: StateSource, history: EquityHistory, controls=None, derived: Derived | None = None
     ) -> None:
         super().__init__(store, derived)
-        # KPI tiles: one indicator each, coloured by threshold (Panel formats the value).
-        self.equity = pn.indicators.Number(label="Equity", format="${value:,.2f}", default_color=INK, **_KPI)
-        # A P&L reads signed before the currency ("−$12.30"): sign, colour and format follow the value.
-        self.daily = pn.indicators.Number(label="Daily P&L", format="${value:,.2f}", default_color=GREEN, **_KPI)
-        self.exposure = pn.indicators.Number(label="Exposure", format="${value:,.0f}", default_color=INK, **_KPI)
-        self.open_orders = pn.indicators.Number(label="Open orders", format="{value:.0f}", default_color=INK, **_KPI)
-        self.fills_today = pn.indicators.Number(label="Fills today", format="{value:.0f}", default_color=INK, **_KPI)
-        # The loss limit's use: how much of the day's allowed loss is gone.
-        self.loss_used = pn.indicators.Progress(
-            value=0, max=100, bar_color="success", width=180, margin=(4, 12), css_classes=["seamless-loss-bar"]
-        )
-        self.loss_text = pn.pane.HTML("", margin=(0, 12), css_classes=["seamless-loss-text"])
-        self.kpis = pn.FlexBox(
-            self.equity,
-            self.daily,
-            pn.Column(pn.pane.HTML("Loss limit used", margin=(4, 12, 0, 12)), self.loss_used, self.loss_text, margin=0),
-            self.exposure,
-            self.open_orders,
-            self.fills_today,
-            gap="8px",
-            sizing_mode="stretch_width",
-            css_classes=["seamless-kpis"],
-        )
+        self.kpis = KpiTiles()
         # The day's curve is the hub's (push/history.py), mirrored: one for every session.
         self.history = history
         self._peak = -math.inf
@@ -102,7 +74,7 @@ class OverviewView(BaseView):
         if self.close_outcome is not None:
             positions.append(self.close_outcome.pane)
         self.section(
-            self.kpis,
+            self.kpis.pane,
             self.equity_plot,
             pn.FlexBox(
                 pn.Column(*positions, sizing_mode="stretch_width", min_width=340, styles={"flex": "1 1 340px"}),
@@ -208,18 +180,7 @@ class OverviewView(BaseView):
 
     def update(self, events: list[Event]) -> None:
         k = self.shared(self._figures_now, "account", "positions", "orders", "risk", topics=FIGURES)
-        daily, limit, used = k["daily"], k["limit"], k["used"]
-        _set(self.equity, "value", round(k["equity"], 2))
-        loss = round(daily, 2) < 0
-        _set(self.daily, "format", "−${value:,.2f}" if loss else "+${value:,.2f}")
-        _set(self.daily, "default_color", RED if loss else GREEN)
-        _set(self.daily, "value", abs(round(daily, 2)))
-        _set(self.exposure, "value", round(k["exposure"]))
-        _set(self.open_orders, "value", k["open_orders"])
-        _set(self.fills_today, "value", k["fills_today"])
-        _set(self.loss_used, "value", int(min(100.0, used)))
-        _set(self.loss_used, "bar_color", "danger" if used >= 80 else "warning" if used >= 50 else "success")
-        _set(self.loss_text, "object", f"{used:.0f}% of {fmt.money(limit)}" if limit else "no limit")
+        self.kpis.show(k)
         # The hub's new points, at most once a second (each redraws the plot); the whole curve
         # again only when the hub thinned it.
         h = self.history

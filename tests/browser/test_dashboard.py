@@ -322,6 +322,14 @@ def test_page_loads_with_live_data(live, open_tabs):
     # the runner's age: counted by the page (the server sends only since when)
     age = re.compile(r"^ (just now|\d+ s ago|\d+ min ago|[\d.]+ h ago)$")
     expect(page.locator(".seamless-runner-status .detail")).to_have_text(age)
+    # the KPI tiles: the account's figures, the P&L signed and coloured by its sign
+    values = page.locator(".seamless-kpi-value")
+    expect(values).to_have_count(5)
+    expect(values.nth(0)).to_have_text(re.compile(r"^\$\d{1,3}(,\d{3})*\.\d\d$"))
+    expect(values.nth(1)).to_have_text(re.compile(r"^[+−]\$[\d,]+\.\d\d$"))
+    daily, colour = values.nth(1).evaluate("el => [el.textContent, getComputedStyle(el).color]")  # one moment
+    assert colour == ("rgb(192, 57, 43)" if daily.startswith("−") else "rgb(30, 132, 73)"), (daily, colour)
+    expect(page.locator(".seamless-loss-text")).to_have_text(re.compile(r"^\d+% of \$[\d,]+\.\d\d$|^no limit$"))
 
     show_tab(page, "Market")
     quotes = page.locator(".seamless-quotes .tabulator-row")

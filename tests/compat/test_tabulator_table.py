@@ -97,6 +97,9 @@ def test_the_lean_tables_messages_are_panels_own_patch_and_stream(patched):
         hows.append(how)
         if how in ("replace", "remove"):
             own.value = lean.value.copy()
+            # the columns unchanged, only the data goes (Panel's own path sends the same data)
+            assert [m[0] for m in lean_sent] == ["data"], how
+            assert _columns(lean_model.source.data) == _columns(own_model.source.data), how
             continue
         for kind, arg in calls:
             if kind == "patch":
@@ -150,3 +153,26 @@ def test_the_plain_table_brings_the_page_to_the_same_rows(kind, patched, unpatch
         assert _columns(rendered(plain).source.data) == _columns(rendered(lean).source.data) == page[lean], i
     assert {m[0] for m in sent[plain]} <= {"data"}, "the fallback sends the table whole"
     assert {"patch", "stream"} & {m[0] for m in sent[lean]}
+
+
+def test_one_conversion_serves_every_table_given_the_same_rows(patched, monkeypatch):
+    """Every session's table is given the same rows object in turn: they are converted for
+    the page once, and each page gets them."""
+    patched("tabulator_table")
+    converted = []
+    convert = LeanTable._convert
+    monkeypatch.setattr(LeanTable, "_convert", lambda self, df: converted.append(id(df)) or convert(self, df))
+    tables = [table(["seq:f", "msg"]) for _ in range(3)]
+    models = [rendered(t) for t in tables]
+    sent = [recorder(m) for m in models]
+    first = pd.DataFrame({"seq": [1.0, 2.0], "msg": ["a", "b"]})
+    for t in tables:
+        append_rows(t, first, 10)
+    rows = pd.DataFrame({"seq": [3.0], "msg": ["c"]}, index=[2])
+    for t in tables:
+        t.append(rows)
+    assert converted.count(id(rows)) == 1
+    for t, m, s in zip(tables, models, sent):
+        assert s[-1] == ("stream", {"index": [2], "seq": [3.0], "msg": ["c"]}, None)
+        assert _columns(m.source.data) == _columns(rendered(t).source.data)
+        assert _columns(m.source.data)["msg"] == ["a", "b", "c"]

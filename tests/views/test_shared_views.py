@@ -114,7 +114,7 @@ def test_each_critical_event_is_computed_once_for_every_session_and_shown_in_eac
         for s in all_:
             assert s.view.positions.value["qty"].tolist() == [5.0 * i], "each session shows the position"
             assert fill.seq in s.view.fills.value["seq"].tolist(), "each session shows the fill"
-            assert s.view.open_orders.value == 0 and s.view.fills_today.value == i
+            assert s.view.kpis.shown["open_orders"] == 0 and s.view.kpis.shown["fills_today"] == i
             assert f"Fill #{fill.seq}: BUY 5 AAPL @ 101.00" in s.shown, "each session toasts it"
         first = all_[0].view.positions.value
         assert all(s.view.positions.value is first for s in all_), "one plan, one frame for every table"
