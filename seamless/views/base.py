@@ -389,6 +389,8 @@ def sync_table(widget: Table, new: pd.DataFrame, key: str) -> str:
     one (every session's, when ``new`` is shared: :meth:`BaseView.shared`); each table then
     holds the plan's value, the same frame, so the next plan is shared too."""
     old = widget.value
+    if old.empty and new.empty:  # most often the open orders: nothing, before any lookup
+        return "none"
     plan = table_plan(old, new, key)
     if plan.kind in ("replace", "remove"):
         widget.replace(plan.value)
