@@ -161,7 +161,7 @@ def test_one_conversion_serves_every_table_given_the_same_rows(patched, monkeypa
     patched("tabulator_table")
     converted = []
     convert = LeanTable._convert
-    monkeypatch.setattr(LeanTable, "_convert", lambda self, df: converted.append(id(df)) or convert(self, df))
+    monkeypatch.setattr(LeanTable, "_convert", lambda self, df: converted.append(df) or convert(self, df))
     tables = [table(["seq:f", "msg"]) for _ in range(3)]
     models = [rendered(t) for t in tables]
     sent = [recorder(m) for m in models]
@@ -169,9 +169,10 @@ def test_one_conversion_serves_every_table_given_the_same_rows(patched, monkeypa
     for t in tables:
         append_rows(t, first, 10)
     rows = pd.DataFrame({"seq": [3.0], "msg": ["c"]}, index=[2])
+    del converted[:]
     for t in tables:
         t.append(rows)
-    assert converted.count(id(rows)) == 1
+    assert [df is rows for df in converted] == [True]  # the frames kept: no id reused
     for t, m, s in zip(tables, models, sent):
         assert s[-1] == ("stream", {"index": [2], "seq": [3.0], "msg": ["c"]}, None)
         assert _columns(m.source.data) == _columns(rendered(t).source.data)
