@@ -18,16 +18,17 @@ frame, run the value's nine watchers (each comparing the old frame with the new)
 whole frame again after a stream, and work out the columns' configuration again for a frame
 whose columns did not change. Here the caller hands over the new frame whole
 (:meth:`Table.patch_to`, :meth:`Table.append`, :meth:`Table.replace`), the browser's columns
-are the frame's own arrays, and rows appended to every session's table are converted once.
-Measured: the overview's update per fill 9.6 -> 4.0 ms a session on the server's loop; a
-recent-fills append 1.4 -> 0.45 ms a session (50 tables, a row each). The page gets the same ``patch`` and ``stream``
-messages Panel's public ``patch()``/``stream()`` send (tests/compat).
+are copies of the frame's arrays (Bokeh patches them in place), and rows appended to every
+session's table are converted once. Measured: the overview's update per fill 9.6 -> 4.0 ms a
+session on the server's loop; a recent-fills append 1.4 -> 0.3-0.45 ms a session (50 tables, a
+row each). The page gets the same ``patch`` and ``stream`` messages Panel's public
+``patch()``/``stream()`` send (tests/compat).
 
 **Versions.** Panel 1.9 (``TESTED``). At install it checks the version, the signatures of the
 methods overridden or called, and that a Tabulator has the attributes used.
 
-**Fallback.** :class:`Table`: Panel's Tabulator, whose ``patch_to``, ``append`` and ``replace`` set the
-value whole (public API; the page gets the whole table each time). Not Panel's public
+**Fallback.** :class:`Table`: Panel's Tabulator, whose ``patch_to``, ``append`` and ``replace``
+set the value whole (public API; the page gets the whole table each time). Not Panel's public
 ``patch()``/``stream()``: on Panel 1.9 they leave behind the data a model made later starts
 from (a tab opened again would show the rows as they were before).
 """
@@ -97,10 +98,13 @@ class LeanTable(Table):
         return df, self._convert(df)
 
     def _convert(self, df: pd.DataFrame) -> dict:
-        """A lean frame's columns for the browser: its own arrays."""
-        data = {"index": df.index.to_numpy()}
+        """A lean frame's columns for the browser: copies of its arrays. Not the arrays
+        themselves: Bokeh applies a patch to its model's columns in place, and the frames are
+        shared by every session's table (one session's patch changed the frame the others
+        still showed, so their next plan found nothing to send)."""
+        data = {"index": df.index.to_numpy(copy=True)}
         for col in df.columns:
-            data[col] = self._process_column(df[col].to_numpy(), col, df)
+            data[col] = self._process_column(df[col].to_numpy(copy=True), col, df)
         return data
 
     def _get_data(self) -> tuple[pd.DataFrame, dict]:

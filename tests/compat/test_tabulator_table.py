@@ -177,3 +177,23 @@ def test_one_conversion_serves_every_table_given_the_same_rows(patched, monkeypa
         assert s[-1] == ("stream", {"index": [2], "seq": [3.0], "msg": ["c"]}, None)
         assert _columns(m.source.data) == _columns(rendered(t).source.data)
         assert _columns(m.source.data)["msg"] == ["a", "b", "c"]
+
+
+def test_a_sessions_patch_leaves_the_shared_frame_for_the_others(patched):
+    """Every session's table holds the same frame; Bokeh applies a patch to a model's columns
+    in place. One table patched twice must not change the frame another still shows: that one,
+    going straight to the last frame, still sends its page the change."""
+    patched("tabulator_table")
+    a, b = table(COLUMNS), table(COLUMNS)
+    models = {t: rendered(t) for t in (a, b)}
+    marks = [frame([["A", last, "x"], ["B", 20.0, "y"]]) for last in (10.0, 11.0, 12.0)]
+    for t in (a, b):
+        sync_table(t, marks[0], "symbol")
+    shown = b.value
+    sent = recorder(models[b])
+    assert [sync_table(a, m, "symbol") for m in marks[1:]] == ["patch", "patch"]
+    assert list(shown["last"]) == [10.0, 20.0]
+    assert _columns(models[b].source.data)["last"] == [10.0, 20.0]
+    assert sync_table(b, marks[2], "symbol") == "patch"
+    assert sent == [("patch", {"last": [(0, 12.0)]})]
+    assert _columns(models[b].source.data)["last"] == [12.0, 20.0]
