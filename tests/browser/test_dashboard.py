@@ -42,6 +42,14 @@ TOAST_RECORDER_JS = r"""(() => {
   new MutationObserver(scan).observe(document, {childList: true, subtree: true, characterData: true});
 })();"""
 
+# The page's uncaught errors (an exception while applying a message leaves the rest of it
+# unapplied), for a test to show when what it waits for does not come.
+PAGE_ERRORS_JS = r"""(() => {
+  window.__pageErrors = [];
+  window.addEventListener('error', (e) => window.__pageErrors.push(String(e.message)));
+  window.addEventListener('unhandledrejection', (e) => window.__pageErrors.push(String(e.reason)));
+})();"""
+
 # The data a Tabulator with css class ``cls`` holds in this page (its Bokeh source, so rows
 # scrolled out of the table's virtual DOM count too).
 TABLE_DATA_JS = """(cls) => {
@@ -154,6 +162,7 @@ def open_tabs(browser):
             contexts.append(context)
             context.route("**/*", _local_only)
             context.add_init_script(TOAST_RECORDER_JS)
+            context.add_init_script(PAGE_ERRORS_JS)
             page = context.new_page()
             page.set_default_timeout(T)
             page.goto(url, wait_until="commit", timeout=T * 2)
@@ -217,6 +226,17 @@ def figure(page, name: str):
         has=page.locator('[tabulator-field="figure"]', has_text=re.compile(rf"^{re.escape(name)}$"))
     )
     return row.locator('[tabulator-field="value"]')
+
+
+def read_attached(locator, js: str):
+    """``js(element)`` for the element ``locator`` finds, read in one moment while it is in the
+    page. A live HTML's content is replaced whole at each update: an element replaced between
+    being found and being read is detached, and a detached element has no computed style."""
+    for _ in range(100):
+        got = locator.evaluate(f"el => el.isConnected ? ({js})(el) : null")
+        if got is not None:
+            return got
+    raise AssertionError(f"{locator} was replaced before each of 100 reads")
 
 
 def button(page, css: str):
@@ -327,7 +347,7 @@ def test_page_loads_with_live_data(live, open_tabs):
     expect(values).to_have_count(5)
     expect(values.nth(0)).to_have_text(re.compile(r"^\$\d{1,3}(,\d{3})*\.\d\d$"))
     expect(values.nth(1)).to_have_text(re.compile(r"^[+−]\$[\d,]+\.\d\d$"))
-    daily, colour = values.nth(1).evaluate("el => [el.textContent, getComputedStyle(el).color]")  # one moment
+    daily, colour = read_attached(values.nth(1), "el => [el.textContent, getComputedStyle(el).color]")
     assert colour == ("rgb(192, 57, 43)" if daily.startswith("−") else "rgb(30, 132, 73)"), (daily, colour)
     expect(page.locator(".seamless-loss-text")).to_have_text(re.compile(r"^\d+% of \$[\d,]+\.\d\d$|^no limit$"))
 
