@@ -73,7 +73,7 @@ class LeanTable(Table):
 
     # The rows last converted for the browser: every session's table is given the same rows
     # object in turn (the views' shared plans), so one conversion serves them all.
-    _converted: tuple[pd.DataFrame, dict, bool] | None = None  # (rows, for the browser, lean)
+    _converted: tuple[pd.DataFrame, dict | None] | None = None  # (rows, for the browser or None: not lean)
     _appending = False
 
     @staticmethod
@@ -146,21 +146,23 @@ class LeanTable(Table):
     def append(self, rows: pd.DataFrame, value: pd.DataFrame | None = None) -> None:
         """Append ``rows`` (labelled after the value's last row); the browser gets only them."""
         store_silently(self, "value", pd.concat([self.value, rows]) if value is None else value)
-        if self.filters or self._filters:
-            self._stream(self._process_df_and_convert_to_cds(rows)[1])
-            return
-        converted = LeanTable._converted
-        if converted is None or converted[0] is not rows:
-            lean = self._lean(rows)
-            converted = LeanTable._converted = (rows, self._convert(rows) if lean else {}, lean)
-        if not converted[2]:
+        data = None if self.filters or self._filters else self._converted_once(rows)
+        if data is None:  # filtered, or not lean: Panel's own conversion
             self._stream(self._process_df_and_convert_to_cds(rows)[1])
             return
         self._appending = True
         try:
-            self._stream(converted[1])
+            self._stream(data)
         finally:
             self._appending = False
+
+    def _converted_once(self, rows: pd.DataFrame) -> dict | None:
+        """``rows`` for the browser (None if not lean), converted once for all the tables given
+        the same rows object in turn."""
+        converted = LeanTable._converted
+        if converted is None or converted[0] is not rows:
+            converted = LeanTable._converted = (rows, self._convert(rows) if self._lean(rows) else None)
+        return converted[1]
 
 
 def table_class() -> type[Table]:

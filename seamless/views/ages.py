@@ -42,10 +42,11 @@ state.show = () => {
   const t = document.createElement('textarea');
   t.innerHTML = data.object;
   live.innerHTML = t.value;
+  // Counted only once there is an age to count (the KPI tiles never show one).
+  if (state.timer === undefined && live.querySelector('[data-since]')) state.timer = setInterval(state.tick, 1000);
   state.tick();
 };
 state.show();
-state.timer = setInterval(state.tick, 1000);
 """
 
 _CSS = f"""
