@@ -462,31 +462,56 @@ _CANON_LOCK = threading.Lock()
 table_plan = FrameMemo(_plan)  # sync_table's plan from a frame to the next, once for every table
 
 
-def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None = None) -> None:
+def append_rows(widget: Table, rows: pd.DataFrame, keep: int, slack: int | None = None, key: str | None = None) -> None:
     """Add ``rows`` (oldest first) to a tail table: it holds the newest ``keep`` rows and up to
     ``slack`` more (default a fifth of ``keep``); past that it is cut back to ``keep`` at once.
     Why the slack: rolling a row off at each append moves every row in the browser, which then
     redraws the whole table in every tab; this way most appends only add rows. Worked out once
-    for every table showing the same frame and given the same rows (:class:`FrameMemo`)."""
-    replace, tail, value = tail_plan(widget.value, rows, keep, max(1, keep // 5) if slack is None else slack)
+    for every table showing the same frame and given the same rows (:class:`FrameMemo`).
+
+    ``key``: a column naming each row's content (the same key, the same row). Tables that came
+    to the same rows under the same labels by different steps (sessions that took a burst's rows
+    at different moments) then hold one frame again, and share their plans from there on."""
+    replace, tail, value = tail_plan(widget.value, rows, keep, max(1, keep // 5) if slack is None else slack, key)
     if replace:
         widget.replace(value)
     else:
         widget.append(tail, value)
 
 
-def _tail(old: pd.DataFrame, rows: pd.DataFrame, keep: int, slack: int) -> tuple[bool, pd.DataFrame, pd.DataFrame]:
+def _tail(
+    old: pd.DataFrame, rows: pd.DataFrame, keep: int, slack: int, key: str | None = None
+) -> tuple[bool, pd.DataFrame, pd.DataFrame]:
     """(replace, the rows labelled after the table's, the table's value after)."""
     rows = _typed_like(rows, old).copy()
     index = old.index
     if not len(index):  # the first rows set the columns' types
-        return True, rows, rows.iloc[-keep:].reset_index(drop=True)
+        return True, rows, _one_tail(rows.iloc[-keep:].reset_index(drop=True), key)
     start = int(index.max()) + 1  # a tail rolls over: labels must not repeat
     rows.index = pd.RangeIndex(start, start + len(rows))
     whole = pd.concat([old, rows])
     if len(index) + len(rows) > keep + slack:
-        return True, rows, whole.iloc[-keep:]
-    return False, rows, whole
+        return True, rows, _one_tail(whole.iloc[-keep:], key)
+    return False, rows, _one_tail(whole, key)
+
+
+_TAILS: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
+
+
+def _one_tail(value: pd.DataFrame, key: str | None) -> pd.DataFrame:
+    """The frame already made with ``value``'s rows under its labels, if any (by ``key``)."""
+    if key is None:
+        return value
+    name = (tuple(value.index), tuple(value[key]), tuple(value.columns), tuple(map(str, value.dtypes)))
+    with _CANON_LOCK:
+        hit = _TAILS.get(name)
+        if hit is not None:
+            _TAILS.move_to_end(name)
+            return hit
+        _TAILS[name] = value
+        while len(_TAILS) > 64:
+            _TAILS.popitem(last=False)
+    return value
 
 
 tail_plan = FrameMemo(_tail)  # append_rows' plan

@@ -273,4 +273,4 @@ class OverviewView(BaseView):
         if new == len(frame):
             return
         self._fills_seq = float(frame["seq"].to_numpy()[-1])
-        append_rows(self.fills, rows_from(frame, new), self.RECENT_FILLS)
+        append_rows(self.fills, rows_from(frame, new), self.RECENT_FILLS, key="seq")

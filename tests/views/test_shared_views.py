@@ -216,3 +216,28 @@ def test_tables_that_went_different_ways_show_one_frame_again_after_their_next_s
     assert base_mod.sync_table(b, frames[2], "symbol") == "patch"
     assert a.value is b.value, "the same frame, the same labels: one object, so the next plan is shared"
     assert b.value["mark"].tolist() == [102.0, 52.0]
+
+
+def test_tail_tables_that_took_a_burst_at_different_moments_share_one_frame_again():
+    import pandas as pd
+
+    whole = pd.DataFrame({"seq": [float(i) for i in range(8)], "symbol": ["AAPL"] * 8})
+    frames = {n: whole.iloc[:n] for n in range(9)}  # the shared frame as the state grows
+    a, b = base_mod.table(["seq:f0", "symbol"]), base_mod.table(["seq:f0", "symbol"])
+
+    def step(t, upto: int, key="seq") -> None:  # the rows after the last shown, up to ``upto``
+        shown = int(t.value["seq"].max()) + 1 if len(t.value) else 0
+        base_mod.append_rows(t, base_mod.rows_from(frames[upto], shown), keep=6, slack=1, key=key)
+
+    step(a, 2), step(a, 4), step(b, 3), step(b, 4)  # the same rows, by different steps
+    assert a.value is b.value, "the same rows under the same labels: one frame"
+    calls = base_mod.tail_plan.calls
+    step(a, 6), step(b, 6)
+    assert base_mod.tail_plan.calls - calls == 1, "so the next plan is shared"
+    assert a.value is b.value and a.value["seq"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    step(a, 8), step(b, 8)  # past keep + slack: cut back to the newest keep, still one frame
+    assert a.value is b.value and a.value["seq"].tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+
+    c, d = base_mod.table(["seq:f0", "symbol"]), base_mod.table(["seq:f0", "symbol"])
+    step(c, 2, None), step(c, 4, None), step(d, 3, None), step(d, 4, None)
+    assert c.value is not d.value, "without a key, nothing says the rows are the same"
