@@ -35,6 +35,11 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
   most of them committed within one second (the window, 65 s at full scale, holds the
   strategy's burst: its 60 orders a minute go out in the first second of each minute).
 
+``floor_callback_us``: the floor, measured in the same run before the sessions open: a plain
+Tornado loop's time per callback, in a process of its own. These machines are shared and
+their speed moves from one day to the next (the same code's server used 57% of a core at 50
+sessions on one day and 99% on the day before); the floor says how fast the machine was.
+
 Then ``max_sessions_p99_under_100ms``: the largest N at which the raw sessions' and the tab's
 p99 are under 100 ms, the server's window p99 is within its 100 ms bucket, and nothing is missed.
 Progress goes to stderr.
@@ -70,6 +75,38 @@ from .push import (
 )
 
 LIMIT_MS = 100.0
+
+# A plain Tornado loop running callbacks one after the other: the floor of the server's loop.
+_FLOOR = """
+import time
+from tornado.ioloop import IOLoop
+
+async def main(n=200_000):
+    loop = IOLoop.current()
+    done = loop.asyncio_loop.create_future()
+    left = [n]
+    def step():
+        left[0] -= 1
+        if left[0]:
+            loop.add_callback(step)
+        else:
+            done.set_result(None)
+    t0 = time.perf_counter()
+    loop.add_callback(step)
+    await done
+    print((time.perf_counter() - t0) / n * 1e6)
+
+IOLoop.current().run_sync(main)
+"""
+
+
+def floor_callback_us(runs: int = 3) -> float:
+    """A plain Tornado loop's µs per callback, in a process of its own (the best of ``runs``)."""
+    best = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _FLOOR], capture_output=True, text=True, timeout=120, check=True)
+        best.append(float(out.stdout))
+    return round(min(best), 3)
 
 
 def _say(msg: str) -> None:
@@ -242,7 +279,7 @@ def run(
     pw = None
     if browser is None:
         pw, browser = launch_browser()
-    out: dict[str, Any] = {"duration_s": duration_s}
+    out: dict[str, Any] = {"duration_s": duration_s, "floor_callback_us": floor_callback_us()}
     best = 0
     try:
         for n in session_counts:

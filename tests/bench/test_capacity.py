@@ -11,6 +11,7 @@ from seamless.bench.capacity import run
 def test_ten_raw_sessions_and_a_tab_receive_every_critical_event(browser, tmp_path):
     figures = run((10,), duration_s=10.0, directory=str(tmp_path), browser=browser)
     print("\n" + "\n".join(f"{k:<28} {v}" for k, v in figures.items()))
+    assert figures["floor_callback_us"] > 0
     assert figures["events_10"] >= 3  # a trade a second, and the strategy's own fills
     assert figures["session_errors_10"] == 0
     assert figures["sessions_missed_10"] == 0 and figures["tab_missed_10"] == 0
