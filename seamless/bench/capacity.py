@@ -22,6 +22,9 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
   server's ``/metrics`` histogram scraped each second: the upper bound of the bucket holding
   the 99th percentile (its bounds: ... 50, 100, 250 ms ...; ``"inf"`` past 2.5 s), of
   ``server_window_samples_<N>`` samples;
+- ``server_publish_p50_ms_<N>``, ``server_publish_p99_ms_<N>``: the server's clock, commit ->
+  the event reaching the push's hub, before any session (the store's part: a burst's events
+  queued behind each other's durable commits), over the whole run;
 - ``tab_p50_ms_<N>``, ``tab_p99_ms_<N>``: its toast in the real tab's DOM; ``tab_missed_<N>``;
 - ``cpu_pct_per_session_<N>``: the server process's CPU time over the window, per session
   (the tab included), in % of one core; ``cpu_pct_<N>``: in all; ``clients_cpu_pct_<N>``: the
@@ -222,7 +225,8 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
             clients.wait(10)
         served.close()
     window = t_cut - t_live
-    server = json.loads(stats_path.read_text()).get("push_ms", {}) if stats_path.exists() else {}
+    stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    server, publish = stats.get("push_ms", {}), stats.get("publish_ms", {})
     lat, missed = [], 0
     for r in records:
         got = {int(k): v for k, v in r["seqs"].items()}
@@ -242,6 +246,8 @@ def run_n(n: int, browser: Any, duration_s: float, work: Path, grace_s: float = 
         f"server_push_p50_ms_{n}": r3(server.get("p50_ms")),
         f"server_push_p99_ms_{n}": r3(server.get("p99_ms")),
         f"server_window_p99_le_ms_{n}": window_p99,
+        f"server_publish_p50_ms_{n}": r3(publish.get("p50_ms")),
+        f"server_publish_p99_ms_{n}": r3(publish.get("p99_ms")),
         f"server_window_samples_{n}": window_n,
         f"tab_p50_ms_{n}": r3(_pct(toast, 0.5)),
         f"tab_p99_ms_{n}": r3(_pct(toast, 0.99)),

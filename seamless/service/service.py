@@ -41,6 +41,13 @@ _CACHE_KEY = "seamless.service"
 _ERROR_KEY = "seamless.startup_error"
 _lock = threading.Lock()
 
+# The server's loop, the runner (1,000 ticks/s) and the store's writer share one GIL. A thread
+# waiting for it waits up to the switch interval each time it takes it back (Python's default
+# 5 ms), and the writer takes it back after each SQLite call. With the loop serving 50
+# sessions, a burst's events reached the push (commit -> hub) 189-237 ms after their commit at
+# p99 at 5 ms, 52-61 ms at 1 ms, 23-27 ms at 0.5 ms (docs/benchmarks.md).
+GIL_SWITCH_S = 0.0005
+
 
 class Service:
     """Owns the store and the runner; the dashboard's commands go through :meth:`command`."""
@@ -305,9 +312,7 @@ def embedded(argv: Sequence[str] = ()) -> Service:
         pn.state.cache[_CACHE_KEY] = service
     atexit.register(service.close)
     _stop_on_sigterm()
-    # The runner thread may be busy (1,000 ticks/s); the server loop must get the GIL back fast to
-    # push a critical event: hand it over every 1 ms instead of Python's default 5 ms.
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(GIL_SWITCH_S)
     period = dt.timedelta(seconds=config.reconcile_interval)
     # Each run is due one period after the last one fired: a loop that was busy delays the
     # schedule instead of firing the missed runs back to back.
