@@ -40,8 +40,8 @@ toasts (``seamless.views.alerts.ALERT_TOPICS``) is followed from its commit (the
 
 ``floor_callback_us``: the floor, measured in the same run before the sessions open: a plain
 Tornado loop's time per callback, in a process of its own. These machines are shared and
-their speed moves from one day to the next (the same code's server used 57% of a core at 50
-sessions on one day and 99% on the day before); the floor says how fast the machine was.
+their speed moves from one day to the next (much the same code's server used 57% of a core
+at 50 sessions on one day and 99% on the day before); the floor says how fast the machine was.
 
 Then ``max_sessions_p99_under_100ms``: the largest N at which the raw sessions' and the tab's
 p99 are under 100 ms, the server's window p99 is within its 100 ms bucket, and nothing is missed.
