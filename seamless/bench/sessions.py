@@ -52,12 +52,12 @@ def _frames(msgtype: str, content: dict[str, Any]) -> list[str]:
     return [json.dumps(header), "{}", json.dumps(content)]
 
 
-async def _send(ws: WebSocketClientConnection, msgtype: str, content: dict[str, Any]) -> None:
+async def send_message(ws: WebSocketClientConnection, msgtype: str, content: dict[str, Any]) -> None:
     for frame in _frames(msgtype, content):
         await ws.write_message(frame)
 
 
-async def _read(ws: WebSocketClientConnection) -> tuple[dict[str, Any], str, int] | None:
+async def read_message(ws: WebSocketClientConnection) -> tuple[dict[str, Any], str, int] | None:
     """One Bokeh message: (header, content text, bytes), or None once the socket closed."""
     parts: list[str | bytes] = []
     for _ in range(3):
@@ -76,24 +76,31 @@ async def _read(ws: WebSocketClientConnection) -> tuple[dict[str, Any], str, int
     return header, content, size
 
 
-async def run_session(base: str, app: str, record: Session, ready: asyncio.Event, stop: asyncio.Event) -> None:
+async def connect(base: str, app: str) -> WebSocketClientConnection:
+    """A new session of ``app`` (its path, "" for the root) on the server at ``base``: its
+    websocket, open (the server's ``ACK`` not read yet)."""
     host = base.split("://", 1)[1]
+    path = f"/{app}" if app else ""
+    page = await AsyncHTTPClient().fetch(f"{base}{path or '/'}", request_timeout=120)
+    match = _TOKEN.search(page.body.decode())
+    if match is None:
+        raise RuntimeError("no session token in the page")
+    request = HTTPRequest(f"ws://{host}{path}/ws", headers={"Origin": base}, request_timeout=120)
+    return await websocket_connect(request, subprotocols=["bokeh", match.group(1)], max_message_size=1 << 30)
+
+
+async def run_session(base: str, app: str, record: Session, ready: asyncio.Event, stop: asyncio.Event) -> None:
     try:
-        page = await AsyncHTTPClient().fetch(f"{base}/{app}", request_timeout=120)
-        match = _TOKEN.search(page.body.decode())
-        if match is None:
-            raise RuntimeError("no session token in the page")
-        request = HTTPRequest(f"ws://{host}/{app}/ws", headers={"Origin": base}, request_timeout=120)
-        ws = await websocket_connect(request, subprotocols=["bokeh", match.group(1)], max_message_size=1 << 30)
+        ws = await connect(base, app)
     except Exception as e:  # noqa: BLE001 - counted, reported, the others go on
         record.error = f"{type(e).__name__}: {e}"
         ready.set()
         return
     try:
-        await _read(ws)  # ACK
-        await _send(ws, "PULL-DOC-REQ", {})
+        await read_message(ws)  # ACK
+        await send_message(ws, "PULL-DOC-REQ", {})
         while not stop.is_set():
-            got = await _read(ws)
+            got = await read_message(ws)
             if got is None:
                 break
             header, content, size = got
@@ -103,7 +110,7 @@ async def run_session(base: str, app: str, record: Session, ready: asyncio.Event
             kind = header.get("msgtype")
             if kind == "PULL-DOC-REPLY":
                 event = {"type": "event", "name": "document_ready", "values": {"type": "map"}}
-                await _send(
+                await send_message(
                     ws, "PATCH-DOC", {"events": [{"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": event}]}
                 )
                 continue
@@ -119,7 +126,7 @@ async def run_session(base: str, app: str, record: Session, ready: asyncio.Event
                 for ev in json.loads(content).get("events", ()):
                     if ev.get("kind") == "ModelChanged" and ev.get("attr") == "sent":
                         change = {"kind": "ModelChanged", "model": ev["model"], "attr": "seen", "new": ev["new"]}
-                        await _send(ws, "PATCH-DOC", {"events": [change]})
+                        await send_message(ws, "PATCH-DOC", {"events": [change]})
                         record.acks += 1
                         ready.set()  # answered the first push: live, as PUSHED_JS says of a page
     except Exception as e:  # noqa: BLE001

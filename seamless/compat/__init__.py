@@ -21,7 +21,8 @@ function, patches nothing), since it also runs headless.
 - :mod:`.tabulator_table`: the dashboard's lean tables (a Tabulator subclass with private
   overrides), chosen by ``views.base.table``;
 - :mod:`.tabulator_js`: the page's Tabulator prototype patch (``views.guard.TableGuard``);
-- :mod:`.panel_models`: toasts straight to the page's models inside the push's hold;
+- :mod:`.panel_models`: live HTML straight to the page's models inside the push's hold, toasts
+  sent to every page at once in a message composed here;
 - :mod:`.param_values`: the store's write of param values.
 """
 

@@ -31,11 +31,13 @@ their writes.
 from __future__ import annotations
 
 import json
+from asyncio import Future
+from collections.abc import Iterable
 from typing import Any
 
 from bokeh.protocol.message import Message
 from bokeh.server.views.ws import WSHandler
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .check import Patch, first, signature_is
 
@@ -58,14 +60,32 @@ async def _send(self: Message[Any], conn: Any) -> int:
     try:
         # Free at once unless Bokeh's own write path is mid-message (then after it).
         with await conn.write_lock.acquire():
-            for frame, binary in frames:
-                futures.append(WebSocketHandler.write_message(conn, frame, binary=binary))
+            futures = hand_over(conn, frames)
         for future in futures:
             await future
     finally:
-        for future in futures:  # the socket closed mid-way: what failed is known, not logged again
-            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        quiet(futures)
     return sum(len(frame) for frame, _binary in frames)
+
+
+def hand_over(conn: WebSocketHandler, frames: Iterable[tuple[str | bytes, bool]]) -> list[Future]:
+    """Hand a message's frames (``(frame, binary)``) to ``conn`` one after the other, in one
+    step (nothing else runs on the loop meanwhile, so no other message's frames come between);
+    the futures of their writes. Raises ``WebSocketClosedError`` if the socket is closed."""
+    futures = []
+    try:
+        for frame, binary in frames:
+            futures.append(WebSocketHandler.write_message(conn, frame, binary=binary))
+    except WebSocketClosedError:
+        quiet(futures)
+        raise
+    return futures
+
+
+def quiet(futures: Iterable[Future]) -> None:
+    """The socket closed mid-way: what failed is known, not logged again."""
+    for future in futures:
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def _check() -> str | None:

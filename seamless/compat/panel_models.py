@@ -1,30 +1,48 @@
-"""A ReactiveHTML parameter set straight on the page's Bokeh models inside the push's hold.
+"""A ReactiveHTML parameter set straight on the page's Bokeh models: inside the push's hold,
+or (toasts) sent at once in a message composed here.
 
-**What it patches.** Nothing of Panel's: :func:`held_set` reads a component's private
-``Reactive._models`` (its Bokeh model in each session's document), writes the value on each
-model's data model (``model.data``, where Panel's ReactiveHTML mirrors its parameters under
-their own names) and tells a held document by Bokeh's ``Document.callbacks.hold_value``.
+**What it patches.** Nothing of Panel's or Bokeh's is replaced. :func:`held_set` reads a
+component's private ``Reactive._models`` (its Bokeh model in each session's document), writes
+the value on each model's data model (``model.data``, where Panel's ReactiveHTML mirrors its
+parameters under their own names) and tells a held document by Bokeh's
+``Document.callbacks.hold_value``. :func:`send_at_once` also reads the session's private
+``ServerSession._subscribed_connections`` and each connection's ``_socket``, hands the socket
+a PATCH-DOC message of one ``ModelChanged`` (header, metadata, content: the frames Bokeh's own
+would have) through :func:`.bokeh_send.hand_over`, and keeps the document's value in step
+through the model's private ``_property_values`` (no change event: it is sent already).
 
-**Why.** Toasts (``views.toasts``) go to every session in turn, inside each session's hold
-(``push.SessionFeed``): Panel's path for a change (watchers, design, sanitizer, lookups) was
-most of an alert's cost in each session. Set on the data model, the change is sent when the
-hold is released, as Panel's would be.
+**Why.** Toasts (``views.toasts``) go to every session in turn (``push.SessionFeed``), and a
+critical event's toasts reach the last session only when every other session's are out: at 50
+sessions, the 50 toasts of one fill took the server's loop a median 51 ms and up to 88 ms,
+most of the dashboard's commit -> toast p99. In each session, Panel's path for a change
+(watchers, design, sanitizer, lookups) was most of a toast's cost; set on the data model and
+sent at the hold's release, Bokeh's message making (its serializer, a set of every model of the
+document, Panel's write futures) still was. The message composed here is the same text for
+every session but the model's id, the value encoded once.
 
 **Versions.** Panel 1.9 and Bokeh 3.9 (``TESTED``). At install it checks the versions, that a
-component keeps its models in a dict, that its Bokeh model has ``data`` and that
-Bokeh's document callbacks tell ``hold_value``.
+component keeps its models in a dict, that its Bokeh model has ``data``, that Bokeh's document
+callbacks tell ``hold_value``, that a Bokeh model keeps its values in ``_property_values``, that
+a session context has ``session``, a server session ``_subscribed_connections`` and a
+connection ``_socket``.
 
 **Fallback.** Outside them (and before :func:`install`, or when a document is not held) the
-parameter is set through Panel's public path; the page gets the same change.
+parameter is set through Panel's public path; the page gets the same change. A toast is sent
+at once only while :mod:`.bokeh_send` is installed (Bokeh's own ``send`` holds a socket across
+turns of the loop mid-message, and a message of ours must not come between its frames), to a
+session served by Tornado's websocket; else it takes :func:`held_set`'s path.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import Any
 
 import panel as pn
 import param
 
+from . import bokeh_send
 from .check import Patch, first
 
 TESTED = {"panel": ">=1.9,<1.10", "bokeh": ">=3.9,<3.10"}
@@ -50,11 +68,81 @@ def held_set(component: pn.reactive.ReactiveHTML, name: str, value: Any) -> None
     setattr(component, name, value)
 
 
+_MSGIDS = itertools.count()  # the messages composed here (a page answers none: unique is all they need be)
+_ENCODED: list[tuple[str, str]] = []  # the last value sent at once, and its JSON
+
+
+def send_at_once(component: pn.reactive.ReactiveHTML, name: str, value: str) -> None:
+    """``setattr(component, name, value)`` for a string parameter, sent to every page showing
+    the component at once, in a message of its own composed here: one ``ModelChanged`` of the
+    page's data model, the value encoded once for every page (a burst's toasts go to every
+    session in turn, the same text). Where that cannot be (not installed; a model not in a
+    served session; a socket mid-message), through :func:`held_set`: sent with its hold."""
+    if PATCH.installed:
+        targets = _targets(component)
+        if targets is not None:
+            last = _ENCODED[0] if _ENCODED else None
+            if last is not None and last[0] is value:
+                encoded = last[1]
+            else:
+                encoded = json.dumps(value)
+                _ENCODED[:] = [(value, encoded)]
+            with param.parameterized.discard_events(component):
+                setattr(component, name, value)
+            for data, sockets in targets:
+                data._property_values[name] = value  # the document holds what its page shows, unsent
+                content = (
+                    f'{{"events":[{{"kind":"ModelChanged","model":{{"id":"{data.id}"}},'
+                    f'"attr":"{name}","new":{encoded}}}]}}'
+                )
+                for socket in sockets:
+                    header = f'{{"msgid":"seamless-{next(_MSGIDS)}","msgtype":"PATCH-DOC"}}'
+                    try:
+                        bokeh_send.hand_over(socket, ((header, False), ("{}", False), (content, False)))
+                    except bokeh_send.WebSocketClosedError:
+                        pass  # the page is gone; its session is closing
+            return
+    held_set(component, name, value)
+
+
+def _targets(component: Any) -> list[tuple[Any, list[Any]]] | None:
+    """Each of the component's data models with the websockets of the session showing it, or
+    None if one cannot be written to at once: not in a served session, or Bokeh's own ``send``
+    in use (it holds a socket across turns of the loop mid-message; with
+    :mod:`.bokeh_send` no message is ever mid-way when this runs)."""
+    if not bokeh_send.PATCH.installed:
+        return None
+    targets = []
+    for model, _ in component._models.values():
+        session = getattr(getattr(model.document, "session_context", None), "session", None)
+        if session is None:
+            return None
+        sockets = [conn._socket for conn in session._subscribed_connections]
+        if not all(isinstance(s, bokeh_send.WebSocketHandler) for s in sockets):
+            return None
+        targets.append((model.data, sockets))
+    return targets or None
+
+
 def _check() -> str | None:
     from bokeh.document.callbacks import DocumentCallbackManager
+    from bokeh.models import ColumnDataSource
+    from bokeh.server.connection import ServerConnection
+    from bokeh.server.contexts import BokehSessionContext
+    from bokeh.server.session import ServerSession
     from panel.models.reactive_html import ReactiveHTML as Model
 
     return first(
+        None
+        if isinstance(getattr(ColumnDataSource(), "_property_values", None), dict)
+        else "a Bokeh model has no _property_values",
+        None
+        if isinstance(getattr(BokehSessionContext, "session", None), property)
+        else "Bokeh's session context has no session",
+        None
+        if "_subscribed_connections" in ServerSession.__init__.__code__.co_names
+        else "Bokeh's ServerSession has no _subscribed_connections",
+        None if "_socket" in ServerConnection.__init__.__code__.co_names else "Bokeh's ServerConnection has no _socket",
         None if isinstance(getattr(pn.Spacer(), "_models", None), dict) else "a component has no _models dict",
         None if "data" in Model.properties() else "Panel's ReactiveHTML model has no data",
         None

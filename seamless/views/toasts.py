@@ -15,6 +15,7 @@ older ones that close by themselves go to leave ``MAX_SHOWN`` (errors stay until
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import panel as pn
@@ -65,6 +66,12 @@ self.recent();
 """
 
 MAX_SHOWN = 5  # toasts that close by themselves, newest kept
+
+# One numbering for every session's toasts (a page shows those numbered after the last it
+# showed), so a burst's toasts, described once for every session (views.alerts.described), are
+# numbered and encoded once: the last list shown and its JSON.
+_IDS = itertools.count(1)
+_LAST: list[tuple[list[tuple], str]] = []
 
 _SHOW = """
 const MAX_SHOWN = %d;
@@ -134,21 +141,24 @@ class Toasts(pn.reactive.ReactiveHTML):
 
     def __init__(self, **params) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
-        self._next = 0
 
     def show_many(self, toasts: list[tuple]) -> None:
         """Show each (kind, text, duration in ms[, key]) of ``toasts``, in one change. A toast
-        with a key replaces the one showing with that key; kind ``clear`` removes it."""
-        items = []
-        for kind, text, duration, *key in toasts:
-            self._next += 1
-            items.append([self._next, kind, text, duration, *key[:1]])
-        if not items:
-            return
-        # Inside the push's hold (SessionFeed), straight to the page's model: Panel's path
-        # (watchers, design, sanitizer, lookups) was most of an alert's cost in each session,
-        # and alerts go to every session in turn (seamless.compat.panel_models).
-        panel_models.held_set(self, "recent", json.dumps(items))
+        with a key replaces the one showing with that key; kind ``clear`` removes it. The same
+        list (read-only) shown in several sessions is one set of toasts, numbered once."""
+        last = _LAST[0] if _LAST else None
+        if last is not None and last[0] is toasts:
+            value = last[1]
+        else:
+            items = [[next(_IDS), kind, text, duration, *key[:1]] for kind, text, duration, *key in toasts]
+            if not items:
+                return
+            value = json.dumps(items)
+            _LAST[:] = [(toasts, value)]
+        # Straight to each page, in a message of its own: Panel's path (watchers, design,
+        # sanitizer, lookups) and Bokeh's message making were most of an alert's cost in each
+        # session, and alerts go to every session in turn (seamless.compat.panel_models).
+        panel_models.send_at_once(self, "recent", value)
 
     # Shows a toast: it shadows Panel's show() (serve in a new tab), deliberately.
     def show(self, kind: str, text: str, duration: int = 5000) -> None:  # type: ignore[override]

@@ -24,6 +24,8 @@ def patched():
     """``patched(name)``: the patch installed (it must be, in the tested versions)."""
 
     def install(name: str) -> None:
+        if not compat.installed(name):
+            compat.patch(name).uninstall()  # a fallback tried earlier (another version faked) is forgotten
         assert compat.install(name) == [name], compat.status()[name]
 
     return install

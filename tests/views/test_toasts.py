@@ -14,10 +14,29 @@ def test_a_burst_is_one_change_with_every_toast_uncapped():
     toasts.param.watch(lambda e: changes.append(json.loads(e.new)), "recent")
     toasts.show_many([("success", f"Fill #{i}", 5000) for i in range(150)])
     assert len(changes) == 1
-    assert [item[0] for item in changes[0]] == list(range(1, 151))
-    assert changes[0][-1] == [150, "success", "Fill #149", 5000]
+    first = changes[0][0][0]
+    assert [item[0] for item in changes[0]] == list(range(first, first + 150))
+    assert changes[0][-1] == [first + 149, "success", "Fill #149", 5000]
     toasts.error("Halt failed")
-    assert changes[-1] == [[151, "error", "Halt failed", 0]], "later toasts go on from the last id"
+    assert changes[-1] == [[first + 150, "error", "Halt failed", 0]], "later toasts go on from the last id"
+
+
+def test_one_burst_shown_in_several_sessions_is_numbered_once_and_a_new_one_after_it():
+    """A burst is described once for every session (views.alerts.described): each session's
+    page gets the same toasts, the same numbers; the next burst is numbered after them."""
+    sessions = [Toasts(), Toasts()]
+    changes: list[list] = [[], []]
+    for toasts, got in zip(sessions, changes):
+        toasts.param.watch(lambda e, got=got: got.append(json.loads(e.new)), "recent")
+    burst = [("success", "Fill #1", 5000), ("success", "Fill #2", 5000)]
+    for toasts in sessions:
+        toasts.show_many(burst)
+    assert changes[0] == changes[1] and len(changes[0]) == 1
+    next_burst = [("success", "Fill #3", 5000)]
+    for toasts in sessions:
+        toasts.show_many(next_burst)
+    assert changes[0] == changes[1]
+    assert changes[0][1][0][0] == changes[0][0][-1][0] + 1
 
 
 def test_alerts_of_one_flush_are_shown_together(store):
