@@ -35,6 +35,7 @@ session served by Tornado's websocket; else it takes :func:`held_set`'s path.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from typing import Any
@@ -76,8 +77,9 @@ def send_at_once(component: pn.reactive.ReactiveHTML, name: str, value: str) -> 
     """``setattr(component, name, value)`` for a string parameter, sent to every page showing
     the component at once, in a message of its own composed here: one ``ModelChanged`` of the
     page's data model, the value encoded once for every page (a burst's toasts go to every
-    session in turn, the same text). Where that cannot be (not installed; a model not in a
-    served session; a socket mid-message), through :func:`held_set`: sent with its hold."""
+    session in turn, the same text). Where that cannot be (not installed; called off the
+    server's loop; a model not in a served session), through :func:`held_set`: sent with its
+    hold, or by Panel's path."""
     if PATCH.installed:
         targets = _targets(component)
         if targets is not None:
@@ -107,11 +109,15 @@ def send_at_once(component: pn.reactive.ReactiveHTML, name: str, value: str) -> 
 
 def _targets(component: Any) -> list[tuple[Any, list[Any]]] | None:
     """Each of the component's data models with the websockets of the session showing it, or
-    None if one cannot be written to at once: not in a served session, or Bokeh's own ``send``
-    in use (it holds a socket across turns of the loop mid-message; with
-    :mod:`.bokeh_send` no message is ever mid-way when this runs)."""
+    None if one cannot be written to at once: not on a running loop, not in a served session,
+    or Bokeh's own ``send`` in use (it holds a socket across turns of the loop mid-message;
+    with :mod:`.bokeh_send` no message is ever mid-way when this runs)."""
     if not bokeh_send.PATCH.installed:
         return None
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None  # not on the server's loop (a worker thread): only it may write to a socket
     targets = []
     for model, _ in component._models.values():
         session = getattr(getattr(model.document, "session_context", None), "session", None)

@@ -91,7 +91,7 @@ async def _until(ws, attr: str) -> tuple[list[dict], list[dict]]:
         before += events
 
 
-async def _session(served: Served) -> tuple[list[dict], list[dict], str, dict]:
+async def _session(served: Served, on_loop: bool = True) -> tuple[list[dict], list[dict], str, dict]:
     """Open a session, show a burst of two toasts in it, then change its Markdown pane: (the
     toasts' message's events, the events sent after it up to the pane's change, the value shown, the server's view:
     the toasts' data model's id and value, the component's value)."""
@@ -108,7 +108,7 @@ async def _session(served: Served) -> tuple[list[dict], list[dict], str, dict]:
             return {"id": model.data.id, "model": model.data.recent, "component": toasts.recent}
 
         loop = asyncio.get_running_loop()
-        server_side = await loop.run_in_executor(None, served.on_loop, show)
+        server_side = await loop.run_in_executor(None, served.on_loop if on_loop else _worker, show)
         toasts_msg[0], _ = await _until(ws, "recent")
 
         def change_note() -> None:
@@ -121,9 +121,15 @@ async def _session(served: Served) -> tuple[list[dict], list[dict], str, dict]:
         ws.close()
 
 
-def open_and_toast(served: Served) -> tuple[list[dict], list[dict], str, dict]:
+def _worker(fn):
+    """``fn()`` on a thread of its own, off every loop (a command's worker)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result(timeout=30)
+
+
+def open_and_toast(served: Served, on_loop: bool = True) -> tuple[list[dict], list[dict], str, dict]:
     with ThreadPoolExecutor(1) as pool:  # a loop of its own: the suite's browser tests keep one running
-        return pool.submit(asyncio.run, _session(served)).result(timeout=120)
+        return pool.submit(asyncio.run, _session(served, on_loop)).result(timeout=120)
 
 
 TOASTS = [["success", "Fill #7: BUY 1 AAPL @ 1.00", 5000], ["error", "Halt failed", 0]]
@@ -179,4 +185,14 @@ def test_without_bokeh_send_a_toast_takes_panels_path(served, patched, unpatched
     unpatched("bokeh_send")
     got, _after, _value, server = open_and_toast(served)
     assert sent == [], "not at once: Bokeh's own send may be mid-message on the socket"
+    assert shown(got, server["id"]) == TOASTS
+
+
+def test_a_toast_shown_off_the_servers_loop_takes_panels_path(served, patched, monkeypatch):
+    """Only the server's loop may write to a socket: from a worker thread, Panel takes it there."""
+    sent = counted_hand_overs(monkeypatch)
+    patched("bokeh_send")
+    patched("panel_models")
+    got, _after, _value, server = open_and_toast(served, on_loop=False)
+    assert sent == []
     assert shown(got, server["id"]) == TOASTS
