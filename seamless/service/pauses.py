@@ -8,6 +8,12 @@ out of every later collection) once its page is live, and collections walk only 
 since; when a session closes, everything is thawed and collected at once, its garbage with it
 (one pause when a tab closes, never in the middle of a burst), then frozen again. Cyclic
 garbage among frozen objects waits for that next close: bounded by what was frozen.
+
+While a session is live, what lived a second is frozen too (:func:`settled`, on the server's
+heartbeat): else the objects made since the last freeze pile up and each full collection walks
+them all. Measured at 50 sessions: once the sessions were open, five full collections in 65 s, each
+18-41 ms on the loop's or the runner's thread, found nothing to collect (0 objects in each);
+while sessions opened, one every 2-3 s, 43-263 ms each.
 """
 
 from __future__ import annotations
@@ -29,4 +35,11 @@ def session_closed() -> None:
     with _lock:
         gc.unfreeze()
         gc.collect()
+        gc.freeze()
+
+
+def settled() -> None:
+    """Once a second while a session is live: what lived that long stays out of collections
+    too (the next session's close collects what of it became garbage)."""
+    with _lock:
         gc.freeze()

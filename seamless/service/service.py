@@ -31,6 +31,7 @@ from ..events import RunnerStatus, TradingState, TradingStateChanged
 from ..mirror import Command, Commands, Mirror, redact
 from ..push import Hub
 from ..reconcile import ReconcilePolicy, Reconciler, Report
+from . import pauses
 from .access import Access
 from .prefs import Prefs, prefs_path
 from .viewer import Viewer
@@ -258,10 +259,13 @@ async def reconcile_task() -> None:
 
 
 async def heartbeat_task() -> None:
-    """Once a second: ages grow without events, so every session re-checks staleness."""
+    """Once a second: ages grow without events, so every session re-checks staleness; with a
+    session live, what lived a second is left out of Python's collections."""
     service = current()
     if service is not None and not service.closed:
         service.hub.tick()
+        if service.hub.sessions:
+            pauses.settled()
 
 
 def current() -> Service | None:

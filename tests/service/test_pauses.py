@@ -36,3 +36,17 @@ def test_what_a_live_session_holds_is_left_out_of_collections_until_a_session_cl
         assert still() is None, "garbage made since the freeze is collected as usual"
     finally:
         gc.unfreeze()
+
+
+def test_while_a_session_is_live_what_lived_a_second_is_left_out_too():
+    try:
+        pauses.session_live()
+        frozen = gc.get_freeze_count()
+        kept = [Node() for _ in range(100)]  # made since the session went live, still held
+        pauses.settled()
+        assert gc.get_freeze_count() >= frozen + len(kept), "what lived is not frozen"
+        gone = cycle()
+        gc.collect()
+        assert gone() is None, "garbage made since is collected as usual"
+    finally:
+        gc.unfreeze()
