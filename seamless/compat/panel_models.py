@@ -18,7 +18,7 @@ most of the dashboard's commit -> toast p99. In each session, Panel's path for a
 (watchers, design, sanitizer, lookups) was most of a toast's cost; set on the data model and
 sent at the hold's release, Bokeh's message making (its serializer, a set of every model of the
 document, Panel's write futures) still was. The message composed here is the same text for
-every session but the model's id, the value encoded once.
+every session but the model's id.
 
 **Versions.** Panel 1.9 and Bokeh 3.9 (``TESTED``). At install it checks the versions, that a
 component keeps its models in a dict, that its Bokeh model has ``data``, that Bokeh's document
@@ -70,25 +70,18 @@ def held_set(component: pn.reactive.ReactiveHTML, name: str, value: Any) -> None
 
 
 _MSGIDS = itertools.count()  # the messages composed here (a page answers none: unique is all they need be)
-_ENCODED: list[tuple[str, str]] = []  # the last value sent at once, and its JSON
 
 
 def send_at_once(component: pn.reactive.ReactiveHTML, name: str, value: str) -> None:
     """``setattr(component, name, value)`` for a string parameter, sent to every page showing
     the component at once, in a message of its own composed here: one ``ModelChanged`` of the
-    page's data model, the value encoded once for every page (a burst's toasts go to every
-    session in turn, the same text). Where that cannot be (not installed; called off the
+    page's data model, encoded once for all of them. Where that cannot be (not installed; called off the
     server's loop; a model not in a served session), through :func:`held_set`: sent with its
     hold, or by Panel's path."""
     if PATCH.installed:
         targets = _targets(component)
         if targets is not None:
-            last = _ENCODED[0] if _ENCODED else None
-            if last is not None and last[0] is value:
-                encoded = last[1]
-            else:
-                encoded = json.dumps(value)
-                _ENCODED[:] = [(value, encoded)]
+            encoded = json.dumps(value)
             with param.parameterized.discard_events(component):
                 setattr(component, name, value)
             for data, sockets in targets:
