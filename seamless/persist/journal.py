@@ -3,6 +3,7 @@ the transaction that writes them."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,6 +15,11 @@ from . import chain
 
 Row = tuple[int, str, str, int, float, float | None, str, int]
 INSERT = "INSERT INTO journal (seq, topic, type, version, ts, exchange_ts, payload, checksum) VALUES (?,?,?,?,?,?,?,?)"
+# Several rows a statement: SQLite steps each statement once, and Python's sqlite3 lets go of
+# the GIL around each step, so a thread busy elsewhere (the server's loop) takes it back
+# between every row of an executemany. A few fixed sizes keep each statement prepared in the
+# connection's cache; 64 rows are 512 parameters, under SQLite's oldest limit (999).
+_MULTI = {n: INSERT + ",(?,?,?,?,?,?,?,?)" * (n - 1) for n in (64, 16, 4)}
 SELECT = "SELECT seq, topic, type, version, ts, exchange_ts, payload, checksum FROM journal"
 
 
@@ -135,10 +141,7 @@ def write(
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if len(rows) == 1:
-                conn.execute(INSERT, rows[0])  # the common critical case: no executemany set-up
-            elif rows:
-                conn.executemany(INSERT, rows)
+            insert(conn, rows)
             for sql, params in extra:
                 conn.execute(sql, params)
             conn.execute("COMMIT")
@@ -150,6 +153,18 @@ def write(
         raise translate(e, path, rows) from e
     except sqlite3.DatabaseError as e:
         raise StoreWriteFailed(f"writing {_span(rows)} to {path} failed: {e}") from e
+
+
+def insert(conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
+    """``rows`` into the journal, inside the caller's transaction: 64, 16 or 4 to a statement,
+    the last few alone (100 rows are four statements, not 100 steps)."""
+    i, n = 0, len(rows)
+    for size, sql in _MULTI.items():
+        while n - i >= size:
+            conn.execute(sql, list(itertools.chain.from_iterable(rows[i : i + size])))
+            i += size
+    for row in rows[i:]:
+        conn.execute(INSERT, row)
 
 
 def _span(rows: Sequence[Row]) -> str:
