@@ -5,8 +5,10 @@ For each tab count: a fresh ``panel serve app.py`` (its own store in a temp dir,
 feed at ~1000 ticks/s, ``SEAMLESS_PUSH_STATS`` set), N tabs in one headless Chromium (Debian's,
 driven by Playwright).  Each page carries a MutationObserver, installed before any script of
 the page runs, that notes for every toast (``.seamless-toast``, in document.body) whose text holds ``#<seq>``
-the first time that seq appears: ``performance.timeOrigin + performance.now()``, the browser's
-wall clock in ms.  Meanwhile the journal is followed read-only (``open_reader``) for the
+the first time that seq appears: ``Date.now()``, the system's wall clock in ms, read at each
+note (``performance.timeOrigin + performance.now()`` runs on the monotonic clock from the
+page's load, and drifts from the wall clock while the system's clock is slewed: 3 ms a second
+on these VMs on one day, 0.2 s over a capacity run).  Meanwhile the journal is followed read-only (``open_reader``) for the
 critical events the dashboard toasts (``seamless.views.alerts.ALERT_TOPICS``) committed once
 every tab was live.  The latency of (tab, seq) is the toast's time minus the journal row's
 ``ts`` (its wall-clock commit time).  The run lasts ``duration_s`` and until ``min_events``
@@ -102,7 +104,7 @@ PUSHED_JS = """() => {
 # Installed by page.add_init_script: runs before the page's own scripts, when there is no body
 # yet, so it observes the document itself (toasts land in the light DOM, in body).
 TOAST_OBSERVER_JS = r"""(() => {
-  const seen = new Map();          // seq -> first time seen (epoch ms, sub-ms)
+  const seen = new Map();          // seq -> first time seen (epoch ms)
   window.__seamlessToasts = seen;
   window.__seamlessToastCount = 0;
   const SEQ = /#(\d+)/g;
@@ -123,7 +125,7 @@ TOAST_OBSERVER_JS = r"""(() => {
     }
   };
   new MutationObserver((records) => {
-    const t = performance.timeOrigin + performance.now();
+    const t = Date.now();
     for (const r of records) {
       if (r.type === 'characterData') { note(r.target, t); continue; }
       for (const n of r.addedNodes) note(n, t);
@@ -146,7 +148,7 @@ FRAME_OBSERVER_JS = r"""(() => {
       const text = typeof e.data === 'string' ? e.data : '';
       if (text.indexOf('"msgtype"') >= 0 && text.indexOf('PATCH-DOC') >= 0) window.__seamlessUpdates++;
       if (typeof e.data !== 'string' || e.data.indexOf('#') < 0) return;
-      const t = performance.timeOrigin + performance.now();
+      const t = Date.now();
       for (const m of e.data.matchAll(/#(\d+)/g)) if (!arrived.has(Number(m[1]))) arrived.set(Number(m[1]), t);
     });
     return ws;
@@ -356,7 +358,7 @@ def clock_skew_ms(page) -> float:
     best = (float("inf"), 0.0)
     for _ in range(5):  # keep the reading with the shortest round trip
         t0 = time.time()
-        t = page.evaluate("() => performance.timeOrigin + performance.now()")
+        t = page.evaluate("() => Date.now()")
         t1 = time.time()
         best = min(best, (t1 - t0, t - (t0 + t1) / 2 * 1e3))
     return best[1]
