@@ -85,10 +85,12 @@ class SqliteAlone:
         ev._stamp(1, time.time())
         self.row = list(journal.encode(ev))
         self.seq = 0
+        self.t0 = time.time()
 
     def commit(self) -> None:
         self.seq += 1
         self.row[0] = self.seq
+        self.row[4] = self.t0 + self.seq * 1e-6  # as the store's: each row later than the last (its index)
         journal.write(self.conn, (cast(journal.Row, self.row),))  # one list, renumbered in place
 
     def pause(self) -> None:
@@ -100,7 +102,8 @@ class SqliteAlone:
 
 class SqliteBatches:
     """SQLite alone, 100 events a transaction: the store's schema and connection, rows encoded
-    beforehand (renumbered per batch), one ``BEGIN IMMEDIATE`` ... ``COMMIT`` with
+    beforehand (renumbered and re-timed per batch: the time index grows at its end, as the
+    store's does), one ``BEGIN IMMEDIATE`` ... ``COMMIT`` with
     ``synchronous=FULL`` per batch: the durability ``Store.commit_all`` gives a batch that
     holds a critical event."""
 
@@ -113,11 +116,13 @@ class SqliteBatches:
             ev._stamp(seq, time.time())
             self.rows.append(list(journal.encode(ev)))
         self.seq = 0
+        self.t0 = time.time()
 
     def commit(self) -> int:
         for row in self.rows:
             self.seq += 1
             row[0] = self.seq
+            row[4] = self.t0 + self.seq * 1e-6
         journal.write(self.conn, cast(list[journal.Row], self.rows))
         return len(self.rows)
 
@@ -215,7 +220,7 @@ def python_floor_per_s(directory: Path, n: int, chunk: int = 100) -> float:
     """The least Python any path keeping the guarantees must do per non-critical event, end
     to end: each a :class:`BareQuote` made and checked, its row encoded (payload, CRC-32,
     chain) on the committing thread and handed over ``chunk`` rows at a time; a writer thread
-    inserting everything handed over with ``executemany`` in one durable transaction at a
+    inserting everything handed over with the journal's insert in one durable transaction at a
     time (the journal's schema and connection; as the store's writer, it writes what waits).
     No planning, applying or publishing: what the store does beyond this is its own."""
     work = Path(tempfile.mkdtemp(prefix="python-floor-", dir=directory))
