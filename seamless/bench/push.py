@@ -3,18 +3,19 @@ in every open browser tab, at 1, 10 and 25 tabs.
 
 For each tab count: a fresh ``panel serve app.py`` (its own store in a temp dir, the simulated
 feed at ~1000 ticks/s, ``SEAMLESS_PUSH_STATS`` set), N tabs in one headless Chromium (Debian's,
-driven by Playwright).  Each page carries a MutationObserver, installed before any script of
-the page runs, that notes for every toast (``.seamless-toast``, in document.body) whose text holds ``#<seq>``
-the first time that seq appears: ``Date.now()``, the system's wall clock in ms, read at each
-note (``performance.timeOrigin + performance.now()`` runs on the monotonic clock from the
-page's load, and drifts from the wall clock while the system's clock is slewed: 3 ms a second
-on these VMs on one day, 0.2 s over a capacity run).  Meanwhile the journal is followed read-only (``open_reader``) for the
-critical events the dashboard toasts (``seamless.views.alerts.ALERT_TOPICS``) committed once
-every tab was live.  The latency of (tab, seq) is the toast's time minus the journal row's
-``ts`` (its wall-clock commit time).  The run lasts ``duration_s`` and until ``min_events``
-such events were committed (at most ``max_duration_s``); then up to ``grace_s`` for the last
-toasts; a (tab, event) still without a toast is counted as missed.  The server's own figure,
-the time spent fanning one event out to the sessions, comes from the JSON it writes at exit.
+driven by Playwright). Each page carries a MutationObserver, installed before any script of the
+page runs, that notes for every toast (``.seamless-toast``, in document.body) whose text holds
+``#<seq>`` the first time that seq appears: ``Date.now()``, the system's wall clock in ms, read
+at each note (``performance.timeOrigin + performance.now()`` runs on the monotonic clock from
+the page's load, and drifts from the wall clock while the system's clock is slewed: 3 ms a
+second on these VMs on one day, 0.2 s over a capacity run). Meanwhile the journal is followed
+read-only (``open_reader``) for the critical events the dashboard toasts
+(``seamless.views.alerts.ALERT_TOPICS``) committed once every tab was live. The latency of (tab,
+seq) is the toast's time minus the journal row's ``ts`` (its wall-clock commit time). The run
+lasts ``duration_s`` and until ``min_events`` such events were committed (at most
+``max_duration_s``); then up to ``grace_s`` for the last toasts; a (tab, event) still without a
+toast is counted as missed. The server's own figure, the time spent fanning one event out to the
+sessions, comes from the JSON it writes at exit.
 
 Figures per tab count N: ``push_p50_ms_<N>tabs``, ``push_p99_ms_<N>tabs``,
 ``push_samples_<N>tabs`` ((tab, event) pairs measured), ``push_events_<N>tabs`` (critical events
