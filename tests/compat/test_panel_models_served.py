@@ -108,7 +108,8 @@ async def _session(served: Served, on_loop: bool = True) -> tuple[list[dict], li
             return {"id": model.data.id, "model": model.data.recent, "component": toasts.recent}
 
         loop = asyncio.get_running_loop()
-        server_side = await loop.run_in_executor(None, served.on_loop if on_loop else _worker, show)
+        # off the loop: on the executor's thread, as a command's worker would
+        server_side = await loop.run_in_executor(None, *((served.on_loop, show) if on_loop else (show,)))
         toasts_msg[0], _ = await _until(ws, "recent")
 
         def change_note() -> None:
@@ -119,12 +120,6 @@ async def _session(served: Served, on_loop: bool = True) -> tuple[list[dict], li
         return toasts_msg[0], [*between, *note], server_side["model"], server_side
     finally:
         ws.close()
-
-
-def _worker(fn):
-    """``fn()`` on a thread of its own, off every loop (a command's worker)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn).result(timeout=30)
 
 
 def open_and_toast(served: Served, on_loop: bool = True) -> tuple[list[dict], list[dict], str, dict]:
